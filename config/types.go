@@ -1,0 +1,299 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is one validated pagerd configuration (spec §3). It is a plain value:
+// loading it reads no clock, so every node that loads the same sources and
+// environment values gets the same Config.
+type Config struct {
+	Timezone     string        `yaml:"timezone"`
+	APITokens    []APIToken    `yaml:"api_tokens"`
+	Users        []User        `yaml:"users"`
+	Rotations    []Rotation    `yaml:"rotations"`
+	Schedules    []Schedule    `yaml:"schedules"`
+	Policies     []Policy      `yaml:"policies"`
+	Services     []Service     `yaml:"services"`
+	Integrations []Integration `yaml:"integrations"`
+	Severity     SeverityMap   `yaml:"severity"`
+	Channels     Channels      `yaml:"channels"`
+}
+
+// APIToken is a bearer token for the non-ingest API and the CLI.
+type APIToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token" secret:"true"`
+}
+
+// User is a person who can be paged.
+type User struct {
+	ID     string       `yaml:"id"`
+	Name   string       `yaml:"name"`
+	Email  string       `yaml:"email"`
+	Phone  string       `yaml:"phone"`
+	Notify []NotifyRule `yaml:"notify"`
+}
+
+// NotifyRule is one personal notification rule: contact the user via a channel
+// `After` the escalation step that targets them started.
+type NotifyRule struct {
+	Via   string   `yaml:"via"` // sms | email
+	After Duration `yaml:"after"`
+}
+
+// Rotation is an ordered list of participants taking turns of length Shift,
+// anchored at the handoff instant Start.
+type Rotation struct {
+	ID           string   `yaml:"id"`
+	Participants []string `yaml:"participants"`
+	Shift        Duration `yaml:"shift"`
+	Start        string   `yaml:"start"`
+	Timezone     string   `yaml:"timezone"`
+	Active       []Window `yaml:"active"`
+}
+
+// Window restricts a rotation to weekday and time-of-day ranges in its zone.
+type Window struct {
+	Days []string `yaml:"days"` // mon..sun; empty means every day
+	From string   `yaml:"from"` // "HH:MM"
+	To   string   `yaml:"to"`   // "HH:MM"; before From means the window crosses midnight
+}
+
+// Schedule stacks rotations as layers (a later layer wins where it has someone)
+// and applies overrides on top.
+type Schedule struct {
+	ID        string     `yaml:"id"`
+	Timezone  string     `yaml:"timezone"`
+	Layers    []string   `yaml:"layers"`
+	Overrides []Override `yaml:"overrides"`
+}
+
+// Override puts User on call in [From, To), replacing only Replaces if set.
+type Override struct {
+	From     string `yaml:"from"`
+	To       string `yaml:"to"`
+	User     string `yaml:"user"`
+	Replaces string `yaml:"replaces"`
+}
+
+// Policy is an escalation policy.
+type Policy struct {
+	ID     string `yaml:"id"`
+	Repeat int    `yaml:"repeat"`
+	Steps  []Step `yaml:"steps"`
+}
+
+// Step notifies its targets and escalates after EscalateAfter.
+type Step struct {
+	Notify        []string `yaml:"notify"` // user:ID | schedule:ID | rotation:ID | webhook:ID
+	EscalateAfter Duration `yaml:"escalate_after"`
+}
+
+// Service is what incidents belong to.
+type Service struct {
+	ID          string   `yaml:"id"`
+	Name        string   `yaml:"name"`
+	Policy      string   `yaml:"policy"`
+	AutoResolve *bool    `yaml:"auto_resolve"` // nil means true
+	AckTimeout  Duration `yaml:"ack_timeout"`
+}
+
+// ResolvesAutomatically reports whether a source's "resolved" resolves incidents.
+func (s Service) ResolvesAutomatically() bool { return s.AutoResolve == nil || *s.AutoResolve }
+
+// Integration is an authenticated source of alerts.
+type Integration struct {
+	Name    string  `yaml:"name"`
+	Key     string  `yaml:"key" secret:"true"`
+	Routes  []Route `yaml:"routes"`
+	Service string  `yaml:"service"`
+}
+
+// Route sends alerts whose labels match every matcher to Service. Matchers use
+// Alertmanager's syntax; an empty list matches everything.
+type Route struct {
+	Matchers []string `yaml:"matchers"`
+	Service  string   `yaml:"service"`
+}
+
+// SeverityMap maps a source severity to an incident severity.
+type SeverityMap struct {
+	Label   string            `yaml:"label"`
+	Map     map[string]string `yaml:"map"`
+	Default string            `yaml:"default"`
+}
+
+// Channels configures outbound delivery.
+type Channels struct {
+	Email    EmailChannel `yaml:"email"`
+	SMS      SMSChannel   `yaml:"sms"`
+	Webhooks []Webhook    `yaml:"webhooks"`
+}
+
+// EmailChannel is the outbound SMTP relay and reply addressing.
+type EmailChannel struct {
+	SMTP        string `yaml:"smtp"`
+	From        string `yaml:"from"`
+	ReplyDomain string `yaml:"reply_domain"`
+}
+
+// SMSChannel is a Twilio-compatible SMS provider.
+type SMSChannel struct {
+	Provider   string `yaml:"provider"`
+	AccountSID string `yaml:"account_sid" secret:"true"`
+	AuthToken  string `yaml:"auth_token" secret:"true"`
+	From       string `yaml:"from"`
+	APIBase    string `yaml:"api_base"`
+	PublicURL  string `yaml:"public_url"`
+}
+
+// Webhook is an outbound webhook target.
+type Webhook struct {
+	ID     string `yaml:"id"`
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret" secret:"true"`
+}
+
+// Severities are the incident severities, most severe first.
+var Severities = []string{"sev1", "sev2", "sev3"}
+
+// SeverityRank orders severities: lower is more severe; unknown ranks last.
+func SeverityRank(s string) int {
+	for i, v := range Severities {
+		if v == s {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
+// Duration is a time.Duration that also accepts `d` (24h) and `w` (7d) units.
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ParseDuration parses Go durations extended with `d` and `w`, e.g. "1w2d3h".
+func ParseDuration(s string) (Duration, error) {
+	orig := s
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	neg := false
+	if s[0] == '-' || s[0] == '+' {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var total time.Duration
+	for s != "" {
+		i := 0
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+			i++
+		}
+		j := i
+		for j < len(s) && !(s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
+			j++
+		}
+		num, unit := s[:i], s[i:j]
+		if num == "" || unit == "" {
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", orig)
+		}
+		var part time.Duration
+		switch unit {
+		case "d", "w":
+			if strings.Contains(num, ".") {
+				return 0, fmt.Errorf("invalid duration %q: fractional %s not allowed", orig, unit)
+			}
+			var n int64
+			if _, err := fmt.Sscan(num, &n); err != nil || n > 100000 {
+				return 0, fmt.Errorf("invalid duration %q", orig)
+			}
+			part = time.Duration(n) * 24 * time.Hour
+			if unit == "w" {
+				part *= 7
+			}
+		default:
+			p, err := time.ParseDuration(num + unit)
+			if err != nil {
+				return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", orig)
+			}
+			part = p
+		}
+		total += part
+		s = s[j:]
+	}
+	if neg {
+		total = -total
+	}
+	return Duration(total), nil
+}
+
+// String formats the duration in the largest whole unit that fits.
+func (d Duration) String() string {
+	td := time.Duration(d)
+	switch {
+	case td != 0 && td%(7*24*time.Hour) == 0:
+		return fmt.Sprintf("%dw", td/(7*24*time.Hour))
+	case td != 0 && td%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", td/(24*time.Hour))
+	}
+	return td.String()
+}
+
+// WallTimeLayout is the layout of a wall-clock time without an offset.
+const WallTimeLayout = "2006-01-02 15:04"
+
+// ParseTime reads a config time: RFC 3339 with an offset is taken as is; a wall
+// clock time ("2026-11-25 18:00", optionally with ":05" seconds) is read in loc.
+// A wall time inside a spring-forward gap resolves to the first instant after the
+// gap; one that occurs twice resolves to the first occurrence.
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{WallTimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if w, err := time.Parse(layout, s); err == nil {
+			return WallClock(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid time %q (want \"YYYY-MM-DD HH:MM\" or RFC 3339)", s)
+}
+
+// WallClock returns the instant at the given wall-clock reading in loc. In a
+// spring-forward gap it returns the first instant after the gap (the instant the
+// clocks jump to); when the reading occurs twice it returns the first occurrence.
+// time.Date leaves both choices unspecified, so the offsets in force around the
+// reading are tried explicitly.
+func WallClock(year int, month time.Month, day, hour, min, sec int, loc *time.Location) time.Time {
+	naive := time.Date(year, month, day, hour, min, sec, 0, time.UTC)
+	var best, after time.Time
+	for _, probe := range []time.Duration{-48 * time.Hour, 0, 48 * time.Hour} {
+		_, off := naive.Add(probe).In(loc).Zone()
+		u := naive.Add(-time.Duration(off) * time.Second)
+		l := u.In(loc)
+		if l.Year() == year && l.Month() == month && l.Day() == day && l.Hour() == hour && l.Minute() == min && l.Second() == sec {
+			if best.IsZero() || u.Before(best) {
+				best = u
+			}
+		} else if l.After(naive.In(loc)) || after.IsZero() {
+			after = u
+		}
+	}
+	if !best.IsZero() {
+		return best.In(loc)
+	}
+	// In a gap: some candidate lies past the transition; the transition is the
+	// start of the zone period containing the latest candidate.
+	latest := after
+	for _, probe := range []time.Duration{-48 * time.Hour, 0, 48 * time.Hour} {
+		_, off := naive.Add(probe).In(loc).Zone()
+		if u := naive.Add(-time.Duration(off) * time.Second); u.After(latest) {
+			latest = u
+		}
+	}
+	start, _ := latest.In(loc).ZoneBounds()
+	return start.In(loc)
+}

@@ -1,0 +1,165 @@
+package incident
+
+import (
+	"strconv"
+	"time"
+)
+
+// Status is the lifecycle state of an incident.
+type Status string
+
+// Incident statuses (spec §2).
+const (
+	Triggered    Status = "triggered"
+	Acknowledged Status = "acknowledged"
+	Resolved     Status = "resolved"
+)
+
+// Open reports whether the incident still needs someone.
+func (s Status) Open() bool { return s == Triggered || s == Acknowledged }
+
+// Sources of incidents.
+const (
+	SourceAlertmanager = "alertmanager"
+	SourceEvents       = "events" // PagerDuty Events API v2
+)
+
+// Incident is one deduplicated problem of one service. Its JSON form is the API's
+// (spec §2).
+type Incident struct {
+	ID             uint64         `json:"id"`
+	Key            string         `json:"key"`
+	Title          string         `json:"title"`
+	Service        string         `json:"service"`
+	Severity       string         `json:"severity"`
+	Status         Status         `json:"status"`
+	DedupKey       string         `json:"dedup_key"`
+	Source         string         `json:"source"`
+	Integration    string         `json:"integration"`
+	CreatedAt      time.Time      `json:"created_at"`
+	AcknowledgedAt *time.Time     `json:"acknowledged_at"`
+	AcknowledgedBy string         `json:"acknowledged_by"`
+	ResolvedAt     *time.Time     `json:"resolved_at"`
+	ResolvedBy     string         `json:"resolved_by"`
+	AlertCount     int            `json:"alert_count"`
+	Alerts         []Alert        `json:"alerts"`
+	Escalation     *Escalation    `json:"escalation"`
+	Notifications  []Notification `json:"notifications,omitempty"`
+	Timeline       []Entry        `json:"timeline,omitempty"`
+}
+
+// KeyFor is the human key of an incident id ("INC-42").
+func KeyFor(id uint64) string { return "INC-" + strconv.FormatUint(id, 10) }
+
+// Alert is one alert of an incident, tracked by fingerprint.
+type Alert struct {
+	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"` // firing | resolved
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"starts_at"`
+	EndsAt      time.Time         `json:"ends_at"`
+	Severity    string            `json:"severity"` // mapped incident severity of this alert
+}
+
+// Escalation is where an incident stands in its policy. Filled in by the
+// escalation engine.
+type Escalation struct {
+	Policy string     `json:"policy"`
+	Step   int        `json:"step"`
+	Loop   int        `json:"loop"`
+	NextAt *time.Time `json:"next_at"`
+}
+
+// Notification is one message to one person on one channel.
+type Notification struct {
+	ID       string     `json:"id"`
+	User     string     `json:"user"`
+	Channel  string     `json:"channel"`
+	To       string     `json:"to"`
+	Step     int        `json:"step"`
+	Loop     int        `json:"loop"`
+	Status   string     `json:"status"` // queued | sent | failed | cancelled
+	Attempts int        `json:"attempts"`
+	SentAt   *time.Time `json:"sent_at"`
+	Error    string     `json:"error"`
+}
+
+// Entry is one line of an incident's timeline.
+type Entry struct {
+	At      time.Time `json:"at"`
+	Type    string    `json:"type"`
+	Actor   string    `json:"actor"`
+	Message string    `json:"message"`
+}
+
+// Timeline entry types.
+const (
+	EntryTriggered     = "triggered"
+	EntryAlertAdded    = "alert_added"
+	EntryAlertResolved = "alert_resolved"
+	EntryAlertUpdated  = "alert_updated"
+	EntryAcknowledged  = "acknowledged"
+	EntryResolved      = "resolved"
+	EntryEscalated     = "escalated"
+	EntryNote          = "note"
+	EntryIgnored       = "ignored" // a source event that changed nothing, and why
+)
+
+// AlertGroup is one Alertmanager webhook notification after routing: the router
+// has authenticated it, chosen the service and mapped severities. It is the
+// payload of a replicated command, so it holds only plain data.
+type AlertGroup struct {
+	Integration string  `json:"integration"`
+	Service     string  `json:"service"`
+	GroupKey    string  `json:"group_key"`
+	Status      string  `json:"status"` // firing | resolved
+	Title       string  `json:"title"`
+	AutoResolve bool    `json:"auto_resolve"`
+	Truncated   int     `json:"truncated"`
+	Alerts      []Alert `json:"alerts"`
+}
+
+// Event actions of the PagerDuty Events API v2.
+const (
+	ActionTrigger     = "trigger"
+	ActionAcknowledge = "acknowledge"
+	ActionResolve     = "resolve"
+)
+
+// Event is one PagerDuty Events API v2 event after routing. DedupKey is always
+// set: the leader generates one for a trigger that had none.
+type Event struct {
+	Integration string `json:"integration"`
+	Service     string `json:"service"`
+	Action      string `json:"action"`
+	DedupKey    string `json:"dedup_key"`
+	AutoResolve bool   `json:"auto_resolve"`
+	// Alert carries the trigger's payload: summary and details as annotations,
+	// source, component, group and class as labels. Empty for acknowledge/resolve.
+	Alert Alert `json:"alert"`
+}
+
+// Actions a person takes on an incident.
+const (
+	Ack      = "ack"
+	Resolve  = "resolve"
+	Escalate = "escalate"
+	Note     = "note"
+)
+
+// Action is a person acting on one incident (API, CLI, SMS or email reply).
+type Action struct {
+	Incident uint64 `json:"incident"`
+	Kind     string `json:"kind"`    // ack | resolve | escalate | note
+	By       string `json:"by"`      // user id or token name
+	Channel  string `json:"channel"` // api | sms | email
+	Note     string `json:"note"`
+}
+
+// IngestResult is what applying an AlertGroup or Event did.
+type IngestResult struct {
+	Incident uint64 `json:"incident"` // 0 when the event matched no incident
+	DedupKey string `json:"dedup_key"`
+	Created  bool   `json:"created"`
+}
