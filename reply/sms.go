@@ -1,0 +1,256 @@
+package reply
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Actions a reply can ask for. The first three act on an incident; stop and
+// start switch SMS to the sending phone off and on.
+const (
+	ActionAck      = "ack"
+	ActionResolve  = "resolve"
+	ActionEscalate = "escalate"
+	ActionStop     = "stop"
+	ActionStart    = "start"
+)
+
+// Limits of the SMS grammar.
+const (
+	// MaxSMSLen is the longest body ParseSMS looks at: Twilio's own limit
+	// for a (concatenated) message. Anything longer is refused unread.
+	MaxSMSLen = 1600
+	// MaxReplyCode is the largest reply code accepted. Codes are the lowest
+	// free positive integer per phone, so real ones are tiny; the cap keeps
+	// hostile digit strings from overflowing.
+	MaxReplyCode = 999999
+)
+
+// Command is what an inbound SMS asks for.
+type Command struct {
+	Code    int    // the reply code; 0 when absent
+	HasCode bool   // false: act on the latest page sent to that phone
+	Action  string // ActionAck, ActionResolve, ActionEscalate, ActionStop, ActionStart, or ""
+}
+
+// ErrUnrecognisedSMS is matched (errors.Is) by every ParseSMS error. The
+// error's own text is a complete sentence meant to be sent back to the
+// phone in the TwiML answer.
+var ErrUnrecognisedSMS = errors.New("unrecognised SMS reply")
+
+// SMSError is a reply ParseSMS could not understand. Error() is the help
+// text for the sender.
+type SMSError struct {
+	Input string // the body, trimmed and shortened for display
+	msg   string
+}
+
+func (e *SMSError) Error() string { return e.msg }
+
+// Unwrap makes errors.Is(err, ErrUnrecognisedSMS) hold.
+func (e *SMSError) Unwrap() error { return ErrUnrecognisedSMS }
+
+const smsHelp = "Reply <code>a to acknowledge, <code>r to resolve, <code>e to escalate."
+
+// smsActionWords maps every accepted action word to its action. Single
+// letters are what page SMS advertise; the short and long words and past
+// tenses are what people type anyway, and none of them can mean anything
+// else.
+var smsActionWords = map[string]string{
+	"a": ActionAck, "ack": ActionAck, "acked": ActionAck,
+	"acknowledge": ActionAck, "acknowledged": ActionAck,
+	"r": ActionResolve, "res": ActionResolve, "resolve": ActionResolve, "resolved": ActionResolve,
+	"e": ActionEscalate, "esc": ActionEscalate, "escalate": ActionEscalate, "escalated": ActionEscalate,
+}
+
+// smsOptWords are Twilio's default opt-out and opt-in keywords for long
+// codes. Twilio blocks the number itself on these and still forwards the
+// message, so pagerd must follow or it would keep sending into a block.
+var smsOptWords = map[string]string{
+	"stop": ActionStop, "stopall": ActionStop, "unsubscribe": ActionStop, "cancel": ActionStop,
+	"end": ActionStop, "quit": ActionStop, "revoke": ActionStop, "optout": ActionStop,
+	"start": ActionStart, "yes": ActionStart, "unstop": ActionStart,
+	// Spellings people use for the same; harmless to honour.
+	"stop all": ActionStop, "opt out": ActionStop, "opt-out": ActionStop,
+}
+
+// ParseSMS reads a reply to a page SMS. Accepted, case-insensitively, with
+// surrounding spaces and punctuation ignored:
+//
+//	<code><action>    "3a", "3 A", " 3ack ", "3 resolve", "12e"
+//	<action>          "a", "ACK", "resolve"   (HasCode false: latest page)
+//	opt-out           "STOP", "stopall", "UNSUBSCRIBE", "cancel", "end", "quit",
+//	                  "revoke", "optout" (Twilio's list), "stop all", "opt out"
+//	opt-in            "START", "yes", "unstop" (Twilio's list)
+//
+// where <action> is a|ack|acked|acknowledge|acknowledged,
+// r|res|resolve|resolved or e|esc|escalate|escalated, and <code> is a
+// positive integer up to MaxReplyCode, optionally followed by one space.
+// Anything else is an *SMSError whose text explains what to send.
+func ParseSMS(body string) (Command, error) {
+	if len(body) > MaxSMSLen {
+		return Command{}, smsErr(body, "Reply too long. "+smsHelp)
+	}
+	s := strings.ToLower(strings.TrimFunc(body, isTrimmable))
+	if s == "" {
+		return Command{}, smsErr(body, "Empty reply. "+smsHelp)
+	}
+	fields := strings.Fields(s)
+	if action, ok := smsOptWords[strings.Join(fields, " ")]; ok {
+		return Command{Action: action}, nil
+	}
+	switch len(fields) {
+	case 1:
+		return parseCodeAction(body, fields[0], "")
+	case 2:
+		if !isDigits(fields[0]) {
+			return Command{}, unrecognised(body)
+		}
+		return parseCodeAction(body, fields[0], fields[1])
+	default:
+		return Command{}, unrecognised(body)
+	}
+}
+
+// parseCodeAction handles "<digits><word>" in one field, or digits and word
+// as two fields.
+func parseCodeAction(body, first, second string) (Command, error) {
+	digits, word := first, second
+	if second == "" {
+		i := 0
+		for i < len(first) && first[i] >= '0' && first[i] <= '9' {
+			i++
+		}
+		digits, word = first[:i], first[i:]
+	}
+	action, ok := smsActionWords[word]
+	if digits == "" {
+		if !ok {
+			return Command{}, unrecognised(body)
+		}
+		return Command{Action: action}, nil
+	}
+	code, problem := parseCode(digits)
+	if problem != "" {
+		return Command{}, smsErr(body, problem+" "+smsHelp)
+	}
+	if !ok {
+		return Command{}, smsErr(body, codeHelp(body, code))
+	}
+	return Command{Code: code, HasCode: true, Action: action}, nil
+}
+
+// parseCode returns the code, or a sentence saying why digits is not one.
+func parseCode(digits string) (int, string) {
+	trimmed := strings.TrimLeft(digits, "0")
+	if trimmed == "" {
+		return 0, "Reply codes start at 1."
+	}
+	if len(trimmed) > len(strconv.Itoa(MaxReplyCode)) {
+		return 0, "No such reply code."
+	}
+	code, err := strconv.Atoi(trimmed)
+	if err != nil || code > MaxReplyCode {
+		return 0, "No such reply code."
+	}
+	return code, ""
+}
+
+// codeHelp answers a reply that had a code but no (known) action with the
+// exact words to send for that code.
+func codeHelp(body string, code int) string {
+	c := strconv.Itoa(code)
+	return "Unrecognised reply " + strconv.Quote(displayInput(body)) + ". Reply " +
+		c + "a to acknowledge, " + c + "r to resolve, " + c + "e to escalate."
+}
+
+func unrecognised(body string) error {
+	return smsErr(body, "Unrecognised reply "+strconv.Quote(displayInput(body))+". "+smsHelp)
+}
+
+func smsErr(body, msg string) error {
+	return &SMSError{Input: displayInput(body), msg: msg}
+}
+
+// displayInput makes the body safe and short enough to echo back: valid
+// UTF-8, no control characters, at most 20 characters.
+func displayInput(body string) string {
+	const max = 20
+	s := strings.TrimSpace(strings.ToValidUTF8(body, "\uFFFD"))
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// isTrimmable is what may surround a command: spaces, punctuation, symbols
+// such as emoji. Invalid UTF-8 (seen as RuneError) is not, so binary junk
+// around "3a" is refused rather than silently dropped.
+func isTrimmable(r rune) bool {
+	if r == utf8.RuneError {
+		return false
+	}
+	return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// TwiML wraps message in a messaging TwiML answer. An empty message gives an
+// empty <Response/>, which tells Twilio to send nothing back. Text is XML
+// escaped; characters XML cannot carry become U+FFFD.
+func TwiML(message string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+	if message == "" {
+		b.WriteString("<Response/>")
+		return b.Bytes()
+	}
+	b.WriteString("<Response><Message>")
+	_ = xml.EscapeText(&b, []byte(message)) // writes to a bytes.Buffer never fail
+	b.WriteString("</Message></Response>")
+	return b.Bytes()
+}
+
+// LowestFreeCode returns the lowest positive integer not in inUse: the reply
+// code for a new page to a phone, given the codes of that phone's open pages.
+// Non-positive and duplicate entries are ignored. Reusing the lowest free
+// code keeps codes short; a code is only ever ambiguous if the caller lets
+// two open pages to one phone share it, which this prevents.
+func LowestFreeCode(inUse []int) int {
+	// Among len(inUse)+1 candidates at least one is free (pigeonhole), so a
+	// table of that size is enough whatever the values are.
+	taken := make([]bool, len(inUse)+1)
+	for _, c := range inUse {
+		if c >= 1 && c <= len(taken) {
+			taken[c-1] = true
+		}
+	}
+	for i, t := range taken {
+		if !t {
+			return i + 1
+		}
+	}
+	return len(taken) + 1 // unreachable: pigeonhole
+}

@@ -1,0 +1,207 @@
+package reply
+
+import (
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseSMSAccepted(t *testing.T) {
+	cases := map[string]Command{
+		"3a":            {Code: 3, HasCode: true, Action: ActionAck},
+		"3 A":           {Code: 3, HasCode: true, Action: ActionAck},
+		" 3ack ":        {Code: 3, HasCode: true, Action: ActionAck},
+		"3 resolve":     {Code: 3, HasCode: true, Action: ActionResolve},
+		"3R":            {Code: 3, HasCode: true, Action: ActionResolve},
+		"12e":           {Code: 12, HasCode: true, Action: ActionEscalate},
+		"12 esc":        {Code: 12, HasCode: true, Action: ActionEscalate},
+		"7 Escalate!":   {Code: 7, HasCode: true, Action: ActionEscalate},
+		"1res":          {Code: 1, HasCode: true, Action: ActionResolve},
+		"03a":           {Code: 3, HasCode: true, Action: ActionAck},
+		"#3a.":          {Code: 3, HasCode: true, Action: ActionAck},
+		"\"3a\"":        {Code: 3, HasCode: true, Action: ActionAck},
+		"3a 👍":          {Code: 3, HasCode: true, Action: ActionAck},
+		"3\u00a0a":      {Code: 3, HasCode: true, Action: ActionAck},
+		"3\t a\r\n":     {Code: 3, HasCode: true, Action: ActionAck},
+		"3acknowledged": {Code: 3, HasCode: true, Action: ActionAck},
+		"999999a":       {Code: 999999, HasCode: true, Action: ActionAck},
+		"ACK":           {Action: ActionAck},
+		"a":             {Action: ActionAck},
+		"Acknowledge.":  {Action: ActionAck},
+		"resolved":      {Action: ActionResolve},
+		"r":             {Action: ActionResolve},
+		"e":             {Action: ActionEscalate},
+		"STOP":          {Action: ActionStop},
+		"Stop.":         {Action: ActionStop},
+		"stopall":       {Action: ActionStop},
+		"STOP ALL":      {Action: ActionStop},
+		"UNSUBSCRIBE":   {Action: ActionStop},
+		"cancel":        {Action: ActionStop},
+		"END":           {Action: ActionStop},
+		"quit":          {Action: ActionStop},
+		"revoke":        {Action: ActionStop},
+		"optout":        {Action: ActionStop},
+		"opt-out":       {Action: ActionStop},
+		"START":         {Action: ActionStart},
+		"yes":           {Action: ActionStart},
+		"Unstop":        {Action: ActionStart},
+	}
+	for in, want := range cases {
+		got, err := ParseSMS(in)
+		if err != nil {
+			t.Errorf("ParseSMS(%q): %v", in, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("ParseSMS(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}
+
+func TestParseSMSRejected(t *testing.T) {
+	cases := map[string]string{
+		"hello":                              `Unrecognised reply "hello". Reply <code>a to acknowledge, <code>r to resolve, <code>e to escalate.`,
+		"":                                   "Empty reply. " + smsHelp,
+		"  ?! ":                              "Empty reply. " + smsHelp,
+		"3":                                  `Unrecognised reply "3". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
+		"3x":                                 `Unrecognised reply "3x". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
+		"0a":                                 "Reply codes start at 1. " + smsHelp,
+		"1234567a":                           "No such reply code. " + smsHelp,
+		"99999999999999999999999999a":        "No such reply code. " + smsHelp,
+		"a3":                                 `Unrecognised reply "a3". ` + smsHelp,
+		"3 3a":                               `Unrecognised reply "3 3a". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
+		"3 a b":                              `Unrecognised reply "3 a b". ` + smsHelp,
+		"ack please":                         `Unrecognised reply "ack please". ` + smsHelp,
+		"3-a":                                `Unrecognised reply "3-a". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
+		"stop it":                            `Unrecognised reply "stop it". ` + smsHelp,
+		"help":                               `Unrecognised reply "help". ` + smsHelp,
+		"ackk":                               `Unrecognised reply "ackk". ` + smsHelp,
+		"３a":                                 `Unrecognised reply "３a". ` + smsHelp, // full-width digit is not a code
+		"this is a very long message indeed": `Unrecognised reply "this is a very long …". ` + smsHelp,
+	}
+	for in, want := range cases {
+		_, err := ParseSMS(in)
+		if err == nil {
+			t.Errorf("ParseSMS(%q) accepted", in)
+			continue
+		}
+		if !errors.Is(err, ErrUnrecognisedSMS) {
+			t.Errorf("ParseSMS(%q): error %v is not ErrUnrecognisedSMS", in, err)
+		}
+		if err.Error() != want {
+			t.Errorf("ParseSMS(%q) error\n got %s\nwant %s", in, err, want)
+		}
+	}
+}
+
+func TestParseSMSTooLongAndBinary(t *testing.T) {
+	if _, err := ParseSMS(strings.Repeat("a", MaxSMSLen+1)); err == nil || !strings.HasPrefix(err.Error(), "Reply too long.") {
+		t.Fatalf("long body: %v", err)
+	}
+	_, err := ParseSMS("\x00\xff\xfe3a\x01")
+	if err == nil {
+		t.Fatal("binary body accepted")
+	}
+	var se *SMSError
+	if !errors.As(err, &se) || !utf8.ValidString(se.Input) || strings.ContainsRune(se.Input, 0) {
+		t.Fatalf("unsafe echo %q", se.Input)
+	}
+}
+
+func TestTwiML(t *testing.T) {
+	cases := map[string]string{
+		"":                    `<?xml version="1.0" encoding="UTF-8"?><Response/>`,
+		"INC-42 acknowledged": `<?xml version="1.0" encoding="UTF-8"?><Response><Message>INC-42 acknowledged</Message></Response>`,
+		`Reply <code>a & "x"`: `<?xml version="1.0" encoding="UTF-8"?><Response><Message>Reply &lt;code&gt;a &amp; &#34;x&#34;</Message></Response>`,
+		"a\x00b":              `<?xml version="1.0" encoding="UTF-8"?><Response><Message>a` + "\uFFFD" + `b</Message></Response>`,
+	}
+	for in, want := range cases {
+		if got := string(TwiML(in)); got != want {
+			t.Errorf("TwiML(%q)\n got %s\nwant %s", in, got, want)
+		}
+	}
+}
+
+func TestTwiMLRoundTrips(t *testing.T) {
+	for _, msg := range []string{"plain", "<b>&amp;</b>", "line1\nline2", "ünïcødé ✓", "]]>"} {
+		var got string
+		if err := xmlUnmarshalMessage(TwiML(msg), &got); err != nil {
+			t.Fatalf("%q: %v", msg, err)
+		}
+		if got != msg {
+			t.Errorf("round trip %q -> %q", msg, got)
+		}
+	}
+}
+
+func TestLowestFreeCode(t *testing.T) {
+	cases := []struct {
+		in   []int
+		want int
+	}{
+		{nil, 1},
+		{[]int{}, 1},
+		{[]int{1}, 2},
+		{[]int{2}, 1},
+		{[]int{1, 2, 3}, 4},
+		{[]int{3, 1, 2}, 4},
+		{[]int{1, 3}, 2},
+		{[]int{1, 1, 1}, 2},
+		{[]int{0, -5, 1}, 2},
+		{[]int{1 << 40, 1}, 2},
+		{[]int{2, 3, 4, 5}, 1},
+	}
+	for _, c := range cases {
+		if got := LowestFreeCode(c.in); got != c.want {
+			t.Errorf("LowestFreeCode(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func FuzzParseSMS(f *testing.F) {
+	for _, s := range []string{"3a", "3 A", " 3ack ", "3 resolve", "ACK", "a", "STOP", "stop all",
+		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		cmd, err := ParseSMS(body)
+		if err != nil {
+			if cmd != (Command{}) {
+				t.Fatalf("error with non-zero command %+v", cmd)
+			}
+			if !errors.Is(err, ErrUnrecognisedSMS) || !utf8.ValidString(err.Error()) {
+				t.Fatalf("bad error %q", err)
+			}
+			return
+		}
+		switch cmd.Action {
+		case ActionAck, ActionResolve, ActionEscalate:
+			if cmd.HasCode != (cmd.Code > 0) || cmd.Code > MaxReplyCode || cmd.Code < 0 {
+				t.Fatalf("bad code in %+v", cmd)
+			}
+		case ActionStop, ActionStart:
+			if cmd.HasCode || cmd.Code != 0 {
+				t.Fatalf("opt keyword with code %+v", cmd)
+			}
+		default:
+			t.Fatalf("unknown action %+v", cmd)
+		}
+		// Whatever parses is short: nothing long is taken for a command.
+		if len(strings.Fields(body)) > 2 {
+			t.Fatalf("%q parsed as %+v", body, cmd)
+		}
+	})
+}
+
+func xmlUnmarshalMessage(doc []byte, msg *string) error {
+	var r struct {
+		Message string `xml:"Message"`
+	}
+	if err := xml.Unmarshal(doc, &r); err != nil {
+		return err
+	}
+	*msg = r.Message
+	return nil
+}
