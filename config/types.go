@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
 )
 
 // Config is one validated pagerd configuration (spec §3). It is a plain value:
@@ -117,6 +119,10 @@ type Integration struct {
 type Route struct {
 	Matchers []string `yaml:"matchers"`
 	Service  string   `yaml:"service"`
+	// Compiled holds Matchers parsed by Parse (an entry may hold several
+	// comma-separated matchers, as in Alertmanager). An alert matches the route
+	// when every compiled matcher matches its labels.
+	Compiled []*labels.Matcher `yaml:"-"`
 }
 
 // SeverityMap maps a source severity to an incident severity.

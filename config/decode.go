@@ -1,0 +1,283 @@
+package config
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxDecodeNodes bounds the work of decoding: aliases let a small document
+// expand to an enormous one ("billion laughs").
+const maxDecodeNodes = 1_000_000
+
+var durationType = reflect.TypeOf(Duration(0))
+
+// decoder turns a yaml.Node tree into Go values by walking the target type's
+// yaml tags. It exists instead of yaml.Node.Decode because that stops at the
+// first error, does not reject unknown keys with a position, and cannot expand
+// ${NAME} per field (needed to keep secrets out of messages).
+type decoder struct {
+	files  fileIndex
+	lookup func(string) (string, bool)
+	errs   *errorList
+	// where records the position of every decoded path ("users[0].phone"), so
+	// validation can report problems at the offending node.
+	where   map[string]pos
+	visited int
+	tooBig  bool
+	// bad holds paths that already have an error, so validation does not
+	// pile a second, derived complaint onto the same field.
+	bad map[string]bool
+}
+
+// fail reports a problem with the value at path.
+func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	if d.bad == nil {
+		d.bad = map[string]bool{}
+	}
+	d.bad[path] = true
+	d.errs.add(d.at(n), "%s: "+format, append([]any{label(path)}, args...)...)
+}
+
+func (d *decoder) at(n *yaml.Node) pos { return d.files.pos(n) }
+
+// decode stores node n into v. path names the field in messages; secret marks
+// a field whose value must never be printed.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, secret bool) {
+	if d.tooBig || n == nil {
+		return
+	}
+	if d.visited++; d.visited > maxDecodeNodes {
+		d.tooBig = true
+		d.errs.add(d.at(n), "config too large (more than %d nodes after expanding aliases)", maxDecodeNodes)
+		return
+	}
+	if _, ok := d.where[path]; !ok {
+		d.where[path] = d.at(n)
+	}
+	if n.Kind == yaml.AliasNode {
+		target := resolve(n)
+		if target == nil || target.Kind == yaml.AliasNode {
+			d.fail(n, path, "unresolved alias")
+			return
+		}
+		n = target
+	}
+	if isNull(n) {
+		return // absent and null both mean the zero value
+	}
+	switch {
+	case v.Type() == durationType:
+		d.decodeDuration(n, v, path)
+	case v.Kind() == reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		d.decode(n, elem.Elem(), path, secret)
+		v.Set(elem)
+	case v.Kind() == reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case v.Kind() == reflect.Slice:
+		d.decodeSlice(n, v, path, secret)
+	case v.Kind() == reflect.Map:
+		d.decodeMap(n, v, path, secret)
+	case v.Kind() == reflect.String:
+		if s, ok := d.scalar(n, path, secret, "a string"); ok {
+			v.SetString(s)
+		}
+	case v.Kind() == reflect.Int:
+		d.decodeInt(n, v, path, secret)
+	case v.Kind() == reflect.Bool:
+		d.decodeBool(n, v, path, secret)
+	default:
+		d.fail(n, path, "internal error: cannot decode into %s", v.Type())
+	}
+}
+
+// scalar returns n's text with ${NAME} references expanded.
+func (d *decoder) scalar(n *yaml.Node, path string, secret bool, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.fail(n, path, "expected %s, got %s", want, describe(n))
+		return "", false
+	}
+	s, err := expand(n.Value, d.lookup)
+	if err != nil {
+		d.fail(n, path, "%v", err)
+		return "", false
+	}
+	return s, true
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, false, "a duration")
+	if !ok {
+		return
+	}
+	dur, err := ParseDuration(s)
+	if err != nil {
+		d.fail(n, path, "%v", err)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string, secret bool) {
+	s, ok := d.scalar(n, path, secret, "an integer")
+	if !ok {
+		return
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil {
+		d.fail(n, path, "expected an integer, got %s", shown(s, secret))
+		return
+	}
+	v.SetInt(int64(i))
+}
+
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string, secret bool) {
+	s, ok := d.scalar(n, path, secret, "true or false")
+	if !ok {
+		return
+	}
+	switch strings.ToLower(s) {
+	case "true":
+		v.SetBool(true)
+	case "false":
+		v.SetBool(false)
+	default:
+		d.fail(n, path, "expected true or false, got %s", shown(s, secret))
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string, secret bool) {
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, path, "expected a list, got %s", describe(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		d.decode(c, s.Index(i), path+"["+strconv.Itoa(i)+"]", secret)
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, secret bool) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.fail(n, path, "internal error: map key type %s", v.Type().Key())
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	first := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key, ok := d.key(k, path, first)
+		if !ok {
+			continue
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, mapPath(path, key), secret)
+		m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
+	}
+	v.Set(m)
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	fields := structFields(v.Type())
+	first := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key, ok := d.key(k, path, first)
+		if !ok {
+			continue
+		}
+		f, known := fields.byName[key]
+		if !known {
+			d.fail(k, path, "unknown key %q (allowed: %s)", key, strings.Join(fields.names, ", "))
+			continue
+		}
+		d.decode(val, v.Field(f.index), joinPath(path, key), f.secret)
+	}
+}
+
+// key validates a mapping key and reports a key repeated in the same mapping
+// (yaml.v3 only detects that when decoding into Go values, not into nodes).
+func (d *decoder) key(k *yaml.Node, path string, first map[string]*yaml.Node) (string, bool) {
+	k = resolve(k)
+	if k == nil || k.Kind != yaml.ScalarNode {
+		d.fail(k, path, "keys must be strings, got %s", describe(k))
+		return "", false
+	}
+	if k.Tag == "!!merge" {
+		d.fail(k, path, "merge keys (<<) are not supported")
+		return "", false
+	}
+	if prev, dup := first[k.Value]; dup {
+		d.fail(k, path, "duplicate key %q (first set at %s)", k.Value, d.at(prev))
+		return "", false
+	}
+	first[k.Value] = k
+	return k.Value, true
+}
+
+// field describes one decodable struct field.
+type field struct {
+	index  int
+	secret bool
+}
+
+type fieldTable struct {
+	byName map[string]field
+	names  []string // in declaration order, for "allowed:" lists
+}
+
+func structFields(t reflect.Type) fieldTable {
+	ft := fieldTable{byName: map[string]field{}}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || !sf.IsExported() {
+			continue
+		}
+		ft.byName[name] = field{index: i, secret: sf.Tag.Get("secret") == "true"}
+		ft.names = append(ft.names, name)
+	}
+	return ft
+}
+
+// shown quotes a value for a message, or hides it when it is a secret.
+func shown(s string, secret bool) string {
+	if secret {
+		return "a value that is not shown (secret)"
+	}
+	return strconv.Quote(s)
+}
+
+// label is the path as it starts a message; the root has no path.
+func label(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func mapPath(path, key string) string {
+	if validEnvName(key) || (key != "" && strings.Trim(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == "") {
+		return joinPath(path, key)
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"reflect"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse merges, expands, decodes and validates sources into a Config. It is
+// pure: ${NAME} values come only from lookupEnv (nil means nothing is set),
+// and it reads no clock, so the same inputs give the same Config on every
+// node. On any problem it returns Errors holding all of them.
+//
+// Parse fills defaults: timezone "UTC"; a rotation's or schedule's timezone
+// from the top-level one; severity.label "severity" and severity.default
+// "sev2"; channels.sms.provider "twilio" and api_base "https://api.twilio.com"
+// when SMS is configured; and for a user without a notify list, sms then email
+// immediately, for whichever of phone and email they have.
+func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	errs := &errorList{}
+	order := make([]string, len(sources))
+	if len(sources) == 0 {
+		errs.add(pos{"config", 1, 1}, "no config sources")
+	}
+	files := fileIndex{}
+	roots := make([]*yaml.Node, 0, len(sources))
+	for i, src := range sources {
+		order[i] = src.Name
+		root := parseSource(src, errs)
+		files.record(root, src.Name)
+		roots = append(roots, root)
+	}
+	merged := merge(roots, files, errs)
+
+	var cfg Config
+	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}}
+	d.decode(merged, reflect.ValueOf(&cfg).Elem(), "", false)
+	if !d.tooBig {
+		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources)}
+		v.run()
+	}
+	if len(errs.errs) > 0 {
+		return nil, errs.sorted(order)
+	}
+	return &cfg, nil
+}
+
+func firstPos(sources []Source) pos {
+	if len(sources) == 0 {
+		return pos{"config", 1, 1}
+	}
+	return pos{sources[0].Name, 1, 1}
+}

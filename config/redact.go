@@ -1,0 +1,140 @@
+package config
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RedactedValue replaces a secret's literal value in Redacted output.
+const RedactedValue = "<redacted>"
+
+// Redacted returns the config text for GET /v1/config: the sources re-encoded
+// with the literal value of every secret field (those tagged secret:"true" in
+// Config) replaced by "<redacted>". A value that is exactly one ${NAME}
+// reference is kept, since it names where the secret lives rather than being
+// it. Several sources are concatenated, each after a "# file: NAME" line.
+// Comments are kept; indentation is normalized to two spaces.
+func Redacted(sources []Source) string {
+	var b strings.Builder
+	for _, src := range sources {
+		if len(sources) > 1 {
+			b.WriteString("# file: " + oneLine(src.Name) + "\n")
+		}
+		b.WriteString(redactSource(src))
+	}
+	return b.String()
+}
+
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
+
+// redactSource never falls back to the original text: if the source cannot be
+// parsed or re-encoded, nothing of it is shown, because an unparseable file
+// gives no way to tell which parts are secret.
+func redactSource(src Source) string {
+	docs, err := parseDocuments(src.Data)
+	if err != nil {
+		return "# (not valid YAML; content withheld)\n"
+	}
+	var b bytes.Buffer
+	for _, doc := range docs {
+		markSecrets(doc, reflect.TypeOf(Config{}), false, map[visitKey]bool{})
+		out, err := encodeNode(doc)
+		if err != nil {
+			return "# (could not be re-encoded; content withheld)\n"
+		}
+		if b.Len() > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(out)
+	}
+	return b.String()
+}
+
+func encodeNode(n *yaml.Node) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, errEncode
+		}
+	}()
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type encodeError struct{}
+
+func (encodeError) Error() string { return "yaml encoder failed" }
+
+var errEncode error = encodeError{}
+
+type visitKey struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+// markSecrets walks n alongside type t (as the decoder does) and blanks the
+// values of secret fields. Aliases are followed, so a secret given through an
+// alias is blanked where its anchor is defined.
+func markSecrets(n *yaml.Node, t reflect.Type, secret bool, seen map[visitKey]bool) {
+	if n == nil || seen[visitKey{n, t}] {
+		return
+	}
+	seen[visitKey{n, t}] = true
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			markSecrets(c, t, secret, seen)
+		}
+		return
+	case yaml.AliasNode:
+		markSecrets(n.Alias, t, secret, seen)
+		return
+	}
+	if secret {
+		blank(n)
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := structFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if f, ok := fields.byName[n.Content[i].Value]; ok {
+				markSecrets(n.Content[i+1], t.Field(f.index).Type, f.secret, seen)
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, c := range n.Content {
+			markSecrets(c, t.Elem(), false, seen)
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			markSecrets(n.Content[i], t.Elem(), false, seen)
+		}
+	}
+}
+
+// blank replaces a secret value, keeping a pure ${NAME} reference.
+func blank(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && (isPureRef(n.Value) || isNull(n)) {
+		return
+	}
+	n.Kind = yaml.ScalarNode
+	n.Tag = "!!str"
+	n.Value = RedactedValue
+	n.Style = yaml.DoubleQuotedStyle
+	n.Content = nil
+}
