@@ -30,9 +30,26 @@ var gsm7Basic = func() map[rune]bool {
 // gsm7Ext is the GSM 03.38 extension table: each costs an ESC plus a septet.
 var gsm7Ext = map[rune]bool{'\f': true, '^': true, '{': true, '}': true, '\\': true, '[': true, '~': true, ']': true, '|': true, '€': true}
 
+// gsm7ASCII caches gsm7Septets for ASCII, which is nearly all page text, so
+// fitting a long title stays cheap.
+var gsm7ASCII = func() (t [128]uint8) {
+	for r := range rune(128) {
+		switch {
+		case gsm7Basic[r]:
+			t[r] = 1
+		case gsm7Ext[r]:
+			t[r] = 2
+		}
+	}
+	return t
+}()
+
 // gsm7Septets returns the septets r needs in GSM-7 (1 or 2), or 0 if r is not
 // representable and the message must be sent as UCS-2.
 func gsm7Septets(r rune) int {
+	if r >= 0 && r < 128 {
+		return int(gsm7ASCII[r])
+	}
 	switch {
 	case gsm7Basic[r]:
 		return 1
