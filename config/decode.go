@@ -32,12 +32,19 @@ type decoder struct {
 	bad map[string]bool
 }
 
-// fail reports a problem with the value at path.
+// fail reports a value at path that could not be decoded, and remembers the
+// path so that validation stays quiet about it and everything below it.
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if d.bad == nil {
 		d.bad = map[string]bool{}
 	}
 	d.bad[path] = true
+	d.report(n, path, format, args...)
+}
+
+// report reports a problem in the mapping at path (a bad key) that leaves the
+// rest of the value usable.
+func (d *decoder) report(n *yaml.Node, path, format string, args ...any) {
 	d.errs.add(d.at(n), "%s: "+format, append([]any{label(path)}, args...)...)
 }
 
@@ -200,7 +207,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		f, known := fields.byName[key]
 		if !known {
-			d.fail(k, path, "unknown key %q (allowed: %s)", key, strings.Join(fields.names, ", "))
+			d.report(k, path, "unknown key %q (allowed: %s)", key, strings.Join(fields.names, ", "))
 			continue
 		}
 		d.decode(val, v.Field(f.index), joinPath(path, key), f.secret)
@@ -212,15 +219,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) key(k *yaml.Node, path string, first map[string]*yaml.Node) (string, bool) {
 	k = resolve(k)
 	if k == nil || k.Kind != yaml.ScalarNode {
-		d.fail(k, path, "keys must be strings, got %s", describe(k))
+		d.report(k, path, "keys must be strings, got %s", describe(k))
 		return "", false
 	}
 	if k.Tag == "!!merge" {
-		d.fail(k, path, "merge keys (<<) are not supported")
+		d.report(k, path, "merge keys (<<) are not supported")
 		return "", false
 	}
 	if prev, dup := first[k.Value]; dup {
-		d.fail(k, path, "duplicate key %q (first set at %s)", k.Value, d.at(prev))
+		d.report(k, path, "duplicate key %q (first set at %s)", k.Value, d.at(prev))
 		return "", false
 	}
 	first[k.Value] = k

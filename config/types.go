@@ -217,16 +217,23 @@ func ParseDuration(s string) (Duration, error) {
 			if _, err := fmt.Sscan(num, &n); err != nil || n > 100000 {
 				return 0, fmt.Errorf("invalid duration %q", orig)
 			}
-			part = time.Duration(n) * 24 * time.Hour
 			if unit == "w" {
-				part *= 7
+				n *= 7
 			}
+			if n > 100000 {
+				return 0, fmt.Errorf("invalid duration %q: too long", orig)
+			}
+			part = time.Duration(n) * 24 * time.Hour
 		default:
 			p, err := time.ParseDuration(num + unit)
 			if err != nil {
 				return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", orig)
 			}
 			part = p
+		}
+		// Guard the sum: each part fits, but together they may overflow.
+		if total > time.Duration(1<<63-1)-part {
+			return 0, fmt.Errorf("invalid duration %q: too long", orig)
 		}
 		total += part
 		s = s[j:]

@@ -49,8 +49,15 @@ func (v *validator) at(path string) pos {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	if v.bad[path] {
-		return // the decoder already reported this field
+	for p := path; ; {
+		if v.bad[p] {
+			return // the decoder already reported this value (or its parent)
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
 	}
 	v.errs.add(v.at(path), "%s: "+format, append([]any{label(path)}, args...)...)
 }

@@ -9,12 +9,12 @@ func TestWallClockDST(t *testing.T) {
 	ams, _ := time.LoadLocation("Europe/Amsterdam")
 	ny, _ := time.LoadLocation("America/New_York")
 	cases := []struct {
-		name             string
-		loc              *time.Location
-		y                int
-		m                time.Month
-		d, h, mi         int
-		want             string
+		name     string
+		loc      *time.Location
+		y        int
+		m        time.Month
+		d, h, mi int
+		want     string
 	}{
 		// Amsterdam 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00Z). 02:30 does not
 		// exist; the first instant after the gap is 03:00 CEST = 01:00Z.
