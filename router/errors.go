@@ -34,7 +34,10 @@ func inputErr(field, msg string) *InputError { return &InputError{Field: field, 
 func jsonError(body []byte, err error, prefix string) *InputError {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var ie *InputError
 	switch {
+	case errors.As(err, &ie):
+		return ie
 	case errors.As(err, &syn):
 		msg := syn.Error()
 		if strings.Contains(msg, "unexpected end") {
