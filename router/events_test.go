@@ -35,7 +35,6 @@ func ev(key, action, dedup, payload, extra string) string {
 const goodPayload = `{"summary":"DB down","source":"db-1","severity":"critical","timestamp":"2026-11-21T12:00:00+01:00",` +
 	`"component":"postgres","group":"prod","class":"disk","custom_details":{"free":"0%", "nested":{"a":[1,2]}}}`
 
-
 func accepted(t *testing.T, body []byte) string {
 	t.Helper()
 	var b struct {

@@ -59,7 +59,7 @@ func (f *fakeSubmitter) calls() int {
 // retryErr is a transient cluster error as the cluster package reports it.
 type retryErr struct{ d time.Duration }
 
-func (e retryErr) Error() string              { return "no leader" }
+func (e retryErr) Error() string             { return "no leader" }
 func (e retryErr) RetryAfter() time.Duration { return e.d }
 
 func testConfig() *config.Config {
