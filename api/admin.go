@@ -1,0 +1,149 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/config"
+)
+
+const (
+	maxConfigBody   = 4 << 20
+	maxSnapshotBody = 1 << 30
+)
+
+// ConfigView is GET /v1/config.
+type ConfigView struct {
+	Version   string    `json:"version"`
+	AppliedAt time.Time `json:"applied_at"`
+	YAML      string    `json:"yaml"`
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
+	ac := s.node.FSM().Config()
+	writeJSON(w, http.StatusOK, ConfigView{Version: ac.Version, AppliedAt: ac.AppliedAt, YAML: config.Redacted(ac.Sources)})
+}
+
+// ConfigUpload is the JSON form of PUT /v1/config, used by `pagerd config
+// apply` to send several files at once. A plain YAML body is one file.
+type ConfigUpload struct {
+	Sources []config.Source `json:"sources"`
+}
+
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
+	sources, err := readConfigBody(w, r)
+	if err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	ac, err := s.node.ApplyConfig(r.Context(), sources)
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	s.log.Info("config applied", "version", ac.Version, "by", tokenName(r.Context()))
+	writeJSON(w, http.StatusOK, map[string]any{"version": ac.Version, "applied_at": ac.AppliedAt})
+}
+
+func readConfigBody(w http.ResponseWriter, r *http.Request) ([]config.Source, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		var up ConfigUpload
+		if err := decodeStrict(r, w, &up, maxConfigBody); err != nil {
+			return nil, err
+		}
+		if len(up.Sources) == 0 {
+			return nil, errors.New("sources: at least one file required")
+		}
+		return up.Sources, nil
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBody))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, errors.New("body: empty; send the YAML config")
+	}
+	return []config.Source{{Name: "config.yaml", Data: data}}, nil
+}
+
+func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) join(w http.ResponseWriter, r *http.Request) {
+	var req cluster.JoinRequest
+	if err := decodeStrict(r, w, &req, maxBody); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	for field, v := range map[string]string{"id": req.ID, "raft_addr": req.RaftAddr, "http_addr": req.HTTPAddr} {
+		if v == "" {
+			writeError(w, http.StatusBadRequest, field+": required")
+			return
+		}
+	}
+	if err := s.node.Join(r.Context(), req); err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "joined", "id": req.ID})
+}
+
+func (s *Server) removeNode(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == s.node.ID() {
+		writeError(w, http.StatusConflict, fmt.Sprintf("node %q is the leader serving this request; stop it or remove it from another leader", id))
+		return
+	}
+	err := s.node.Remove(r.Context(), id)
+	switch {
+	case errors.Is(err, cluster.ErrUnknownNode):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		s.writeCommitError(w, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "removed", "id": id})
+	}
+}
+
+func (s *Server) saveSnapshot(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	// The snapshot is streamed; an error after the first byte can only cut the
+	// stream, which the CLI detects by validating what it received.
+	if err := s.node.SaveSnapshot(w); err != nil {
+		s.log.Error("snapshot save", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSnapshotBody))
+	if err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	if err := cluster.ValidateSnapshot(bytesReader(data)); err != nil {
+		writeError(w, http.StatusBadRequest, "snapshot: "+err.Error())
+		return
+	}
+	if err := s.node.RestoreSnapshot(data); err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	s.log.Warn("state restored from snapshot", "bytes", len(data), "by", tokenName(r.Context()))
+	writeJSON(w, http.StatusOK, map[string]any{"status": "restored", "bytes": len(data)})
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

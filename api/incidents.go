@@ -1,0 +1,227 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// StatusFilters maps the status query values (and CLI --status) to statuses.
+var StatusFilters = map[string][]incident.Status{
+	"open":         {incident.Triggered, incident.Acknowledged},
+	"triggered":    {incident.Triggered},
+	"acknowledged": {incident.Acknowledged},
+	"resolved":     {incident.Resolved},
+	"all":          nil,
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+	maxBody      = 64 << 10
+)
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, before, limit, err := parseListQuery(q.Get("status"), q.Get("limit"), q.Get("cursor"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	f.Service, f.DedupKey = q.Get("service"), q.Get("dedup_key")
+	var items []*incident.Incident
+	var next uint64
+	s.node.FSM().ReadIncidents(func(st *incident.State) { items, next = st.List(f, before, limit) })
+	if items == nil {
+		items = []*incident.Incident{}
+	}
+	cursor := ""
+	if next != 0 {
+		cursor = strconv.FormatUint(next, 10)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": items, "next": cursor})
+}
+
+func parseListQuery(status, limitS, cursor string) (f incident.Filter, before uint64, limit int, err error) {
+	if status == "" {
+		status = "open"
+	}
+	statuses, ok := StatusFilters[status]
+	if !ok {
+		return f, 0, 0, fmt.Errorf("status: must be one of open, triggered, acknowledged, resolved, all (got %q)", status)
+	}
+	if len(statuses) > 0 {
+		f.Statuses = map[incident.Status]bool{}
+		for _, st := range statuses {
+			f.Statuses[st] = true
+		}
+	}
+	limit = defaultLimit
+	if limitS != "" {
+		limit, err = strconv.Atoi(limitS)
+		if err != nil || limit < 1 || limit > maxLimit {
+			return f, 0, 0, fmt.Errorf("limit: must be a whole number from 1 to %d (got %q)", maxLimit, limitS)
+		}
+	}
+	if cursor != "" {
+		before, err = strconv.ParseUint(cursor, 10, 64)
+		if err != nil || before == 0 {
+			return f, 0, 0, fmt.Errorf("cursor: invalid (got %q); pass the `next` value of the previous page", cursor)
+		}
+	}
+	return f, before, limit, nil
+}
+
+// ParseIncidentID accepts "42" and "INC-42" (any case).
+func ParseIncidentID(s string) (uint64, error) {
+	t := s
+	if len(t) > 4 && strings.EqualFold(t[:4], "INC-") {
+		t = t[4:]
+	}
+	id, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("incident id: want a number or INC-<number> (got %q)", s)
+	}
+	return id, nil
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseIncidentID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	var inc *incident.Incident
+	var ok bool
+	s.node.FSM().ReadIncidents(func(st *incident.State) { inc, ok = st.Get(id) })
+	if !ok {
+		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, inc)
+}
+
+// actionBody is the optional body of POST /v1/incidents/{id}/{action}.
+type actionBody struct {
+	By   string `json:"by"`
+	Note string `json:"note"`
+}
+
+var actionKinds = map[string]string{"ack": incident.Ack, "resolve": incident.Resolve,
+	"escalate": incident.Escalate, "notes": incident.Note}
+
+func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
+	kind, ok := actionKinds[r.PathValue("action")]
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such action: "+r.PathValue("action")+" (want ack, resolve, escalate or notes)")
+		return
+	}
+	id, err := ParseIncidentID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	var body actionBody
+	if err := decodeOptional(w, r, &body); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	if kind == incident.Note && strings.TrimSpace(body.Note) == "" {
+		writeError(w, http.StatusBadRequest, "note: required")
+		return
+	}
+	by := body.By
+	if by == "" {
+		by = tokenName(r.Context())
+	}
+	inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: "api", Note: body.Note})
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, inc)
+}
+
+// decodeOptional decodes a JSON body if there is one.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	err := decodeStrict(r, w, v, maxBody)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+func writeBodyError(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooLarge.Limit))
+		return
+	}
+	writeError(w, http.StatusBadRequest, err.Error())
+}
+
+// describeJSONError names the field a decoding error is about.
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.As(err, &typeErr):
+		return fmt.Errorf("%s: must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("body: malformed JSON at byte %d: %v", syntaxErr.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("body: malformed JSON: unexpected end of input")
+	case errors.Is(err, io.EOF):
+		return err
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	return fmt.Errorf("body: %v", err)
+}
+
+func withTokenName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, tokenNameKey{}, name)
+}
+
+func tokenName(ctx context.Context) string {
+	if n, ok := ctx.Value(tokenNameKey{}).(string); ok && n != "" {
+		return n
+	}
+	return "api"
+}
+
+// incidentCollector exports incident counts by service and status.
+type incidentCollector struct{ fsm *cluster.FSM }
+
+var descIncidents = prometheus.NewDesc("pagerd_incidents", "Incidents by service and status.", []string{"service", "status"}, nil)
+
+func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descIncidents }
+
+func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
+	var ms []prometheus.Metric
+	c.fsm.ReadIncidents(func(st *incident.State) {
+		st.Count(func(service string, status incident.Status, n int) {
+			ms = append(ms, prometheus.MustNewConstMetric(descIncidents, prometheus.GaugeValue, float64(n), service, string(status)))
+		})
+	})
+	// Sent after the read lock is released so a slow scrape never holds up apply.
+	for _, m := range ms {
+		ch <- m
+	}
+}

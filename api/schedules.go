@@ -1,0 +1,173 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/schedule"
+)
+
+// Query windows for shifts: a default when the caller gives none, and a cap
+// that keeps one request's work bounded.
+const (
+	defaultShiftWindow = 14 * 24 * time.Hour
+	maxShiftWindow     = 366 * 24 * time.Hour
+	calendarPast       = 30 * 24 * time.Hour
+	calendarFuture     = 90 * 24 * time.Hour
+)
+
+// scheduleCache compiles the active config's schedules once per config
+// version instead of once per request.
+type scheduleCache struct {
+	mu  sync.Mutex
+	cfg *cluster.ActiveConfig
+	set *schedule.Set
+	err error
+}
+
+func (c *scheduleCache) get(ac *cluster.ActiveConfig) (*schedule.Set, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg != ac {
+		c.cfg = ac
+		c.set, c.err = schedule.Compile(ac.Config)
+	}
+	return c.set, c.err
+}
+
+func (s *Server) scheduleSet(w http.ResponseWriter) (*schedule.Set, bool) {
+	set, err := s.schedules.get(s.node.FSM().Config())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "compile schedules: "+err.Error())
+		return nil, false
+	}
+	return set, true
+}
+
+// OnCallEntry is one schedule or rotation in GET /v1/oncall.
+type OnCallEntry struct {
+	Schedule string    `json:"schedule"`
+	Kind     string    `json:"kind"` // schedule | rotation
+	At       time.Time `json:"at"`
+	Users    []string  `json:"users"`
+}
+
+func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request) {
+	at, err := timeParam(r, "at", s.now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return
+	}
+	out := []OnCallEntry{}
+	for _, id := range set.IDs() {
+		users, _ := set.OnCall(id, at)
+		kind := "rotation"
+		if set.IsSchedule(id) {
+			kind = "schedule"
+		}
+		out = append(out, OnCallEntry{Schedule: id, Kind: kind, At: at.UTC(), Users: nonNilStrings(users)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "oncall": out})
+}
+
+func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request) {
+	at, err := timeParam(r, "at", s.now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	users, err := set.OnCall(id, at)
+	if err != nil {
+		writeScheduleError(w, id, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"schedule": id, "at": at.UTC(), "users": nonNilStrings(users)})
+}
+
+func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request) {
+	from, err := timeParam(r, "from", s.now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	to, err := timeParam(r, "to", from.Add(defaultShiftWindow))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !to.After(from) || to.Sub(from) > maxShiftWindow {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("to: must be after from and at most %d days later", int(maxShiftWindow.Hours()/24)))
+		return
+	}
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	shifts, err := set.Shifts(id, from, to)
+	if err != nil {
+		writeScheduleError(w, id, err)
+		return
+	}
+	if shifts == nil {
+		shifts = []schedule.Shift{}
+	}
+	writeJSON(w, http.StatusOK, shifts)
+}
+
+func (s *Server) scheduleCalendar(w http.ResponseWriter, r *http.Request) {
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	now := s.now()
+	shifts, err := set.Shifts(id, now.Add(-calendarPast), now.Add(calendarFuture))
+	if err != nil {
+		writeScheduleError(w, id, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", id+".ics"))
+	w.Write(schedule.ICS(id, shifts, now))
+}
+
+func writeScheduleError(w http.ResponseWriter, id string, err error) {
+	if errors.Is(err, schedule.ErrUnknown) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no schedule or rotation %q", id))
+		return
+	}
+	writeError(w, http.StatusInternalServerError, err.Error())
+}
+
+func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: want an RFC 3339 time such as 2026-11-25T18:00:00Z (got %q)", name, v)
+	}
+	return t, nil
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

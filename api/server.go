@@ -1,0 +1,185 @@
+// Package api serves pagerd's HTTP API (spec §2) for one node: incidents,
+// config, cluster membership, snapshots, health and metrics. Ingest endpoints
+// are the router's; this package mounts them behind leader forwarding.
+//
+// Reads are answered from the local node's applied state; writes go through
+// cluster.Node.LeaderOnly, so any node accepts them.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// Options configure the API server.
+type Options struct {
+	Node     *cluster.Node
+	Ingest   http.Handler // the router: /v1/ingest/alertmanager[/{key}], /v2/enqueue
+	Gatherer prometheus.Gatherer
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+	// Now is the clock for read-only queries that default to "now" (on-call,
+	// shifts, calendar); time.Now when nil.
+	Now func() time.Time
+	// Extra registers further routes (schedules, dev outbox) on the same mux,
+	// with the token check available as auth.
+	Extra func(mux *http.ServeMux, auth func(http.Handler) http.Handler)
+}
+
+// Server is the HTTP API of one node.
+type Server struct {
+	node      *cluster.Node
+	log       *slog.Logger
+	mux       *http.ServeMux
+	now       func() time.Time
+	schedules scheduleCache
+}
+
+// New builds the API.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{node: o.Node, log: o.Logger, mux: http.NewServeMux(), now: o.Now}
+	m, lead := s.mux, o.Node.LeaderOnly
+	if o.Ingest != nil {
+		for _, p := range []string{"POST /v1/ingest/alertmanager", "POST /v1/ingest/alertmanager/{key}", "POST /v2/enqueue"} {
+			m.Handle(p, lead(o.Ingest))
+		}
+	}
+	m.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
+	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
+	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
+	m.Handle("GET /v1/config", s.auth(http.HandlerFunc(s.getConfig)))
+	m.Handle("PUT /v1/config", s.auth(lead(http.HandlerFunc(s.putConfig))))
+	m.Handle("GET /v1/cluster", s.auth(http.HandlerFunc(s.clusterStatus)))
+	m.Handle("POST /v1/cluster/join", s.auth(lead(http.HandlerFunc(s.join))))
+	m.Handle("DELETE /v1/cluster/nodes/{id}", s.auth(lead(http.HandlerFunc(s.removeNode))))
+	m.Handle("GET /v1/snapshot", s.auth(lead(http.HandlerFunc(s.saveSnapshot))))
+	m.Handle("PUT /v1/snapshot", s.auth(lead(http.HandlerFunc(s.restoreSnapshot))))
+	m.Handle("GET /v1/oncall", s.auth(http.HandlerFunc(s.allOnCall)))
+	m.Handle("GET /v1/schedules/{id}/oncall", s.auth(http.HandlerFunc(s.scheduleOnCall)))
+	m.Handle("GET /v1/schedules/{id}/shifts", s.auth(http.HandlerFunc(s.scheduleShifts)))
+	m.Handle("GET /v1/schedules/{id}/calendar.ics", s.auth(http.HandlerFunc(s.scheduleCalendar)))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	m.HandleFunc("GET /readyz", s.readyz)
+	if o.Gatherer != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if o.Registry != nil {
+		o.Registry.MustRegister(&incidentCollector{fsm: o.Node.FSM()})
+	}
+	if o.Extra != nil {
+		o.Extra(m, s.auth)
+	}
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+type tokenNameKey struct{}
+
+// auth checks the API bearer token against the active config's api_tokens. A
+// config without api_tokens leaves the API open (development only; the docs
+// say so). With no config committed yet the answer is 503: that is transient.
+func (s *Server) auth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ac := s.node.FSM().Config()
+		if ac == nil {
+			cluster.WriteUnavailable(w, "no config committed yet; retry", time.Second)
+			return
+		}
+		if len(ac.Config.APITokens) == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pagerd"`)
+			writeError(w, http.StatusUnauthorized, "missing API token: send Authorization: Bearer TOKEN")
+			return
+		}
+		name, ok := ac.Config.APITokenName(strings.TrimSpace(tok))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pagerd"`)
+			writeError(w, http.StatusUnauthorized, "unknown API token")
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(withTokenName(r.Context(), name)))
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.node.Leader() == "":
+		writeError(w, http.StatusServiceUnavailable, "no known leader")
+	case s.node.FSM().Config() == nil:
+		writeError(w, http.StatusServiceUnavailable, "no committed config applied yet")
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
+			"config_version": s.node.FSM().Config().Version, "applied_index": s.node.FSM().AppliedIndex()})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// writeCommitError maps a commit's error to its HTTP answer.
+func (s *Server) writeCommitError(w http.ResponseWriter, err error) {
+	var ra interface{ RetryAfter() time.Duration }
+	var cfgErrs config.Errors
+	switch {
+	case errors.As(err, &ra):
+		cluster.WriteUnavailable(w, err.Error(), ra.RetryAfter())
+	case errors.Is(err, incident.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, incident.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, incident.ErrInvalid), errors.As(err, &cfgErrs):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		s.log.Error("commit failed", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// decodeStrict reads a JSON body into v, rejecting unknown fields and
+// trailing data, with messages that name the field.
+func decodeStrict(r *http.Request, w http.ResponseWriter, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err)
+	}
+	if dec.More() {
+		return errors.New("body: unexpected data after the JSON object")
+	}
+	return nil
+}

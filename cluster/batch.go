@@ -1,0 +1,226 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Unavailable is transient cluster trouble: no leader, no quorum, leadership
+// lost mid-commit, or shutting down. HTTP answers it with 503 and Retry-After.
+type Unavailable struct {
+	Reason string
+	After  time.Duration
+}
+
+func (e *Unavailable) Error() string { return "cluster unavailable: " + e.Reason }
+
+// RetryAfter tells the sender when to try again.
+func (e *Unavailable) RetryAfter() time.Duration { return e.After }
+
+func unavailable(reason string) error { return &Unavailable{Reason: reason, After: time.Second} }
+
+// pending is one command waiting for its batch to commit.
+type pending struct {
+	cmd  command
+	done chan Result
+}
+
+// batcher implements group commit: commands submitted concurrently are packed
+// into one Raft log entry, so one fsync and one round of replication serve many
+// requests. Up to maxInFlight entries are outstanding at once; while they are,
+// new commands accumulate and form the next, larger batch. With a single
+// client a batch holds one command and nothing waits for company.
+type batcher struct {
+	raft     *raft.Raft
+	fsm      *FSM
+	clock    func() time.Time
+	in       chan *pending
+	inflight chan struct{}
+	maxBatch int
+	reqID    atomic.Uint64
+	prefix   string
+	commit   prometheus.Histogram
+	size     prometheus.Histogram
+
+	mu       sync.Mutex
+	lastNow  time.Time
+	closed   bool
+	wg       sync.WaitGroup
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+const (
+	maxInFlight   = 4
+	maxBatch      = 1024
+	applyTimeout  = 5 * time.Second
+	submitTimeout = 10 * time.Second
+)
+
+func newBatcher(r *raft.Raft, fsm *FSM, clock func() time.Time, nodeID string, reg prometheus.Registerer) *batcher {
+	b := &batcher{
+		raft: r, fsm: fsm, clock: clock,
+		in:       make(chan *pending, 4*maxBatch),
+		inflight: make(chan struct{}, maxInFlight),
+		maxBatch: maxBatch,
+		prefix:   nodeID + "-" + strconv.FormatInt(clock().UnixNano(), 36) + "-",
+		stopped:  make(chan struct{}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pagerd_commit_duration_seconds",
+			Help:    "Time from submitting a command on the leader to its Raft commit and apply.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pagerd_commit_batch_size",
+			Help:    "Commands per Raft log entry (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(b.commit, b.size)
+	}
+	go b.loop()
+	return b
+}
+
+// submit enqueues one command and waits for its result.
+func (b *batcher) submit(ctx context.Context, c command) (any, error) {
+	if b.raft.State() != raft.Leader {
+		return nil, unavailable("this node is not the leader")
+	}
+	start := time.Now()
+	p := &pending{cmd: c, done: make(chan Result, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, unavailable("node is shutting down")
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	defer b.wg.Done()
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	select {
+	case b.in <- p:
+	case <-ctx.Done():
+		return nil, unavailable("commit queue full")
+	}
+	// Once queued the command may commit; wait for the outcome even if the
+	// client went away, so the answer we log matches the state.
+	r := <-p.done
+	b.commit.Observe(time.Since(start).Seconds())
+	return r.Value, r.Err
+}
+
+func (b *batcher) loop() {
+	defer close(b.stopped)
+	for first := range b.in {
+		b.inflight <- struct{}{}
+		items := b.drain(first)
+		b.size.Observe(float64(len(items)))
+		b.apply(items)
+	}
+}
+
+// drain takes what has accumulated while the previous entries were in flight.
+func (b *batcher) drain(first *pending) []*pending {
+	items := []*pending{first}
+	for len(items) < b.maxBatch {
+		select {
+		case p, ok := <-b.in:
+			if !ok {
+				return items
+			}
+			items = append(items, p)
+		default:
+			return items
+		}
+	}
+	return items
+}
+
+func (b *batcher) apply(items []*pending) {
+	entry := &batch{Now: b.stamp(), Commands: make([]command, len(items))}
+	for i, p := range items {
+		p.cmd.RequestID = b.prefix + strconv.FormatUint(b.reqID.Add(1), 10)
+		entry.Commands[i] = p.cmd
+	}
+	data, err := encodeBatch(entry)
+	if err != nil {
+		<-b.inflight
+		failAll(items, err)
+		return
+	}
+	f := b.raft.Apply(data, applyTimeout)
+	go func() {
+		defer func() { <-b.inflight }()
+		if err := f.Error(); err != nil {
+			failAll(items, raftError(err))
+			return
+		}
+		results, _ := f.Response().([]Result)
+		for i, p := range items {
+			if i < len(results) {
+				p.done <- results[i]
+			} else {
+				p.done <- Result{Err: fmt.Errorf("commit returned %d results for %d commands", len(results), len(items))}
+			}
+		}
+	}()
+}
+
+// stamp returns the leader time for the next entry: never earlier than any
+// time already applied, so recorded time does not run backwards across a
+// leader change or a clock step.
+func (b *batcher) stamp() time.Time {
+	now := b.clock().UTC().Round(0)
+	if applied := b.fsm.LastNow(); applied.After(b.lastNow) {
+		b.lastNow = applied
+	}
+	if now.Before(b.lastNow) {
+		now = b.lastNow
+	}
+	b.lastNow = now
+	return now
+}
+
+func failAll(items []*pending, err error) {
+	for _, p := range items {
+		p.done <- Result{Err: err}
+	}
+}
+
+// raftError turns Raft's errors into Unavailable where retrying can succeed.
+func raftError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrEnqueueTimeout),
+		errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrAbortedByRestore):
+		return unavailable(err.Error())
+	}
+	return fmt.Errorf("raft apply: %w", err)
+}
+
+// close stops accepting, waits for every queued command to get its answer and
+// for in-flight entries to finish.
+func (b *batcher) close() {
+	b.stopOnce.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		b.wg.Wait()
+		close(b.in)
+		<-b.stopped
+		for i := 0; i < maxInFlight; i++ {
+			b.inflight <- struct{}{}
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CommandType is the type byte of a replicated command.
+type CommandType uint8
+
+// Command types. Values are part of the on-disk log format: never reuse or
+// renumber one; add new types with new values.
+const (
+	TypeAlertGroup CommandType = 10 // incident.AlertGroup
+	TypeEvent      CommandType = 11 // incident.Event
+	TypeAction     CommandType = 12 // incident.Action
+	TypeConfig     CommandType = 20 // ConfigCommand
+	TypeNodeMeta   CommandType = 21 // NodeMeta
+	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
+)
+
+// commandVersions is the highest version of each type this binary applies. A
+// log entry with an unknown type or a newer version stops the node loudly: an
+// older binary that skipped it would diverge from its peers.
+var commandVersions = map[CommandType]uint8{
+	TypeAlertGroup: 1,
+	TypeEvent:      1,
+	TypeAction:     1,
+	TypeConfig:     1,
+	TypeNodeMeta:   1,
+	TypeNodeRemove: 1,
+}
+
+func (t CommandType) String() string {
+	switch t {
+	case TypeAlertGroup:
+		return "alert_group"
+	case TypeEvent:
+		return "event"
+	case TypeAction:
+		return "action"
+	case TypeConfig:
+		return "config"
+	case TypeNodeMeta:
+		return "node_meta"
+	case TypeNodeRemove:
+		return "node_remove"
+	}
+	return fmt.Sprintf("type_%d", uint8(t))
+}
+
+// Log entry framing: byte 0 is the entry kind, byte 1 its format version, the
+// rest the encoded entry. Every entry is a batch so that many requests share
+// one Raft commit (group commit).
+const (
+	entryBatch        byte = 1
+	entryBatchVersion byte = 1
+)
+
+// batch is one Raft log entry: the leader's clock reading for all of its
+// commands, and the commands in the order they are applied.
+type batch struct {
+	Now      time.Time `json:"now"`
+	Commands []command `json:"cmds"`
+}
+
+// command is one typed command inside a batch. Body is encoded by the
+// submitting goroutine so the batcher only concatenates.
+type command struct {
+	Type      CommandType     `json:"t"`
+	Version   uint8           `json:"v"`
+	RequestID string          `json:"id"`
+	Body      json.RawMessage `json:"b"`
+}
+
+func newCommand(t CommandType, body any) (command, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return command{}, fmt.Errorf("encode %s command: %w", t, err)
+	}
+	return command{Type: t, Version: commandVersions[t], Body: b}, nil
+}
+
+func encodeBatch(b *batch) ([]byte, error) {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return append([]byte{entryBatch, entryBatchVersion}, body...), nil
+}
+
+// errUnknownCommand marks log data this binary cannot apply.
+var errUnknownCommand = errors.New("unknown command")
+
+func decodeBatch(data []byte) (*batch, error) {
+	if len(data) < 2 || data[0] != entryBatch {
+		return nil, fmt.Errorf("%w: log entry kind %v", errUnknownCommand, head(data))
+	}
+	if data[1] > entryBatchVersion {
+		return nil, fmt.Errorf("%w: batch format version %d is newer than this binary's %d; upgrade pagerd",
+			errUnknownCommand, data[1], entryBatchVersion)
+	}
+	var b batch
+	if err := json.Unmarshal(data[2:], &b); err != nil {
+		return nil, fmt.Errorf("decode batch: %w", err)
+	}
+	for _, c := range b.Commands {
+		known, ok := commandVersions[c.Type]
+		if !ok {
+			return nil, fmt.Errorf("%w: type %d; upgrade pagerd", errUnknownCommand, c.Type)
+		}
+		if c.Version > known {
+			return nil, fmt.Errorf("%w: %s version %d is newer than this binary's %d; upgrade pagerd",
+				errUnknownCommand, c.Type, c.Version, known)
+		}
+	}
+	return &b, nil
+}
+
+func head(b []byte) []byte {
+	if len(b) > 2 {
+		return b[:2]
+	}
+	return b
+}

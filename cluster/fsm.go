@@ -1,0 +1,283 @@
+package cluster
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// ConfigCommand replaces the active config. The leader captures the values of
+// the environment variables the sources reference, so every replica expands
+// `${NAME}` to the same value whatever its own environment holds.
+type ConfigCommand struct {
+	Sources []config.Source   `json:"sources"`
+	Env     map[string]string `json:"env"`
+}
+
+// ActiveConfig is the committed config with its provenance.
+type ActiveConfig struct {
+	Version   string            `json:"version"`
+	AppliedAt time.Time         `json:"applied_at"`
+	Sources   []config.Source   `json:"sources"`
+	Env       map[string]string `json:"env"`
+	Config    *config.Config    `json:"-"`
+}
+
+// NodeMeta is what the cluster knows of a member beyond its Raft address.
+type NodeMeta struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// Result is the outcome of one command, handed back to its submitter.
+type Result struct {
+	Value any
+	Err   error
+}
+
+// FSM is pagerd's replicated state machine: incidents, the active config and
+// member metadata. Apply is deterministic; readers use the Read* methods.
+type FSM struct {
+	mu        sync.RWMutex
+	incidents *incident.State
+	nodes     map[string]NodeMeta
+	lastNow   time.Time
+
+	config       atomic.Pointer[ActiveConfig]
+	appliedIndex atomic.Uint64
+	// fatal stops the process on a log entry this binary cannot apply.
+	fatal func(error)
+	// onApply is called after each applied batch, outside the lock.
+	onApply func(index uint64)
+}
+
+// NewFSM returns an empty state machine. fatal is called (and must not return
+// normally to Raft) when the log holds a command this binary does not know.
+func NewFSM(fatal func(error)) *FSM {
+	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, fatal: fatal}
+}
+
+// Apply implements raft.FSM. It returns []Result, one per command of the batch.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	b, err := decodeBatch(l.Data)
+	if err != nil {
+		f.fatal(fmt.Errorf("apply log index %d: %w", l.Index, err))
+		return []Result{{Err: err}}
+	}
+	results := make([]Result, len(b.Commands))
+	f.mu.Lock()
+	if b.Now.After(f.lastNow) {
+		f.lastNow = b.Now
+	}
+	for i := range b.Commands {
+		results[i] = f.applyCommand(b.Now, &b.Commands[i])
+	}
+	f.mu.Unlock()
+	f.appliedIndex.Store(l.Index)
+	if f.onApply != nil {
+		f.onApply(l.Index)
+	}
+	return results
+}
+
+func (f *FSM) applyCommand(now time.Time, c *command) Result {
+	switch c.Type {
+	case TypeAlertGroup:
+		var g incident.AlertGroup
+		if err := json.Unmarshal(c.Body, &g); err != nil {
+			return Result{Err: fmt.Errorf("decode alert group: %w", err)}
+		}
+		return Result{Value: f.incidents.ApplyAlertGroup(now, &g)}
+	case TypeEvent:
+		var e incident.Event
+		if err := json.Unmarshal(c.Body, &e); err != nil {
+			return Result{Err: fmt.Errorf("decode event: %w", err)}
+		}
+		return Result{Value: f.incidents.ApplyEvent(now, &e)}
+	case TypeAction:
+		var a incident.Action
+		if err := json.Unmarshal(c.Body, &a); err != nil {
+			return Result{Err: fmt.Errorf("decode action: %w", err)}
+		}
+		inc, err := f.incidents.ApplyAction(now, &a)
+		return Result{Value: inc, Err: err}
+	case TypeConfig:
+		return f.applyConfig(now, c.Body)
+	case TypeNodeMeta, TypeNodeRemove:
+		var m NodeMeta
+		if err := json.Unmarshal(c.Body, &m); err != nil {
+			return Result{Err: fmt.Errorf("decode node meta: %w", err)}
+		}
+		if c.Type == TypeNodeRemove {
+			delete(f.nodes, m.ID)
+		} else {
+			f.nodes[m.ID] = m
+		}
+		return Result{Value: m}
+	}
+	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
+}
+
+// applyConfig parses the sources with the captured environment. Parsing is
+// pure, so every replica accepts or rejects a config alike; the leader
+// validated it before committing, so a rejection here means nothing changes.
+func (f *FSM) applyConfig(now time.Time, body []byte) Result {
+	var cc ConfigCommand
+	if err := json.Unmarshal(body, &cc); err != nil {
+		return Result{Err: fmt.Errorf("decode config command: %w", err)}
+	}
+	cfg, err := config.Parse(cc.Sources, lookupIn(cc.Env))
+	if err != nil {
+		return Result{Err: err}
+	}
+	ac := &ActiveConfig{Version: config.Version(cc.Sources, cc.Env), AppliedAt: now,
+		Sources: cc.Sources, Env: cc.Env, Config: cfg}
+	f.config.Store(ac)
+	return Result{Value: ac}
+}
+
+func lookupIn(env map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+}
+
+// Config is the active config, or nil before one is committed.
+func (f *FSM) Config() *ActiveConfig { return f.config.Load() }
+
+// AppliedIndex is the index of the last applied log entry.
+func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }
+
+// LastNow is the latest leader time applied; a new leader never stamps earlier.
+func (f *FSM) LastNow() time.Time {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.lastNow
+}
+
+// ReadIncidents runs fn with the incident state under the read lock. fn must
+// not keep references into the state.
+func (f *FSM) ReadIncidents(fn func(*incident.State)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.incidents)
+}
+
+// Nodes returns the member metadata.
+func (f *FSM) Nodes() map[string]NodeMeta {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[string]NodeMeta, len(f.nodes))
+	for k, v := range f.nodes {
+		out[k] = v
+	}
+	return out
+}
+
+// snapshotHeader is the first line of a snapshot; the incident state follows.
+type snapshotHeader struct {
+	Format  int                 `json:"format"`
+	LastNow time.Time           `json:"last_now"`
+	Config  *ActiveConfig       `json:"config"`
+	Nodes   map[string]NodeMeta `json:"nodes"`
+}
+
+const snapshotFormat = 1
+
+// Snapshot implements raft.FSM. The state is encoded under the read lock so
+// the snapshot is consistent; Persist only writes the bytes.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var buf bytesBuffer
+	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: f.nodes}
+	if err := json.NewEncoder(&buf).Encode(h); err != nil {
+		return nil, fmt.Errorf("encode snapshot header: %w", err)
+	}
+	if err := f.incidents.WriteSnapshot(&buf); err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{data: buf.b}, nil
+}
+
+// Restore implements raft.FSM.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	h, st, err := readSnapshot(rc)
+	if err != nil {
+		return err
+	}
+	var ac *ActiveConfig
+	if h.Config != nil {
+		cfg, err := config.Parse(h.Config.Sources, lookupIn(h.Config.Env))
+		if err != nil {
+			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
+		}
+		ac = h.Config
+		ac.Config = cfg
+	}
+	f.mu.Lock()
+	f.incidents, f.lastNow = st, h.LastNow
+	f.nodes = h.Nodes
+	if f.nodes == nil {
+		f.nodes = map[string]NodeMeta{}
+	}
+	f.config.Store(ac)
+	f.mu.Unlock()
+	return nil
+}
+
+func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, nil, fmt.Errorf("read snapshot header: %w", err)
+	}
+	var h snapshotHeader
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
+	}
+	if h.Format != snapshotFormat {
+		return nil, nil, fmt.Errorf("snapshot format %d is not %d: %w", h.Format, snapshotFormat, errUnknownCommand)
+	}
+	st, err := incident.ReadSnapshot(br)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &h, st, nil
+}
+
+// ValidateSnapshot checks that r holds a snapshot this binary can restore.
+func ValidateSnapshot(r io.Reader) error {
+	_, _, err := readSnapshot(r)
+	return err
+}
+
+type fsmSnapshot struct{ data []byte }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		return errors.Join(fmt.Errorf("write snapshot: %w", err), sink.Cancel())
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// bytesBuffer is a minimal append-only writer (bytes.Buffer without the
+// read side, so the slice is handed over without a copy).
+type bytesBuffer struct{ b []byte }
+
+func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }

@@ -1,0 +1,232 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// JoinRequest asks the cluster to add a voter (POST /v1/cluster/join).
+type JoinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// Join adds a voter, or updates the addresses of an existing member, and
+// records its HTTP address. Leader only.
+func (n *Node) Join(ctx context.Context, req JoinRequest) error {
+	if req.ID == "" || req.RaftAddr == "" {
+		return fmt.Errorf("join: id and raft_addr are required")
+	}
+	if !n.IsLeader() {
+		return unavailable("this node is not the leader")
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return raftError(err)
+	}
+	present := false
+	for _, s := range cf.Configuration().Servers {
+		if s.ID == raft.ServerID(req.ID) && s.Address == raft.ServerAddress(req.RaftAddr) {
+			present = true
+		}
+	}
+	if !present {
+		n.log.Info("adding voter", "id", req.ID, "raft_addr", req.RaftAddr)
+		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			return raftError(err)
+		}
+	}
+	_, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr})
+	return err
+}
+
+// ErrUnknownNode is returned by Remove for an id that is not a member.
+var ErrUnknownNode = fmt.Errorf("unknown node")
+
+// Remove takes a member out of the cluster. Leader only.
+func (n *Node) Remove(ctx context.Context, id string) error {
+	if !n.IsLeader() {
+		return unavailable("this node is not the leader")
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return raftError(err)
+	}
+	found := false
+	for _, s := range cf.Configuration().Servers {
+		found = found || s.ID == raft.ServerID(id)
+	}
+	if !found {
+		return fmt.Errorf("%w %q", ErrUnknownNode, id)
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
+		return raftError(err)
+	}
+	_, err := n.Submit(ctx, TypeNodeRemove, NodeMeta{ID: id})
+	return err
+}
+
+// joinLoop asks the given members to add this node until one accepts.
+func (n *Node) joinLoop() {
+	req := JoinRequest{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
+	body, _ := json.Marshal(req)
+	delay := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		for _, u := range n.opts.Join {
+			err := n.postJoin(u, body)
+			if err == nil {
+				n.log.Info("joined cluster", "via", u)
+				return
+			}
+			n.log.Warn("join attempt failed", "via", u, "attempt", attempt, "err", err)
+		}
+		if n.raft.State() == raft.Shutdown {
+			return
+		}
+		time.Sleep(delay) // backoff between join attempts; nothing to await
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+func (n *Node) postJoin(base string, body []byte) error {
+	u := strings.TrimRight(normalizeURL(base), "/") + "/v1/cluster/join"
+	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if n.opts.JoinToken != "" {
+		req.Header.Set("Authorization", "Bearer "+n.opts.JoinToken)
+	}
+	resp, err := n.forwarder.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+func normalizeURL(s string) string {
+	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		return s
+	}
+	return "http://" + s
+}
+
+// MemberStatus is one member as GET /v1/cluster shows it.
+type MemberStatus struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+	Suffrage string `json:"suffrage"`
+	State    string `json:"state"` // leader | follower | unreachable
+}
+
+// Status is GET /v1/cluster.
+type Status struct {
+	Leader       string         `json:"leader"`
+	Term         uint64         `json:"term"`
+	AppliedIndex uint64         `json:"applied_index"`
+	Nodes        []MemberStatus `json:"nodes"`
+}
+
+// Status reports membership as this node sees it. Each member's liveness is
+// probed on its /healthz with a short timeout.
+func (n *Node) Status(ctx context.Context) (*Status, error) {
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return nil, raftError(err)
+	}
+	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
+	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.fsm.AppliedIndex()}
+	meta := n.fsm.Nodes()
+	var wg sync.WaitGroup
+	for _, s := range cf.Configuration().Servers {
+		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: meta[string(s.ID)].HTTPAddr,
+			Suffrage: strings.ToLower(s.Suffrage.String())}
+		st.Nodes = append(st.Nodes, m)
+	}
+	for i := range st.Nodes {
+		m := &st.Nodes[i]
+		switch {
+		case m.ID == st.Leader:
+			m.State = "leader"
+		case m.ID == n.opts.NodeID:
+			m.State = strings.ToLower(n.raft.State().String())
+		default:
+			wg.Add(1)
+			go func() { defer wg.Done(); m.State = n.probe(ctx, m.HTTPAddr) }()
+		}
+	}
+	wg.Wait()
+	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].ID < st.Nodes[j].ID })
+	return st, nil
+}
+
+func (n *Node) probe(ctx context.Context, httpAddr string) string {
+	if httpAddr == "" {
+		return "unknown"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, normalizeURL(httpAddr)+"/healthz", nil)
+	resp, err := n.forwarder.client.Do(req)
+	if err != nil {
+		return "unreachable"
+	}
+	resp.Body.Close()
+	return "follower"
+}
+
+// raftCollector exports Raft's state, term and indexes as metrics.
+type raftCollector struct{ n *Node }
+
+var (
+	descRaftState   = prometheus.NewDesc("pagerd_raft_state", "1 for the Raft state this node is in.", []string{"state"}, nil)
+	descRaftTerm    = prometheus.NewDesc("pagerd_raft_term", "Current Raft term.", nil, nil)
+	descRaftApplied = prometheus.NewDesc("pagerd_raft_applied_index", "Last log index applied to the state machine.", nil, nil)
+	descRaftCommit  = prometheus.NewDesc("pagerd_raft_commit_index", "Last log index known committed.", nil, nil)
+	descRaftPeers   = prometheus.NewDesc("pagerd_raft_peers", "Voters in the Raft configuration.", nil, nil)
+)
+
+func (c *raftCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRaftState, descRaftTerm, descRaftApplied, descRaftCommit, descRaftPeers} {
+		ch <- d
+	}
+}
+
+func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
+	stats := c.n.raft.Stats()
+	cur := c.n.raft.State()
+	for _, s := range []raft.RaftState{raft.Follower, raft.Candidate, raft.Leader, raft.Shutdown} {
+		v := 0.0
+		if s == cur {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descRaftState, prometheus.GaugeValue, v, strings.ToLower(s.String()))
+	}
+	num := func(k string) float64 { f, _ := strconv.ParseFloat(stats[k], 64); return f }
+	ch <- prometheus.MustNewConstMetric(descRaftTerm, prometheus.GaugeValue, num("term"))
+	ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(c.n.fsm.AppliedIndex()))
+	ch <- prometheus.MustNewConstMetric(descRaftCommit, prometheus.GaugeValue, num("commit_index"))
+	ch <- prometheus.MustNewConstMetric(descRaftPeers, prometheus.GaugeValue, num("num_peers")+1)
+}

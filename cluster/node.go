@@ -1,0 +1,421 @@
+// Package cluster replicates pagerd's state with Raft: typed commands, the
+// deterministic FSM, group commit, snapshots, membership, and forwarding of
+// writes from any node to the leader.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// Options configure a node.
+type Options struct {
+	NodeID   string
+	DataDir  string
+	RaftAddr string // bind and advertise address of the Raft transport
+	HTTPAddr string // advertised to peers for forwarding
+	// Join lists HTTP URLs of existing members. Ignored when the data dir
+	// already holds cluster state.
+	Join      []string
+	JoinToken string
+	// SeedConfig returns the config the first leader commits when the cluster
+	// has none yet.
+	SeedConfig func() (*ConfigCommand, error)
+
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Clock    func() time.Time // leader clock; time.Now when nil
+
+	// Raft tuning; zero means the package default.
+	HeartbeatTimeout  time.Duration
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+
+	// Fatal is called when the log holds a command this binary cannot apply.
+	// Default: log and exit(70), because continuing would diverge.
+	Fatal func(error)
+}
+
+// Node is one running cluster member.
+type Node struct {
+	opts      Options
+	log       *slog.Logger
+	raft      *raft.Raft
+	fsm       *FSM
+	store     *raftboltdb.BoltStore
+	snaps     *raft.FileSnapshotStore
+	transport *raft.NetworkTransport
+	batcher   *batcher
+	forwarder *forwarder
+
+	leaderMu     sync.Mutex
+	leaderCancel context.CancelFunc
+	leaderDone   chan struct{}
+	leaderTasks  []LeaderTask
+
+	stop   context.CancelFunc
+	done   sync.WaitGroup
+	closed sync.Once
+}
+
+// LeaderTask runs while this node is the leader; ctx ends when it stops being.
+type LeaderTask func(ctx context.Context)
+
+// Open starts a node: it opens the data dir, starts Raft, and bootstraps or
+// joins when the data dir holds no cluster state yet.
+func Open(opts Options) (*Node, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Fatal == nil {
+		opts.Fatal = func(err error) {
+			opts.Logger.Error("cannot apply replicated log; stopping to avoid diverging from the cluster", "err", err)
+			os.Exit(70)
+		}
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
+	if err := n.startRaft(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	n.batcher = newBatcher(n.raft, n.fsm, opts.Clock, opts.NodeID, opts.Registry)
+	n.forwarder = newForwarder(n)
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(&raftCollector{n: n})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stop = cancel
+	n.done.Add(1)
+	go n.watchLeadership(ctx)
+	return n, nil
+}
+
+func (n *Node) startRaft() error {
+	var err error
+	n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.opts.DataDir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("open raft store: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(n.opts.DataDir, 2, hlog)
+	if err != nil {
+		return fmt.Errorf("open snapshot store: %w", err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", n.opts.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft address %q: %w", n.opts.RaftAddr, err)
+	}
+	n.transport, err = raft.NewTCPTransportWithLogger(n.opts.RaftAddr, addr, 8, 10*time.Second, hlog)
+	if err != nil {
+		return fmt.Errorf("raft transport on %s: %w", n.opts.RaftAddr, err)
+	}
+	rc := n.raftConfig(hlog)
+	hasState, err := raft.HasExistingState(n.store, n.store, n.snaps)
+	if err != nil {
+		return fmt.Errorf("inspect data dir: %w", err)
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.transport)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	switch {
+	case hasState:
+		n.log.Info("restarting from existing cluster state", "data_dir", n.opts.DataDir)
+	case len(n.opts.Join) == 0:
+		n.log.Info("bootstrapping a new cluster", "raft_addr", n.opts.RaftAddr)
+		f := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+			ID: raft.ServerID(n.opts.NodeID), Address: n.transport.LocalAddr(), Suffrage: raft.Voter,
+		}}})
+		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	default:
+		go n.joinLoop()
+	}
+	return nil
+}
+
+func (n *Node) raftConfig(hlog hclog.Logger) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.opts.NodeID)
+	rc.Logger = hlog
+	// Loopback and LAN clusters: fail over in about a second, not the WAN
+	// defaults. The lease must stay below the heartbeat timeout.
+	rc.HeartbeatTimeout = orDuration(n.opts.HeartbeatTimeout, 1000*time.Millisecond)
+	rc.ElectionTimeout = rc.HeartbeatTimeout
+	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	if n.opts.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = n.opts.SnapshotThreshold
+	}
+	if n.opts.SnapshotInterval > 0 {
+		rc.SnapshotInterval = n.opts.SnapshotInterval
+	}
+	if n.opts.TrailingLogs > 0 {
+		rc.TrailingLogs = n.opts.TrailingLogs
+	}
+	return rc
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// FSM is the node's state machine, for reads.
+func (n *Node) FSM() *FSM { return n.fsm }
+
+// ID is this node's id.
+func (n *Node) ID() string { return n.opts.NodeID }
+
+// IsLeader reports whether this node is the Raft leader now.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the current leader's id, or "" when none is known.
+func (n *Node) Leader() string {
+	_, id := n.raft.LeaderWithID()
+	return string(id)
+}
+
+// Ready reports whether the node knows a leader and has a committed config.
+func (n *Node) Ready() bool { return n.Leader() != "" && n.fsm.Config() != nil }
+
+// OnLeader registers a task to run whenever this node is the leader. Register
+// before leadership can be gained (right after Open).
+func (n *Node) OnLeader(t LeaderTask) {
+	n.leaderMu.Lock()
+	n.leaderTasks = append(n.leaderTasks, t)
+	n.leaderMu.Unlock()
+}
+
+// watchLeadership starts the leader-only routines on gaining leadership and
+// stops them, waiting until they have returned, on losing it.
+func (n *Node) watchLeadership(ctx context.Context) {
+	defer n.done.Done()
+	ch := n.raft.LeaderCh()
+	for {
+		select {
+		case <-ctx.Done():
+			n.stopLeaderTasks()
+			return
+		case isLeader := <-ch:
+			if isLeader {
+				n.startLeaderTasks()
+			} else {
+				n.stopLeaderTasks()
+			}
+		}
+	}
+}
+
+func (n *Node) startLeaderTasks() {
+	n.stopLeaderTasks()
+	n.log.Info("gained leadership; starting leader routines")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	n.leaderMu.Lock()
+	tasks := append([]LeaderTask{n.establish}, n.leaderTasks...)
+	n.leaderCancel, n.leaderDone = cancel, done
+	n.leaderMu.Unlock()
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Add(1)
+		go func() { defer wg.Done(); t(ctx) }()
+	}
+	go func() { wg.Wait(); close(done) }()
+}
+
+func (n *Node) stopLeaderTasks() {
+	n.leaderMu.Lock()
+	cancel, done := n.leaderCancel, n.leaderDone
+	n.leaderCancel, n.leaderDone = nil, nil
+	n.leaderMu.Unlock()
+	if cancel == nil {
+		return
+	}
+	n.log.Info("lost leadership; stopping leader routines")
+	cancel()
+	<-done
+}
+
+// establish runs on a new leader: it waits until the log is applied up to its
+// term (Barrier), then records its own address and seeds the config if the
+// cluster has none.
+func (n *Node) establish(ctx context.Context) {
+	if err := n.raft.Barrier(10 * time.Second).Error(); err != nil {
+		n.log.Warn("leader barrier failed", "err", err)
+		return
+	}
+	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
+	if n.fsm.Nodes()[self.ID] != self {
+		if _, err := n.Submit(ctx, TypeNodeMeta, self); err != nil {
+			n.log.Warn("record own address", "err", err)
+		}
+	}
+	if n.fsm.Config() == nil && n.opts.SeedConfig != nil {
+		cc, err := n.opts.SeedConfig()
+		if err != nil {
+			n.log.Error("seed config", "err", err)
+			return
+		}
+		if _, err := n.Submit(ctx, TypeConfig, cc); err != nil {
+			n.log.Error("commit seed config", "err", err)
+			return
+		}
+		n.log.Info("committed initial config")
+	}
+}
+
+// Submit commits one command through the group-commit batcher and returns the
+// value its apply produced. Only the leader accepts; elsewhere the error is
+// Unavailable (HTTP handlers forward to the leader before calling this).
+func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error) {
+	c, err := newCommand(t, body)
+	if err != nil {
+		return nil, err
+	}
+	return n.batcher.submit(ctx, c)
+}
+
+// SubmitAlertGroup implements router.Submitter.
+func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
+	return submitIngest(ctx, n, TypeAlertGroup, g)
+}
+
+// SubmitEvent implements router.Submitter.
+func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
+	return submitIngest(ctx, n, TypeEvent, e)
+}
+
+func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incident.IngestResult, error) {
+	v, err := n.Submit(ctx, t, body)
+	if err != nil {
+		return incident.IngestResult{}, err
+	}
+	r, _ := v.(incident.IngestResult)
+	return r, nil
+}
+
+// SubmitAction commits a person's action and returns the incident after it.
+func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	v, err := n.Submit(ctx, TypeAction, a)
+	if err != nil {
+		return nil, err
+	}
+	inc, _ := v.(*incident.Incident)
+	return inc, nil
+}
+
+// ApplyConfig validates sources with this process's environment and commits
+// them as the active config.
+func (n *Node) ApplyConfig(ctx context.Context, sources []config.Source) (*ActiveConfig, error) {
+	cc, err := CaptureConfig(sources, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	v, err := n.Submit(ctx, TypeConfig, cc)
+	if err != nil {
+		return nil, err
+	}
+	ac, _ := v.(*ActiveConfig)
+	return ac, nil
+}
+
+// CaptureConfig validates sources and captures the environment values they
+// reference, producing the command every replica can apply alike.
+func CaptureConfig(sources []config.Source, lookup func(string) (string, bool)) (*ConfigCommand, error) {
+	if _, err := config.Parse(sources, lookup); err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, name := range config.EnvRefs(sources) {
+		if v, ok := lookup(name); ok {
+			env[name] = v
+		}
+	}
+	return &ConfigCommand{Sources: sources, Env: env}, nil
+}
+
+// Close shuts the node down gracefully: queued commands get their answers,
+// leader routines stop, Raft stops and the stores are closed consistently.
+func (n *Node) Close() error {
+	var err error
+	n.closed.Do(func() {
+		n.batcher.close()
+		n.stop()
+		n.done.Wait()
+		err = n.raft.Shutdown().Error()
+		n.closeStores()
+	})
+	return err
+}
+
+func (n *Node) closeStores() {
+	if n.transport != nil {
+		n.transport.Close()
+	}
+	if n.store != nil {
+		n.store.Close()
+	}
+}
+
+// SaveSnapshot writes a snapshot of the current state to w.
+func (n *Node) SaveSnapshot(w io.Writer) error {
+	f := n.raft.Snapshot()
+	if err := f.Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		return fmt.Errorf("take snapshot: %w", err)
+	}
+	list, err := n.snaps.List()
+	if err != nil || len(list) == 0 {
+		return fmt.Errorf("list snapshots: %v (found %d)", err, len(list))
+	}
+	_, rc, err := n.snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("open snapshot: %w", err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("copy snapshot: %w", err)
+	}
+	return nil
+}
+
+// RestoreSnapshot replaces the cluster's state with the snapshot in data. Only
+// the leader can; followers receive it by snapshot install.
+func (n *Node) RestoreSnapshot(data []byte) error {
+	if err := ValidateSnapshot(bytesReader(data)); err != nil {
+		return fmt.Errorf("invalid snapshot: %w", err)
+	}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
+	if err := n.raft.Restore(meta, bytesReader(data), 30*time.Second); err != nil {
+		return raftError(err)
+	}
+	return nil
+}

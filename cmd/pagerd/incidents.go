@@ -1,0 +1,168 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pagerd/pagerd/api"
+	"github.com/pagerd/pagerd/incident"
+)
+
+func runIncidents(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
+	c := clientFlags(fs)
+	status := fs.String("status", "open", "open | triggered | acknowledged | resolved | all")
+	service := fs.String("service", "", "only this service")
+	limit := fs.Int("limit", 100, "at most this many (1-1000)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	if _, ok := api.StatusFilters[*status]; !ok {
+		return usagef("--status must be open, triggered, acknowledged, resolved or all (got %q)", *status)
+	}
+	q := url.Values{"status": {*status}, "limit": {fmt.Sprint(*limit)}}
+	if *service != "" {
+		q.Set("service", *service)
+	}
+	var page struct {
+		Incidents []incident.Incident `json:"incidents"`
+		Next      string              `json:"next"`
+	}
+	raw, err := c.getJSON("/v1/incidents", q, &page)
+	if err != nil {
+		return err
+	}
+	c.emit(stdout, raw, func() {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tSTATUS\tSEV\tSERVICE\tALERTS\tCREATED\tTITLE")
+		for _, inc := range page.Incidents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", inc.Key, inc.Status, inc.Severity, inc.Service,
+				inc.AlertCount, inc.CreatedAt.UTC().Format(time.RFC3339), inc.Title)
+		}
+		tw.Flush()
+		if page.Next != "" {
+			fmt.Fprintf(stdout, "(more: raise --limit or use the API with cursor=%s)\n", page.Next)
+		}
+	})
+	return nil
+}
+
+func runIncident(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("incident", flag.ContinueOnError)
+	c := clientFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one incident ID (42 or INC-42)")
+	}
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	id, err := api.ParseIncidentID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	var inc incident.Incident
+	raw, err := c.getJSON(fmt.Sprintf("/v1/incidents/%d", id), nil, &inc)
+	if err != nil {
+		return err
+	}
+	c.emit(stdout, raw, func() { printIncident(stdout, &inc) })
+	return nil
+}
+
+func printIncident(w io.Writer, inc *incident.Incident) {
+	fmt.Fprintf(w, "%s  %s  %s  %s\n", inc.Key, inc.Severity, inc.Status, inc.Title)
+	fmt.Fprintf(w, "service:   %s\ndedup key: %s\ncreated:   %s\n", inc.Service, inc.DedupKey, fmtTime(&inc.CreatedAt))
+	if inc.AcknowledgedAt != nil {
+		fmt.Fprintf(w, "acked:     %s by %s\n", fmtTime(inc.AcknowledgedAt), inc.AcknowledgedBy)
+	}
+	if inc.ResolvedAt != nil {
+		fmt.Fprintf(w, "resolved:  %s by %s\n", fmtTime(inc.ResolvedAt), inc.ResolvedBy)
+	}
+	if e := inc.Escalation; e != nil {
+		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, next %s\n", e.Policy, e.Step, e.Loop, fmtTime(e.NextAt))
+	}
+	fmt.Fprintf(w, "\nalerts (%d):\n", inc.AlertCount)
+	for _, a := range inc.Alerts {
+		fmt.Fprintf(w, "  %-8s %s %s\n", a.Status, a.Fingerprint, labelString(a.Labels))
+	}
+	if len(inc.Notifications) > 0 {
+		fmt.Fprintln(w, "\nnotifications:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, n := range inc.Notifications {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\n", n.Status, n.User, n.Channel, n.To, n.Step, n.Loop, n.Attempts, n.Error)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w, "\ntimeline:")
+	for _, e := range inc.Timeline {
+		fmt.Fprintf(w, "  %s  %-15s %-28s %s\n", e.At.UTC().Format(time.RFC3339), e.Type, e.Actor, e.Message)
+	}
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func labelString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// actionCommand builds ack, resolve and escalate.
+func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
+	return func(args []string, stdout, stderr io.Writer) error {
+		fs := flag.NewFlagSet(action, flag.ContinueOnError)
+		c := clientFlags(fs)
+		as := fs.String("as", "", "act as this user (default: the API token's name)")
+		note := fs.String("note", "", "a note for the timeline")
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("want exactly one incident ID (42 or INC-42)")
+		}
+		if err := c.checkOutput(); err != nil {
+			return err
+		}
+		id, err := api.ParseIncidentID(pos[0])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		var inc incident.Incident
+		raw, err := c.postJSON(fmt.Sprintf("/v1/incidents/%d/%s", id, action), map[string]string{"by": *as, "note": *note}, &inc)
+		if err != nil {
+			return err
+		}
+		c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "%s %s (%s)\n", inc.Key, inc.Status, inc.Title) })
+		return nil
+	}
+}

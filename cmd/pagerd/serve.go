@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/pagerd/pagerd/api"
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/configs"
+	"github.com/pagerd/pagerd/router"
+)
+
+const defaultConfigPath = "configs/example.yaml"
+
+type serveFlags struct {
+	config, dataDir, nodeID, httpAddr, raftAddr, smtpAddr, join string
+	bootstrap, dev                                              bool
+	logLevel, logFormat                                         string
+	snapshotThreshold, trailingLogs                             uint64
+	snapshotInterval, heartbeat                                 time.Duration
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	host, _ := os.Hostname()
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&f.config, "config", defaultConfigPath, "YAML file, or a directory whose *.yaml files are one config")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "Raft log, stable store and snapshots")
+	fs.StringVar(&f.nodeID, "node-id", host, "unique node id, stable across restarts")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "API, ingest, inbound SMS webhook, metrics")
+	fs.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:7000", "Raft transport")
+	fs.StringVar(&f.smtpAddr, "smtp-addr", "", "inbound SMTP for email replies (empty: off)")
+	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its only voter")
+	fs.StringVar(&f.join, "join", "", "comma-separated HTTP addresses of existing members")
+	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails and SMS in memory at /dev/outbox")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug | info | warn | error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text | json")
+	fs.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "log entries between snapshots (0: default 8192)")
+	fs.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often to check whether to snapshot (0: default 2m)")
+	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
+	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 1s)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if f.bootstrap && f.join != "" {
+		return usagef("--bootstrap and --join exclude each other")
+	}
+	log := newLogger(stderr, f.logLevel, f.logFormat)
+	sources, err := readServeConfig(f.config, log)
+	if err != nil {
+		return err
+	}
+	return serve(f, sources, log)
+}
+
+// readServeConfig reads and validates the seed config. The default path falls
+// back to the example embedded in the binary, so `pagerd serve` runs anywhere.
+func readServeConfig(path string, log *slog.Logger) ([]config.Source, error) {
+	sources, err := config.ReadSources(path)
+	if err != nil && path == defaultConfigPath && errors.Is(err, os.ErrNotExist) {
+		log.Info("no configs/example.yaml here; using the embedded example config")
+		sources = []config.Source{{Name: "embedded:configs/example.yaml", Data: configs.Example}}
+		err = nil
+	}
+	if err != nil {
+		return nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	if _, err := config.Parse(sources, os.LookupEnv); err != nil {
+		return nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	return sources, nil
+}
+
+func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	node, err := cluster.Open(cluster.Options{
+		NodeID: f.nodeID, DataDir: f.dataDir, RaftAddr: f.raftAddr, HTTPAddr: f.httpAddr,
+		Join: splitList(f.join), JoinToken: joinToken(sources),
+		SeedConfig: func() (*cluster.ConfigCommand, error) { return cluster.CaptureConfig(sources, os.LookupEnv) },
+		Logger:     log, Registry: reg,
+		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
+		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs,
+	})
+	if err != nil {
+		return err
+	}
+	activeConfig := func() *config.Config {
+		if ac := node.FSM().Config(); ac != nil {
+			return ac.Config
+		}
+		return nil
+	}
+	ingest := router.NewHandler(activeConfig, node, router.Options{Registerer: reg, Logger: log})
+	handler := api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log})
+	ln, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		node.Close()
+		return fmt.Errorf("listen on %s: %w", f.httpAddr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("pagerd serving", "node", f.nodeID, "http", ln.Addr().String(), "raft", f.raftAddr, "data_dir", f.dataDir)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-errc:
+		log.Error("http server stopped", "err", err)
+	}
+	return shutdown(srv, node, log)
+}
+
+// shutdown stops accepting requests, lets in-flight ones finish (their commits
+// included), then stops Raft and closes the stores so the data dir is clean.
+func shutdown(srv *http.Server, node *cluster.Node, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := node.Close(); err != nil {
+		return fmt.Errorf("stop raft: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// joinToken authenticates this node's join request: $PAGERD_TOKEN, else the
+// first API token of its own config (members normally share one config).
+func joinToken(sources []config.Source) string {
+	if t := os.Getenv("PAGERD_TOKEN"); t != "" {
+		return t
+	}
+	cfg, err := config.Parse(sources, os.LookupEnv)
+	if err != nil || len(cfg.APITokens) == 0 {
+		return ""
+	}
+	return cfg.APITokens[0].Token
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,148 @@
+package incident
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+)
+
+// Get returns a copy of the incident with that id.
+func (s *State) Get(id uint64) (*Incident, bool) {
+	inc := s.byID(id)
+	if inc == nil {
+		return nil, false
+	}
+	return inc.Clone(), true
+}
+
+// Filter selects incidents for List. A zero field matches everything.
+type Filter struct {
+	Statuses map[Status]bool
+	Service  string
+	DedupKey string
+}
+
+func (f Filter) match(inc *Incident) bool {
+	return (len(f.Statuses) == 0 || f.Statuses[inc.Status]) &&
+		(f.Service == "" || f.Service == inc.Service) &&
+		(f.DedupKey == "" || f.DedupKey == inc.DedupKey)
+}
+
+// List returns up to limit matching incidents newest first, starting below the
+// id `before` (0: from the newest), without timelines and notifications. next
+// is the cursor for the following page, 0 on the last page.
+func (s *State) List(f Filter, before uint64, limit int) (items []*Incident, next uint64) {
+	start := uint64(len(s.incidents))
+	if before != 0 && before-1 < start {
+		start = before - 1
+	}
+	for id := start; id >= 1; id-- {
+		inc := s.incidents[id-1]
+		if !f.match(inc) {
+			continue
+		}
+		if len(items) == limit {
+			return items, items[len(items)-1].ID
+		}
+		items = append(items, inc.summary())
+	}
+	return items, 0
+}
+
+// Count calls fn with the number of incidents per service and status.
+func (s *State) Count(fn func(service string, status Status, n int)) {
+	type key struct {
+		service string
+		status  Status
+	}
+	counts := map[key]int{}
+	for _, inc := range s.incidents {
+		counts[key{inc.Service, inc.Status}]++
+	}
+	for k, n := range counts {
+		fn(k.service, k.status, n)
+	}
+}
+
+// Len is the number of incidents ever opened.
+func (s *State) Len() int { return len(s.incidents) }
+
+// Clone returns a deep copy, safe to hand outside the state's lock.
+func (inc *Incident) Clone() *Incident {
+	c := *inc
+	c.AcknowledgedAt = cloneTime(inc.AcknowledgedAt)
+	c.ResolvedAt = cloneTime(inc.ResolvedAt)
+	c.Alerts = make([]Alert, len(inc.Alerts))
+	for i, a := range inc.Alerts {
+		a.Labels = maps.Clone(a.Labels)
+		a.Annotations = maps.Clone(a.Annotations)
+		c.Alerts[i] = a
+	}
+	if inc.Escalation != nil {
+		e := *inc.Escalation
+		e.NextAt = cloneTime(e.NextAt)
+		c.Escalation = &e
+	}
+	c.Notifications = append([]Notification(nil), inc.Notifications...)
+	for i := range c.Notifications {
+		c.Notifications[i].SentAt = cloneTime(c.Notifications[i].SentAt)
+	}
+	c.Timeline = append([]Entry(nil), inc.Timeline...)
+	return &c
+}
+
+// summary is the list form of an incident: no timeline or notifications.
+func (inc *Incident) summary() *Incident {
+	c := inc.Clone()
+	c.Timeline = nil
+	c.Notifications = nil
+	return c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// snapshot is the serialised form of State. Indexes are derived on restore.
+type snapshot struct {
+	Incidents []*Incident `json:"incidents"`
+}
+
+// WriteSnapshot encodes the whole state.
+func (s *State) WriteSnapshot(w io.Writer) error {
+	if err := json.NewEncoder(w).Encode(snapshot{Incidents: s.incidents}); err != nil {
+		return fmt.Errorf("encode incident state: %w", err)
+	}
+	return nil
+}
+
+// ReadSnapshot decodes a state written by WriteSnapshot and rebuilds indexes.
+func ReadSnapshot(r io.Reader) (*State, error) {
+	var snap snapshot
+	if err := json.NewDecoder(r).Decode(&snap); err != nil {
+		return nil, fmt.Errorf("decode incident state: %w", err)
+	}
+	s := NewState()
+	for i, inc := range snap.Incidents {
+		if inc == nil || inc.ID != uint64(i+1) {
+			return nil, fmt.Errorf("decode incident state: incident at position %d has id %v", i, inc)
+		}
+		s.incidents = append(s.incidents, inc)
+		if !inc.Status.Open() {
+			continue
+		}
+		s.open[openKey{inc.Service, inc.DedupKey}] = inc
+		idx := make(map[string]int, len(inc.Alerts))
+		for j, a := range inc.Alerts {
+			idx[a.Fingerprint] = j
+		}
+		s.alertIndex[inc.ID] = idx
+	}
+	return s, nil
+}

@@ -1,0 +1,339 @@
+// Package incident is pagerd's incident model and its deterministic state
+// machine: alerts and events in, deduplicated incidents with a timeline out.
+//
+// Every method that changes State takes the instant to record as an argument.
+// The cluster leader stamps that instant into each replicated command, so every
+// replica applying the same commands reaches the same state: nothing here reads a
+// clock, a random source, or depends on map iteration order.
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pagerd/pagerd/config"
+)
+
+// Errors of ApplyAction. The API maps ErrNotFound to 404 and ErrConflict to 409.
+var (
+	ErrNotFound = errors.New("incident not found")
+	ErrConflict = errors.New("transition not allowed")
+	ErrInvalid  = errors.New("invalid action")
+)
+
+// State holds every incident. It is not safe for concurrent use: the cluster FSM
+// serialises writers and guards readers.
+type State struct {
+	// incidents[i] has ID i+1: ids are dense and assigned in commit order.
+	incidents []*Incident
+	// open maps service and dedup key to the open incident of that pair.
+	open map[openKey]*Incident
+	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
+	alertIndex map[uint64]map[string]int
+}
+
+type openKey struct{ service, dedupKey string }
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{}}
+}
+
+// ApplyAlertGroup applies one routed Alertmanager notification (spec §4 dedup):
+// one open incident per service and group key; new fingerprints are added,
+// known ones updated; a resolved group resolves the incident when AutoResolve.
+// Alerts absent from the payload are never taken as resolved.
+func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
+	actor := actorOf(SourceAlertmanager, g.Integration)
+	inc := s.open[openKey{g.Service, g.GroupKey}]
+	if inc == nil {
+		if g.Status != "firing" || !anyFiring(g.Alerts) {
+			// A resolved group with no open incident: nothing to do. Not an error:
+			// Alertmanager resends resolutions of incidents resolved by hand.
+			return IngestResult{DedupKey: g.GroupKey}
+		}
+		inc = s.create(now, g.Service, g.GroupKey, SourceAlertmanager, g.Integration, g.Title)
+		s.mergeAlerts(now, inc, g.Alerts, actor)
+		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+		return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey, Created: true}
+	}
+	s.mergeAlerts(now, inc, g.Alerts, actor)
+	inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+	if g.Status == "resolved" {
+		s.sourceResolved(now, inc, g.AutoResolve, actor)
+	}
+	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
+}
+
+// ApplyEvent applies one routed Events API v2 event (spec §4): trigger opens or
+// updates the open incident of its dedup key; acknowledge and resolve act on the
+// open one and never create one.
+func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
+	actor := actorOf(SourceEvents, e.Integration)
+	inc := s.open[openKey{e.Service, e.DedupKey}]
+	res := IngestResult{DedupKey: e.DedupKey}
+	switch e.Action {
+	case ActionTrigger:
+		alert := e.Alert
+		alert.Fingerprint = e.DedupKey
+		alert.Status = "firing"
+		if inc == nil {
+			inc = s.create(now, e.Service, e.DedupKey, SourceEvents, e.Integration, alert.Annotations["summary"])
+			res.Created = true
+		}
+		s.mergeAlerts(now, inc, []Alert{alert}, actor)
+		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+	case ActionAcknowledge:
+		if inc == nil {
+			return res
+		}
+		if inc.Status == Triggered {
+			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event")
+		}
+	case ActionResolve:
+		if inc == nil {
+			return res
+		}
+		s.sourceResolved(now, inc, e.AutoResolve, actor)
+	default:
+		return res
+	}
+	res.Incident = inc.ID
+	return res
+}
+
+// ApplyAction applies a person's action. It returns a copy of the incident
+// after the action, or ErrNotFound / ErrConflict / ErrInvalid (wrapped with a
+// message for the person) and no change.
+func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
+	inc := s.byID(a.Incident)
+	if inc == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, KeyFor(a.Incident))
+	}
+	actor := a.By
+	if actor == "" {
+		actor = "unknown"
+	}
+	switch a.Kind {
+	case Ack:
+		if inc.Status != Triggered {
+			return nil, conflict(inc, "acknowledge")
+		}
+		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note))
+	case Resolve:
+		if inc.Status == Resolved {
+			return nil, conflict(inc, "resolve")
+		}
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+	case Escalate:
+		if inc.Status == Resolved {
+			return nil, conflict(inc, "escalate")
+		}
+		if inc.Escalation == nil {
+			return nil, fmt.Errorf("%w: %s has no escalation policy to advance", ErrConflict, inc.Key)
+		}
+		// The escalation engine owns step changes; it reacts to this entry.
+		inc.addEntry(now, EntryEscalated, actor, withNote("escalation requested via "+channelOf(a), a.Note))
+	case Note:
+		if strings.TrimSpace(a.Note) == "" {
+			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
+		}
+		inc.addEntry(now, EntryNote, actor, a.Note)
+	default:
+		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Kind)
+	}
+	return inc.Clone(), nil
+}
+
+func conflict(inc *Incident, verb string) error {
+	switch inc.Status {
+	case Resolved:
+		return fmt.Errorf("%w: cannot %s %s: already resolved by %s at %s", ErrConflict, verb, inc.Key,
+			inc.ResolvedBy, inc.ResolvedAt.UTC().Format(time.RFC3339))
+	case Acknowledged:
+		return fmt.Errorf("%w: cannot %s %s: already acknowledged by %s at %s", ErrConflict, verb, inc.Key,
+			inc.AcknowledgedBy, inc.AcknowledgedAt.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: cannot %s %s in status %s", ErrConflict, verb, inc.Key, inc.Status)
+}
+
+func (s *State) create(now time.Time, service, dedupKey, source, integration, title string) *Incident {
+	id := uint64(len(s.incidents) + 1)
+	if title == "" {
+		title = dedupKey
+	}
+	inc := &Incident{
+		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
+		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
+		Alerts: []Alert{},
+	}
+	s.incidents = append(s.incidents, inc)
+	s.open[openKey{service, dedupKey}] = inc
+	inc.addEntry(now, EntryTriggered, actorOf(source, integration), "incident opened: "+title)
+	return inc
+}
+
+// mergeAlerts adds new fingerprints and updates known ones, recording each
+// change in the timeline. An identical repeat records nothing.
+func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string) {
+	idx := s.alertIndex[inc.ID]
+	if idx == nil {
+		idx = make(map[string]int, len(alerts))
+		s.alertIndex[inc.ID] = idx
+	}
+	for _, a := range alerts {
+		i, known := idx[a.Fingerprint]
+		if !known {
+			idx[a.Fingerprint] = len(inc.Alerts)
+			inc.Alerts = append(inc.Alerts, a)
+			inc.addEntry(now, entryForNew(a), actor, describeAlert(a))
+			continue
+		}
+		old := inc.Alerts[i]
+		inc.Alerts[i] = a
+		switch {
+		case old.Status != a.Status && a.Status == "resolved":
+			inc.addEntry(now, EntryAlertResolved, actor, describeAlert(a))
+		case old.Status != a.Status:
+			inc.addEntry(now, EntryAlertAdded, actor, "firing again: "+describeAlert(a))
+		case !sameAlert(old, a):
+			inc.addEntry(now, EntryAlertUpdated, actor, describeAlert(a))
+		}
+	}
+	inc.AlertCount = len(inc.Alerts)
+}
+
+func entryForNew(a Alert) string {
+	if a.Status == "resolved" {
+		return EntryAlertResolved
+	}
+	return EntryAlertAdded
+}
+
+// sourceResolved handles a source saying the problem is gone.
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string) {
+	if !inc.Status.Open() {
+		return
+	}
+	if !autoResolve {
+		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
+		return
+	}
+	s.resolve(now, inc, actor, "resolved by source")
+}
+
+func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
+	t := now
+	inc.Status = Acknowledged
+	inc.AcknowledgedAt = &t
+	inc.AcknowledgedBy = actor
+	inc.addEntry(now, EntryAcknowledged, actor, msg)
+}
+
+func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
+	t := now
+	inc.Status = Resolved
+	inc.ResolvedAt = &t
+	inc.ResolvedBy = actor
+	delete(s.open, openKey{inc.Service, inc.DedupKey})
+	// Only open incidents take alerts, so the fingerprint index can go.
+	delete(s.alertIndex, inc.ID)
+	inc.addEntry(now, EntryResolved, actor, msg)
+}
+
+func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {
+	inc.Timeline = append(inc.Timeline, Entry{At: at, Type: typ, Actor: actor, Message: msg})
+}
+
+func (s *State) byID(id uint64) *Incident {
+	if id == 0 || id > uint64(len(s.incidents)) {
+		return nil
+	}
+	return s.incidents[id-1]
+}
+
+func anyFiring(alerts []Alert) bool {
+	for _, a := range alerts {
+		if a.Status == "firing" {
+			return true
+		}
+	}
+	return false
+}
+
+// highestSeverity is the most severe severity among firing alerts; with none
+// firing the incident keeps the severity it had.
+func highestSeverity(alerts []Alert, current string) string {
+	best := ""
+	for _, a := range alerts {
+		if a.Status == "firing" && (best == "" || config.SeverityRank(a.Severity) < config.SeverityRank(best)) {
+			best = a.Severity
+		}
+	}
+	if best == "" {
+		return current
+	}
+	return best
+}
+
+func sameAlert(a, b Alert) bool {
+	return a.Status == b.Status && a.Severity == b.Severity && a.StartsAt.Equal(b.StartsAt) &&
+		a.EndsAt.Equal(b.EndsAt) && sameMap(a.Labels, b.Labels) && sameMap(a.Annotations, b.Annotations)
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// describeAlert names an alert for the timeline: alertname and its other labels
+// in sorted order, so the text is the same on every replica.
+func describeAlert(a Alert) string {
+	keys := make([]string, 0, len(a.Labels))
+	for k := range a.Labels {
+		if k != "alertname" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(a.Labels["alertname"])
+	if b.Len() == 0 {
+		b.WriteString(a.Fingerprint)
+	}
+	b.WriteString(" {")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + "=" + a.Labels[k])
+	}
+	b.WriteString("} " + a.Status)
+	return b.String()
+}
+
+func actorOf(source, integration string) string { return source + ":" + integration }
+
+func channelOf(a *Action) string {
+	if a.Channel == "" {
+		return "api"
+	}
+	return a.Channel
+}
+
+func withNote(msg, note string) string {
+	if note == "" {
+		return msg
+	}
+	return msg + ": " + note
+}
