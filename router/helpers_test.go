@@ -24,7 +24,9 @@ const (
 	directKey = "direct-key-abcdef"
 )
 
-var fixtureDir = "/work/shared/fixtures/alertmanager"
+// fixtureDir holds copies of /work/shared/fixtures/alertmanager (real
+// Alertmanager 0.25 webhook bodies), so the package tests stand alone.
+var fixtureDir = "testdata/alertmanager"
 
 // fakeSubmitter stands in for the cluster: it records what it was given and
 // answers with err (if set) or a fixed result.
