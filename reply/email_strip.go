@@ -10,8 +10,9 @@ import (
 // engine is linear-time, so hostile lines cannot make them slow.
 var (
 	// "On Mon, 3 Mar 2025 at 10:00, Alice <a@x> wrote:" and its common
-	// translations; also matched when a client wraps it over two lines.
-	attributionRe = regexp.MustCompile(`(?i)^(on|am|le|el|op|il|den|em)\s.*\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto|skrev|escreveu)\s*:$`)
+	// translations (where the verb may precede the name, as in German
+	// "Am … schrieb Alice <a@x>:"); also matched when wrapped over two lines.
+	attributionRe = regexp.MustCompile(`(?i)^(on|am|le|el|op|il|den|em)\s.*\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto|skrev|escreveu)(\s.*)?:$`)
 	// "alice@example.com wrote:" with no leading "On".
 	bareAttributionRe = regexp.MustCompile(`(?i)^\S.*@.*\bwrote\s*:$`)
 	// "-----Original Message-----", "---------- Forwarded message ---------"
