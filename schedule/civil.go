@@ -76,10 +76,10 @@ func weekdayOfDay(day int64) time.Weekday {
 // resolving wall-clock readings near a known instant costs integer arithmetic
 // instead of zone lookups. The zero value is empty and valid to use.
 type zoneHint struct {
-	valid        bool
-	off          int64 // seconds east of UTC in the period
-	start, end   int64 // period bounds in Unix seconds
-	hasStart, hasEnd bool // whether start / end exist
+	valid            bool
+	off              int64 // seconds east of UTC in the period
+	start, end       int64 // period bounds in Unix seconds
+	hasStart, hasEnd bool  // whether start / end exist
 }
 
 // set fills the hint from the zone period containing instant sec.

@@ -21,11 +21,19 @@ type Gap struct {
 }
 
 // IDs lists schedule ids then rotation ids, each sorted.
-func (s *Set) IDs() []string { return slices.Clone(s.ids) }
+func (s *Set) IDs() []string {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.ids)
+}
 
 // IsSchedule reports whether id names a schedule (rather than a rotation or
 // nothing).
 func (s *Set) IsSchedule(id string) bool {
+	if s == nil {
+		return false
+	}
 	_, ok := s.schedules[id]
 	return ok
 }
@@ -33,6 +41,9 @@ func (s *Set) IsSchedule(id string) bool {
 // Zone returns the zone name in which id's times are shown: the rotation's
 // zone, or the schedule's (its own, else the top-level one, else UTC).
 func (s *Set) Zone(id string) (string, error) {
+	if s == nil {
+		return "", fmt.Errorf("%w: %q", ErrUnknown, id)
+	}
 	if c, ok := s.schedules[id]; ok {
 		return c.zone, nil
 	}
@@ -48,6 +59,9 @@ func (s *Set) Zone(id string) (string, error) {
 func (s *Set) OnCall(id string, at time.Time) ([]string, error) {
 	if err := checkRange(at); err != nil {
 		return nil, err
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 	}
 	sec := at.Unix() // floor: config instants are whole seconds, so comparisons stay exact
 	if c, ok := s.schedules[id]; ok {
@@ -284,6 +298,9 @@ func (s *Set) window(id string, from, to time.Time) ([]seg, error) {
 	a, b, err := secondsWindow(from, to)
 	if err != nil {
 		return nil, err
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 	}
 	if _, ok := s.schedules[id]; !ok {
 		if _, ok := s.rotations[id]; !ok {

@@ -300,19 +300,25 @@ func TestCompileRejectsInvalid(t *testing.T) {
 		return c
 	}
 	cases := map[string]*config.Config{
-		"nil":           nil,
-		"zone":          mod(func(c *config.Config) { c.Timezone = "Mars/Olympus" }),
-		"start":         mod(func(c *config.Config) { c.Rotations[0].Start = "tomorrow" }),
-		"zero shift":    mod(func(c *config.Config) { c.Rotations[0].Shift = 0 }),
-		"negative":      mod(func(c *config.Config) { c.Rotations[0].Shift = -1 }),
-		"window":        mod(func(c *config.Config) { c.Rotations[0].Active = []config.Window{{From: "25:00", To: "06:00"}} }),
-		"day":           mod(func(c *config.Config) { c.Rotations[0].Active = []config.Window{{Days: []string{"funday"}, From: "01:00", To: "06:00"}} }),
-		"layer":         mod(func(c *config.Config) { c.Schedules[0].Layers = []string{"missing"} }),
-		"override":      mod(func(c *config.Config) { c.Schedules[0].Overrides = []config.Override{{From: "2026-01-02 00:00", To: "2026-01-01 00:00", User: "x"}} }),
-		"override time": mod(func(c *config.Config) { c.Schedules[0].Overrides = []config.Override{{From: "x", To: "2026-01-01 00:00", User: "x"}} }),
-		"dup rotation":  mod(func(c *config.Config) { c.Rotations = append(c.Rotations, ok) }),
-		"no id":         mod(func(c *config.Config) { c.Rotations[0].ID = "" }),
-		"year 0":        mod(func(c *config.Config) { c.Rotations[0].Start = "0000-01-01T00:00:00Z" }),
+		"nil":        nil,
+		"zone":       mod(func(c *config.Config) { c.Timezone = "Mars/Olympus" }),
+		"start":      mod(func(c *config.Config) { c.Rotations[0].Start = "tomorrow" }),
+		"zero shift": mod(func(c *config.Config) { c.Rotations[0].Shift = 0 }),
+		"negative":   mod(func(c *config.Config) { c.Rotations[0].Shift = -1 }),
+		"window":     mod(func(c *config.Config) { c.Rotations[0].Active = []config.Window{{From: "25:00", To: "06:00"}} }),
+		"day": mod(func(c *config.Config) {
+			c.Rotations[0].Active = []config.Window{{Days: []string{"funday"}, From: "01:00", To: "06:00"}}
+		}),
+		"layer": mod(func(c *config.Config) { c.Schedules[0].Layers = []string{"missing"} }),
+		"override": mod(func(c *config.Config) {
+			c.Schedules[0].Overrides = []config.Override{{From: "2026-01-02 00:00", To: "2026-01-01 00:00", User: "x"}}
+		}),
+		"override time": mod(func(c *config.Config) {
+			c.Schedules[0].Overrides = []config.Override{{From: "x", To: "2026-01-01 00:00", User: "x"}}
+		}),
+		"dup rotation": mod(func(c *config.Config) { c.Rotations = append(c.Rotations, ok) }),
+		"no id":        mod(func(c *config.Config) { c.Rotations[0].ID = "" }),
+		"year 0":       mod(func(c *config.Config) { c.Rotations[0].Start = "0000-01-01T00:00:00Z" }),
 	}
 	for name, cfg := range cases {
 		if _, err := Compile(cfg); !errors.Is(err, ErrInvalid) {
