@@ -140,7 +140,7 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 	if err := json.Unmarshal(body, &cc); err != nil {
 		return Result{Err: fmt.Errorf("decode config command: %w", err)}
 	}
-	cfg, err := config.Parse(cc.Sources, lookupIn(cc.Env))
+	cfg, err := config.Parse(cc.Sources, config.LookupMap(cc.Env))
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -148,10 +148,6 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 		Sources: cc.Sources, Env: cc.Env, Config: cfg}
 	f.config.Store(ac)
 	return Result{Value: ac}
-}
-
-func lookupIn(env map[string]string) func(string) (string, bool) {
-	return func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 }
 
 // Config is the active config, or nil before one is committed.
@@ -221,7 +217,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	var ac *ActiveConfig
 	if h.Config != nil {
-		cfg, err := config.Parse(h.Config.Sources, lookupIn(h.Config.Env))
+		cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
 		if err != nil {
 			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
 		}
