@@ -8,9 +8,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxDecodeNodes bounds the work of decoding: aliases let a small document
-// expand to an enormous one ("billion laughs").
-const maxDecodeNodes = 1_000_000
+// Aliases let a small document expand to an enormous one ("billion laughs").
+// Decoding may visit at most aliasFactor times the nodes actually written
+// (plus some slack), which ordinary reuse of anchors never approaches.
+const (
+	aliasFactor    = 10
+	aliasSlack     = 10_000
+	maxDecodeNodes = 1_000_000
+)
+
+// decodeBudget is how many nodes decoding a tree of written nodes may visit.
+func decodeBudget(written int) int {
+	return min(aliasFactor*written+aliasSlack, maxDecodeNodes)
+}
 
 var durationType = reflect.TypeOf(Duration(0))
 
@@ -26,6 +36,7 @@ type decoder struct {
 	// validation can report problems at the offending node.
 	where   map[string]pos
 	visited int
+	budget  int
 	tooBig  bool
 	// bad holds paths that already have an error, so validation does not
 	// pile a second, derived complaint onto the same field.
@@ -56,9 +67,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, secret bool
 	if d.tooBig || n == nil {
 		return
 	}
-	if d.visited++; d.visited > maxDecodeNodes {
+	if d.visited++; d.visited > d.budget {
 		d.tooBig = true
-		d.errs.add(d.at(n), "config too large (more than %d nodes after expanding aliases)", maxDecodeNodes)
+		d.errs.add(d.at(n), "config too large: aliases expand it beyond %d nodes", d.budget)
 		return
 	}
 	if _, ok := d.where[path]; !ok {

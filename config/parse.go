@@ -36,7 +36,7 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 	merged := merge(roots, files, errs)
 
 	var cfg Config
-	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}}
+	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}, budget: decodeBudget(len(files))}
 	d.decode(merged, reflect.ValueOf(&cfg).Elem(), "", false)
 	if !d.tooBig {
 		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources)}
