@@ -33,12 +33,15 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 		files.record(root, src.Name)
 		roots = append(roots, root)
 	}
+	// A file that does not parse contributes nothing, so cross-references into
+	// it would all look broken; validation waits until every file parses.
+	syntaxOK := len(errs.errs) == 0
 	merged := merge(roots, files, errs)
 
 	var cfg Config
 	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}, budget: decodeBudget(len(files))}
 	d.decode(merged, reflect.ValueOf(&cfg).Elem(), "", false)
-	if !d.tooBig {
+	if syntaxOK && !d.tooBig {
 		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources)}
 		v.run()
 	}

@@ -244,3 +244,18 @@ func TestVersion(t *testing.T) {
 		seen[v] = name
 	}
 }
+
+func TestSyntaxErrorSkipsCrossChecks(t *testing.T) {
+	srcs := []Source{
+		{Name: "users.yaml", Data: []byte("users: [{id: alice\n")},
+		{Name: "rot.yaml", Data: []byte("rotations:\n  - {id: r, participants: [alice], shift: 1x, start: \"2026-11-02 09:00\"}\n")},
+	}
+	_, err := Parse(srcs, noEnv)
+	want := []string{
+		"users.yaml:1:1: invalid YAML: did not find expected ',' or '}'",
+		`rot.yaml:2:43: rotations[0].shift: invalid duration "1x" (use e.g. 90s, 10m, 1d, 1w)`,
+	}
+	if got := errLines(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
