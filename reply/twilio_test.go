@@ -214,3 +214,27 @@ func TestTwilioURLVariantsOddInputs(t *testing.T) {
 		}
 	}
 }
+
+func FuzzVerifyTwilioSignature(f *testing.F) {
+	f.Add("https://pager.example.com/v1/sms/twilio", "Body", "3a", "sig")
+	f.Add("https://[::1]:443/x?y=1#z", "From", "+1555", "")
+	f.Add("http://u:p@h:80", "", "", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+	f.Fuzz(func(t *testing.T, u, name, value, sig string) {
+		form := url.Values{name: {value}}
+		variants := twilioURLVariants(u)
+		if len(variants) == 0 || len(variants) > 2 || variants[0] != u {
+			t.Fatalf("variants of %q: %q", u, variants)
+		}
+		// A variant's own signature verifies at the original URL, and a
+		// random signature essentially never does.
+		for _, v := range variants {
+			if !VerifyTwilioSignature("tok", u, form, TwilioSignature("tok", v, form)) {
+				t.Fatalf("variant %q of %q does not verify", v, u)
+			}
+		}
+		if sig != TwilioSignature("tok", variants[len(variants)-1], form) &&
+			sig != TwilioSignature("tok", u, form) && VerifyTwilioSignature("tok", u, form, sig) {
+			t.Fatalf("arbitrary signature %q verified", sig)
+		}
+	})
+}
