@@ -178,7 +178,13 @@ func planBaseline(c *client, against string) (*config.Config, error) {
 		}
 		return "placeholder-" + name, true
 	}
-	cfg, err := config.Parse([]config.Source{{Name: "server:" + view.Version, Data: []byte(view.YAML)}}, placeholder)
+	// Secrets come back redacted, all alike; validation wants them distinct.
+	// Plan compares schedules and objects, never secrets, so number them.
+	yaml := view.YAML
+	for i := 1; strings.Contains(yaml, config.RedactedValue); i++ {
+		yaml = strings.Replace(yaml, config.RedactedValue, fmt.Sprintf("redacted-%d", i), 1)
+	}
+	cfg, err := config.Parse([]config.Source{{Name: "server:" + view.Version, Data: []byte(yaml)}}, placeholder)
 	if err != nil {
 		return nil, fmt.Errorf("parse the server's active config: %w", err)
 	}
