@@ -31,19 +31,22 @@ var (
 // firstNewLine returns the first non-empty line of new text in a reply
 // body, and false when there is none. Rules, in order for each line:
 //
-//  1. A cut marker ends the new text: the signature separator "-- " (or
-//     "--"); an attribution "On … wrote:" (one line, or two when wrapped);
-//     "… <addr> wrote:"; "-----Original Message-----" and similar dashed
-//     labels incl. Gmail's "---------- Forwarded message ---------"; Apple's
-//     "Begin forwarded message:"; Outlook's rule of underscores; an Outlook
-//     header block ("From:" followed within four lines by "Sent:"/"Date:",
-//     "To:" or "Subject:").
-//  2. Lines starting with ">" are quoted and skipped.
-//  3. Mobile footers ("Sent from my iPhone", "Get Outlook for iOS") are
-//     skipped.
-//  4. The first other non-empty line is the answer.
+//  1. The signature separator "-- " (or "--") ends the new text.
+//  2. Lines starting with ">" are quoted and skipped; so are mobile footers
+//     ("Sent from my iPhone", "Get Outlook for iOS").
+//  3. An attribution "On … wrote:" (one line, or two when wrapped, as Gmail
+//     does; also "… <addr> wrote:" and translations) ends the new text,
+//     unless a ">" quoted block follows it: then it only labels that block,
+//     and text after the block is new (bottom-posting, inline answers).
+//  4. Other cut markers end the new text: "-----Original Message-----" and
+//     similar dashed labels incl. Gmail's "---------- Forwarded message
+//     ---------"; Apple's "Begin forwarded message:"; Outlook's rule of
+//     underscores; an Outlook header block ("From:" followed within four
+//     lines by "Sent:"/"Date:", "To:", "Subject:" or "Cc:").
+//  5. The first other non-empty line is the answer.
 func firstNewLine(text string) (string, bool) {
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	skip := 0 // non-empty lines still to skip: the tail of a wrapped attribution
 	for i, raw := range lines {
 		if isSignatureSeparator(raw) {
 			return "", false
@@ -52,11 +55,24 @@ func firstNewLine(text string) (string, bool) {
 		if line == "" {
 			continue
 		}
-		if isCutMarker(line, lines[i+1:]) {
-			return "", false
+		if skip > 0 {
+			skip--
+			continue
 		}
 		if strings.HasPrefix(line, ">") || mobileFooterRe.MatchString(line) {
 			continue
+		}
+		rest := lines[i+1:]
+		if extra, ok := attribution(line, rest); ok {
+			after := nextNonEmpty(rest, extra+1)
+			if len(after) == extra+1 && strings.HasPrefix(after[extra], ">") {
+				skip = extra
+				continue
+			}
+			return "", false
+		}
+		if isCutMarker(line, rest) {
+			return "", false
 		}
 		return line, true
 	}
@@ -69,18 +85,27 @@ func isSignatureSeparator(raw string) bool {
 	return strings.TrimRight(raw, " \t\r") == "--"
 }
 
-// isCutMarker reports whether line starts quoted or forwarded material;
-// rest are the raw lines after it, for markers that span lines.
-func isCutMarker(line string, rest []string) bool {
-	switch {
-	case attributionRe.MatchString(line), bareAttributionRe.MatchString(line),
-		dashedSeparatorRe.MatchString(line), underscoreRuleRe.MatchString(line),
-		strings.EqualFold(line, "Begin forwarded message:"):
-		return true
+// attribution reports whether line starts an attribution, and how many
+// following non-empty lines belong to it (1 when wrapped: "On …, Alice
+// <a@x>" then "wrote:").
+func attribution(line string, rest []string) (extra int, ok bool) {
+	if attributionRe.MatchString(line) || bareAttributionRe.MatchString(line) {
+		return 0, true
 	}
 	next := nextNonEmpty(rest, 1)
 	if len(next) == 1 && attributionRe.MatchString(line+" "+next[0]) {
-		return true // Gmail wraps long attributions: "On …, Alice <a@x>\nwrote:"
+		return 1, true
+	}
+	return 0, false
+}
+
+// isCutMarker reports whether line starts forwarded or Outlook-quoted
+// material; rest are the raw lines after it, for the header block.
+func isCutMarker(line string, rest []string) bool {
+	switch {
+	case dashedSeparatorRe.MatchString(line), underscoreRuleRe.MatchString(line),
+		strings.EqualFold(line, "Begin forwarded message:"):
+		return true
 	}
 	if headerFromRe.MatchString(line) {
 		for _, l := range nextNonEmpty(rest, 4) {

@@ -38,6 +38,8 @@ var emailFixtures = []emailWant{
 	{file: "multipart_alternative.eml", from: "grace@example.com", command: ActionEscalate,
 		line: "escalate: need the DB team, I can't get in"},
 	{file: "empty_body_subject_ack.eml", from: "heidi@example.com", command: ActionAck, line: "Re: ack"},
+	{file: "bottom_post.eml", from: "mops@example.net", command: ActionResolve,
+		line: "resolve - cleared /var/log, 40% free now"},
 	{file: "vacation_autoreply.eml", from: "ivan@example.com", autoReply: true},
 	{file: "outlook_automatic_reply.eml", from: "judy@corp.example", autoReply: true},
 	{file: "dsn_bounce.eml", envelope: "<>", from: "MAILER-DAEMON@mx.example.com", bounce: true, autoReply: true},
@@ -189,6 +191,12 @@ func TestFirstNewLine(t *testing.T) {
 		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x>\nwrote:\nack", "", false},
 		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x>\n\nwrote:\nack", "", false},
 		{"On it\nack", "On it", true}, // "On" alone is not an attribution
+		// Bottom-posting: an attribution introducing a ">" block only labels it.
+		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x> wrote:\n> resolve\n> x\n\nack\n", "ack", true},
+		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x>\nwrote:\n\n> resolve\nack", "ack", true},
+		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x> wrote:\n> resolve\n", "", false},
+		{"On Sat, Nov 21, 2026 at 12:04 PM pagerd <p@x> wrote:\n> resolve\n-- \nack", "", false},
+		{"> On Nov 21, 2026, at 12:04, pagerd <p@x> wrote:\n> resolve\n\nescalate", "escalate", true},
 		{"alice@example.com wrote:\n> ack", "", false},
 		{"Am 21.11.2026 um 12:04 schrieb pagerd <p@x>:\n> ack", "", false},
 		{"Le sam. 21 nov. 2026 à 12:04, pagerd <p@x> a écrit :\n> ack", "", false},

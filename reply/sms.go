@@ -199,13 +199,15 @@ func displayInput(body string) string {
 }
 
 // isTrimmable is what may surround a command: spaces, punctuation, symbols
-// such as emoji. Invalid UTF-8 (seen as RuneError) is not, so binary junk
+// such as emoji, and the invisible marks that ride along with emoji
+// (variation selectors, zero-width joiners). Invalid UTF-8 (seen as RuneError) is not, so binary junk
 // around "3a" is refused rather than silently dropped.
 func isTrimmable(r rune) bool {
 	if r == utf8.RuneError {
 		return false
 	}
-	return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r)
+	return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r) ||
+		unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf)
 }
 
 func isDigits(s string) bool {
