@@ -112,6 +112,11 @@ func (s *Server) auth(h http.Handler) http.Handler {
 			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok && strings.HasSuffix(r.URL.Path, ".ics") {
+			// Calendar apps subscribe by URL and cannot send headers.
+			tok = r.URL.Query().Get("token")
+			ok = tok != ""
+		}
 		if !ok || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pagerd"`)
 			writeError(w, http.StatusUnauthorized, "missing API token: send Authorization: Bearer TOKEN")

@@ -18,8 +18,8 @@ import (
 // Source is the raw text of one config file. Name is what errors are reported
 // against (the path as given, or a name chosen by an API client).
 type Source struct {
-	Name string
-	Data []byte
+	Name string `json:"name"`
+	Data []byte `json:"data"` // base64 in JSON
 }
 
 // ReadSources reads config files. Each path is a YAML file or a directory whose
