@@ -47,6 +47,8 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 	amtool("alertname=QueueBacklog", "service=payments", "instance=mq-1", "severity=warning",
 		"--annotation=summary=payment queue backlog")
 
+	began := time.Now()
+	stage := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	fps := am.fingerprintsOf(t, "HighErrorRate")
 	wantFPs := []string{fps["web-1"], fps["web-2"]}
 	slices.Sort(wantFPs)
@@ -69,6 +71,7 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 			t.Errorf("alert %s: %s labels %v annotations %v", a.Fingerprint, a.Status, a.Labels, a.Annotations)
 		}
 	}
+	stage("one incident with both alerts")
 	if open := amListIncidents(t, c, n, "open", amCheckoutGroupKey); len(open) != 1 {
 		t.Fatalf("%d open incidents for the group", len(open))
 	}
@@ -89,6 +92,7 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 	amAwaitGroup(t, c, n, amCheckoutGroupKey, "the incident resolved by Alertmanager", func(incs []*incident.Incident) bool {
 		return len(incs) == 1 && incs[0].Status == incident.Resolved
 	})
+	stage("resolved by Alertmanager")
 	resolved := amGetIncident(t, c, n, first.ID)
 	if resolved.ResolvedBy != "alertmanager:prometheus" || amCountEntries(resolved, incident.EntryResolved) != 1 {
 		t.Fatalf("not resolved by the source: %s timeline %v", amDescribe(resolved), resolved.Timeline)
@@ -102,12 +106,15 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 	// The group fires again: a new incident for the same group key.
 	start := "--start=" + time.Now().UTC().Format(time.RFC3339)
 	amtool(append(checkout("web-1"), start)...)
-	incs = amAwaitGroup(t, c, n, amCheckoutGroupKey, "a new incident", func(incs []*incident.Incident) bool {
-		return len(incs) == 2 && incs[0].Status == incident.Triggered
+	amtool(append(checkout("web-2"), start)...)
+	incs = amAwaitGroup(t, c, n, amCheckoutGroupKey, "a new incident with both alerts", func(incs []*incident.Incident) bool {
+		return len(incs) == 2 && incs[0].Status == incident.Triggered && incs[0].AlertCount == 2
 	})
+	stage("new incident after firing again")
 	second := incs[0]
-	if second.ID == first.ID || second.DedupKey != amCheckoutGroupKey || second.Severity != "sev1" ||
-		!slices.Equal(amFingerprints(second), []string{fps["web-1"]}) {
+	got = amFingerprints(second)
+	slices.Sort(got)
+	if second.ID == first.ID || second.DedupKey != amCheckoutGroupKey || second.Severity != "sev1" || !slices.Equal(got, wantFPs) {
 		t.Fatalf("new incident: %s", amDescribe(second))
 	}
 	if again := amGetIncident(t, c, n, first.ID); again.Status != incident.Resolved || len(again.Timeline) != len(resolved.Timeline) {
