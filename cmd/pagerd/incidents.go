@@ -63,19 +63,9 @@ func runIncidents(args []string, stdout, stderr io.Writer) error {
 func runIncident(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("incident", flag.ContinueOnError)
 	c := clientFlags(fs)
-	pos, err := parseFlags(fs, args)
+	id, err := incidentArg(fs, c, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want exactly one incident ID (42 or INC-42)")
-	}
-	if err := c.checkOutput(); err != nil {
-		return err
-	}
-	id, err := api.ParseIncidentID(pos[0])
-	if err != nil {
-		return usagef("%v", err)
 	}
 	var inc incident.Incident
 	raw, err := c.getJSON(fmt.Sprintf("/v1/incidents/%d", id), nil, &inc)
@@ -143,19 +133,9 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 		c := clientFlags(fs)
 		as := fs.String("as", "", "act as this user (default: the API token's name)")
 		note := fs.String("note", "", "a note for the timeline")
-		pos, err := parseFlags(fs, args)
+		id, err := incidentArg(fs, c, args)
 		if err != nil {
 			return err
-		}
-		if len(pos) != 1 {
-			return usagef("want exactly one incident ID (42 or INC-42)")
-		}
-		if err := c.checkOutput(); err != nil {
-			return err
-		}
-		id, err := api.ParseIncidentID(pos[0])
-		if err != nil {
-			return usagef("%v", err)
 		}
 		var inc incident.Incident
 		raw, err := c.postJSON(fmt.Sprintf("/v1/incidents/%d/%s", id, action), map[string]string{"by": *as, "note": *note}, &inc)
@@ -165,4 +145,23 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 		c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "%s %s (%s)\n", inc.Key, inc.Status, inc.Title) })
 		return nil
 	}
+}
+
+// incidentArg parses the flags of a command that takes exactly one incident ID.
+func incidentArg(fs *flag.FlagSet, c *client, args []string) (uint64, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return 0, err
+	}
+	if len(pos) != 1 {
+		return 0, usagef("want exactly one incident ID (42 or INC-42)")
+	}
+	if err := c.checkOutput(); err != nil {
+		return 0, err
+	}
+	id, err := api.ParseIncidentID(pos[0])
+	if err != nil {
+		return 0, usagef("%v", err)
+	}
+	return id, nil
 }
