@@ -49,7 +49,7 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 
 	began := time.Now()
 	stage := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
-	fps := am.fingerprintsOf(t, "HighErrorRate")
+	fps := am.fingerprintsOf(t, "HighErrorRate", 2)
 	wantFPs := []string{fps["web-1"], fps["web-2"]}
 	slices.Sort(wantFPs)
 
@@ -85,10 +85,34 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 		t.Fatalf("payments incident: %s", amDescribe(pay))
 	}
 
+	// A group of three alerts with max_alerts: 2: Alertmanager sends two and
+	// truncatedAlerts: 1. The incident holds the two it was told about, the
+	// third never appears, and ending all three resolves it.
+	disk := func(instance string) []string {
+		return []string{"alertname=DiskFull", "service=checkout", "instance=" + instance, "severity=warning"}
+	}
+	const diskGroupKey = `{}:{alertname="DiskFull", service="checkout"}`
+	for _, inst := range []string{"db-1", "db-2", "db-3"} {
+		amtool(disk(inst)...)
+	}
+	am.fingerprintsOf(t, "DiskFull", 3)
+	amAwaitGroup(t, c, n, diskGroupKey, "the disk incident with 2 alerts", func(incs []*incident.Incident) bool {
+		return len(incs) == 1 && incs[0].AlertCount == 2
+	})
+	amBarrier(t, c, n)
+	diskInc := amListIncidents(t, c, n, "all", diskGroupKey)
+	if len(diskInc) != 1 || diskInc[0].AlertCount != 2 || diskInc[0].Severity != "sev3" || diskInc[0].Status != incident.Triggered {
+		t.Fatalf("truncated group: %s", amDescribeAll(diskInc))
+	}
+	stage("truncated group holds 2 alerts")
+
 	// End both checkout alerts: Alertmanager sends the group as resolved.
 	ended := "--end=" + time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 	amtool(append(checkout("web-1"), ended)...)
 	amtool(append(checkout("web-2"), ended)...)
+	for _, inst := range []string{"db-1", "db-2", "db-3"} {
+		amtool(append(disk(inst), ended)...)
+	}
 	amAwaitGroup(t, c, n, amCheckoutGroupKey, "the incident resolved by Alertmanager", func(incs []*incident.Incident) bool {
 		return len(incs) == 1 && incs[0].Status == incident.Resolved
 	})
@@ -101,6 +125,13 @@ func TestAlertmanagerRealDaemon(t *testing.T) {
 		if a.Status != "resolved" {
 			t.Errorf("alert %s still %s after the group resolved", a.Fingerprint, a.Status)
 		}
+	}
+
+	diskInc = amAwaitGroup(t, c, n, diskGroupKey, "the disk incident resolved", func(incs []*incident.Incident) bool {
+		return len(incs) == 1 && incs[0].Status == incident.Resolved
+	})
+	if diskInc[0].AlertCount != 2 {
+		t.Fatalf("truncated group after resolution: %s", amDescribe(diskInc[0]))
 	}
 
 	// The group fires again: a new incident for the same group key.
@@ -168,6 +199,7 @@ receivers:
     webhook_configs:
       - url: %q
         send_resolved: true
+        max_alerts: 2
         http_config:
           authorization:
             type: Bearer
@@ -220,8 +252,8 @@ receivers:
 }
 
 // fingerprintsOf returns Alertmanager's fingerprint of each alert of that name,
-// by instance label, once its API lists at least two of them.
-func (am *amDaemon) fingerprintsOf(t testing.TB, alertname string) map[string]string {
+// by instance label, once its API lists `want` of them.
+func (am *amDaemon) fingerprintsOf(t testing.TB, alertname string, want int) map[string]string {
 	t.Helper()
 	fps := map[string]string{}
 	testcluster.WaitFor(t, 10*time.Second, func() (bool, string) {
@@ -240,7 +272,7 @@ func (am *amDaemon) fingerprintsOf(t testing.TB, alertname string) map[string]st
 		for _, a := range alerts {
 			fps[a.Labels["instance"]] = a.Fingerprint
 		}
-		return len(fps) >= 2, fmt.Sprintf("alertmanager lists %v", fps)
+		return len(fps) >= want, fmt.Sprintf("alertmanager lists %v", fps)
 	})
 	return fps
 }
