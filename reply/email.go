@@ -104,7 +104,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	e, err := message.Read(bytes.NewReader(raw))
 	if e == nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedEmail, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEmail, err)
 	}
 	// An unknown charset or transfer encoding still yields a readable
 	// entity (undecoded); carry on with it.

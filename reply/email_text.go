@@ -43,10 +43,10 @@ func walkText(e *message.Entity, depth int, tp *textParts) {
 			return
 		}
 		for !tp.hasPlain && tp.visited <= maxMIMEParts {
-			part, err := mr.NextPart()
+			// On io.EOF or a broken multipart there is no part: keep what
+			// was found. An unknown charset still yields a readable part.
+			part, _ := mr.NextPart()
 			if part == nil {
-				// io.EOF or a broken multipart: keep what was found.
-				_ = err
 				return
 			}
 			walkText(part, depth+1, tp)
