@@ -34,6 +34,9 @@ func (f Filter) match(inc *Incident) bool {
 // id `before` (0: from the newest), without timelines and notifications. next
 // is the cursor for the following page, 0 on the last page.
 func (s *State) List(f Filter, before uint64, limit int) (items []*Incident, next uint64) {
+	if limit <= 0 {
+		return nil, 0
+	}
 	start := uint64(len(s.incidents))
 	if before != 0 && before-1 < start {
 		start = before - 1
