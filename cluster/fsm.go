@@ -188,6 +188,10 @@ type snapshotHeader struct {
 	LastNow time.Time           `json:"last_now"`
 	Config  *ActiveConfig       `json:"config"`
 	Nodes   map[string]NodeMeta `json:"nodes"`
+	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
+	// a node restored from it (at startup or by snapshot install) reports
+	// where its state is instead of 0 until the next command.
+	AppliedIndex uint64 `json:"applied_index,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -198,7 +202,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	var buf bytesBuffer
-	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: f.nodes}
+	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: f.nodes,
+		AppliedIndex: f.appliedIndex.Load()}
 	if err := json.NewEncoder(&buf).Encode(h); err != nil {
 		return nil, fmt.Errorf("encode snapshot header: %w", err)
 	}
@@ -231,6 +236,11 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.nodes = map[string]NodeMeta{}
 	}
 	f.config.Store(ac)
+	// Never backwards: an operator's restore of an older backup replaces the
+	// state at a new, higher log position, so the index already reached stays.
+	if h.AppliedIndex > f.appliedIndex.Load() {
+		f.appliedIndex.Store(h.AppliedIndex)
+	}
 	f.mu.Unlock()
 	return nil
 }

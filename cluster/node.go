@@ -47,6 +47,9 @@ type Options struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// RaftLogLevel is the level of the Raft library's own log (trace, debug,
+	// info, warn, error); warn when empty.
+	RaftLogLevel string
 
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
@@ -97,12 +100,14 @@ func Open(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
+	// The forwarder's HTTP client exists before Raft starts: startRaft may
+	// launch joinLoop, which posts the join request with it right away.
+	n.forwarder = newForwarder(n)
 	if err := n.startRaft(); err != nil {
 		n.closeStores()
 		return nil, err
 	}
 	n.batcher = newBatcher(n.raft, n.fsm, opts.Clock, opts.NodeID, opts.Registry)
-	n.forwarder = newForwarder(n)
 	if opts.Registry != nil {
 		opts.Registry.MustRegister(&raftCollector{n: n})
 	}
@@ -119,7 +124,13 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("open raft store: %w", err)
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	level := hclog.Warn
+	if n.opts.RaftLogLevel != "" {
+		if level = hclog.LevelFromString(n.opts.RaftLogLevel); level == hclog.NoLevel {
+			return fmt.Errorf("raft log level %q: want trace, debug, info, warn or error", n.opts.RaftLogLevel)
+		}
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: level, Output: os.Stderr})
 	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(n.opts.DataDir, 2, hlog)
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)

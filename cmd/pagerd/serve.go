@@ -29,7 +29,7 @@ const defaultConfigPath = "configs/example.yaml"
 type serveFlags struct {
 	config, dataDir, nodeID, httpAddr, raftAddr, smtpAddr, join string
 	bootstrap, dev                                              bool
-	logLevel, logFormat                                         string
+	logLevel, logFormat, raftLogLevel                           string
 	snapshotThreshold, trailingLogs                             uint64
 	snapshotInterval, heartbeat                                 time.Duration
 }
@@ -53,6 +53,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often to check whether to snapshot (0: default 2m)")
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
 	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 1s)")
+	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -98,7 +99,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		SeedConfig: func() (*cluster.ConfigCommand, error) { return cluster.CaptureConfig(sources, os.LookupEnv) },
 		Logger:     log, Registry: reg,
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
-		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs,
+		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs, RaftLogLevel: f.raftLogLevel,
 	})
 	if err != nil {
 		return err

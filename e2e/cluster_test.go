@@ -1,0 +1,758 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pagerd/pagerd/internal/testcluster"
+)
+
+// incidentView is the part of an incident the cluster tests reason about.
+type incidentView struct {
+	ID       uint64 `json:"id"`
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Status   string `json:"status"`
+	DedupKey string `json:"dedup_key"`
+}
+
+// incidentList is every incident a node holds, read page by page.
+type incidentList struct {
+	Raw   string // the concatenated, compacted items: equal on converged nodes
+	Items []incidentView
+	Pages int
+}
+
+// listAll reads GET /v1/incidents?status=all on n, following `next` cursors.
+// It returns an error instead of failing so it can be polled inside WaitFor.
+func listAll(c *testcluster.Cluster, n *testcluster.Node, limit int) (*incidentList, error) {
+	out := &incidentList{}
+	var raw bytes.Buffer
+	cursor := ""
+	seen := map[uint64]bool{}
+	for {
+		path := "/v1/incidents?status=all&limit=" + strconv.Itoa(limit)
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		code, body := c.Do(n, http.MethodGet, path, nil, nil)
+		if code != 200 {
+			return nil, fmt.Errorf("%s GET %s: %d %s", n.ID, path, code, body)
+		}
+		var page struct {
+			Incidents []json.RawMessage `json:"incidents"`
+			Next      string            `json:"next"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("%s GET %s: %v: %s", n.ID, path, err, body)
+		}
+		out.Pages++
+		if len(page.Incidents) > limit {
+			return nil, fmt.Errorf("%s GET %s: %d items, more than limit %d", n.ID, path, len(page.Incidents), limit)
+		}
+		for _, item := range page.Incidents {
+			var v incidentView
+			if err := json.Unmarshal(item, &v); err != nil {
+				return nil, fmt.Errorf("%s: decode incident: %v: %s", n.ID, err, item)
+			}
+			if seen[v.ID] {
+				return nil, fmt.Errorf("%s: incident %d listed twice across pages", n.ID, v.ID)
+			}
+			if k := len(out.Items); k > 0 && out.Items[k-1].ID < v.ID {
+				return nil, fmt.Errorf("%s: list not newest first: %d before %d", n.ID, out.Items[k-1].ID, v.ID)
+			}
+			seen[v.ID] = true
+			out.Items = append(out.Items, v)
+			if err := json.Compact(&raw, item); err != nil {
+				return nil, err
+			}
+			raw.WriteByte('\n')
+		}
+		if page.Next == "" {
+			break
+		}
+		if len(page.Incidents) == 0 {
+			return nil, fmt.Errorf("%s: empty page with next cursor %q", n.ID, page.Next)
+		}
+		cursor = page.Next
+	}
+	out.Raw = raw.String()
+	return out, nil
+}
+
+func running(c *testcluster.Cluster) []*testcluster.Node {
+	var out []*testcluster.Node
+	for _, n := range c.Nodes {
+		if n.Running() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitConverged waits until every running node lists the same incidents and
+// reports the same applied index, and returns that list.
+func waitConverged(t *testing.T, c *testcluster.Cluster, timeout time.Duration) *incidentList {
+	t.Helper()
+	var result *incidentList
+	c.WaitFor(timeout, func() (bool, string) {
+		var first *incidentList
+		var firstIdx uint64
+		var firstID string
+		for i, n := range running(c) {
+			var st testcluster.Status
+			if code := c.GetJSON(n, "/v1/cluster", &st); code != 200 {
+				return false, fmt.Sprintf("%s GET /v1/cluster: %d", n.ID, code)
+			}
+			l, err := listAll(c, n, 1000)
+			if err != nil {
+				return false, err.Error()
+			}
+			if i == 0 {
+				first, firstIdx, firstID = l, st.AppliedIndex, n.ID
+				continue
+			}
+			if l.Raw != first.Raw {
+				return false, fmt.Sprintf("%s holds %d incidents, %s holds %d (or they differ)",
+					firstID, len(first.Items), n.ID, len(l.Items))
+			}
+			if st.AppliedIndex != firstIdx {
+				return false, fmt.Sprintf("applied_index: %d on %s, %d on %s", firstIdx, firstID, st.AppliedIndex, n.ID)
+			}
+		}
+		result = first
+		return true, ""
+	})
+	return result
+}
+
+func mustOK(t *testing.T, what string, code int, body []byte, want int) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("%s: got %d, want %d: %s", what, code, want, body)
+	}
+}
+
+func incidentByDedup(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, key string) incidentView {
+	t.Helper()
+	var page struct {
+		Incidents []incidentView `json:"incidents"`
+	}
+	if code := c.GetJSON(n, "/v1/incidents?status=all&dedup_key="+key, &page); code != 200 {
+		t.Fatalf("%s: list dedup_key=%s: %d", n.ID, key, code)
+	}
+	if len(page.Incidents) != 1 {
+		t.Fatalf("%s: dedup_key=%s: %d incidents, want 1: %+v", n.ID, key, len(page.Incidents), page.Incidents)
+	}
+	return page.Incidents[0]
+}
+
+// TestForwardingFromFollower sends every kind of write to a follower: an
+// Events v2 trigger, an Alertmanager webhook, an ack, a note and a config
+// change. Each must succeed and become visible on every node.
+func TestForwardingFromFollower(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	leader := c.Leader()
+	f := c.Followers()[0]
+	t.Logf("leader %s, writing via follower %s", leader.ID, f.ID)
+
+	code, body := c.Event(f, "trigger", "fwd-1", "forwarded trigger")
+	mustOK(t, "trigger via follower", code, body, 202)
+	var ans struct{ Status, DedupKey string }
+	if err := json.Unmarshal(body, &ans); err != nil || ans.Status != "success" {
+		t.Fatalf("trigger answer: %v %s", err, body)
+	}
+
+	am := `{"version":"4","status":"firing","receiver":"pagerd","groupKey":"{}:{alertname=\"Fwd\"}",
+	  "groupLabels":{"alertname":"Fwd"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
+	  "alerts":[{"status":"firing","labels":{"alertname":"Fwd","service":"payments"},"annotations":{"summary":"fwd am"},
+	  "startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"aaaa000000000001"}]}`
+	code, body = c.Do(f, http.MethodPost, "/v1/ingest/alertmanager", []byte(am),
+		map[string]string{"Authorization": "Bearer " + testcluster.PrometheusKey, "Content-Type": "application/json"})
+	mustOK(t, "alertmanager via follower", code, body, 202)
+
+	// Both incidents are visible on every node.
+	waitConverged(t, c, 10*time.Second)
+	var inc incidentView
+	for _, n := range c.Nodes {
+		inc = incidentByDedup(t, c, n, "fwd-1")
+		if inc.Status != "triggered" || inc.Service != "checkout" {
+			t.Fatalf("%s: fwd-1 is %+v", n.ID, inc)
+		}
+		var page struct{ Incidents []incidentView }
+		c.GetJSON(n, "/v1/incidents?status=all&service=payments", &page)
+		if len(page.Incidents) != 1 || page.Incidents[0].Title == "" {
+			t.Fatalf("%s: alertmanager incident for payments: %+v", n.ID, page.Incidents)
+		}
+	}
+
+	// Ack and a note via the follower: answered with the new state, visible everywhere.
+	code, body = c.Do(f, http.MethodPost, fmt.Sprintf("/v1/incidents/%d/ack", inc.ID), []byte(`{"by":"alice","note":"on it"}`), nil)
+	mustOK(t, "ack via follower", code, body, 200)
+	var acked struct {
+		Status         string `json:"status"`
+		AcknowledgedBy string `json:"acknowledged_by"`
+	}
+	json.Unmarshal(body, &acked)
+	if acked.Status != "acknowledged" || acked.AcknowledgedBy != "alice" {
+		t.Fatalf("ack answer: %s", body)
+	}
+	code, body = c.Do(f, http.MethodPost, fmt.Sprintf("/v1/incidents/INC-%d/notes", inc.ID), []byte(`{"by":"alice","note":"forwarded note"}`), nil)
+	mustOK(t, "note via follower", code, body, 200)
+	waitConverged(t, c, 10*time.Second)
+	for _, n := range c.Nodes {
+		var full struct {
+			Status         string `json:"status"`
+			AcknowledgedBy string `json:"acknowledged_by"`
+			Timeline       []struct{ Type, Actor, Message string }
+		}
+		if code := c.GetJSON(n, fmt.Sprintf("/v1/incidents/%d", inc.ID), &full); code != 200 {
+			t.Fatalf("%s: GET incident: %d", n.ID, code)
+		}
+		if full.Status != "acknowledged" || full.AcknowledgedBy != "alice" {
+			t.Fatalf("%s: after ack: %+v", n.ID, full)
+		}
+		if !strings.Contains(fmt.Sprint(full.Timeline), "forwarded note") {
+			t.Fatalf("%s: note missing from timeline: %+v", n.ID, full.Timeline)
+		}
+	}
+
+	// A config change via the follower: every node switches to the same version.
+	var before struct{ Version string }
+	c.GetJSON(f, "/v1/config", &before)
+	newCfg := strings.Replace(testcluster.DefaultConfig, "users:\n",
+		"users:\n  - {id: bob, name: Bob, email: bob@example.com, phone: \"+31612345002\"}\n", 1)
+	code, body = c.Do(f, http.MethodPut, "/v1/config", []byte(newCfg), map[string]string{"Content-Type": "application/yaml"})
+	mustOK(t, "PUT /v1/config via follower", code, body, 200)
+	var put struct{ Version string }
+	if err := json.Unmarshal(body, &put); err != nil || !strings.HasPrefix(put.Version, "sha256:") || put.Version == before.Version {
+		t.Fatalf("PUT /v1/config answer: %s (version before %s)", body, before.Version)
+	}
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		for _, n := range c.Nodes {
+			var got struct{ Version, YAML string }
+			if code := c.GetJSON(n, "/v1/config", &got); code != 200 {
+				return false, fmt.Sprintf("%s GET /v1/config: %d", n.ID, code)
+			}
+			if got.Version != put.Version || !strings.Contains(got.YAML, "bob@example.com") {
+				return false, fmt.Sprintf("%s config version %s, want %s", n.ID, got.Version, put.Version)
+			}
+		}
+		return true, ""
+	})
+}
+
+// eventPoster is a bare Events v2 client that also returns headers, so the
+// writer can check Retry-After.
+type eventPoster struct{ client *http.Client }
+
+func (p *eventPoster) trigger(n *testcluster.Node, key string) (int, http.Header, string) {
+	ev := map[string]any{"routing_key": testcluster.EventsKey, "event_action": "trigger", "dedup_key": key,
+		"payload": map[string]any{"summary": "load " + key, "source": "e2e", "severity": "error"}}
+	b, _ := json.Marshal(ev)
+	resp, err := p.client.Post(n.URL()+"/v2/enqueue", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err.Error()
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	return resp.StatusCode, resp.Header, buf.String()
+}
+
+// TestLeaderKillLosesNoAcknowledgedWrite kills the leader with SIGKILL in the
+// middle of a stream of writes sent round-robin to every node. Every trigger
+// answered 202 must exist exactly once on every node afterwards; every other
+// answer must be 503 with Retry-After (never a 4xx); the survivors must keep
+// accepting writes; and the killed node must rejoin from its data dir without
+// re-bootstrapping.
+func TestLeaderKillLosesNoAcknowledgedWrite(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	var before testcluster.Status
+	if code := c.GetJSON(c.Nodes[0], "/v1/cluster", &before); code != 200 {
+		t.Fatalf("GET /v1/cluster: %d", code)
+	}
+	victim := c.Leader()
+	victimIdx := -1
+	for i, n := range c.Nodes {
+		if n == victim {
+			victimIdx = i
+		}
+	}
+
+	const (
+		workers   = 4
+		maxEvents = 1200
+	)
+	var (
+		down       [3]atomic.Bool // nodes the writers skip (never read Node state from goroutines)
+		killed     atomic.Bool
+		seq        atomic.Int64
+		postKill   atomic.Int64
+		preKill    atomic.Int64
+		mu         sync.Mutex
+		acked      []string
+		unknown    []string // transport errors from the node being killed: outcome unknown
+		bad        []string
+		count503   int
+		stop       = make(chan struct{})
+		wg         sync.WaitGroup
+		poster     = &eventPoster{client: &http.Client{Timeout: 15 * time.Second}}
+		writerTime = 15 * time.Second
+	)
+	deadline := time.Now().Add(writerTime)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := seq.Add(1)
+				if i > maxEvents || time.Now().After(deadline) {
+					return
+				}
+				target := int(i) % len(c.Nodes)
+				for down[target].Load() {
+					target = (target + 1) % len(c.Nodes)
+				}
+				n := c.Nodes[target]
+				key := fmt.Sprintf("kill-%05d", i)
+				afterKill := killed.Load()
+				code, hdr, body := poster.trigger(n, key)
+				mu.Lock()
+				switch {
+				case code == 202:
+					acked = append(acked, key)
+					if afterKill {
+						postKill.Add(1)
+					} else {
+						preKill.Add(1)
+					}
+				case code == 503 && hdr.Get("Retry-After") != "":
+					count503++
+					if s, err := strconv.Atoi(hdr.Get("Retry-After")); err != nil || s < 1 {
+						bad = append(bad, fmt.Sprintf("%s via %s: 503 with Retry-After %q", key, n.ID, hdr.Get("Retry-After")))
+					}
+				case code == 0 && target == victimIdx:
+					unknown = append(unknown, key)
+				default:
+					bad = append(bad, fmt.Sprintf("%s via %s: %d Retry-After=%q %s", key, n.ID, code, hdr.Get("Retry-After"), body))
+				}
+				mu.Unlock()
+				if code != 202 {
+					// Client pacing after a refusal (Retry-After asks for 1s;
+					// a short pause keeps the stream going), not synchronisation.
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	stopWriters := func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	}
+	defer stopWriters()
+
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		return preKill.Load() >= 80, fmt.Sprintf("%d acknowledged before the kill", preKill.Load())
+	})
+	t.Logf("killing leader %s after %d acknowledged writes", victim.ID, preKill.Load())
+	down[victimIdx].Store(true)
+	killed.Store(true)
+	killAt := time.Now()
+	victim.Kill()
+
+	newLeader := c.Leader()
+	if newLeader == victim {
+		t.Fatalf("killed node %s still named leader", victim.ID)
+	}
+	t.Logf("new leader %s after %v", newLeader.ID, time.Since(killAt).Round(time.Millisecond))
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		return postKill.Load() >= 100, fmt.Sprintf("%d acknowledged after the kill", postKill.Load())
+	})
+	stopWriters()
+	mu.Lock()
+	t.Logf("writes: %d sent, %d acknowledged (%d after the kill), %d answered 503, %d unknown (in flight to the killed node)",
+		min(seq.Load(), maxEvents), len(acked), postKill.Load(), count503, len(unknown))
+	if len(bad) > 0 {
+		t.Errorf("%d answers were neither 202 nor 503 with Retry-After; first ones:\n%s", len(bad), strings.Join(bad[:min(len(bad), 10)], "\n"))
+	}
+	ackedKeys := append([]string(nil), acked...)
+	mu.Unlock()
+
+	// The term moved on: a real election happened.
+	var mid testcluster.Status
+	c.GetJSON(newLeader, "/v1/cluster", &mid)
+	if mid.Term <= before.Term {
+		t.Errorf("term %d after the kill, %d before: no new election?", mid.Term, before.Term)
+	}
+
+	// Restart the killed node from its data dir; it must not bootstrap again.
+	logBefore := len(victim.Log())
+	victim.Start()
+	c.WaitReady(victim)
+	final := waitConverged(t, c, 30*time.Second)
+	newLog := victim.Log()[logBefore:]
+	if !strings.Contains(newLog, "restarting from existing cluster state") || strings.Contains(newLog, "bootstrapping a new cluster") {
+		t.Errorf("%s did not restart from its existing state; its log since restart:\n%s", victim.ID, newLog)
+	}
+	for _, n := range c.Nodes {
+		var st testcluster.Status
+		if code := c.GetJSON(n, "/v1/cluster", &st); code != 200 {
+			t.Fatalf("%s GET /v1/cluster: %d", n.ID, code)
+		}
+		if len(st.Nodes) != 3 {
+			t.Errorf("%s: %d members after restart, want 3: %+v", n.ID, len(st.Nodes), st.Nodes)
+		}
+		for i, m := range st.Nodes {
+			if i < len(before.Nodes) && (m.ID != before.Nodes[i].ID || m.RaftAddr != before.Nodes[i].RaftAddr || m.Suffrage != "voter") {
+				t.Errorf("%s: member %d is %+v, before the kill %+v", n.ID, i, m, before.Nodes[i])
+			}
+		}
+		if st.Leader != newLeader.ID && st.Term == mid.Term {
+			t.Errorf("%s names leader %q in term %d, others %q", n.ID, st.Leader, st.Term, newLeader.ID)
+		}
+	}
+
+	// Every acknowledged key is present exactly once on every node; nothing
+	// appears that was never sent. Paging (limit 64) is exercised on the way.
+	sent := map[string]bool{}
+	for i := int64(1); i <= min(seq.Load(), maxEvents); i++ {
+		sent[fmt.Sprintf("kill-%05d", i)] = true
+	}
+	for _, n := range c.Nodes {
+		l, err := listAll(c, n, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Raw != final.Raw {
+			t.Errorf("%s: paged list differs from the converged list", n.ID)
+		}
+		perKey := map[string]int{}
+		for _, inc := range l.Items {
+			perKey[inc.DedupKey]++
+			if !sent[inc.DedupKey] {
+				t.Errorf("%s: incident %s with dedup_key %q that was never sent", n.ID, inc.Key, inc.DedupKey)
+			}
+		}
+		lost := 0
+		for _, k := range ackedKeys {
+			if perKey[k] != 1 {
+				lost++
+				if lost <= 10 {
+					t.Errorf("%s: acknowledged key %s has %d incidents, want exactly 1", n.ID, k, perKey[k])
+				}
+			}
+		}
+		if lost > 0 {
+			t.Errorf("%s: %d of %d acknowledged writes lost or duplicated", n.ID, lost, len(ackedKeys))
+		}
+		t.Logf("%s: %d incidents in %d pages; %d acknowledged keys all present once", n.ID, len(l.Items), l.Pages, len(ackedKeys)-lost)
+		// The dedup_key filter agrees, for a sample.
+		for i := 0; i < len(ackedKeys); i += len(ackedKeys)/10 + 1 {
+			incidentByDedup(t, c, n, ackedKeys[i])
+		}
+	}
+}
+
+// TestSnapshotSaveRestoreRoundTrip saves a snapshot with the CLI, changes
+// incidents and config, restores the file with the CLI, and expects every node
+// to hold exactly the saved state again.
+func TestSnapshotSaveRestoreRoundTrip(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	f := c.Followers()[0]
+	for i := 1; i <= 5; i++ {
+		code, body := c.Event(f, "trigger", fmt.Sprintf("snap-%d", i), fmt.Sprintf("snapshot test %d", i))
+		mustOK(t, "trigger", code, body, 202)
+	}
+	code, body := c.Event(f, "resolve", "snap-2", "")
+	mustOK(t, "resolve snap-2", code, body, 202)
+	saved := waitConverged(t, c, 10*time.Second)
+	savedDetail := map[uint64]string{}
+	for _, inc := range saved.Items {
+		_, b := c.Do(f, http.MethodGet, fmt.Sprintf("/v1/incidents/%d", inc.ID), nil, nil)
+		savedDetail[inc.ID] = string(b)
+	}
+	var savedCfg struct{ Version string }
+	c.GetJSON(f, "/v1/config", &savedCfg)
+
+	file := filepath.Join(t.TempDir(), "backup.snap")
+	rc, out := c.Run(f, "snapshot", "save", file)
+	if rc != 0 {
+		t.Fatalf("pagerd snapshot save: exit %d: %s", rc, out)
+	}
+	if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+		t.Fatalf("snapshot file: %v", err)
+	}
+
+	// Change state: ack one, resolve one, create more, change the config.
+	snap1 := incidentByDedup(t, c, f, "snap-1")
+	code, body = c.Do(f, http.MethodPost, fmt.Sprintf("/v1/incidents/%d/ack", snap1.ID), nil, nil)
+	mustOK(t, "ack", code, body, 200)
+	code, body = c.Do(f, http.MethodPost, fmt.Sprintf("/v1/incidents/%d/resolve", incidentByDedup(t, c, f, "snap-3").ID), nil, nil)
+	mustOK(t, "resolve", code, body, 200)
+	for i := 6; i <= 9; i++ {
+		code, body := c.Event(f, "trigger", fmt.Sprintf("snap-%d", i), "after the save")
+		mustOK(t, "trigger", code, body, 202)
+	}
+	newCfg := strings.Replace(testcluster.DefaultConfig, "  - {id: payments, name: Payments}\n",
+		"  - {id: payments, name: Payments}\n  - {id: search, name: Search}\n", 1)
+	code, body = c.Do(f, http.MethodPut, "/v1/config", []byte(newCfg), nil)
+	mustOK(t, "PUT /v1/config", code, body, 200)
+	changed := waitConverged(t, c, 10*time.Second)
+	if changed.Raw == saved.Raw {
+		t.Fatal("state did not change after the save; the test would prove nothing")
+	}
+
+	rc, out = c.Run(c.Nodes[len(c.Nodes)-1], "snapshot", "restore", file)
+	if rc != 0 {
+		t.Fatalf("pagerd snapshot restore: exit %d: %s", rc, out)
+	}
+	restored := waitConverged(t, c, 15*time.Second)
+	if restored.Raw != saved.Raw {
+		t.Fatalf("state after restore differs from the saved one:\nsaved:\n%s\nrestored:\n%s", saved.Raw, restored.Raw)
+	}
+	for _, n := range c.Nodes {
+		for id, want := range savedDetail {
+			_, got := c.Do(n, http.MethodGet, fmt.Sprintf("/v1/incidents/%d", id), nil, nil)
+			if string(got) != want {
+				t.Errorf("%s: INC-%d after restore:\n%s\nsaved:\n%s", n.ID, id, got, want)
+			}
+		}
+		var cfg struct{ Version string }
+		c.GetJSON(n, "/v1/config", &cfg)
+		if cfg.Version != savedCfg.Version {
+			t.Errorf("%s: config version %s after restore, saved %s", n.ID, cfg.Version, savedCfg.Version)
+		}
+	}
+	// The restored cluster keeps working: a new trigger gets a fresh incident.
+	code, body = c.Event(f, "trigger", "snap-after", "after restore")
+	mustOK(t, "trigger after restore", code, body, 202)
+	final := waitConverged(t, c, 10*time.Second)
+	if len(final.Items) != len(saved.Items)+1 || final.Items[0].DedupKey != "snap-after" || final.Items[0].ID <= saved.Items[0].ID {
+		t.Errorf("after restore and one trigger: %d incidents (saved %d), newest %+v", len(final.Items), len(saved.Items), final.Items[0])
+	}
+}
+
+var compactRe = regexp.MustCompile(`compacting logs: from=(\d+) to=(\d+)`)
+
+// TestLaggingFollowerInstallsSnapshot stops a follower, writes enough that the
+// others snapshot and compact their logs past what it holds, and restarts it:
+// it can only catch up by installing a snapshot, and must end with the full
+// state.
+func TestLaggingFollowerInstallsSnapshot(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{ExtraArgs: []string{
+		"--raft-snapshot-threshold", "16", "--raft-snapshot-interval", "200ms", "--raft-trailing-logs", "8",
+		"--raft-log-level", "info",
+	}})
+	leader := c.Leader()
+	for i := 1; i <= 10; i++ {
+		code, body := c.Event(leader, "trigger", fmt.Sprintf("lag-early-%d", i), "before the follower stops")
+		mustOK(t, "trigger", code, body, 202)
+	}
+	waitConverged(t, c, 10*time.Second)
+	lagger := c.Followers()[0]
+	var lagSt testcluster.Status
+	c.GetJSON(lagger, "/v1/cluster", &lagSt)
+	lagger.Kill()
+	t.Logf("killed follower %s at applied index %d", lagger.ID, lagSt.AppliedIndex)
+
+	leaderLogStart := len(leader.Log())
+	for i := 1; i <= 200; i++ {
+		n := running(c)[i%2]
+		code, body := c.Event(n, "trigger", fmt.Sprintf("lag-%03d", i), "while the follower is down")
+		mustOK(t, "trigger", code, body, 202)
+	}
+	// The leader compacts its log past everything the lagger has.
+	c.WaitFor(15*time.Second, func() (bool, string) {
+		for _, m := range compactRe.FindAllStringSubmatch(leader.Log()[leaderLogStart:], -1) {
+			if to, _ := strconv.ParseUint(m[2], 10, 64); to > lagSt.AppliedIndex+16 {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("leader %s has not compacted its log past index %d", leader.ID, lagSt.AppliedIndex+16)
+	})
+
+	logStart := len(lagger.Log())
+	lagger.Start()
+	c.WaitReady(lagger)
+	final := waitConverged(t, c, 30*time.Second)
+	if len(final.Items) != 210 {
+		t.Errorf("converged on %d incidents, want 210", len(final.Items))
+	}
+	lagLog := lagger.Log()[logStart:]
+	if !strings.Contains(lagLog, "Installed remote snapshot") {
+		t.Errorf("%s caught up without installing a snapshot; its log since restart:\n%s", lagger.ID, lagLog)
+	}
+	// The caught-up node serves the full state itself.
+	byKey := map[string]bool{}
+	l, err := listAll(c, lagger, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inc := range l.Items {
+		byKey[inc.DedupKey] = true
+	}
+	for i := 1; i <= 200; i++ {
+		if k := fmt.Sprintf("lag-%03d", i); !byKey[k] {
+			t.Errorf("%s lacks %s", lagger.ID, k)
+		}
+	}
+	// And it takes part in further writes.
+	code, body := c.Event(lagger, "trigger", "lag-final", "after catch-up")
+	mustOK(t, "trigger via the caught-up node", code, body, 202)
+	waitConverged(t, c, 10*time.Second)
+}
+
+// ownProcess runs node n's process outside testcluster (same binary, config,
+// data dir and addresses as testcluster.Node.Start), so the test can read the
+// real exit status: testcluster's Node.ExitCode cannot, because Stop and Kill
+// drop the process state before it can be read.
+type ownProcess struct {
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+}
+
+func startOwn(t *testing.T, c *testcluster.Cluster, n *testcluster.Node) *ownProcess {
+	t.Helper()
+	p := &ownProcess{logPath: filepath.Join(t.TempDir(), n.ID+"-own.log"), exited: make(chan struct{})}
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(testcluster.Binary(t), "serve", "--config", c.ConfigPath(), "--data-dir", n.DataDir,
+		"--node-id", n.ID, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr, "--raft-heartbeat-timeout", "500ms")
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); logf.Close(); close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(p.logPath)
+			t.Logf("--- log of %s (own process) ---\n%s", n.ID, b)
+		}
+	})
+	return p
+}
+
+// terminate sends SIGTERM and returns the exit status.
+func (p *ownProcess) terminate(t *testing.T) int {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit within 30s of SIGTERM")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *ownProcess) log() string { b, _ := os.ReadFile(p.logPath); return string(b) }
+
+// TestGracefulStop stops the leader with SIGTERM, restarts it from its data
+// dir and stops it again (exit status 0, clean log), then stops and restarts
+// the whole cluster: state survives intact throughout.
+func TestGracefulStop(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	for i := 1; i <= 20; i++ {
+		code, body := c.Event(c.Nodes[i%3], "trigger", fmt.Sprintf("term-%d", i), "graceful")
+		mustOK(t, "trigger", code, body, 202)
+	}
+	inc := incidentByDedup(t, c, c.Nodes[0], "term-7")
+	code, body := c.Do(c.Nodes[1], http.MethodPost, fmt.Sprintf("/v1/incidents/%d/ack", inc.ID), []byte(`{"by":"alice"}`), nil)
+	mustOK(t, "ack", code, body, 200)
+	waitConverged(t, c, 10*time.Second)
+
+	// SIGTERM the leader: it shuts down cleanly and the others carry on.
+	leader := c.Leader()
+	leader.Stop()
+	if l := leader.Log(); !strings.Contains(l, "signal=terminated") || !strings.Contains(l, "stopped cleanly") {
+		t.Fatalf("%s did not shut down cleanly on SIGTERM; log:\n%s", leader.ID, l)
+	}
+	nl := c.Leader()
+	code, body = c.Event(nl, "trigger", "term-while-down", "graceful")
+	mustOK(t, "trigger with the old leader stopped", code, body, 202)
+
+	// Restart it from its data dir (as a process whose exit status we can
+	// read): it catches up, then SIGTERM makes it exit 0.
+	own := startOwn(t, c, leader)
+	c.WaitReady(leader)
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		a, err := listAll(c, leader, 1000)
+		if err != nil {
+			return false, err.Error()
+		}
+		b, err := listAll(c, nl, 1000)
+		if err != nil {
+			return false, err.Error()
+		}
+		return a.Raw == b.Raw && len(a.Items) == 21, fmt.Sprintf("%s holds %d incidents, leader %s %d", leader.ID, len(a.Items), nl.ID, len(b.Items))
+	})
+	if code := own.terminate(t); code != 0 {
+		t.Fatalf("%s exited %d after SIGTERM, want 0; log:\n%s", leader.ID, code, own.log())
+	}
+	if !strings.Contains(own.log(), "stopped cleanly") {
+		t.Errorf("%s: no clean stop in its log:\n%s", leader.ID, own.log())
+	}
+	leader.Start()
+	c.WaitReady(leader)
+	want := waitConverged(t, c, 20*time.Second)
+	if len(want.Items) != 21 {
+		t.Fatalf("%d incidents after the leader's restart, want 21", len(want.Items))
+	}
+
+	// Whole-cluster stop and start: every node stops cleanly and comes back
+	// with its state from disk.
+	for _, n := range append(c.Followers(), c.Leader()) {
+		before := strings.Count(n.Log(), "stopped cleanly")
+		n.Stop()
+		if strings.Count(n.Log(), "stopped cleanly") != before+1 {
+			t.Fatalf("%s did not stop cleanly; log:\n%s", n.ID, n.Log())
+		}
+	}
+	for _, n := range c.Nodes {
+		n.Start()
+	}
+	for _, n := range c.Nodes {
+		c.WaitReady(n)
+	}
+	got := waitConverged(t, c, 20*time.Second)
+	if got.Raw != want.Raw {
+		t.Fatalf("state after a full restart differs:\nbefore:\n%s\nafter:\n%s", want.Raw, got.Raw)
+	}
+	if inc := incidentByDedup(t, c, c.Nodes[2], "term-7"); inc.Status != "acknowledged" {
+		t.Fatalf("term-7 is %s after restart, want acknowledged", inc.Status)
+	}
+	code, body = c.Event(c.Nodes[0], "trigger", "term-after", "after restart")
+	mustOK(t, "trigger after a full restart", code, body, 202)
+}
