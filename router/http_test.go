@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
+
 	"github.com/pagerd/pagerd/config"
 )
 
@@ -150,5 +152,33 @@ func TestRoute(t *testing.T) {
 	}
 	if _, _, err := tb.Route("missing", nil); err == nil {
 		t.Error("unknown integration routed")
+	}
+}
+
+func TestRouteMatchersFromLoaderOrStrings(t *testing.T) {
+	cfg := testConfig()
+	// Comma-separated matchers in one entry, as the config loader accepts them.
+	cfg.Integrations[0].Routes = []config.Route{{Matchers: []string{`service="checkout", instance=~"web-.*"`}, Service: "web"}}
+	tb, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc, _, err := tb.Route("prometheus", map[string]string{"service": "checkout", "instance": "web-2"}); err != nil || svc != "web" {
+		t.Errorf("comma-separated: %q %v", svc, err)
+	}
+	if _, _, err := tb.Route("prometheus", map[string]string{"service": "checkout", "instance": "db-1"}); err == nil {
+		t.Error("second matcher of the entry ignored")
+	}
+	// Matchers compiled by the loader win over the strings.
+	m, err := labels.ParseMatcher(`service="billing"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Integrations[0].Routes[0].Compiled = []*labels.Matcher{m}
+	if tb, err = Compile(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if svc, _, err := tb.Route("prometheus", map[string]string{"service": "billing"}); err != nil || svc != "web" {
+		t.Errorf("compiled: %q %v", svc, err)
 	}
 }

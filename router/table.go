@@ -46,10 +46,11 @@ const (
 )
 
 // Compile builds the routing table of cfg. It fails only on matchers that do
-// not parse; other consistency checks (unknown services, duplicate keys) are
-// the config loader's job, and the table is lenient about them: a route to an
-// unknown service auto-resolves (the config default) and the first of two
-// integrations sharing a key wins.
+// not parse, which can happen only for a config built in code (a loaded config
+// carries Route.Compiled). Other consistency checks (unknown services,
+// duplicate keys) are the config loader's job, and the table is lenient about
+// them: a route to an unknown service auto-resolves (the config default) and
+// the first of two integrations sharing a key wins.
 func Compile(cfg *config.Config) (*Table, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("compile routing table: no config")
@@ -85,18 +86,47 @@ func compileIntegration(ci *config.Integration) (*integration, error) {
 		in.keyHash = sha256.Sum256([]byte(ci.Key))
 	}
 	for ri, r := range ci.Routes {
-		cr := route{service: r.Service}
-		for _, s := range r.Matchers {
-			m, err := labels.ParseMatcher(s)
-			if err != nil {
-				// The matcher text is config, not a secret; the key is never printed.
-				return nil, fmt.Errorf("integration %q: routes[%d]: matcher %q: %w", ci.Name, ri, s, err)
-			}
-			cr.matchers = append(cr.matchers, m)
+		ms, err := routeMatchers(r)
+		if err != nil {
+			// The matcher text is config, not a secret; the key is never printed.
+			return nil, fmt.Errorf("integration %q: routes[%d]: %w", ci.Name, ri, err)
 		}
-		in.routes = append(in.routes, cr)
+		in.routes = append(in.routes, route{matchers: ms, service: r.Service})
 	}
 	return in, nil
+}
+
+// routeMatchers uses the matchers the config loader compiled (Route.Compiled,
+// non-nil for every loaded config) and otherwise parses them the way the loader
+// does, for configs built in code: each entry with Alertmanager's
+// labels.ParseMatchers, so one entry may hold several comma-separated
+// matchers, all of which must match.
+func routeMatchers(r config.Route) ([]*labels.Matcher, error) {
+	if r.Compiled != nil {
+		return r.Compiled, nil
+	}
+	var out []*labels.Matcher
+	for _, s := range r.Matchers {
+		ms, err := parseMatchers(s)
+		if err != nil {
+			return nil, fmt.Errorf("matcher %q: %w", s, err)
+		}
+		if len(ms) == 0 {
+			return nil, fmt.Errorf("matcher %q: empty", s)
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// parseMatchers guards the third-party parser: a config must not crash a node.
+func parseMatchers(s string) (ms []*labels.Matcher, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ms, err = nil, fmt.Errorf("cannot parse matcher: %v", r)
+		}
+	}()
+	return labels.ParseMatchers(s)
 }
 
 // authenticate returns the integration whose key is key, or nil. Keys are
