@@ -83,7 +83,13 @@ type StatusError struct {
 	// Wait is the parsed Retry-After; HasWait says whether there was one.
 	Wait    time.Duration
 	HasWait bool
+	// Err is the provider's structured error, if it sent one (e.g. a Twilio
+	// error with its code), for callers that need more than the class.
+	Err error
 }
+
+// Unwrap exposes the provider's structured error to errors.As.
+func (e *StatusError) Unwrap() error { return e.Err }
 
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s: HTTP %d", e.Peer, e.Code)
