@@ -191,6 +191,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			body: strings.Replace(testcluster.DefaultConfig, `token: "test-admin-token"`, `token: "${PAGERD_E2E_SURELY_UNSET}"`, 1),
 			code: 400, msgRe: []string{`config\.yaml:\d+:\d+: .*PAGERD_E2E_SURELY_UNSET`}},
 		{name: "config empty body", method: "PUT", path: "/v1/config", body: "", code: 400, msg: []string{"empty"}},
+
+		// Snapshot restore.
+		{name: "restore a snapshot that is not one", method: "PUT", path: "/v1/snapshot", body: "{\"format\":1}\nnot incidents",
+			headers: map[string]string{"Content-Type": "application/octet-stream"}, code: 400, msg: []string{"snapshot"}},
+		{name: "restore an empty snapshot", method: "PUT", path: "/v1/snapshot", body: "",
+			headers: map[string]string{"Content-Type": "application/octet-stream"}, code: 400, msg: []string{"snapshot"}},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
@@ -262,6 +268,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		rc, out = c.Run(n, "incidents", "--status", "bogus")
 		if rc != 2 || !strings.Contains(out, "bogus") {
 			t.Errorf("pagerd incidents --status bogus: exit %d, want 2: %s", rc, out)
+		}
+		garbage := filepath.Join(t.TempDir(), "garbage.snap")
+		os.WriteFile(garbage, []byte("this is not a snapshot\n"), 0o600)
+		rc, out = c.Run(n, "snapshot", "restore", garbage)
+		if rc != 2 || !strings.Contains(out, "not a pagerd snapshot") {
+			t.Errorf("pagerd snapshot restore of a garbage file: exit %d, want 2: %s", rc, out)
 		}
 		rc, out = c.Run(n, "incident", "not-an-id")
 		if rc != 2 {
