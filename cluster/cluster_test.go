@@ -127,7 +127,9 @@ func TestFSMSnapshotRestoreRoundTrip(t *testing.T) {
 func configCommand(t *testing.T) *ConfigCommand {
 	t.Helper()
 	cc, err := CaptureConfig([]config.Source{{Name: "c.yaml", Data: []byte(testConfig)}},
-		func(name string) (string, bool) { return map[string]string{"EVENTS_SUFFIX": "secret"}[name], name == "EVENTS_SUFFIX" })
+		func(name string) (string, bool) {
+			return map[string]string{"EVENTS_SUFFIX": "secret"}[name], name == "EVENTS_SUFFIX"
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
