@@ -39,20 +39,60 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 	if err := cf.Error(); err != nil {
 		return raftError(err)
 	}
-	present := false
+	suffrage, present := raft.ServerSuffrage(0), false
 	for _, s := range cf.Configuration().Servers {
 		if s.ID == raft.ServerID(req.ID) && s.Address == raft.ServerAddress(req.RaftAddr) {
-			present = true
+			suffrage, present = s.Suffrage, true
 		}
 	}
+	if present && suffrage == raft.Voter {
+		_, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr})
+		return err
+	}
+	// A new member joins as a non-voter and is promoted once it has caught up:
+	// a voter that cannot answer yet would cost the leader its quorum (a
+	// one-node cluster growing to two needs both) and make it step down.
 	if !present {
-		n.log.Info("adding voter", "id", req.ID, "raft_addr", req.RaftAddr)
-		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+		n.log.Info("adding non-voter", "id", req.ID, "raft_addr", req.RaftAddr)
+		if err := n.raft.AddNonvoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
 			return raftError(err)
 		}
 	}
-	_, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr})
-	return err
+	if _, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}); err != nil {
+		return err
+	}
+	if !n.awaitReady(ctx, req.HTTPAddr, 20*time.Second) {
+		// The joiner retries; it stays a non-voter until it has caught up.
+		return unavailable("new member " + req.ID + " has not caught up yet")
+	}
+	n.log.Info("promoting to voter", "id", req.ID)
+	if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+		return raftError(err)
+	}
+	return nil
+}
+
+// awaitReady polls a member's /readyz: it answers 200 once it knows the leader
+// and has applied the replicated config, i.e. it has received the log.
+func (n *Node) awaitReady(ctx context.Context, httpAddr string, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, normalizeURL(httpAddr)+"/readyz", nil)
+		if resp, err := n.forwarder.client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
 }
 
 // ErrUnknownNode is returned by Remove for an id that is not a member.

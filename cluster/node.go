@@ -365,13 +365,7 @@ func CaptureConfig(sources []config.Source, lookup func(string) (string, bool)) 
 	if _, err := config.Parse(sources, lookup); err != nil {
 		return nil, err
 	}
-	env := map[string]string{}
-	for _, name := range config.EnvRefs(sources) {
-		if v, ok := lookup(name); ok {
-			env[name] = v
-		}
-	}
-	return &ConfigCommand{Sources: sources, Env: env}, nil
+	return &ConfigCommand{Sources: sources, Env: config.CaptureEnv(sources, lookup)}, nil
 }
 
 // Close shuts the node down gracefully: queued commands get their answers,

@@ -125,6 +125,7 @@ type Node struct {
 	c                               *Cluster
 	cmd                             *exec.Cmd
 	exited                          chan struct{}
+	lastExit                        *os.ProcessState
 	logPath                         string
 	join                            []string
 }
@@ -213,18 +214,20 @@ func (n *Node) signal(sig syscall.Signal) {
 		<-n.exited
 		n.c.t.Errorf("%s did not exit within 30s of %v", n.ID, sig)
 	}
+	n.lastExit = n.cmd.ProcessState
 	n.cmd = nil
 }
 
 // Running reports whether the process is up.
 func (n *Node) Running() bool { return n.cmd != nil }
 
-// ExitCode is the exit status after Stop or Kill (-1 when killed by a signal).
+// ExitCode is the exit status of the last Stop or Kill (-1 when killed by a
+// signal or never stopped).
 func (n *Node) ExitCode() int {
-	if n.cmd == nil || n.cmd.ProcessState == nil {
+	if n.lastExit == nil {
 		return -1
 	}
-	return n.cmd.ProcessState.ExitCode()
+	return n.lastExit.ExitCode()
 }
 
 // Log returns what the node printed so far.
