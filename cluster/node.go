@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -393,9 +394,8 @@ func (n *Node) closeStores() {
 
 // SaveSnapshot writes a snapshot of the current state to w.
 func (n *Node) SaveSnapshot(w io.Writer) error {
-	f := n.raft.Snapshot()
-	if err := f.Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
-		return fmt.Errorf("take snapshot: %w", err)
+	if err := n.takeSnapshot(); err != nil {
+		return err
 	}
 	list, err := n.snaps.List()
 	if err != nil || len(list) == 0 {
@@ -410,6 +410,26 @@ func (n *Node) SaveSnapshot(w io.Writer) error {
 		return fmt.Errorf("copy snapshot: %w", err)
 	}
 	return nil
+}
+
+// takeSnapshot asks Raft for a snapshot of everything applied. Right after a
+// membership change Raft refuses until the configuration entry is applied, so
+// it first waits for the log to be applied (Barrier) and retries briefly.
+func (n *Node) takeSnapshot() error {
+	if err := n.raft.Barrier(10 * time.Second).Error(); err != nil {
+		return raftError(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := n.raft.Snapshot().Error()
+		if err == nil || errors.Is(err, raft.ErrNothingNewToSnapshot) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "wait until the configuration entry") || time.Now().After(deadline) {
+			return fmt.Errorf("take snapshot: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond) // Raft offers no signal for this; poll briefly
+	}
 }
 
 // RestoreSnapshot replaces the cluster's state with the snapshot in data. Only
