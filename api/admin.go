@@ -134,7 +134,7 @@ func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
-	if err := cluster.ValidateSnapshot(bytesReader(data)); err != nil {
+	if err := cluster.ValidateSnapshot(bytes.NewReader(data)); err != nil {
 		writeError(w, http.StatusBadRequest, "snapshot: "+err.Error())
 		return
 	}
@@ -145,5 +145,3 @@ func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
 	s.log.Warn("state restored from snapshot", "bytes", len(data), "by", tokenName(r.Context()))
 	writeJSON(w, http.StatusOK, map[string]any{"status": "restored", "bytes": len(data)})
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -56,13 +56,20 @@ type OnCallEntry struct {
 	Users    []string  `json:"users"`
 }
 
-func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request) {
+// onCallQuery reads the `at` parameter (default now) and the compiled
+// schedules, answering the request itself when either fails.
+func (s *Server) onCallQuery(w http.ResponseWriter, r *http.Request) (time.Time, *schedule.Set, bool) {
 	at, err := timeParam(r, "at", s.now())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return at, nil, false
 	}
 	set, ok := s.scheduleSet(w)
+	return at, set, ok
+}
+
+func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request) {
+	at, set, ok := s.onCallQuery(w, r)
 	if !ok {
 		return
 	}
@@ -79,12 +86,7 @@ func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request) {
-	at, err := timeParam(r, "at", s.now())
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	set, ok := s.scheduleSet(w)
+	at, set, ok := s.onCallQuery(w, r)
 	if !ok {
 		return
 	}

@@ -32,9 +32,6 @@ type Options struct {
 	// Now is the clock for read-only queries that default to "now" (on-call,
 	// shifts, calendar); time.Now when nil.
 	Now func() time.Time
-	// Extra registers further routes (schedules, dev outbox) on the same mux,
-	// with the token check available as auth.
-	Extra func(mux *http.ServeMux, auth func(http.Handler) http.Handler)
 }
 
 // Server is the HTTP API of one node.
@@ -82,9 +79,6 @@ func New(o Options) *Server {
 	}
 	if o.Registry != nil {
 		o.Registry.MustRegister(&incidentCollector{fsm: o.Node.FSM()})
-	}
-	if o.Extra != nil {
-		o.Extra(m, s.auth)
 	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

@@ -58,8 +58,6 @@ type FSM struct {
 	appliedIndex atomic.Uint64
 	// fatal stops the process on a log entry this binary cannot apply.
 	fatal func(error)
-	// onApply is called after each applied batch, outside the lock.
-	onApply func(index uint64)
 }
 
 // NewFSM returns an empty state machine. fatal is called (and must not return
@@ -88,9 +86,6 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	f.mu.Unlock()
 	f.appliedIndex.Store(l.Index)
-	if f.onApply != nil {
-		f.onApply(l.Index)
-	}
 	return results
 }
 

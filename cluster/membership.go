@@ -17,8 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
-
 // JoinRequest asks the cluster to add a voter (POST /v1/cluster/join).
 type JoinRequest struct {
 	ID       string `json:"id"`

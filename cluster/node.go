@@ -4,6 +4,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -435,11 +436,11 @@ func (n *Node) takeSnapshot() error {
 // RestoreSnapshot replaces the cluster's state with the snapshot in data. Only
 // the leader can; followers receive it by snapshot install.
 func (n *Node) RestoreSnapshot(data []byte) error {
-	if err := ValidateSnapshot(bytesReader(data)); err != nil {
+	if err := ValidateSnapshot(bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("invalid snapshot: %w", err)
 	}
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
-	if err := n.raft.Restore(meta, bytesReader(data), 30*time.Second); err != nil {
+	if err := n.raft.Restore(meta, bytes.NewReader(data), 30*time.Second); err != nil {
 		return raftError(err)
 	}
 	return nil

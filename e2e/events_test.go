@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,26 @@ func TestEventsV2Semantics(t *testing.T) {
 	}
 	if count != 2 {
 		t.Fatalf("%d incidents for db-1 after resolve and re-trigger, want 2", count)
+	}
+
+	// The operational metrics of issue 2 are exposed and reflect what happened.
+	code, metrics := c.Do(n, http.MethodGet, "/metrics", nil, nil)
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`pagerd_ingest_requests_total{integration="events",result="accepted",source="events"}`,
+		"pagerd_commit_duration_seconds_count",
+		"pagerd_commit_batch_size_count",
+		`pagerd_incidents{service="checkout",status="resolved"} 1`,
+		`pagerd_incidents{service="checkout",status="acknowledged"} 1`,
+		`pagerd_raft_state{state="leader"} 1`,
+		"pagerd_raft_term ",
+		"pagerd_raft_applied_index ",
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

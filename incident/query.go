@@ -98,10 +98,9 @@ func (inc *Incident) Clone() *Incident {
 
 // summary is the list form of an incident: no timeline or notifications.
 func (inc *Incident) summary() *Incident {
-	c := inc.Clone()
-	c.Timeline = nil
-	c.Notifications = nil
-	return c
+	c := *inc
+	c.Timeline, c.Notifications = nil, nil
+	return c.Clone()
 }
 
 func cloneTime(t *time.Time) *time.Time {

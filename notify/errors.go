@@ -163,3 +163,14 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	return d, true
 }
+
+// Snippet is a short single-line excerpt of a provider's answer body, for
+// error messages: whitespace folded, invalid UTF-8 replaced, at most 200 bytes.
+func Snippet(raw []byte) string {
+	const max = 200
+	t := strings.Join(strings.Fields(strings.ToValidUTF8(string(raw), "?")), " ")
+	if len(t) > max {
+		t = strings.ToValidUTF8(t[:max], "") + "…"
+	}
+	return t
+}

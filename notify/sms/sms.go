@@ -178,7 +178,7 @@ func (s *Sender) statusError(resp *http.Response, raw []byte) error {
 		se.Detail = apiErr.Error()
 		return se
 	}
-	se.Detail = s.redact(snippet(raw))
+	se.Detail = s.redact(notify.Snippet(raw))
 	return se
 }
 
@@ -187,16 +187,6 @@ func (s *Sender) statusError(resp *http.Response, raw []byte) error {
 func (s *Sender) redact(text string) string {
 	text = strings.ReplaceAll(text, s.cfg.AuthToken, "[redacted]")
 	return strings.ReplaceAll(text, s.cfg.AccountSID, "[account]")
-}
-
-// snippet is a short single-line excerpt of a non-JSON answer body.
-func snippet(raw []byte) string {
-	const max = 200
-	t := strings.Join(strings.Fields(strings.ToValidUTF8(string(raw), "?")), " ")
-	if len(t) > max {
-		t = strings.ToValidUTF8(t[:max], "") + "…"
-	}
-	return t
 }
 
 // redactErr keeps an error's chain but scrubs its text.

@@ -158,17 +158,7 @@ func (s *Sender) post(ctx context.Context, id, ts string, body []byte, now time.
 		return nil
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return notify.NewStatusError("receiver", resp.StatusCode, snippet(raw), resp.Header, now)
-}
-
-// snippet is a short single-line excerpt of a receiver's answer body.
-func snippet(raw []byte) string {
-	const max = 200
-	t := strings.Join(strings.Fields(strings.ToValidUTF8(string(raw), "?")), " ")
-	if len(t) > max {
-		t = strings.ToValidUTF8(t[:max], "") + "…"
-	}
-	return t
+	return notify.NewStatusError("receiver", resp.StatusCode, notify.Snippet(raw), resp.Header, now)
 }
 
 // Sign returns the X-Pagerd-Signature value for a delivery:
