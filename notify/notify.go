@@ -42,6 +42,10 @@ type Message struct {
 	// Summary, when non-empty, makes this a flood-control summary listing the
 	// incidents it bundles, one line each.
 	Summary []*incident.Incident
+	// Bundled lists the ids of the notifications a summary stands for
+	// (empty for an ordinary page), so that what was sent can be traced
+	// back to every notification it replaced.
+	Bundled []string
 }
 
 // IsSummary reports whether m is a flood-control summary.
