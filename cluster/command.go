@@ -16,9 +16,13 @@ const (
 	TypeAlertGroup CommandType = 10 // incident.AlertGroup
 	TypeEvent      CommandType = 11 // incident.Event
 	TypeAction     CommandType = 12 // incident.Action
+	TypeStepStart  CommandType = 13 // incident.StepStart
+	TypeDelivery   CommandType = 14 // incident.Delivery
+	TypeSMSOptOut  CommandType = 15 // incident.SMSOptOut
 	TypeConfig     CommandType = 20 // ConfigCommand
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
+	TypeKeyring    CommandType = 23 // KeyringCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -28,6 +32,10 @@ var commandVersions = map[CommandType]uint8{
 	TypeAlertGroup: 1,
 	TypeEvent:      1,
 	TypeAction:     1,
+	TypeStepStart:  1,
+	TypeDelivery:   1,
+	TypeSMSOptOut:  1,
+	TypeKeyring:    1,
 	TypeConfig:     1,
 	TypeNodeMeta:   1,
 	TypeNodeRemove: 1,
@@ -41,6 +49,14 @@ func (t CommandType) String() string {
 		return "event"
 	case TypeAction:
 		return "action"
+	case TypeStepStart:
+		return "step_start"
+	case TypeDelivery:
+		return "delivery"
+	case TypeSMSOptOut:
+		return "sms_opt_out"
+	case TypeKeyring:
+		return "keyring"
 	case TypeConfig:
 		return "config"
 	case TypeNodeMeta:

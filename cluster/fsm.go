@@ -14,6 +14,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
 )
 
 // ConfigCommand replaces the active config. The leader captures the values of
@@ -53,6 +54,14 @@ type FSM struct {
 	incidents *incident.State
 	nodes     map[string]NodeMeta
 	lastNow   time.Time
+	keyring   reply.Keyring
+
+	// watchers are told which incidents each applied entry touched. They
+	// run on Raft's apply goroutine after the lock is released, so they must
+	// only record and signal.
+	watchMu  sync.Mutex
+	watchers map[int]func(Change)
+	watchSeq int
 
 	config       atomic.Pointer[ActiveConfig]
 	appliedIndex atomic.Uint64
@@ -77,15 +86,18 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return []Result{{Err: err}}
 	}
 	results := make([]Result, len(b.Commands))
+	var ch Change
 	f.mu.Lock()
 	if b.Now.After(f.lastNow) {
 		f.lastNow = b.Now
 	}
 	for i := range b.Commands {
 		results[i] = f.applyCommand(b.Now, &b.Commands[i])
+		ch.note(b.Commands[i].Type, results[i])
 	}
 	f.mu.Unlock()
 	f.appliedIndex.Store(l.Index)
+	f.notify(ch)
 	return results
 }
 
@@ -110,6 +122,36 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		}
 		inc, err := f.incidents.ApplyAction(now, &a)
 		return Result{Value: inc, Err: err}
+	case TypeStepStart:
+		var st incident.StepStart
+		if err := json.Unmarshal(c.Body, &st); err != nil {
+			return Result{Err: fmt.Errorf("decode step start: %w", err)}
+		}
+		inc, err := f.incidents.ApplyStepStart(now, &st)
+		return Result{Value: inc, Err: err}
+	case TypeDelivery:
+		var d incident.Delivery
+		if err := json.Unmarshal(c.Body, &d); err != nil {
+			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
+		}
+		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
+	case TypeSMSOptOut:
+		var o incident.SMSOptOut
+		if err := json.Unmarshal(c.Body, &o); err != nil {
+			return Result{Err: fmt.Errorf("decode sms opt-out: %w", err)}
+		}
+		return Result{Value: f.incidents.ApplySMSOptOut(now, &o)}
+	case TypeKeyring:
+		var k KeyringCommand
+		if err := json.Unmarshal(c.Body, &k); err != nil {
+			return Result{Err: fmt.Errorf("decode keyring: %w", err)}
+		}
+		kr := reply.Keyring{Keys: k.Keys}
+		if err := kr.Validate(); err != nil {
+			return Result{Err: fmt.Errorf("keyring: %w", err)}
+		}
+		f.keyring = kr
+		return Result{Value: len(kr.Keys)}
 	case TypeConfig:
 		return f.applyConfig(now, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
@@ -143,6 +185,20 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 		Sources: cc.Sources, Env: cc.Env, Config: cfg}
 	f.config.Store(ac)
 	return Result{Value: ac}
+}
+
+// KeyringCommand replaces the reply-token keyring. The leader generates the
+// secrets (replicas never read a random source) and keeps retired keys
+// until their NotAfter so tokens already mailed stay valid.
+type KeyringCommand struct {
+	Keys []reply.Key `json:"keys"`
+}
+
+// Keyring is the reply-token keyring (empty until the first leader made one).
+func (f *FSM) Keyring() reply.Keyring {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return reply.Keyring{Keys: append([]reply.Key(nil), f.keyring.Keys...)}
 }
 
 // Config is the active config, or nil before one is committed.
@@ -183,6 +239,7 @@ type snapshotHeader struct {
 	LastNow time.Time           `json:"last_now"`
 	Config  *ActiveConfig       `json:"config"`
 	Nodes   map[string]NodeMeta `json:"nodes"`
+	Keyring []reply.Key         `json:"keyring,omitempty"`
 	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
 	// a node restored from it (at startup or by snapshot install) reports
 	// where its state is instead of 0 until the next command.
@@ -198,7 +255,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	defer f.mu.RUnlock()
 	var buf bytesBuffer
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: f.nodes,
-		AppliedIndex: f.appliedIndex.Load()}
+		AppliedIndex: f.appliedIndex.Load(), Keyring: f.keyring.Keys}
 	if err := json.NewEncoder(&buf).Encode(h); err != nil {
 		return nil, fmt.Errorf("encode snapshot header: %w", err)
 	}
@@ -226,6 +283,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.incidents, f.lastNow = st, h.LastNow
+	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
@@ -237,6 +295,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.appliedIndex.Store(h.AppliedIndex)
 	}
 	f.mu.Unlock()
+	f.notify(Change{All: true})
 	return nil
 }
 

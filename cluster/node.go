@@ -73,6 +73,9 @@ type Node struct {
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
 	leaderDone   chan struct{}
+	// leaderTerm is the running term's routines once established, so a
+	// task registered mid-term (OnLeader after Open) starts at once.
+	leaderTerm *leaderTerm
 	leaderTasks  []LeaderTask
 
 	stop   context.CancelFunc
@@ -224,8 +227,22 @@ func (n *Node) Ready() bool { return n.Leader() != "" && n.fsm.Config() != nil }
 // before leadership can be gained (right after Open).
 func (n *Node) OnLeader(t LeaderTask) {
 	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
 	n.leaderTasks = append(n.leaderTasks, t)
-	n.leaderMu.Unlock()
+	if n.leaderTerm != nil {
+		n.leaderTerm.start(t)
+	}
+}
+
+// leaderTerm runs the leader routines of one term.
+type leaderTerm struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func (lt *leaderTerm) start(t LeaderTask) {
+	lt.wg.Add(1)
+	go func() { defer lt.wg.Done(); t(lt.ctx) }()
 }
 
 // watchLeadership starts the leader-only routines on gaining leadership and
@@ -254,21 +271,33 @@ func (n *Node) startLeaderTasks() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	n.leaderMu.Lock()
-	tasks := append([]LeaderTask{n.establish}, n.leaderTasks...)
 	n.leaderCancel, n.leaderDone = cancel, done
 	n.leaderMu.Unlock()
-	var wg sync.WaitGroup
-	for _, t := range tasks {
-		wg.Add(1)
-		go func() { defer wg.Done(); t(ctx) }()
-	}
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		defer close(done)
+		// Leader routines act on replicated state, so they start only once
+		// this leader has applied everything committed before its term.
+		if !n.establish(ctx) {
+			return
+		}
+		lt := &leaderTerm{ctx: ctx}
+		n.leaderMu.Lock()
+		if ctx.Err() == nil {
+			n.leaderTerm = lt
+			for _, t := range n.leaderTasks {
+				lt.start(t)
+			}
+		}
+		n.leaderMu.Unlock()
+		<-ctx.Done()
+		lt.wg.Wait()
+	}()
 }
 
 func (n *Node) stopLeaderTasks() {
 	n.leaderMu.Lock()
 	cancel, done := n.leaderCancel, n.leaderDone
-	n.leaderCancel, n.leaderDone = nil, nil
+	n.leaderCancel, n.leaderDone, n.leaderTerm = nil, nil, nil
 	n.leaderMu.Unlock()
 	if cancel == nil {
 		return
@@ -281,11 +310,18 @@ func (n *Node) stopLeaderTasks() {
 // establish runs on a new leader: it waits until the log is applied up to its
 // term (Barrier), then records its own address and seeds the config if the
 // cluster has none.
-func (n *Node) establish(ctx context.Context) {
-	if err := n.raft.Barrier(10 * time.Second).Error(); err != nil {
+func (n *Node) establish(ctx context.Context) bool {
+	for {
+		err := n.raft.Barrier(10 * time.Second).Error()
+		if err == nil {
+			break
+		}
 		n.log.Warn("leader barrier failed", "err", err)
-		return
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || ctx.Err() != nil {
+			return false
+		}
 	}
+	n.ensureKeyring(ctx)
 	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
 	if n.fsm.Nodes()[self.ID] != self {
 		if _, err := n.Submit(ctx, TypeNodeMeta, self); err != nil {
@@ -296,14 +332,15 @@ func (n *Node) establish(ctx context.Context) {
 		cc, err := n.opts.SeedConfig()
 		if err != nil {
 			n.log.Error("seed config", "err", err)
-			return
+			return true
 		}
 		if _, err := n.Submit(ctx, TypeConfig, cc); err != nil {
 			n.log.Error("commit seed config", "err", err)
-			return
+			return true
 		}
 		n.log.Info("committed initial config")
 	}
+	return true
 }
 
 // Submit commits one command through the group-commit batcher and returns the

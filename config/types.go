@@ -137,6 +137,36 @@ type Channels struct {
 	Email    EmailChannel `yaml:"email"`
 	SMS      SMSChannel   `yaml:"sms"`
 	Webhooks []Webhook    `yaml:"webhooks"`
+	// FloodControl bounds how many messages one person gets per channel.
+	FloodControl FloodControl `yaml:"flood_control"`
+}
+
+// FloodControl is the per-person, per-channel message bound of spec §4
+// Delivery: at most Max individual messages in any window of length Per; the
+// pages due beyond that are bundled into one summary message sent as soon as
+// the window allows. Zero values take the defaults.
+type FloodControl struct {
+	Max int      `yaml:"max"`
+	Per Duration `yaml:"per"`
+}
+
+// Flood control defaults: three messages a minute wakes anyone; a storm's
+// fourth and later pages arrive as one summary.
+const (
+	DefaultFloodMax = 3
+	DefaultFloodPer = Duration(time.Minute)
+)
+
+// Limits returns Max and Per with the defaults applied.
+func (f FloodControl) Limits() (int, time.Duration) {
+	max, per := f.Max, f.Per.D()
+	if max <= 0 {
+		max = DefaultFloodMax
+	}
+	if per <= 0 {
+		per = DefaultFloodPer.D()
+	}
+	return max, per
 }
 
 // EmailChannel is the outbound SMTP relay and reply addressing.

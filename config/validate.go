@@ -356,6 +356,12 @@ func (v *validator) checkChannels() {
 	if ch.SMS != (SMSChannel{}) {
 		v.checkSMS(ch.SMS)
 	}
+	if ch.FloodControl.Max < 0 {
+		v.add("channels.flood_control.max", "must be at least 1 (0 or absent means the default, %d)", DefaultFloodMax)
+	}
+	if per := ch.FloodControl.Per; per != 0 && per.D() < time.Second {
+		v.add("channels.flood_control.per", "must be at least 1s (absent means the default, %s)", DefaultFloodPer)
+	}
 }
 
 func (v *validator) checkEmail(e EmailChannel) {

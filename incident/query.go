@@ -86,6 +86,7 @@ func (inc *Incident) Clone() *Incident {
 	if inc.Escalation != nil {
 		e := *inc.Escalation
 		e.NextAt = cloneTime(e.NextAt)
+		e.StepStartedAt = cloneTime(e.StepStartedAt)
 		c.Escalation = &e
 	}
 	c.Notifications = append([]Notification(nil), inc.Notifications...)
@@ -113,12 +114,23 @@ func cloneTime(t *time.Time) *time.Time {
 
 // snapshot is the serialised form of State. Indexes are derived on restore.
 type snapshot struct {
-	Incidents []*Incident `json:"incidents"`
+	Incidents []*Incident          `json:"incidents"`
+	SMSOff    map[string]time.Time `json:"sms_off,omitempty"`
+	Dedup     []dedupRecord        `json:"dedup,omitempty"`
+}
+
+type dedupRecord struct {
+	ID       string `json:"id"`
+	Incident uint64 `json:"incident,omitempty"`
 }
 
 // WriteSnapshot encodes the whole state.
 func (s *State) WriteSnapshot(w io.Writer) error {
-	if err := json.NewEncoder(w).Encode(snapshot{Incidents: s.incidents}); err != nil {
+	snap := snapshot{Incidents: s.incidents, SMSOff: s.smsOff, Dedup: make([]dedupRecord, len(s.dedupOrder))}
+	for i, id := range s.dedupOrder {
+		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id]}
+	}
+	if err := json.NewEncoder(w).Encode(snap); err != nil {
 		return fmt.Errorf("encode incident state: %w", err)
 	}
 	return nil
@@ -145,6 +157,28 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			idx[a.Fingerprint] = j
 		}
 		s.alertIndex[inc.ID] = idx
+		for _, n := range inc.Notifications {
+			if n.Channel == ChannelSMS && n.ReplyCode != 0 {
+				if s.phoneCodes[n.To] == nil {
+					s.phoneCodes[n.To] = map[uint64]int{}
+				}
+				s.phoneCodes[n.To][inc.ID] = n.ReplyCode
+			}
+		}
+	}
+	for phone, at := range snap.SMSOff {
+		s.smsOff[phone] = at
+	}
+	for _, d := range snap.Dedup {
+		s.remember(d.ID, d.Incident)
 	}
 	return s, nil
+}
+
+// EachOpen calls fn with every open incident (not a copy: fn must not keep
+// or change it). The order is unspecified.
+func (s *State) EachOpen(fn func(*Incident)) {
+	for _, inc := range s.open {
+		fn(inc)
+	}
 }

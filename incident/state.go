@@ -33,13 +33,21 @@ type State struct {
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
 	alertIndex map[uint64]map[string]int
+	// phoneCodes maps a phone to the SMS reply codes of its open incidents.
+	phoneCodes map[string]map[uint64]int
+	// smsOff holds the phones that sent STOP, with when.
+	smsOff map[string]time.Time
+	// dedup remembers applied reply ids (bounded, oldest first in dedupOrder).
+	dedup      map[string]uint64
+	dedupOrder []string
 }
 
 type openKey struct{ service, dedupKey string }
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{}}
+	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{},
+		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{}}
 }
 
 // ApplyAlertGroup applies one routed Alertmanager notification (spec §4 dedup):
@@ -55,7 +63,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 			// Alertmanager resends resolutions of incidents resolved by hand.
 			return IngestResult{DedupKey: g.GroupKey}
 		}
-		inc = s.create(now, g.Service, g.GroupKey, SourceAlertmanager, g.Integration, g.Title)
+		inc = s.create(now, g.Service, g.GroupKey, SourceAlertmanager, g.Integration, g.Title, g.Policy)
 		s.mergeAlerts(now, inc, g.Alerts, actor)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
 		return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey, Created: true}
@@ -81,7 +89,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		alert.Fingerprint = e.DedupKey
 		alert.Status = "firing"
 		if inc == nil {
-			inc = s.create(now, e.Service, e.DedupKey, SourceEvents, e.Integration, alert.Annotations["summary"])
+			inc = s.create(now, e.Service, e.DedupKey, SourceEvents, e.Integration, alert.Annotations["summary"], e.Policy)
 			res.Created = true
 		}
 		s.mergeAlerts(now, inc, []Alert{alert}, actor)
@@ -117,9 +125,26 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 	if actor == "" {
 		actor = "unknown"
 	}
+	if a.DedupID != "" {
+		if _, dup := s.dedup[a.DedupID]; dup {
+			return inc.Clone(), fmt.Errorf("%w: %s already applied", ErrDuplicate, a.DedupID)
+		}
+	}
+	out, err := s.applyAction(now, inc, a, actor)
+	if a.DedupID != "" && (err == nil || errors.Is(err, ErrConflict)) {
+		s.remember(a.DedupID, inc.ID)
+	}
+	return out, err
+}
+
+func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor string) (*Incident, error) {
 	switch a.Kind {
 	case Ack:
 		if inc.Status != Triggered {
+			if inc.Status == Acknowledged && a.Channel != "" && a.Channel != "api" {
+				// The first acknowledgement wins; a later reply is recorded.
+				inc.addEntry(now, EntryReply, actor, fmt.Sprintf("ack via %s: already acknowledged by %s", a.Channel, inc.AcknowledgedBy))
+			}
 			return nil, conflict(inc, "acknowledge")
 		}
 		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note))
@@ -135,8 +160,7 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 		if inc.Escalation == nil {
 			return nil, fmt.Errorf("%w: %s has no escalation policy to advance", ErrConflict, inc.Key)
 		}
-		// The escalation engine owns step changes; it reacts to this entry.
-		inc.addEntry(now, EntryEscalated, actor, withNote("escalation requested via "+channelOf(a), a.Note))
+		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note))
 	case Note:
 		if strings.TrimSpace(a.Note) == "" {
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
@@ -160,7 +184,7 @@ func conflict(inc *Incident, verb string) error {
 	return fmt.Errorf("%w: cannot %s %s in status %s", ErrConflict, verb, inc.Key, inc.Status)
 }
 
-func (s *State) create(now time.Time, service, dedupKey, source, integration, title string) *Incident {
+func (s *State) create(now time.Time, service, dedupKey, source, integration, title, policy string) *Incident {
 	id := uint64(len(s.incidents) + 1)
 	if title == "" {
 		title = dedupKey
@@ -173,6 +197,11 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
 	inc.addEntry(now, EntryTriggered, actorOf(source, integration), "incident opened: "+title)
+	if policy != "" {
+		// Step 0 is due at once; the leader's escalation engine starts it.
+		due := now
+		inc.Escalation = &Escalation{Policy: policy, NextAt: &due}
+	}
 	return inc
 }
 
@@ -230,7 +259,21 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
 	inc.Status = Acknowledged
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
+	stopEscalation(inc)
 	inc.addEntry(now, EntryAcknowledged, actor, msg)
+}
+
+// escalate makes the next step due now; an acknowledged incident returns to
+// triggered, since someone decided the acknowledger cannot handle it.
+func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
+	if inc.Status == Acknowledged {
+		inc.Status = Triggered
+		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
+	}
+	due := now
+	inc.Escalation.NextAt = &due
+	inc.Escalation.Exhausted = false
+	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
 func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
@@ -241,6 +284,8 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	delete(s.open, openKey{inc.Service, inc.DedupKey})
 	// Only open incidents take alerts, so the fingerprint index can go.
 	delete(s.alertIndex, inc.ID)
+	stopEscalation(inc)
+	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
 }
 

@@ -62,28 +62,58 @@ type Alert struct {
 	Severity    string            `json:"severity"` // mapped incident severity of this alert
 }
 
-// Escalation is where an incident stands in its policy. Filled in by the
-// escalation engine.
+// Escalation is where an incident stands in its policy. The escalation
+// engine (package escalation) moves it with StepStart commands.
 type Escalation struct {
-	Policy string     `json:"policy"`
-	Step   int        `json:"step"`
-	Loop   int        `json:"loop"`
+	Policy string `json:"policy"`
+	Step   int    `json:"step"`
+	Loop   int    `json:"loop"`
+	// NextAt is when the next step is due (for a fresh incident: step 0, due
+	// at once); nil once acknowledged, resolved or exhausted.
 	NextAt *time.Time `json:"next_at"`
+	// Seq counts the steps started; 0 means step 0 has not started yet. A
+	// StepStart names the Seq it expects, so a stale leader's or a repeated
+	// firing changes nothing.
+	Seq           int        `json:"seq"`
+	StepStartedAt *time.Time `json:"step_started_at,omitempty"`
+	// Exhausted is set when the last step of the last repeat has run.
+	Exhausted bool `json:"exhausted,omitempty"`
 }
 
-// Notification is one message to one person on one channel.
+// Notification is one message to one person (or webhook) on one channel.
 type Notification struct {
-	ID       string     `json:"id"`
-	User     string     `json:"user"`
-	Channel  string     `json:"channel"`
-	To       string     `json:"to"`
-	Step     int        `json:"step"`
-	Loop     int        `json:"loop"`
-	Status   string     `json:"status"` // queued | sent | failed | cancelled
-	Attempts int        `json:"attempts"`
-	SentAt   *time.Time `json:"sent_at"`
-	Error    string     `json:"error"`
+	ID       string `json:"id"`
+	User     string `json:"user"`
+	Channel  string `json:"channel"` // sms | email | webhook
+	To       string `json:"to"`
+	Step     int    `json:"step"`
+	Loop     int    `json:"loop"`
+	Status   string `json:"status"` // queued | sent | failed | cancelled
+	Attempts int    `json:"attempts"`
+	// DueAt is when it should go out: its step's start plus the user's rule
+	// `after`, or the next retry after a transient failure.
+	DueAt      time.Time  `json:"due_at"`
+	SentAt     *time.Time `json:"sent_at"`
+	Error      string     `json:"error"`
+	ReplyCode  int        `json:"reply_code,omitempty"`  // SMS reply code on that phone
+	ProviderID string     `json:"provider_id,omitempty"` // Message-ID, Twilio sid, delivery id
+	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
 }
+
+// Notification statuses.
+const (
+	NotifyQueued    = "queued"
+	NotifySent      = "sent"
+	NotifyFailed    = "failed"
+	NotifyCancelled = "cancelled"
+)
+
+// Notification channels.
+const (
+	ChannelSMS     = "sms"
+	ChannelEmail   = "email"
+	ChannelWebhook = "webhook"
+)
 
 // Entry is one line of an incident's timeline.
 type Entry struct {
@@ -104,6 +134,12 @@ const (
 	EntryEscalated     = "escalated"
 	EntryNote          = "note"
 	EntryIgnored       = "ignored" // a source event that changed nothing, and why
+	EntryStep          = "step"    // an escalation step started, and whom it pages
+	EntryNotified      = "notified"
+	EntryNotifyFailed  = "notify_failed"
+	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
+	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
+	EntryReply         = "reply"       // a reply that changed nothing, and why
 )
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
@@ -116,6 +152,7 @@ type AlertGroup struct {
 	Status      string  `json:"status"` // firing | resolved
 	Title       string  `json:"title"`
 	AutoResolve bool    `json:"auto_resolve"`
+	Policy      string  `json:"policy,omitempty"` // the service's escalation policy
 	Truncated   int     `json:"truncated"`
 	Alerts      []Alert `json:"alerts"`
 }
@@ -135,6 +172,7 @@ type Event struct {
 	Action      string `json:"action"`
 	DedupKey    string `json:"dedup_key"`
 	AutoResolve bool   `json:"auto_resolve"`
+	Policy      string `json:"policy,omitempty"` // the service's escalation policy
 	// Alert carries the trigger's payload: summary and details as annotations,
 	// source, component, group and class as labels. Empty for acknowledge/resolve.
 	Alert Alert `json:"alert"`
@@ -155,6 +193,9 @@ type Action struct {
 	By       string `json:"by"`      // user id or token name
 	Channel  string `json:"channel"` // api | sms | email
 	Note     string `json:"note"`
+	// DedupID makes a retried reply act once (Twilio MessageSid, email
+	// Message-ID and token). Empty: no deduplication.
+	DedupID string `json:"dedup_id,omitempty"`
 }
 
 // IngestResult is what applying an AlertGroup or Event did.

@@ -173,6 +173,7 @@ func (t *Table) BuildAlertGroup(m *webhook.Message, integrationName, service str
 		Status:      m.Status,
 		Title:       alertTitle(m),
 		AutoResolve: t.resolvesAutomatically(service),
+		Policy:      t.policyOf(service),
 		Truncated:   int(min(m.TruncatedAlerts, uint64(1<<31-1))),
 		Alerts:      make([]incident.Alert, len(m.Alerts)),
 	}

@@ -179,6 +179,7 @@ func (t *Table) BuildEvent(ev *EventRequest, integrationName, service, dedupKey 
 		Action:      ev.EventAction,
 		DedupKey:    dedupKey,
 		AutoResolve: t.resolvesAutomatically(service),
+		Policy:      t.policyOf(service),
 	}
 	if ev.EventAction != incident.ActionTrigger || ev.Payload == nil {
 		return e

@@ -21,6 +21,7 @@ import (
 type Table struct {
 	integrations []*integration
 	autoResolve  map[string]bool
+	policy       map[string]string // service → escalation policy id
 	sevLabel     string
 	sevMap       map[string]string
 	sevDefault   string
@@ -57,6 +58,7 @@ func Compile(cfg *config.Config) (*Table, error) {
 	}
 	t := &Table{
 		autoResolve: make(map[string]bool, len(cfg.Services)),
+		policy:      make(map[string]string, len(cfg.Services)),
 		sevLabel:    cfg.Severity.Label,
 		sevMap:      cfg.Severity.Map,
 		sevDefault:  cfg.Severity.Default,
@@ -69,6 +71,7 @@ func Compile(cfg *config.Config) (*Table, error) {
 	}
 	for _, s := range cfg.Services {
 		t.autoResolve[s.ID] = s.ResolvesAutomatically()
+		t.policy[s.ID] = s.Policy
 	}
 	for i := range cfg.Integrations {
 		in, err := compileIntegration(&cfg.Integrations[i])
@@ -251,3 +254,7 @@ func (c *tableCache) get(cfg *config.Config) (*Table, error) {
 	c.cur.Store(&cachedTable{cfg: cfg, table: t, err: err})
 	return t, err
 }
+
+// policyOf is the escalation policy of a service, stamped into the command
+// so the incident records the policy it was opened under.
+func (t *Table) policyOf(service string) string { return t.policy[service] }

@@ -21,6 +21,8 @@ import (
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/configs"
+	"github.com/pagerd/pagerd/escalation"
+	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/router"
 )
 
@@ -111,7 +113,18 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		return nil
 	}
 	ingest := router.NewHandler(activeConfig, node, router.Options{Registerer: reg, Logger: log})
-	handler := api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/", api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log}))
+	var senders escalation.Senders = &escalation.ProviderSenders{}
+	if f.dev {
+		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: emailFrom(activeConfig)})
+		senders = escalation.OutboxSenders{Outbox: box}
+		mux.Handle("/dev/", box.Handler())
+		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
+	}
+	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
+	node.OnLeader(engine.Run)
+	var handler http.Handler = mux
 	ln, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
 		node.Close()
@@ -171,4 +184,13 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// emailFrom is the configured sender address, for the dev outbox's
+// Message-IDs (the same ones the SMTP sender would use).
+func emailFrom(cfg func() *config.Config) string {
+	if c := cfg(); c != nil && c.Channels.Email.From != "" {
+		return c.Channels.Email.From
+	}
+	return outbox.DefaultEmailFrom
 }

@@ -1,0 +1,252 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/notify"
+)
+
+// job is one message to send: one notification, or a flood-control summary
+// standing for several.
+type job struct {
+	channel, target string
+	msg             *notify.Message
+	items           []incident.DeliveryItem // one per notification it stands for
+}
+
+// deliver sends a due notification, or holds it for the next summary when
+// its recipient has had their share of messages on that channel.
+func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *config.Config, version string, now time.Time, optedOut bool) {
+	t.mu.Lock()
+	if t.inflight[n.ID] {
+		t.mu.Unlock()
+		return
+	}
+	t.inflight[n.ID] = true
+	t.mu.Unlock()
+	item := incident.DeliveryItem{Incident: inc.ID, Notification: n.ID, Attempt: n.Attempts + 1}
+	if optedOut {
+		// STOP from that phone: record why nothing is sent (spec §4, issue 5).
+		item.Outcome, item.Error = incident.OutcomeFailed, "SMS to "+n.To+" is off: the phone sent STOP"
+		t.e.metrics.notifications.WithLabelValues(n.Channel, "opted_out").Inc()
+		t.async(func() { t.commit(job{channel: n.Channel, items: []incident.DeliveryItem{item}}) })
+		return
+	}
+	if n.Channel == incident.ChannelWebhook {
+		t.send(job{channel: n.Channel, target: n.To, items: []incident.DeliveryItem{item},
+			msg: &notify.Message{ID: n.ID, Incident: inc, Step: n.Step, Loop: n.Loop}}, cfg, version)
+		return
+	}
+	user, ok := cfg.User(n.User)
+	if !ok {
+		item.Outcome, item.Error = incident.OutcomeFailed, "user "+n.User+" is not in the active config"
+		t.async(func() { t.commit(job{channel: n.Channel, items: []incident.DeliveryItem{item}}) })
+		return
+	}
+	max, per := cfg.Channels.FloodControl.Limits()
+	t.mu.Lock()
+	admitted := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	t.mu.Unlock()
+	if !admitted {
+		return // held: it goes out in the summary at the window's end
+	}
+	t.send(job{channel: n.Channel, items: []incident.DeliveryItem{item}, msg: t.message(inc, n, user, cfg, now)}, cfg, version)
+}
+
+// message builds the page of one notification.
+func (t *term) message(inc *incident.Incident, n *incident.Notification, user config.User, cfg *config.Config, now time.Time) *notify.Message {
+	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop}
+	if n.ReplyCode > 0 {
+		m.ReplyCode = strconv.Itoa(n.ReplyCode)
+	}
+	if n.Channel == incident.ChannelEmail {
+		m.ReplyTo = t.replyTo(n.ID, cfg, now)
+	}
+	return m
+}
+
+// replyTo is the Reply-To address carrying a token bound to the
+// notification, or "" when replies by email are not configured.
+func (t *term) replyTo(id string, cfg *config.Config, now time.Time) string {
+	domain := cfg.Channels.Email.ReplyDomain
+	if domain == "" {
+		return ""
+	}
+	token, err := t.e.opts.Store.ReplyKeyring().Mint(id, now.Add(t.e.opts.ReplyTokenLifetime))
+	if err != nil {
+		t.e.log.Warn("mint reply token; page goes out without Reply-To", "notification", id, "err", err)
+		return ""
+	}
+	return token + "@" + domain
+}
+
+// flushFlood sends the summaries whose window has room again.
+func (t *term) flushFlood(cfg *config.Config, version string, now time.Time) {
+	max, per := cfg.Channels.FloodControl.Limits()
+	t.mu.Lock()
+	batches := t.flood.due(now, max, per)
+	t.mu.Unlock()
+	for _, b := range batches {
+		live := t.stillQueued(b.held)
+		if len(live) == 0 {
+			continue
+		}
+		user, ok := cfg.User(b.key.user)
+		if !ok {
+			continue
+		}
+		t.mu.Lock()
+		t.flood.record(b.key, now)
+		t.mu.Unlock()
+		if len(live) == 1 {
+			h := live[0]
+			t.send(job{channel: b.key.channel, items: []incident.DeliveryItem{itemFor(h)},
+				msg: t.message(h.inc, &h.n, user, cfg, now)}, cfg, version)
+			continue
+		}
+		t.send(t.summary(b.key.channel, user, live), cfg, version)
+	}
+}
+
+// summary bundles held notifications into one message (spec §4 Delivery:
+// "the excess is bundled into one summary message").
+func (t *term) summary(channel string, user config.User, held []heldNotification) job {
+	id := "s-" + held[0].n.ID
+	j := job{channel: channel, msg: &notify.Message{ID: id, User: user, Incident: held[len(held)-1].inc}}
+	seen := map[uint64]bool{}
+	for _, h := range held {
+		it := itemFor(h)
+		it.Summary = id
+		j.items = append(j.items, it)
+		j.msg.Bundled = append(j.msg.Bundled, h.n.ID)
+		if !seen[h.inc.ID] {
+			seen[h.inc.ID] = true
+			j.msg.Summary = append(j.msg.Summary, h.inc)
+		}
+	}
+	t.e.metrics.summaries.WithLabelValues(channel).Inc()
+	return j
+}
+
+func itemFor(h heldNotification) incident.DeliveryItem {
+	return incident.DeliveryItem{Incident: h.inc.ID, Notification: h.n.ID, Attempt: h.n.Attempts + 1}
+}
+
+// stillQueued drops held notifications that an acknowledgement or resolve
+// cancelled while they waited, and releases them from inflight.
+func (t *term) stillQueued(held []heldNotification) []heldNotification {
+	var live []heldNotification
+	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
+		for _, h := range held {
+			inc, ok := st.Get(h.inc.ID)
+			if !ok {
+				continue
+			}
+			for _, n := range inc.Notifications {
+				if n.ID == h.n.ID && n.Status == incident.NotifyQueued && n.Attempts == h.n.Attempts {
+					live = append(live, heldNotification{inc: inc, n: n})
+				}
+			}
+		}
+	})
+	t.mu.Lock()
+	keep := map[string]bool{}
+	for _, h := range live {
+		keep[h.n.ID] = true
+	}
+	for _, h := range held {
+		if !keep[h.n.ID] {
+			delete(t.inflight, h.n.ID)
+		}
+	}
+	t.mu.Unlock()
+	return live
+}
+
+// send hands the message to its channel and commits the outcome.
+func (t *term) send(j job, cfg *config.Config, version string) {
+	t.async(func() {
+		if lead := t.e.opts.IsLeader; lead != nil && !lead() {
+			t.release(j)
+			return
+		}
+		sender, err := t.e.opts.Senders.Sender(cfg, version, j.channel, j.target)
+		var receipt notify.Receipt
+		start := time.Now()
+		if err == nil {
+			ctx, cancel := context.WithTimeout(t.ctx, t.e.opts.SendTimeout)
+			receipt, err = sender.Send(ctx, j.msg)
+			cancel()
+			t.e.metrics.sendLatency.WithLabelValues(j.channel).Observe(time.Since(start).Seconds())
+		}
+		if t.ctx.Err() != nil && err != nil {
+			// Leadership ended mid-send: the next leader sends it again.
+			t.release(j)
+			return
+		}
+		t.outcome(&j, receipt, err)
+		t.commit(j)
+	})
+}
+
+// outcome fills in the delivery items from the send result.
+func (t *term) outcome(j *job, receipt notify.Receipt, err error) {
+	now := t.e.opts.Clock.Now()
+	for i := range j.items {
+		it := &j.items[i]
+		switch {
+		case err == nil:
+			it.Outcome, it.ProviderID = incident.OutcomeSent, receipt.ProviderID
+		case notify.IsRetryable(err) && it.Attempt < t.e.opts.MaxAttempts:
+			retry := now.Add(t.e.opts.Backoff.Next(it.Attempt-1, err, t.e.opts.Rand))
+			it.Outcome, it.Error, it.RetryAt = incident.OutcomeRetry, err.Error(), &retry
+		default:
+			it.Outcome, it.Error = incident.OutcomeFailed, err.Error()
+		}
+	}
+	outcome := incident.OutcomeSent
+	if err != nil {
+		outcome = j.items[0].Outcome
+		t.e.log.Warn("page not delivered", "channel", j.channel, "id", j.msg.ID, "outcome", outcome, "err", err)
+	}
+	t.e.metrics.notifications.WithLabelValues(j.channel, outcome).Add(float64(len(j.items)))
+}
+
+// commit records the outcome in the replicated state, then lets the
+// incidents be reconciled again. A failed commit is retried while this node
+// leads: sending the page again would duplicate it. If leadership ends
+// first, the next leader finds the notification queued and sends it again
+// (the one duplicate spec §4 allows for a page in flight).
+func (t *term) commit(j job) {
+	defer t.release(j)
+	wait := 100 * time.Millisecond
+	for {
+		_, err := t.e.opts.Store.SubmitDelivery(t.ctx, &incident.Delivery{Items: j.items})
+		if err == nil || t.ctx.Err() != nil {
+			return
+		}
+		t.e.log.Warn("commit delivery outcome; retrying", "err", fmt.Errorf("%s: %w", j.items[0].Notification, err))
+		c, stop := t.e.opts.Clock.After(wait)
+		select {
+		case <-c:
+		case <-t.ctx.Done():
+		}
+		stop()
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func (t *term) release(j job) {
+	t.mu.Lock()
+	for _, it := range j.items {
+		delete(t.inflight, it.Notification)
+		t.dirty[it.Incident] = true
+	}
+	t.mu.Unlock()
+	t.signal()
+}

@@ -1,0 +1,356 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/notify"
+	"github.com/pagerd/pagerd/reply"
+	"github.com/pagerd/pagerd/schedule"
+)
+
+// Store is the replicated state as the engine sees it. *cluster.Node
+// implements it; tests use an in-memory store.
+type Store interface {
+	// ActiveConfig is the committed config and its version (nil before one).
+	ActiveConfig() (*config.Config, string)
+	// ReadIncidents runs fn under the state's read lock.
+	ReadIncidents(fn func(*incident.State))
+	// WatchIncidents calls fn after every applied change with the incidents
+	// it touched (all: anything may have changed). fn must not block.
+	WatchIncidents(fn func(ids []uint64, all bool)) (cancel func())
+	SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error)
+	SubmitDelivery(ctx context.Context, d *incident.Delivery) (int, error)
+	// ReplyKeyring signs the Reply-To tokens of page emails.
+	ReplyKeyring() reply.Keyring
+}
+
+// Senders returns the sender of one channel under one config version:
+// "sms", "email", or "webhook" with the webhook id as target.
+type Senders interface {
+	Sender(cfg *config.Config, version, channel, target string) (notify.Sender, error)
+}
+
+// Clock is the engine's time source; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed and a stop
+	// function releasing it.
+	After(d time.Duration) (<-chan time.Time, func())
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxAttempts = 6 // with the default backoff: retries over about a minute
+	DefaultSendTimeout = 30 * time.Second
+	DefaultConcurrency = 64
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store    Store
+	Senders  Senders
+	Clock    Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Backoff  notify.Backoff
+	// MaxAttempts bounds the sends of one notification; the last failure is
+	// final and recorded.
+	MaxAttempts int
+	SendTimeout time.Duration
+	Rand        func() float64 // backoff jitter
+	// Concurrency bounds the sends and commits in flight.
+	Concurrency int
+	// ReplyTokenLifetime is how long an email's Reply-To token is accepted.
+	ReplyTokenLifetime time.Duration
+	// IsLeader, when set, is checked right before each send, so a node that
+	// has just lost leadership does not start new sends.
+	IsLeader func() bool
+
+	// synchronous makes sends and commits run inline (tests drive step()).
+	synchronous bool
+}
+
+// Engine runs escalation policies and delivers pages. It keeps no state
+// between leadership terms: Run rebuilds every timer from the replicated
+// state, so a new leader carries on where the old one stopped.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New returns an engine; register Run with cluster.Node.OnLeader.
+func New(opts Options) *Engine {
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = DefaultSendTimeout
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.ReplyTokenLifetime <= 0 {
+		opts.ReplyTokenLifetime = 7 * 24 * time.Hour
+	}
+	return &Engine{opts: opts, log: opts.Logger.With("component", "escalation"), metrics: newMetrics(opts.Registry)}
+}
+
+// Run is the leader routine: it returns when ctx ends (leadership lost or
+// shutdown), after waiting for the sends it started.
+func (e *Engine) Run(ctx context.Context) {
+	t := e.newTerm(ctx)
+	cancel := e.opts.Store.WatchIncidents(t.changed)
+	defer cancel()
+	defer t.wg.Wait()
+	e.log.Info("escalation engine started")
+	for {
+		next := t.step()
+		var timer <-chan time.Time
+		stop := func() {}
+		if !next.IsZero() {
+			timer, stop = e.opts.Clock.After(next.Sub(e.opts.Clock.Now()))
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			e.log.Info("escalation engine stopped")
+			return
+		case <-t.wake:
+		case <-timer:
+		}
+		stop()
+	}
+}
+
+// term is the engine's working state for one leadership term.
+type term struct {
+	e   *Engine
+	ctx context.Context
+	wg  sync.WaitGroup
+	sem chan struct{}
+
+	wake chan struct{}
+
+	mu    sync.Mutex
+	dirty map[uint64]bool
+	all   bool
+	// busy: incidents with a step commit in flight; inflight: notification
+	// ids being sent (or held by flood control).
+	busy     map[uint64]bool
+	inflight map[string]bool
+	timers   timerHeap
+	flood    *flood
+
+	setVersion string
+	set        *schedule.Set
+}
+
+func (e *Engine) newTerm(ctx context.Context) *term {
+	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
+		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, inflight: map[string]bool{},
+		timers: newTimerHeap(), flood: newFlood()}
+}
+
+// changed is the store's watch callback.
+func (t *term) changed(ids []uint64, all bool) {
+	t.mu.Lock()
+	for _, id := range ids {
+		t.dirty[id] = true
+	}
+	t.all = t.all || all
+	t.mu.Unlock()
+	t.signal()
+}
+
+func (t *term) signal() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// step reconciles every incident that changed or whose timer is due, and
+// returns when it next needs to run (zero: only on a change).
+func (t *term) step() time.Time {
+	cfg, version := t.e.opts.Store.ActiveConfig()
+	if cfg == nil {
+		return time.Time{}
+	}
+	now := t.e.opts.Clock.Now()
+	set := t.schedules(cfg, version)
+	incs, optedOut := t.collect(now)
+	for _, inc := range incs {
+		t.reconcile(inc, cfg, version, set, now, optedOut)
+	}
+	t.flushFlood(cfg, version, now)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := t.timers.peek()
+	if f := t.flood.nextFlush(); !f.IsZero() && (next.IsZero() || f.Before(next)) {
+		next = f
+	}
+	return next
+}
+
+// collect takes the dirty and due incidents and reads copies of them.
+func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
+	t.mu.Lock()
+	all := t.all
+	ids := t.dirty
+	t.all, t.dirty = false, map[uint64]bool{}
+	for _, id := range t.timers.popDue(now) {
+		ids[id] = true
+	}
+	t.mu.Unlock()
+	var incs []*incident.Incident
+	optedOut := map[string]bool{}
+	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
+		if all {
+			st.EachOpen(func(inc *incident.Incident) { ids[inc.ID] = true })
+		}
+		for id := range ids {
+			inc, ok := st.Get(id)
+			if !ok || !inc.Status.Open() {
+				continue
+			}
+			incs = append(incs, inc)
+			for _, n := range inc.Notifications {
+				if n.Channel == incident.ChannelSMS && n.Status == incident.NotifyQueued {
+					if _, off := st.SMSOff(n.To); off {
+						optedOut[n.To] = true
+					}
+				}
+			}
+		}
+	})
+	return incs, optedOut
+}
+
+func (t *term) schedules(cfg *config.Config, version string) *schedule.Set {
+	if t.set == nil || t.setVersion != version {
+		set, err := schedule.Compile(cfg)
+		if err != nil {
+			t.e.log.Error("compile schedules; schedule and rotation targets page nobody", "err", err)
+		}
+		t.set, t.setVersion = set, version
+	}
+	return t.set
+}
+
+// reconcile starts a due step and sends due notifications of one incident,
+// and arms its timer for the next thing it waits for.
+func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version string, set *schedule.Set, now time.Time, optedOut map[string]bool) {
+	reason, wake := due(inc, cfg, now)
+	t.mu.Lock()
+	busy := t.busy[inc.ID]
+	t.mu.Unlock()
+	if reason != "" && !busy {
+		t.startStep(planStep(inc, reason, cfg, set, now))
+	}
+	for i := range inc.Notifications {
+		n := &inc.Notifications[i]
+		if n.Status != incident.NotifyQueued {
+			continue
+		}
+		if n.DueAt.After(now) {
+			wake = earliest(wake, n.DueAt)
+			continue
+		}
+		t.deliver(inc, n, cfg, version, now, optedOut[n.To] && n.Channel == incident.ChannelSMS)
+	}
+	if !wake.IsZero() {
+		t.mu.Lock()
+		t.timers.set(inc.ID, wake)
+		t.mu.Unlock()
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// startStep commits a planned step.
+func (t *term) startStep(st *incident.StepStart) {
+	t.mu.Lock()
+	t.busy[st.Incident] = true
+	t.mu.Unlock()
+	t.async(func() {
+		inc, err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
+		t.mu.Lock()
+		delete(t.busy, st.Incident)
+		switch {
+		case err == nil:
+			t.dirty[st.Incident] = true
+		case errors.Is(err, incident.ErrStale):
+			t.dirty[st.Incident] = true // replan from the state that won
+		default:
+			// Not committed (no quorum, leadership lost): try again shortly.
+			t.timers.set(st.Incident, t.e.opts.Clock.Now().Add(time.Second))
+		}
+		t.mu.Unlock()
+		switch {
+		case err == nil && inc != nil:
+			t.e.metrics.steps.WithLabelValues(stepLabel(st)).Inc()
+		case err != nil && !errors.Is(err, incident.ErrStale) && t.ctx.Err() == nil:
+			t.e.log.Warn("commit escalation step", "incident", incident.KeyFor(st.Incident), "err", err)
+		}
+		t.signal()
+	})
+}
+
+func stepLabel(st *incident.StepStart) string {
+	if st.Exhausted {
+		return "exhausted"
+	}
+	return st.Reason
+}
+
+// async runs fn in the background, bounded by the term's concurrency; in
+// synchronous mode (tests) it runs inline.
+func (t *term) async(fn func()) {
+	if t.e.opts.synchronous {
+		fn()
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		select {
+		case t.sem <- struct{}{}:
+		case <-t.ctx.Done():
+			return
+		}
+		defer func() { <-t.sem }()
+		fn()
+	}()
+}

@@ -1,0 +1,114 @@
+package escalation
+
+import (
+	"time"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+// flood is flood control (spec §4 Delivery): per person and channel, at
+// most max individual messages in any window of length per. A page due
+// beyond that is held; when the window has room again, everything held for
+// that person and channel goes out as one summary.
+//
+// The counts live on the leader only. A new leader starts with empty
+// windows, so a failover during a storm can let one more window's worth of
+// messages through: bounded, and cheaper than a commit per message.
+type flood struct {
+	windows map[floodKey]*floodWindow
+	max     int // the limits last used, for nextFlush
+	per     time.Duration
+}
+
+type floodKey struct{ user, channel string }
+
+type floodWindow struct {
+	sent []time.Time // send times inside the current window, oldest first
+	held []heldNotification
+}
+
+type heldNotification struct {
+	inc *incident.Incident
+	n   incident.Notification
+}
+
+// floodBatch is what one person gets when their window reopens.
+type floodBatch struct {
+	key  floodKey
+	held []heldNotification
+}
+
+func newFlood() *flood { return &flood{windows: map[floodKey]*floodWindow{}} }
+
+func (w *floodWindow) prune(now time.Time, per time.Duration) {
+	i := 0
+	for i < len(w.sent) && !w.sent[i].After(now.Add(-per)) {
+		i++
+	}
+	w.sent = w.sent[i:]
+}
+
+// admit reports whether h may go out now; if not, it is held. A person with
+// held pages gets no individual message before their summary, so pages
+// arrive in order.
+func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldNotification) bool {
+	f.max, f.per = max, per
+	w := f.windows[k]
+	if w == nil {
+		w = &floodWindow{}
+		f.windows[k] = w
+	}
+	w.prune(now, per)
+	if len(w.sent) < max && len(w.held) == 0 {
+		w.sent = append(w.sent, now)
+		return true
+	}
+	w.held = append(w.held, h)
+	return false
+}
+
+// record counts a message sent at now (a summary or a flushed single page).
+func (f *flood) record(k floodKey, now time.Time) {
+	if w := f.windows[k]; w != nil {
+		w.sent = append(w.sent, now)
+	}
+}
+
+// due takes the held pages of every window with room at now.
+func (f *flood) due(now time.Time, max int, per time.Duration) []floodBatch {
+	f.max, f.per = max, per
+	var out []floodBatch
+	for k, w := range f.windows {
+		w.prune(now, per)
+		if len(w.held) > 0 && len(w.sent) < max {
+			out = append(out, floodBatch{key: k, held: w.held})
+			w.held = nil
+		}
+		if len(w.sent) == 0 && len(w.held) == 0 {
+			delete(f.windows, k)
+		}
+	}
+	return out
+}
+
+// nextFlush is when the earliest window with held pages has room again,
+// or zero when nothing is held.
+func (f *flood) nextFlush() time.Time {
+	var next time.Time
+	for _, w := range f.windows {
+		if len(w.held) == 0 {
+			continue
+		}
+		at := time.Time{} // room already: flush at the next step
+		if len(w.sent) >= f.max && f.max > 0 {
+			at = w.sent[len(w.sent)-f.max].Add(f.per)
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+		if at.IsZero() {
+			return time.Unix(0, 0)
+		}
+	}
+	return next
+}

@@ -1,0 +1,36 @@
+package escalation
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	notifications *prometheus.CounterVec
+	sendLatency   *prometheus.HistogramVec
+	steps         *prometheus.CounterVec
+	summaries     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pagerd_notifications_total",
+			Help: "Notification send attempts by channel and outcome (sent, retry, failed, opted_out).",
+		}, []string{"channel", "outcome"}),
+		sendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pagerd_notification_send_duration_seconds",
+			Help:    "Time a provider took to accept or refuse one message.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"channel"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pagerd_escalation_steps_total",
+			Help: "Escalation steps started by this node as leader, by reason (trigger, escalate_after, escalate, ack_timeout, exhausted).",
+		}, []string{"reason"}),
+		summaries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pagerd_flood_summaries_total",
+			Help: "Flood-control summary messages sent, by channel.",
+		}, []string{"channel"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries)
+	}
+	return m
+}

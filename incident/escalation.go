@@ -1,0 +1,295 @@
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrStale is returned for an escalation or delivery command planned
+// against a state that has moved on: another leader already started that
+// step, the incident was acknowledged meanwhile, the outcome is for an
+// attempt already recorded. Nothing changes; the leader replans from the
+// new state.
+var ErrStale = errors.New("stale escalation command")
+
+// ErrDuplicate is returned (wrapped) by ApplyAction for a DedupID already
+// applied; the incident is returned as it stands and nothing changes.
+var ErrDuplicate = errors.New("duplicate reply")
+
+// Reasons a step starts.
+const (
+	ReasonTrigger    = "trigger"        // step 0 of a new incident
+	ReasonTimeout    = "escalate_after" // the previous step's time ran out
+	ReasonEscalate   = "escalate"       // a person asked for the next step
+	ReasonAckTimeout = "ack_timeout"    // acknowledged too long without a resolve
+)
+
+// StepStart is the leader's plan for the next escalation step of one
+// incident: which step, whom it pages and when, and when the step after it
+// is due. The leader resolves schedules and rotations at the instant it
+// plans; replicas only record the plan, so they need no schedule code and
+// cannot diverge on it.
+type StepStart struct {
+	Incident  uint64 `json:"incident"`
+	ExpectSeq int    `json:"expect_seq"`
+	Reason    string `json:"reason"`
+	Step      int    `json:"step"`
+	Loop      int    `json:"loop"`
+	// Exhausted: the policy has no step left; nothing is paged.
+	Exhausted bool       `json:"exhausted,omitempty"`
+	NextAt    *time.Time `json:"next_at"`
+	// Notifications are the pages of the step with ID, User, Channel, To and
+	// DueAt set; Status is queued, or failed with Error when the plan already
+	// knows it cannot be sent (a user with no phone).
+	Notifications []Notification `json:"notifications"`
+	// Message is the timeline line of the step: whom it pages and why.
+	Message string `json:"message"`
+}
+
+// ApplyStepStart records a step start. It returns ErrStale, changing
+// nothing, unless the incident is still where the plan expected it: same
+// Seq, triggered (acknowledged for an ack timeout), and the step due.
+func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) {
+	inc := s.byID(st.Incident)
+	if inc == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, KeyFor(st.Incident))
+	}
+	esc := inc.Escalation
+	if esc == nil || esc.Seq != st.ExpectSeq {
+		return nil, fmt.Errorf("%w: %s is past step seq %d", ErrStale, inc.Key, st.ExpectSeq)
+	}
+	switch {
+	case st.Reason == ReasonAckTimeout:
+		if inc.Status != Acknowledged {
+			return nil, fmt.Errorf("%w: %s is %s, not acknowledged", ErrStale, inc.Key, inc.Status)
+		}
+		inc.Status = Triggered
+		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
+		inc.addEntry(now, EntryRetriggered, "pagerd", "acknowledged but not resolved within the service's ack_timeout; escalation starts over")
+	case inc.Status != Triggered:
+		return nil, fmt.Errorf("%w: %s is %s", ErrStale, inc.Key, inc.Status)
+	case esc.NextAt == nil || now.Before(*esc.NextAt):
+		// Never early: the leader's timer and the stamped time agree that
+		// the step is due, or nothing happens.
+		return nil, fmt.Errorf("%w: %s has no step due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
+	}
+	esc.Seq++
+	at := now
+	esc.StepStartedAt = &at
+	esc.NextAt = cloneTime(st.NextAt)
+	if st.Exhausted {
+		esc.Exhausted, esc.NextAt = true, nil
+		inc.addEntry(now, EntryExhausted, "pagerd", st.Message)
+		return inc.Clone(), nil
+	}
+	esc.Step, esc.Loop = st.Step, st.Loop
+	for _, n := range st.Notifications {
+		n.Step, n.Loop = st.Step, st.Loop
+		if n.Status != NotifyFailed {
+			n.Status = NotifyQueued
+		}
+		n.SentAt = nil
+		if n.Channel == ChannelSMS && n.Status == NotifyQueued {
+			n.ReplyCode = s.replyCode(n.To, inc.ID)
+		}
+		inc.Notifications = append(inc.Notifications, n)
+	}
+	inc.addEntry(now, EntryStep, "pagerd", st.Message)
+	for _, n := range st.Notifications {
+		if n.Status == NotifyFailed {
+			inc.addEntry(now, EntryNotifyFailed, "pagerd", fmt.Sprintf("cannot page %s by %s: %s", n.User, n.Channel, n.Error))
+		}
+	}
+	return inc.Clone(), nil
+}
+
+// Delivery outcomes.
+const (
+	OutcomeSent   = "sent"
+	OutcomeRetry  = "retry"
+	OutcomeFailed = "failed"
+)
+
+// Delivery is the outcome of sending one message, which may stand for
+// several notifications (a flood-control summary).
+type Delivery struct {
+	Items []DeliveryItem `json:"items"`
+}
+
+// DeliveryItem is the outcome of one attempt at one notification.
+type DeliveryItem struct {
+	Incident     uint64 `json:"incident"`
+	Notification string `json:"notification"`
+	// Attempt is the attempt this outcome is for (1-based). It applies only
+	// if the notification has Attempt-1 attempts recorded, so an outcome
+	// reported twice (old and new leader) counts once.
+	Attempt    int        `json:"attempt"`
+	Outcome    string     `json:"outcome"` // sent | retry | failed
+	RetryAt    *time.Time `json:"retry_at,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	ProviderID string     `json:"provider_id,omitempty"`
+	Summary    string     `json:"summary,omitempty"`
+}
+
+// ApplyDelivery records delivery outcomes. It returns how many items
+// applied; stale items (an attempt already recorded, an unknown
+// notification) are skipped.
+func (s *State) ApplyDelivery(now time.Time, d *Delivery) int {
+	applied := 0
+	for i := range d.Items {
+		if s.applyDeliveryItem(now, &d.Items[i]) {
+			applied++
+		}
+	}
+	return applied
+}
+
+func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
+	inc := s.byID(it.Incident)
+	if inc == nil {
+		return false
+	}
+	n := inc.notification(it.Notification)
+	if n == nil || n.Attempts != it.Attempt-1 {
+		return false
+	}
+	// A page that went out is recorded as sent even when an acknowledgement
+	// cancelled it meanwhile: it was in flight, and the record must be true.
+	if n.Status != NotifyQueued && !(n.Status == NotifyCancelled && it.Outcome == OutcomeSent) {
+		return false
+	}
+	n.Attempts = it.Attempt
+	switch it.Outcome {
+	case OutcomeSent:
+		at := now
+		n.Status, n.SentAt, n.Error = NotifySent, &at, ""
+		n.ProviderID, n.Summary = it.ProviderID, it.Summary
+		msg := fmt.Sprintf("paged %s by %s", orWebhook(n), n.Channel)
+		if it.Summary != "" {
+			msg += " in flood-control summary " + it.Summary
+		}
+		inc.addEntry(now, EntryNotified, "pagerd", msg)
+	case OutcomeRetry:
+		n.Error = it.Error
+		if it.RetryAt != nil {
+			n.DueAt = *it.RetryAt
+		}
+	default: // failed
+		n.Status, n.Error = NotifyFailed, it.Error
+		inc.addEntry(now, EntryNotifyFailed, "pagerd",
+			fmt.Sprintf("could not page %s by %s after %d attempt(s): %s", orWebhook(n), n.Channel, n.Attempts, it.Error))
+	}
+	return true
+}
+
+func orWebhook(n *Notification) string {
+	if n.User == "" {
+		return "webhook " + n.To
+	}
+	return n.User
+}
+
+func (inc *Incident) notification(id string) *Notification {
+	for i := range inc.Notifications {
+		if inc.Notifications[i].ID == id {
+			return &inc.Notifications[i]
+		}
+	}
+	return nil
+}
+
+// stopEscalation cancels every queued notification and the pending step:
+// an acknowledgement or resolve stops all paging (spec §4 Escalation).
+func stopEscalation(inc *Incident) {
+	for i := range inc.Notifications {
+		if inc.Notifications[i].Status == NotifyQueued {
+			inc.Notifications[i].Status = NotifyCancelled
+		}
+	}
+	if inc.Escalation != nil {
+		inc.Escalation.NextAt = nil
+	}
+}
+
+// replyCode is the SMS reply code of incident id on phone: the one it
+// already has there, else the lowest code free among the phone's open
+// incidents (spec §4 SMS replies).
+func (s *State) replyCode(phone string, id uint64) int {
+	codes := s.phoneCodes[phone]
+	if codes == nil {
+		codes = map[uint64]int{}
+		s.phoneCodes[phone] = codes
+	}
+	if c, ok := codes[id]; ok {
+		return c
+	}
+	inUse := make([]bool, len(codes)+2)
+	for _, c := range codes {
+		if c < len(inUse) {
+			inUse[c] = true
+		}
+	}
+	c := 1
+	for inUse[c] {
+		c++
+	}
+	codes[id] = c
+	return c
+}
+
+// releaseCodes frees a resolved incident's reply codes.
+func (s *State) releaseCodes(inc *Incident) {
+	for _, n := range inc.Notifications {
+		if n.Channel == ChannelSMS && n.ReplyCode != 0 {
+			if codes := s.phoneCodes[n.To]; codes != nil {
+				delete(codes, inc.ID)
+				if len(codes) == 0 {
+					delete(s.phoneCodes, n.To)
+				}
+			}
+		}
+	}
+}
+
+// SMSOptOut is STOP (Off) or START from a phone.
+type SMSOptOut struct {
+	Phone   string `json:"phone"`
+	Off     bool   `json:"off"`
+	DedupID string `json:"dedup_id,omitempty"`
+}
+
+// ApplySMSOptOut records STOP or START. It reports false for a duplicate.
+func (s *State) ApplySMSOptOut(now time.Time, o *SMSOptOut) bool {
+	if o.DedupID != "" {
+		if _, dup := s.dedup[o.DedupID]; dup {
+			return false
+		}
+		s.remember(o.DedupID, 0)
+	}
+	if o.Off {
+		s.smsOff[o.Phone] = now
+	} else {
+		delete(s.smsOff, o.Phone)
+	}
+	return true
+}
+
+// SMSOff reports whether phone sent STOP, and when.
+func (s *State) SMSOff(phone string) (time.Time, bool) {
+	t, ok := s.smsOff[phone]
+	return t, ok
+}
+
+// maxDedup bounds the remembered reply ids. Twilio and SMTP senders retry
+// within minutes; ten thousand replies is days of a busy cluster.
+const maxDedup = 10000
+
+func (s *State) remember(id string, incidentID uint64) {
+	s.dedup[id] = incidentID
+	s.dedupOrder = append(s.dedupOrder, id)
+	if len(s.dedupOrder) > maxDedup {
+		delete(s.dedup, s.dedupOrder[0])
+		s.dedupOrder = s.dedupOrder[1:]
+	}
+}
