@@ -75,8 +75,8 @@ type Node struct {
 	leaderDone   chan struct{}
 	// leaderTerm is the running term's routines once established, so a
 	// task registered mid-term (OnLeader after Open) starts at once.
-	leaderTerm *leaderTerm
-	leaderTasks  []LeaderTask
+	leaderTerm  *leaderTerm
+	leaderTasks []LeaderTask
 
 	stop   context.CancelFunc
 	done   sync.WaitGroup
