@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Row is one measured point of an ingest run.
+type Row struct {
+	System      string `json:"system"`      // pagerd | alertmanager
+	Kind        string `json:"kind"`        // events_v2 | webhook_batch | api_v2_alerts
+	Target      string `json:"target"`      // leader | all nodes | alertmanager
+	Batch       int    `json:"batch"`       // events per request
+	Concurrency int    `json:"concurrency"` // closed-loop clients (0: open loop)
+	Summary
+}
+
+// Target is one goal of issue 6 or the design notes, and whether it was met.
+type Target struct {
+	Name  string `json:"name"`
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Report is everything one bench run measured.
+type Report struct {
+	StartedAt    time.Time       `json:"started_at"`
+	Command      string          `json:"command"`
+	Machine      Machine         `json:"machine"`
+	Nodes        int             `json:"nodes"`
+	Alertmanager string          `json:"alertmanager_version,omitempty"`
+	Ingest       []Row           `json:"ingest"`
+	Comparison   map[string]any  `json:"comparison,omitempty"`
+	HalfRate     *Row            `json:"half_rate,omitempty"`
+	AlertToPage  *Summary        `json:"alert_to_page,omitempty"`
+	PagingNote   string          `json:"paging_note,omitempty"`
+	Failover     []FailoverRound `json:"failover,omitempty"`
+	Scale        *ScaleResult    `json:"scale,omitempty"`
+	Targets      []Target        `json:"targets"`
+	Profiles     []string        `json:"profiles,omitempty"`
+}
+
+// WriteTable prints the report for people.
+func (r *Report) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "pagerd bench, %s\n", r.StartedAt.Format(time.RFC3339))
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %d cores (%s), %.1f GiB, kernel %s, %s; fsync of 4 KiB p50 %.2f ms p99 %.2f ms\n",
+		m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.GoVersion, m.FsyncP50ms, m.FsyncP99ms)
+	fmt.Fprintf(w, "cluster: %d pagerd nodes on loopback; %s\n\n", r.Nodes, r.Alertmanager)
+	if len(r.Ingest) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "system\tkind\ttarget\tbatch\tclients\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+		rows := r.Ingest
+		if r.HalfRate != nil {
+			rows = append(append([]Row(nil), rows...), *r.HalfRate)
+		}
+		for _, row := range rows {
+			clients := fmt.Sprint(row.Concurrency)
+			if row.Concurrency == 0 {
+				clients = fmt.Sprintf("open %.0f/s", row.Extra["target_rate"])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n", row.System, row.Kind, row.Target,
+				row.Batch, clients, row.EvPerSec, row.ReqPerSec, row.P50ms, row.P90ms, row.P99ms, row.Maxms, row.Errors)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	if len(r.Comparison) > 0 {
+		fmt.Fprintf(w, "pagerd / alertmanager ingest: %v\n\n", formatMap(r.Comparison))
+	}
+	if r.AlertToPage != nil {
+		a := r.AlertToPage
+		fmt.Fprintf(w, "alert-to-page (POST → message at the SMTP server), %d pages: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n\n",
+			a.Requests, a.P50ms, a.P90ms, a.P99ms, a.Maxms)
+	}
+	if r.PagingNote != "" {
+		fmt.Fprintf(w, "paging: %s\n\n", r.PagingNote)
+	}
+	for i, f := range r.Failover {
+		fmt.Fprintf(w, "failover %d: kill -9 %s → leader %s after %.0f ms; writes again after %.0f ms (longest stall %.0f ms, %d acked, %d refused)",
+			i+1, f.Killed, f.NewLeader, f.ElectionMs, f.WriteGapMs, f.LongestStall, f.Acked, f.Refused)
+		if f.OverdueKillMs > 0 {
+			fmt.Fprintf(w, "; overdue page %.0f ms after the kill, %.0f ms past due", f.OverdueKillMs, f.OverdueDueMs)
+		}
+		if f.OverdueNote != "" {
+			fmt.Fprintf(w, "; %s", f.OverdueNote)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Failover) > 0 {
+		fmt.Fprintln(w)
+	}
+	if s := r.Scale; s != nil {
+		fmt.Fprintf(w, "scale: %d open incidents, %d schedules (loaded in %.1f s, %.0f/s)\n", s.Incidents, s.Schedules, s.LoadSeconds, s.LoadRate)
+		fmt.Fprintf(w, "  RSS MiB %v, peak %v; snapshot %.1f MiB (saved in %.0f ms)\n", s.RSSMiB, s.PeakRSSMiB,
+			float64(s.SnapshotBytes)/(1<<20), s.SnapshotSaveMs)
+		fmt.Fprintf(w, "  fresh node installs snapshot and serves in %.0f ms (installed snapshot: %v, RSS %d MiB); %s restarts after kill -9 and serves in %.0f ms\n\n",
+			s.InstallMs, s.InstalledSnap, s.FreshNodeRSSMiB, s.RestartedNode, s.RestartMs)
+	}
+	if len(r.Targets) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "target\tgoal\tmeasured\tmet\t")
+		for _, t := range r.Targets {
+			met := "yes"
+			if !t.Met {
+				met = "NO"
+			}
+			if t.Note != "" {
+				met += " (" + t.Note + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", t.Name, t.Goal, t.Value, met)
+		}
+		tw.Flush()
+	}
+	for _, p := range r.Profiles {
+		fmt.Fprintf(w, "profile: %s\n", p)
+	}
+}
+
+func formatMap(m map[string]any) string {
+	var parts []string
+	for _, k := range []string{"pagerd_events_per_s", "alertmanager_alerts_per_s", "ratio", "pagerd_batch_events_per_s", "alertmanager_batch_alerts_per_s", "batch_ratio"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,526 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// EventsOp sends Events v2 triggers with distinct dedup keys, round-robin
+// over urls.
+func EventsOp(urls []string, run string) Op {
+	return func(ctx context.Context, i int64) (int, int, error) {
+		url := urls[int(i)%len(urls)] + "/v2/enqueue"
+		_, code, err := Post(ctx, url, EventTrigger(EventsKey, run+"-"+strconv.FormatInt(i, 10), "bench"), nil, http.StatusAccepted)
+		return 1, code, err
+	}
+}
+
+// WebhookOp sends Alertmanager webhooks of batch distinct alerts, each a new
+// group (so a new incident), round-robin over urls.
+func WebhookOp(urls []string, run string, batch int) Op {
+	hdr := map[string]string{"Authorization": "Bearer " + WebhookKey}
+	return func(ctx context.Context, i int64) (int, int, error) {
+		url := urls[int(i)%len(urls)] + "/v1/ingest/alertmanager"
+		_, code, err := Post(ctx, url, Webhook(Alerts(run, i, batch, "bench", time.Now())), hdr, http.StatusAccepted)
+		return batch, code, err
+	}
+}
+
+// AlertmanagerOp posts the same distinct alerts to Alertmanager's API.
+func AlertmanagerOp(amURL, run string, batch int) Op {
+	return func(ctx context.Context, i int64) (int, int, error) {
+		_, code, err := Post(ctx, amURL+"/api/v2/alerts", PostableAlerts(Alerts(run, i, batch, "bench", time.Now())), nil, http.StatusOK)
+		return batch, code, err
+	}
+}
+
+// FailoverRound is one kill -9 of the leader under a write stream.
+type FailoverRound struct {
+	Killed        string  `json:"killed"`
+	NewLeader     string  `json:"new_leader"`
+	ElectionMs    float64 `json:"election_ms"`     // kill → a survivor names a new leader
+	WriteGapMs    float64 `json:"write_gap_ms"`    // kill → first 202 for a write sent after the kill
+	LongestStall  float64 `json:"longest_stall_ms"` // longest time without any 202 around the kill
+	Acked         int     `json:"acked"`
+	Refused       int     `json:"refused"` // 503s and transport errors (retried)
+	OverdueKillMs float64 `json:"overdue_page_after_kill_ms,omitempty"` // kill → overdue page at the SMTP server
+	OverdueDueMs  float64 `json:"overdue_page_after_due_ms,omitempty"`  // its due time → at the SMTP server
+	OverdueNote   string  `json:"overdue_note,omitempty"`
+}
+
+// Failover kills the leader `rounds` times under a stream of writes from
+// `writers` clients that send to the surviving nodes round-robin and retry
+// after 10 ms on a refusal (not after Retry-After: the gap measured is the
+// cluster's, not a client's back-off). With mail set, each round also
+// measures an overdue page: a paging incident whose step 1 falls due 200 ms
+// after the kill.
+func Failover(ctx context.Context, c *Cluster, rounds, writers int, mail *MailWatcher, logf func(string, ...any)) ([]FailoverRound, error) {
+	var out []FailoverRound
+	for r := 0; r < rounds; r++ {
+		leader, err := c.Leader(ctx, 30*time.Second)
+		if err != nil {
+			return out, err
+		}
+		var survivors []string
+		for _, n := range c.Nodes {
+			if n != leader && n.Running() {
+				survivors = append(survivors, n.URL())
+			}
+		}
+		round := FailoverRound{Killed: leader.ID}
+
+		var overdue *overduePage
+		if mail != nil {
+			overdue, err = prepareOverdue(ctx, c, leader, mail, r)
+			if err != nil {
+				round.OverdueNote = err.Error()
+				overdue = nil
+			}
+		}
+
+		type done struct{ sent, at time.Time }
+		var mu sync.Mutex
+		var oks []done
+		var refused atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var seq atomic.Int64
+		run := fmt.Sprintf("failover-%d-%d", time.Now().UnixNano(), r)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					i := seq.Add(1)
+					t0 := time.Now()
+					_, _, err := Post(ctx, survivors[int(i)%len(survivors)]+"/v2/enqueue",
+						EventTrigger(EventsKey, run+"-"+strconv.FormatInt(i, 10), "bench"), nil, http.StatusAccepted)
+					if err != nil {
+						refused.Add(1)
+						time.Sleep(10 * time.Millisecond) // client pacing after a refusal
+						continue
+					}
+					mu.Lock()
+					oks = append(oks, done{t0, time.Now()})
+					mu.Unlock()
+				}
+			}()
+		}
+		count := func() int { mu.Lock(); defer mu.Unlock(); return len(oks) }
+		if err := WaitFor(ctx, 20*time.Second, func() (bool, string) { return count() >= 50, fmt.Sprintf("%d writes before the kill", count()) }); err != nil {
+			close(stop)
+			wg.Wait()
+			return out, err
+		}
+		if overdue != nil {
+			// Kill 200 ms before the next step falls due: it becomes due
+			// while the cluster has no leader.
+			if wait := time.Until(overdue.due.Add(-200 * time.Millisecond)); wait > 0 {
+				time.Sleep(wait) // waiting for a wall-clock instant, by design
+			}
+		}
+		killAt := time.Now()
+		leader.Kill()
+		var newLeader *Node
+		err = WaitFor(ctx, 30*time.Second, func() (bool, string) {
+			for _, n := range c.Nodes {
+				if !n.Running() {
+					continue
+				}
+				var st Status
+				if _, err := GetJSON(ctx, n.URL()+"/v1/cluster", c.Token(), &st); err == nil && st.Leader != "" && st.Leader != leader.ID {
+					for _, m := range c.Nodes {
+						if m.ID == st.Leader {
+							newLeader = m
+						}
+					}
+					return true, ""
+				}
+			}
+			return false, "no new leader"
+		})
+		if err == nil {
+			round.ElectionMs = ms(time.Since(killAt))
+			round.NewLeader = newLeader.ID
+		}
+		err = WaitFor(ctx, 30*time.Second, func() (bool, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range oks {
+				if d.sent.After(killAt) {
+					return true, ""
+				}
+			}
+			return false, "no write acknowledged since the kill"
+		})
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			return out, err
+		}
+		// Let the stream run briefly on the new leader, then stop it.
+		target := count() + 50
+		WaitFor(ctx, 10*time.Second, func() (bool, string) { return count() >= target, "" })
+		close(stop)
+		wg.Wait()
+		first := time.Time{}
+		prev := time.Time{}
+		for _, d := range oks {
+			if d.sent.After(killAt) && (first.IsZero() || d.at.Before(first)) {
+				first = d.at
+			}
+		}
+		sortTimes(oks, func(d done) time.Time { return d.at })
+		for _, d := range oks {
+			if !prev.IsZero() && d.at.Sub(prev) > time.Duration(round.LongestStall*float64(time.Millisecond)) {
+				round.LongestStall = ms(d.at.Sub(prev))
+			}
+			prev = d.at
+		}
+		round.WriteGapMs = ms(first.Sub(killAt))
+		round.Acked, round.Refused = len(oks), int(refused.Load())
+		if overdue != nil {
+			m, err := mail.Await(ctx, 30*time.Second, overdue.match)
+			if err != nil {
+				round.OverdueNote = "overdue page not seen: " + err.Error()
+			} else {
+				round.OverdueKillMs = ms(m.Received.Sub(killAt))
+				round.OverdueDueMs = ms(m.Received.Sub(overdue.due))
+			}
+		}
+		if logf != nil {
+			logf("failover round %d: killed %s, new leader %s after %.0f ms, writes again after %.0f ms, longest stall %.0f ms %s",
+				r+1, round.Killed, round.NewLeader, round.ElectionMs, round.WriteGapMs, round.LongestStall, round.OverdueNote)
+		}
+		out = append(out, round)
+		// Bring the victim back and let it catch up before the next round.
+		if err := leader.Start(); err != nil {
+			return out, err
+		}
+		if err := leader.WaitReady(ctx, 60*time.Second); err != nil {
+			return out, err
+		}
+		if err := c.WaitCaughtUp(ctx, 60*time.Second); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func sortTimes[T any](s []T, key func(T) time.Time) {
+	// insertion sort is fine for the few thousand samples of a round
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && key(s[j]).Before(key(s[j-1])); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// WaitCaughtUp waits until every running node reports the same applied index.
+func (c *Cluster) WaitCaughtUp(ctx context.Context, timeout time.Duration) error {
+	return WaitFor(ctx, timeout, func() (bool, string) {
+		var idx []string
+		var first uint64
+		same := true
+		for i, n := range c.Nodes {
+			if !n.Running() {
+				continue
+			}
+			a, err := n.AppliedIndex(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			if i == 0 || first == 0 {
+				first = a
+			}
+			same = same && a == first
+			idx = append(idx, fmt.Sprintf("%s=%d", n.ID, a))
+		}
+		return same, "applied indexes " + strings.Join(idx, " ")
+	})
+}
+
+// Incident is the part of GET /v1/incidents/{id} the bench reads.
+type Incident struct {
+	ID         uint64 `json:"id"`
+	Key        string `json:"key"`
+	Status     string `json:"status"`
+	DedupKey   string `json:"dedup_key"`
+	CreatedAt  time.Time
+	Escalation *struct {
+		Policy string     `json:"policy"`
+		Step   int        `json:"step"`
+		Loop   int        `json:"loop"`
+		NextAt *time.Time `json:"next_at"`
+	} `json:"escalation"`
+	Notifications []struct {
+		ID      string     `json:"id"`
+		User    string     `json:"user"`
+		Channel string     `json:"channel"`
+		Step    int        `json:"step"`
+		Loop    int        `json:"loop"`
+		Status  string     `json:"status"`
+		SentAt  *time.Time `json:"sent_at"`
+	} `json:"notifications"`
+}
+
+// TriggerPaging sends an Events v2 trigger that routes to paging service
+// p<k> and returns the incident it opened.
+func TriggerPaging(ctx context.Context, c *Cluster, n *Node, k int, dedup string) (*Incident, time.Time, error) {
+	body := []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":%q,"payload":{"summary":"page test %s","source":"p%d","severity":"critical"}}`,
+		PagingKey, dedup, dedup, k))
+	t0 := time.Now()
+	if _, _, err := Post(ctx, n.URL()+"/v2/enqueue", body, nil, http.StatusAccepted); err != nil {
+		return nil, t0, err
+	}
+	var page struct{ Incidents []Incident }
+	if _, err := GetJSON(ctx, n.URL()+"/v1/incidents?status=all&dedup_key="+dedup, c.Token(), &page); err != nil {
+		return nil, t0, err
+	}
+	if len(page.Incidents) != 1 {
+		return nil, t0, fmt.Errorf("dedup_key %s: %d incidents", dedup, len(page.Incidents))
+	}
+	return &page.Incidents[0], t0, nil
+}
+
+type overduePage struct {
+	due   time.Time
+	match func(Mail) bool
+}
+
+// prepareOverdue opens a paging incident, waits for its step-0 page and
+// reads when step 1 falls due.
+func prepareOverdue(ctx context.Context, c *Cluster, leader *Node, mail *MailWatcher, round int) (*overduePage, error) {
+	k := round % PagingUsers
+	inc, _, err := TriggerPaging(ctx, c, leader, k, fmt.Sprintf("overdue-%d-%d", time.Now().UnixNano(), round))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := mail.Await(ctx, 10*time.Second, func(m Mail) bool {
+		return m.Incident == inc.Key && strings.Contains(m.To, fmt.Sprintf("u%d@", k))
+	}); err != nil {
+		return nil, fmt.Errorf("no step-0 page for %s (is the escalation engine wired into serve?): %v", inc.Key, err)
+	}
+	var full Incident
+	if _, err := GetJSON(ctx, leader.URL()+"/v1/incidents/"+strconv.FormatUint(inc.ID, 10), c.Token(), &full); err != nil {
+		return nil, err
+	}
+	if full.Escalation == nil || full.Escalation.NextAt == nil {
+		return nil, fmt.Errorf("%s has no escalation.next_at", inc.Key)
+	}
+	if time.Until(*full.Escalation.NextAt) < 300*time.Millisecond {
+		return nil, fmt.Errorf("%s: step 1 falls due too soon (%v) to kill the leader before it", inc.Key, full.Escalation.NextAt)
+	}
+	key, who := inc.Key, fmt.Sprintf("v%d@", k)
+	return &overduePage{due: *full.Escalation.NextAt, match: func(m Mail) bool { return m.Incident == key && strings.Contains(m.To, who) }}, nil
+}
+
+// AlertToPage triggers n paging incidents one after another and measures
+// from the POST to the page's arrival at the SMTP server.
+func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Summary, error) {
+	rec := NewRecorder()
+	rec.Begin(time.Now())
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for i := 0; i < n; i++ {
+		k := i % PagingUsers
+		node := c.Nodes[i%len(c.Nodes)]
+		inc, t0, err := TriggerPaging(ctx, c, node, k, fmt.Sprintf("a2p-%s-%d", run, i))
+		if err != nil {
+			return rec.Summary(), err
+		}
+		who := fmt.Sprintf("u%d@", k)
+		m, err := mail.Await(ctx, 15*time.Second, func(m Mail) bool { return m.Incident == inc.Key && strings.Contains(m.To, who) })
+		if err != nil {
+			return rec.Summary(), fmt.Errorf("no page for %s (is the escalation engine wired into serve?): %v", inc.Key, err)
+		}
+		rec.OK(m.Received.Sub(t0), 1)
+	}
+	rec.End(time.Now())
+	return rec.Summary(), nil
+}
+
+// ScaleResult is the 100k-incident measurement.
+type ScaleResult struct {
+	Incidents        int              `json:"incidents"`
+	Schedules        int              `json:"schedules"`
+	LoadSeconds      float64          `json:"load_seconds"`
+	LoadRate         float64          `json:"load_events_per_s"`
+	RSSMiB           map[string]int64 `json:"rss_mib"`
+	PeakRSSMiB       map[string]int64 `json:"peak_rss_mib"`
+	SnapshotBytes    int64            `json:"snapshot_bytes"`
+	SnapshotSaveMs   float64          `json:"snapshot_save_ms"`
+	InstallMs        float64          `json:"fresh_node_install_and_serve_ms"`
+	InstalledSnap    bool             `json:"fresh_node_installed_snapshot"`
+	RestartMs        float64          `json:"restart_ms"`
+	RestartedNode    string           `json:"restarted_node"`
+	FreshNodeRSSMiB  int64            `json:"fresh_node_rss_mib"`
+}
+
+// Scale loads `incidents` open incidents into c (a cluster whose config has
+// the schedules), then measures memory, snapshot size, a fresh node's
+// install-and-serve time and a kill -9 restart time.
+func Scale(ctx context.Context, c *Cluster, incidents, schedules, conc int, logf func(string, ...any)) (*ScaleResult, error) {
+	res := &ScaleResult{Incidents: incidents, Schedules: schedules, RSSMiB: map[string]int64{}, PeakRSSMiB: map[string]int64{}}
+	leader, err := c.Leader(ctx, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	urls := []string{leader.URL()}
+	var next, failed atomic.Int64
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	run := "scale-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	op := EventsOp(urls, run)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(incidents) {
+					return
+				}
+				for attempt := 0; ; attempt++ {
+					if _, _, err := op(ctx, i); err == nil {
+						break
+					} else if attempt > 50 || ctx.Err() != nil {
+						failed.Add(1)
+						break
+					}
+					time.Sleep(50 * time.Millisecond) // retry pacing
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return nil, fmt.Errorf("%d of %d scale writes failed", f, incidents)
+	}
+	res.LoadSeconds = round(time.Since(t0).Seconds(), 1)
+	res.LoadRate = round(float64(incidents)/time.Since(t0).Seconds(), 0)
+	if logf != nil {
+		logf("scale: %d incidents loaded in %.1fs", incidents, res.LoadSeconds)
+	}
+	if err := c.WaitCaughtUp(ctx, 120*time.Second); err != nil {
+		return nil, err
+	}
+	// Snapshot through the API (the leader takes a fresh one and streams it).
+	t1 := time.Now()
+	code, snap, err := Get(ctx, leader.URL()+"/v1/snapshot", c.Token())
+	if err != nil || code != 200 {
+		return nil, fmt.Errorf("GET /v1/snapshot: %d %v", code, err)
+	}
+	res.SnapshotSaveMs = ms(time.Since(t1))
+	res.SnapshotBytes = int64(len(snap))
+	snap = nil
+	for _, n := range c.Nodes {
+		rss, peak, err := n.Memory()
+		if err != nil {
+			return nil, err
+		}
+		res.RSSMiB[n.ID], res.PeakRSSMiB[n.ID] = rss>>20, peak>>20
+	}
+	want, err := leader.AppliedIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var newest struct{ Incidents []Incident }
+	if _, err := GetJSON(ctx, leader.URL()+"/v1/incidents?status=all&limit=1", c.Token(), &newest); err != nil || len(newest.Incidents) == 0 {
+		return nil, fmt.Errorf("newest incident on the leader: %v", err)
+	}
+	newestID := newest.Incidents[0].ID
+	serves := func(n *Node) (bool, string) {
+		a, err := n.AppliedIndex(ctx)
+		if err != nil || a < want {
+			return false, fmt.Sprintf("%s applied %d, want %d (%v)", n.ID, a, want, err)
+		}
+		var one Incident
+		if _, err := GetJSON(ctx, n.URL()+"/v1/incidents/"+strconv.FormatUint(newestID, 10), c.Token(), &one); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	}
+
+	// A fresh node joins: the leader's log was compacted by the snapshot
+	// (trailing logs are few), so it must install the snapshot.
+	t2 := time.Now()
+	fresh, err := c.AddNode("--raft-log-level", "info")
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitFor(ctx, 120*time.Second, func() (bool, string) { return serves(fresh) }); err != nil {
+		return nil, fmt.Errorf("fresh node: %w", err)
+	}
+	res.InstallMs = ms(time.Since(t2))
+	res.InstalledSnap = strings.Contains(fresh.Log(), "Installed remote snapshot")
+	if rss, _, err := fresh.Memory(); err == nil {
+		res.FreshNodeRSSMiB = rss >> 20
+	}
+	if logf != nil {
+		logf("scale: fresh node %s serving after %.0f ms", fresh.ID, res.InstallMs)
+	}
+
+	// Restart a follower after kill -9.
+	var victim *Node
+	for _, n := range c.Nodes {
+		if n != leader && n != fresh {
+			victim = n
+			break
+		}
+	}
+	victim.Kill()
+	want, _ = leader.AppliedIndex(ctx)
+	t3 := time.Now()
+	if err := victim.Start(); err != nil {
+		return nil, err
+	}
+	if err := WaitFor(ctx, 120*time.Second, func() (bool, string) {
+		if code, _ := GetJSON(ctx, victim.URL()+"/readyz", "", nil); code != 200 {
+			return false, "not ready"
+		}
+		return serves(victim)
+	}); err != nil {
+		return nil, fmt.Errorf("restart: %w", err)
+	}
+	res.RestartMs = ms(time.Since(t3))
+	res.RestartedNode = victim.ID
+	return res, nil
+}
+
+// FetchProfile saves a CPU profile of `seconds` from a pprof address.
+func FetchProfile(ctx context.Context, addr string, seconds int, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	resp, err := (&http.Client{Timeout: time.Duration(seconds+30) * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return errors.New("pprof: " + resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// JSON encodes v indented.
+func JSON(v any) []byte { b, _ := json.MarshalIndent(v, "", "  "); return b }

@@ -1,0 +1,409 @@
+// Command pagerd-bench measures pagerd on loopback: ingest throughput and
+// latency (Events v2 single events and Alertmanager webhook batches at several
+// concurrencies), the same alerts sent to a real Prometheus Alertmanager for a
+// side-by-side rate, latency at half the maximum rate, alert-to-page latency
+// to a real SMTP server, the failover gap after kill -9 of the leader, and a
+// scale run (open incidents, schedules, memory, snapshot, install, restart).
+//
+//	go run ./cmd/pagerd-bench -short          # about a minute; scripts/test runs it
+//	go run ./cmd/pagerd-bench                 # the figures of docs/PERFORMANCE.md
+//	go run ./cmd/pagerd-bench -json out.json  # also write the report as JSON
+//
+// It prints a table and, with -json, the same report as JSON. It exits 1 when a
+// measurement fails (a write lost, a peer missing) and, with -check, when a
+// target is missed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pagerd/pagerd/bench"
+)
+
+type options struct {
+	nodes                    int
+	urls                     string
+	short, check, keep       bool
+	duration, warmup         time.Duration
+	halfDuration             time.Duration
+	concurrency              string
+	batch                    int
+	skip                     string
+	jsonOut, pprofDir, bin   string
+	failoverRounds, a2pCount int
+	scaleIncidents           int
+	scaleSchedules           int
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.nodes, "nodes", 3, "pagerd nodes to start on loopback")
+	flag.StringVar(&o.urls, "urls", "", "comma-separated base URLs of a running cluster to measure instead (ingest and Alertmanager runs only; its config must have the bench keys, see bench.Config)")
+	flag.BoolVar(&o.short, "short", false, "short run (about a minute): shorter points, 1 failover round, 10k-incident scale run")
+	flag.DurationVar(&o.duration, "duration", 0, "measured time per ingest point (default 8s, -short 1.5s)")
+	flag.DurationVar(&o.warmup, "warmup", 0, "unmeasured warm-up per ingest point (default 1s, -short 300ms)")
+	flag.DurationVar(&o.halfDuration, "half-duration", 0, "length of the open-loop run at half the maximum rate (default 10s, -short 3s)")
+	flag.StringVar(&o.concurrency, "concurrency", "1,16,128", "closed-loop client counts")
+	flag.IntVar(&o.batch, "batch", 10, "alerts per Alertmanager webhook / POST /api/v2/alerts batch")
+	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,scale")
+	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (- for stdout)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load into this directory")
+	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
+	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
+	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
+	flag.IntVar(&o.scaleIncidents, "scale-incidents", 0, "open incidents of the scale run (default 100000, -short 10000)")
+	flag.IntVar(&o.scaleSchedules, "scale-schedules", 1000, "schedules of the scale run")
+	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (data dirs, logs)")
+	flag.Parse()
+	def := func(v *time.Duration, full, short time.Duration) {
+		if *v == 0 {
+			*v = map[bool]time.Duration{false: full, true: short}[o.short]
+		}
+	}
+	defInt := func(v *int, full, short int) {
+		if *v == 0 {
+			*v = map[bool]int{false: full, true: short}[o.short]
+		}
+	}
+	def(&o.duration, 8*time.Second, 1500*time.Millisecond)
+	def(&o.warmup, time.Second, 300*time.Millisecond)
+	def(&o.halfDuration, 10*time.Second, 3*time.Second)
+	defInt(&o.failoverRounds, 5, 1)
+	defInt(&o.a2pCount, 50, 10)
+	defInt(&o.scaleIncidents, 100000, 10000)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, o)
+	if rep != nil {
+		rep.WriteTable(os.Stdout)
+		if o.jsonOut != "" {
+			b := append(bench.JSON(rep), '\n')
+			if o.jsonOut == "-" {
+				os.Stdout.Write(b)
+			} else if werr := os.WriteFile(o.jsonOut, b, 0o644); werr != nil {
+				fmt.Fprintln(os.Stderr, "pagerd-bench:", werr)
+				os.Exit(1)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pagerd-bench:", err)
+		os.Exit(1)
+	}
+	if o.check {
+		for _, t := range rep.Targets {
+			if !t.Met {
+				fmt.Fprintln(os.Stderr, "pagerd-bench: target missed:", t.Name)
+				os.Exit(1)
+			}
+		}
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+func run(ctx context.Context, o options) (*bench.Report, error) {
+	skip := map[string]bool{}
+	for _, s := range strings.Split(o.skip, ",") {
+		skip[strings.TrimSpace(s)] = s != ""
+	}
+	var levels []int
+	for _, s := range strings.Split(o.concurrency, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			return nil, fmt.Errorf("-concurrency: bad value %q", s)
+		}
+		levels = append(levels, c)
+	}
+	work, err := os.MkdirTemp("", "pagerd-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.keep {
+		logf("work directory %s (kept)", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	rep := &bench.Report{StartedAt: time.Now().UTC(), Command: strings.Join(os.Args, " "), Nodes: o.nodes}
+	rep.Machine = bench.DescribeMachine(work, 200)
+	logf("machine: %d cores, %.1f GiB, fsync p50 %.2f ms", rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.FsyncP50ms)
+
+	var urls []string
+	var cl *bench.Cluster
+	var smtp *bench.SMTPServer
+	var mail *bench.MailWatcher
+	var leaderPprof string
+	if o.urls != "" {
+		urls = strings.Split(o.urls, ",")
+		rep.Nodes = len(urls)
+	} else {
+		bin := o.bin
+		if bin == "" {
+			logf("building ./cmd/pagerd")
+			if bin, err = bench.BuildPagerd(work, o.pprofDir != ""); err != nil {
+				return nil, err
+			}
+		}
+		if !skip["page"] || !skip["failover"] {
+			if smtp, err = bench.StartSMTP(ctx, filepath.Join(work, "smtp")); err != nil {
+				return nil, err
+			}
+			defer smtp.Close()
+			mail = smtp.Watch()
+		}
+		smtpAddr := ""
+		if smtp != nil {
+			smtpAddr = smtp.Addr
+		}
+		logf("starting %d pagerd nodes", o.nodes)
+		cl, err = bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "cluster"), Nodes: o.nodes,
+			Config: bench.Config(bench.ConfigOptions{SMTP: smtpAddr}), Token: bench.Token, Pprof: o.pprofDir != ""})
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		// The first leader may hand over once the joiners are promoted: wait
+		// until a write through the named leader succeeds.
+		var leader *bench.Node
+		err = bench.WaitFor(ctx, 30*time.Second, func() (bool, string) {
+			if leader, err = cl.Leader(ctx, 10*time.Second); err != nil {
+				return false, err.Error()
+			}
+			_, _, err := bench.Post(ctx, leader.URL()+"/v2/enqueue", bench.EventTrigger(bench.EventsKey, "warm-up", "bench"), nil, 202)
+			return err == nil, fmt.Sprint("warm-up write: ", err)
+		})
+		if err != nil {
+			return nil, err
+		}
+		urls = []string{leader.URL()}
+		leaderPprof = leader.PprofAddr
+		for _, n := range cl.Nodes {
+			if n != leader {
+				urls = append(urls, n.URL())
+			}
+		}
+	}
+	leaderURL := []string{urls[0]}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	maxOf := func(kind, system string) float64 {
+		best := 0.0
+		for _, r := range rep.Ingest {
+			if r.Kind == kind && r.System == system && r.Target != "all nodes" && r.EvPerSec > best {
+				best = r.EvPerSec
+			}
+		}
+		return best
+	}
+	profile := func(name string, d time.Duration) func() {
+		if o.pprofDir == "" || leaderPprof == "" {
+			return func() {}
+		}
+		os.MkdirAll(o.pprofDir, 0o755)
+		path := filepath.Join(o.pprofDir, name+".pprof")
+		done := make(chan error, 1)
+		go func() { done <- bench.FetchProfile(ctx, leaderPprof, max(1, int(d.Seconds())), path) }()
+		return func() {
+			if err := <-done; err != nil {
+				logf("profile %s: %v", name, err)
+				return
+			}
+			rep.Profiles = append(rep.Profiles, path)
+		}
+	}
+
+	if !skip["ingest"] {
+		for _, c := range levels {
+			var wait func()
+			if c == levels[len(levels)-1] {
+				wait = profile("leader-events-c"+strconv.Itoa(c), o.warmup+o.duration)
+			}
+			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(leaderURL, run+"-ev"+strconv.Itoa(c)))
+			if wait != nil {
+				wait()
+			}
+			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Concurrency: c, Summary: s})
+			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError)
+		}
+		if len(urls) > 1 {
+			c := levels[len(levels)-1]
+			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(urls, run+"-evall"))
+			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "all nodes", Batch: 1, Concurrency: c, Summary: s})
+			logf("pagerd events v2 via all nodes c=%d: %.0f events/s p99 %.1f ms errors %d %s", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError)
+		}
+		for _, c := range levels {
+			var wait func()
+			if c == levels[len(levels)-1] {
+				wait = profile("leader-webhook-c"+strconv.Itoa(c), o.warmup+o.duration)
+			}
+			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.WebhookOp(leaderURL, run+"-wh"+strconv.Itoa(c), o.batch))
+			if wait != nil {
+				wait()
+			}
+			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "webhook_batch", Target: "leader", Batch: o.batch, Concurrency: c, Summary: s})
+			logf("pagerd webhook batch of %d c=%d: %.0f events/s p99 %.1f ms errors %d", o.batch, c, s.EvPerSec, s.P99ms, s.Errors)
+		}
+	}
+
+	if !skip["am"] {
+		am, err := bench.StartAlertmanager(ctx, filepath.Join(work, "alertmanager"))
+		if err != nil {
+			return rep, err
+		}
+		rep.Alertmanager = bench.AlertmanagerVersion()
+		amURL := "http://" + am.Addr
+		for _, batch := range []int{1, o.batch} {
+			for _, c := range levels {
+				s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.AlertmanagerOp(amURL, fmt.Sprintf("%s-am%d-%d", run, batch, c), batch))
+				rep.Ingest = append(rep.Ingest, bench.Row{System: "alertmanager", Kind: "api_v2_alerts", Target: "alertmanager", Batch: batch, Concurrency: c, Summary: s})
+				logf("alertmanager POST /api/v2/alerts batch %d c=%d: %.0f alerts/s p99 %.1f ms errors %d", batch, c, s.EvPerSec, s.P99ms, s.Errors)
+			}
+		}
+		am.Close()
+		amSingle, amBatch := 0.0, 0.0
+		for _, r := range rep.Ingest {
+			if r.System == "alertmanager" && r.Batch == 1 && r.EvPerSec > amSingle {
+				amSingle = r.EvPerSec
+			}
+			if r.System == "alertmanager" && r.Batch == o.batch && r.EvPerSec > amBatch {
+				amBatch = r.EvPerSec
+			}
+		}
+		pSingle, pBatch := maxOf("events_v2", "pagerd"), maxOf("webhook_batch", "pagerd")
+		rep.Comparison = map[string]any{"pagerd_events_per_s": pSingle, "alertmanager_alerts_per_s": amSingle,
+			"pagerd_batch_events_per_s": pBatch, "alertmanager_batch_alerts_per_s": amBatch}
+		if amSingle > 0 {
+			rep.Comparison["ratio"] = roundTo(pSingle/amSingle, 2)
+		}
+		if amBatch > 0 {
+			rep.Comparison["batch_ratio"] = roundTo(pBatch/amBatch, 2)
+		}
+	}
+
+	if !skip["half"] {
+		if top := maxOf("events_v2", "pagerd"); top > 0 {
+			rate := top / 2
+			s := bench.OpenLoop(ctx, rate, o.halfDuration, 512, bench.EventsOp(leaderURL, run+"-half"))
+			rep.HalfRate = &bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Summary: s}
+			logf("pagerd at half the maximum rate (%.0f/s): p99 %.1f ms errors %d", rate, s.P99ms, s.Errors)
+		}
+	}
+
+	if cl != nil && !skip["page"] {
+		s, err := bench.AlertToPage(ctx, cl, mail, o.a2pCount)
+		if err != nil {
+			rep.PagingNote = "alert-to-page not measured: " + err.Error()
+			logf("%s", rep.PagingNote)
+		} else {
+			rep.AlertToPage = &s
+			logf("alert-to-page: p50 %.1f ms p99 %.1f ms", s.P50ms, s.P99ms)
+		}
+	}
+
+	if cl != nil && !skip["failover"] {
+		var m *bench.MailWatcher
+		if rep.AlertToPage != nil {
+			m = mail
+		}
+		rounds, err := bench.Failover(ctx, cl, o.failoverRounds, 8, m, logf)
+		rep.Failover = rounds
+		if err != nil {
+			return rep, fmt.Errorf("failover: %w", err)
+		}
+		if m == nil && rep.PagingNote == "" {
+			rep.PagingNote = "overdue page not measured (paging skipped)"
+		}
+	}
+	if cl != nil {
+		cl.Close()
+	}
+
+	if o.urls == "" && !skip["scale"] {
+		bin := o.bin
+		if bin == "" {
+			bin = filepath.Join(work, "pagerd")
+		}
+		logf("scale: %d incidents, %d schedules", o.scaleIncidents, o.scaleSchedules)
+		sc, err := bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "scale"), Nodes: o.nodes,
+			Config: bench.Config(bench.ConfigOptions{Schedules: o.scaleSchedules}), Token: bench.Token,
+			ExtraArgs: []string{"--raft-trailing-logs", "1024"}})
+		if err != nil {
+			return rep, fmt.Errorf("scale cluster: %w", err)
+		}
+		defer sc.Close()
+		res, err := bench.Scale(ctx, sc, o.scaleIncidents, o.scaleSchedules, 64, logf)
+		if err != nil {
+			return rep, fmt.Errorf("scale: %w", err)
+		}
+		rep.Scale = res
+		sc.Close()
+	}
+	rep.Targets = targets(rep)
+	return rep, nil
+}
+
+func roundTo(v float64, places int) float64 {
+	p := 1.0
+	for range places {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+func targets(r *bench.Report) []bench.Target {
+	var out []bench.Target
+	if v, ok := r.Comparison["ratio"].(float64); ok {
+		out = append(out, bench.Target{Name: "ingest vs Alertmanager (single events)", Goal: ">= 3x",
+			Value: fmt.Sprintf("%.2fx (%.0f vs %.0f/s)", v, r.Comparison["pagerd_events_per_s"], r.Comparison["alertmanager_alerts_per_s"]), Met: v >= 3})
+	}
+	if v, ok := r.Comparison["batch_ratio"].(float64); ok {
+		out = append(out, bench.Target{Name: "ingest vs Alertmanager (batches)", Goal: ">= 3x",
+			Value: fmt.Sprintf("%.2fx (%.0f vs %.0f/s)", v, r.Comparison["pagerd_batch_events_per_s"], r.Comparison["alertmanager_batch_alerts_per_s"]), Met: v >= 3})
+	}
+	best := 0.0
+	for _, row := range r.Ingest {
+		if row.System == "pagerd" && row.Kind == "events_v2" && row.EvPerSec > best {
+			best = row.EvPerSec
+		}
+	}
+	if best > 0 {
+		out = append(out, bench.Target{Name: "ingest rate (design: 10x GoAlert's ~320/s)", Goal: ">= 3200 events/s",
+			Value: fmt.Sprintf("%.0f events/s", best), Met: best >= 3200})
+	}
+	if h := r.HalfRate; h != nil {
+		out = append(out, bench.Target{Name: "p99 ingest latency at half the max rate", Goal: "<= 50 ms",
+			Value: fmt.Sprintf("%.1f ms at %.0f/s", h.P99ms, h.Extra["target_rate"]), Met: h.P99ms <= 50 && h.Errors == 0})
+	}
+	if a := r.AlertToPage; a != nil {
+		out = append(out, bench.Target{Name: "alert-to-page p99 (design)", Goal: "<= 100 ms", Value: fmt.Sprintf("%.1f ms", a.P99ms), Met: a.P99ms <= 100})
+	} else if r.PagingNote != "" {
+		out = append(out, bench.Target{Name: "alert-to-page p99 (design)", Goal: "<= 100 ms", Value: "not measured", Met: false, Note: "paging unavailable"})
+	}
+	for i, f := range r.Failover {
+		out = append(out, bench.Target{Name: fmt.Sprintf("failover %d: writes succeed again", i+1), Goal: "(reported)",
+			Value: fmt.Sprintf("%.0f ms", f.WriteGapMs), Met: f.WriteGapMs > 0})
+	}
+	if s := r.Scale; s != nil {
+		var worst int64
+		for _, v := range s.PeakRSSMiB {
+			worst = max(worst, v)
+		}
+		out = append(out,
+			bench.Target{Name: fmt.Sprintf("memory per node at %d incidents", s.Incidents), Goal: "<= 1024 MiB", Value: fmt.Sprintf("peak %d MiB", worst), Met: worst <= 1024},
+			bench.Target{Name: "fresh node installs snapshot and serves", Goal: "<= 10 s", Value: fmt.Sprintf("%.1f s", s.InstallMs/1000), Met: s.InstallMs <= 10000 && s.InstalledSnap},
+			bench.Target{Name: "restart after kill -9 and serve", Goal: "<= 10 s", Value: fmt.Sprintf("%.1f s", s.RestartMs/1000), Met: s.RestartMs <= 10000})
+	}
+	return out
+}
