@@ -8,10 +8,10 @@ import (
 // Keys and token of the generated configs.
 const (
 	Token       = "bench-admin-token"
-	EventsKey   = "bench-events-key"   // Events v2 → service "bench" (no policy)
-	WebhookKey  = "bench-webhook-key"  // Alertmanager webhooks → service "bench"
-	PagingKey   = "bench-paging-key"   // Events v2, routed by payload.source to a paging service
-	PagingUsers = 16                   // paging services p0..p15, one user each (two for step 1)
+	EventsKey   = "bench-events-key"  // Events v2 → service "bench" (no policy)
+	WebhookKey  = "bench-webhook-key" // Alertmanager webhooks → service "bench"
+	PagingKey   = "bench-paging-key"  // Events v2, routed by payload.source to a paging service
+	PagingUsers = 16                  // paging services p0..p15, one user each (two for step 1)
 )
 
 // ConfigOptions shape a generated config.

@@ -48,11 +48,11 @@ func AlertmanagerOp(amURL, run string, batch int) Op {
 type FailoverRound struct {
 	Killed        string  `json:"killed"`
 	NewLeader     string  `json:"new_leader"`
-	ElectionMs    float64 `json:"election_ms"`     // kill → a survivor names a new leader
-	WriteGapMs    float64 `json:"write_gap_ms"`    // kill → first 202 for a write sent after the kill
+	ElectionMs    float64 `json:"election_ms"`      // kill → a survivor names a new leader
+	WriteGapMs    float64 `json:"write_gap_ms"`     // kill → first 202 for a write sent after the kill
 	LongestStall  float64 `json:"longest_stall_ms"` // longest time without any 202 around the kill
 	Acked         int     `json:"acked"`
-	Refused       int     `json:"refused"` // 503s and transport errors (retried)
+	Refused       int     `json:"refused"`                              // 503s and transport errors (retried)
 	OverdueKillMs float64 `json:"overdue_page_after_kill_ms,omitempty"` // kill → overdue page at the SMTP server
 	OverdueDueMs  float64 `json:"overdue_page_after_due_ms,omitempty"`  // its due time → at the SMTP server
 	OverdueNote   string  `json:"overdue_note,omitempty"`
@@ -356,19 +356,19 @@ func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Sum
 
 // ScaleResult is the 100k-incident measurement.
 type ScaleResult struct {
-	Incidents        int              `json:"incidents"`
-	Schedules        int              `json:"schedules"`
-	LoadSeconds      float64          `json:"load_seconds"`
-	LoadRate         float64          `json:"load_events_per_s"`
-	RSSMiB           map[string]int64 `json:"rss_mib"`
-	PeakRSSMiB       map[string]int64 `json:"peak_rss_mib"`
-	SnapshotBytes    int64            `json:"snapshot_bytes"`
-	SnapshotSaveMs   float64          `json:"snapshot_save_ms"`
-	InstallMs        float64          `json:"fresh_node_install_and_serve_ms"`
-	InstalledSnap    bool             `json:"fresh_node_installed_snapshot"`
-	RestartMs        float64          `json:"restart_ms"`
-	RestartedNode    string           `json:"restarted_node"`
-	FreshNodeRSSMiB  int64            `json:"fresh_node_rss_mib"`
+	Incidents       int              `json:"incidents"`
+	Schedules       int              `json:"schedules"`
+	LoadSeconds     float64          `json:"load_seconds"`
+	LoadRate        float64          `json:"load_events_per_s"`
+	RSSMiB          map[string]int64 `json:"rss_mib"`
+	PeakRSSMiB      map[string]int64 `json:"peak_rss_mib"`
+	SnapshotBytes   int64            `json:"snapshot_bytes"`
+	SnapshotSaveMs  float64          `json:"snapshot_save_ms"`
+	InstallMs       float64          `json:"fresh_node_install_and_serve_ms"`
+	InstalledSnap   bool             `json:"fresh_node_installed_snapshot"`
+	RestartMs       float64          `json:"restart_ms"`
+	RestartedNode   string           `json:"restarted_node"`
+	FreshNodeRSSMiB int64            `json:"fresh_node_rss_mib"`
 }
 
 // Scale loads `incidents` open incidents into c (a cluster whose config has

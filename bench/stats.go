@@ -30,7 +30,9 @@ type Recorder struct {
 func NewRecorder() *Recorder { return &Recorder{statuses: map[int]int{}} }
 
 // Begin marks the start of the measured interval (first call wins).
-func (r *Recorder) Begin(t time.Time) { r.startOnce.Do(func() { r.mu.Lock(); r.start = t; r.mu.Unlock() }) }
+func (r *Recorder) Begin(t time.Time) {
+	r.startOnce.Do(func() { r.mu.Lock(); r.start = t; r.mu.Unlock() })
+}
 
 // End marks the end of the measured interval.
 func (r *Recorder) End(t time.Time) { r.mu.Lock(); r.end = t; r.mu.Unlock() }
@@ -56,9 +58,9 @@ func (r *Recorder) Fail(status int, msg string) {
 
 // Summary is what a run came to.
 type Summary struct {
-	Requests   int            `json:"requests"`    // successful operations
-	Events     int            `json:"events"`      // events they carried
-	Errors     int            `json:"errors"`      // failed operations
+	Requests   int            `json:"requests"` // successful operations
+	Events     int            `json:"events"`   // events they carried
+	Errors     int            `json:"errors"`   // failed operations
 	ErrorCodes map[int]int    `json:"error_codes,omitempty"`
 	FirstError string         `json:"first_error,omitempty"`
 	Seconds    float64        `json:"seconds"`
