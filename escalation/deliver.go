@@ -171,7 +171,7 @@ func (t *term) stillQueued(held []heldNotification) []heldNotification {
 // send hands the message to its channel and commits the outcome.
 func (t *term) send(j job, cfg *config.Config, version string) {
 	t.async(func() {
-		if lead := t.e.opts.IsLeader; lead != nil && !lead() {
+		if lead := t.e.opts.IsLeader; t.ctx.Err() != nil || (lead != nil && !lead()) {
 			t.release(j)
 			return
 		}
