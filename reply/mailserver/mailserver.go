@@ -1,0 +1,645 @@
+// Package mailserver is pagerd's inbound SMTP server for email replies
+// (`pagerd serve --smtp-addr`, interface.md §4 "Email replies"): an on-call
+// engineer answers a page email with "ack", "resolve" or "escalate" as the
+// first line, and the reply, addressed to the page's Reply-To
+// <token>@<reply_domain>, acts on the incident as the paged user.
+//
+// SMTP answers, in the order a transaction meets them:
+//
+//	RCPT to another domain                         550 5.1.1
+//	RCPT whose token is malformed, forged, expired,
+//	  of a retired key, or of a page no longer known 550 5.7.1
+//	a second, different RCPT in one transaction    452 4.5.3 (the client sends
+//	                                               the message again for it)
+//	more than 5 refused RCPTs on one connection    421 4.7.0 from then on
+//	DATA over MaxMessageBytes                      552 5.3.4
+//	DATA with an unreadable header                 554 5.6.0
+//	auto-reply or bounce                           250, dropped (logged)
+//	no command in the first line of new text       250, explained by email
+//	the action committed, or refused by the
+//	  incident's state (already acknowledged/
+//	  resolved), or a duplicate                    250, confirmed by email
+//	                                               (not for a duplicate)
+//	the commit failed (ErrTransient, timeout, any
+//	  other error)                                 451 4.3.0, so the sender
+//	                                               retries; nothing is lost
+//
+// 250 is only answered after Backend.Act returned: the action is committed.
+// A retried delivery (same Message-ID, same token) acts once: the request's
+// DedupID is "email:"+Message-ID+"/"+token (the token lower-cased; a message
+// without Message-ID is keyed by the SHA-256 of its bytes instead).
+//
+// The token is the authority, not the From header: mail From can
+// legitimately differ from the paged address (aliases, forwarding), so it is
+// only recorded in Request.From. Confirmations go to the address the page
+// was sent to (Page.To), never to the reply's From, so a reply cannot make
+// pagerd mail a third party. Tokens are never logged: they are bearer
+// capabilities until they expire.
+package mailserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
+)
+
+// Defaults of Options.
+const (
+	DefaultReadTimeout    = 5 * time.Minute // RFC 5321 §4.5.3.2 command timeout
+	DefaultWriteTimeout   = time.Minute
+	DefaultActTimeout     = 30 * time.Second
+	DefaultConfirmTimeout = time.Minute
+	// maxRefusedRcpts is how many refused recipients one connection gets
+	// before every further MAIL and RCPT is answered 421.
+	maxRefusedRcpts = 5
+)
+
+// ConfirmFunc sends a confirmation email: to is the address the page went
+// to, inReplyTo the Message-ID of the reply (without angle brackets; may be
+// empty). Implementations must mark the message `Auto-Submitted:
+// auto-replied` (RFC 3834) so that it is never answered in turn.
+type ConfirmFunc func(ctx context.Context, to, subject, body, inReplyTo string) error
+
+// Options configures a Server.
+type Options struct {
+	// Addr is the listen address for ListenAndServe (--smtp-addr).
+	Addr string
+	// Domain is channels.email.reply_domain: only RCPT TO <token>@Domain is
+	// accepted (case-insensitively). Required. It is also the name the
+	// server greets with.
+	Domain string
+	// Backend is the replicated state. Required.
+	Backend reply.Backend
+	// Confirm sends confirmations and explanations, best effort: failures
+	// are logged and change no SMTP answer. Nil: none are sent.
+	Confirm ConfirmFunc
+	// TLS, when set, enables STARTTLS (not required of clients).
+	TLS *tls.Config
+	// MaxMessageBytes caps a message (advertised as SIZE; larger ones get
+	// 552). Default and maximum reply.MaxEmailSize.
+	MaxMessageBytes int64
+	// Now is the clock for token expiry (default time.Now).
+	Now func() time.Time
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+	// Metrics, optional, gets pagerd_email_replies_total{outcome}.
+	Metrics prometheus.Registerer
+
+	// ReadTimeout bounds the wait for each command line, and for a whole
+	// DATA transfer from the DATA command on (default DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each answer (default DefaultWriteTimeout).
+	WriteTimeout time.Duration
+	// ActTimeout bounds Backend.Act; past it the answer is 451 (default
+	// DefaultActTimeout).
+	ActTimeout time.Duration
+}
+
+// Outcomes, the values of the outcome label of pagerd_email_replies_total.
+// RCPT refusals count once per refused recipient, the rest once per message.
+const (
+	OutcomeActed     = "acted"      // committed, confirmation sent
+	OutcomeDuplicate = "duplicate"  // Message-ID+token already applied
+	OutcomeConflict  = "conflict"   // refused by the incident's state; explained by email
+	OutcomeNotFound  = "not_found"  // the incident no longer exists
+	OutcomeNoCommand = "no_command" // no ack/resolve/escalate found; explained by email
+	OutcomeDropped   = "dropped"    // auto-reply or bounce
+	OutcomeRefused   = "refused"    // RCPT refused: wrong domain, bad or expired token
+	OutcomeTooLarge  = "too_large"  // 552
+	OutcomeMalformed = "malformed"  // 554, header unreadable
+	OutcomeTransient = "transient"  // 451: ErrTransient or timeout
+	OutcomeError     = "error"      // 451: any other failure
+)
+
+// Server is the inbound SMTP server.
+type Server struct {
+	opts    Options
+	now     func() time.Time
+	log     *slog.Logger
+	replies *prometheus.CounterVec
+	smtp    *smtp.Server
+
+	ctx    context.Context // cancelled by Close: stops Act and Confirm calls
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // confirmations in flight
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	listening chan struct{} // closed once the first listener is registered
+	closed    bool
+}
+
+// New checks opts and returns a Server; Serve or ListenAndServe runs it.
+func New(opts Options) (*Server, error) {
+	opts.Domain = strings.TrimSuffix(strings.TrimSpace(opts.Domain), ".")
+	switch {
+	case opts.Backend == nil:
+		return nil, errors.New("mailserver: Backend is required")
+	case opts.Domain == "":
+		return nil, errors.New("mailserver: Domain (channels.email.reply_domain) is required")
+	case opts.MaxMessageBytes < 0:
+		return nil, fmt.Errorf("mailserver: MaxMessageBytes %d is negative", opts.MaxMessageBytes)
+	}
+	if opts.MaxMessageBytes == 0 || opts.MaxMessageBytes > reply.MaxEmailSize {
+		opts.MaxMessageBytes = reply.MaxEmailSize
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.ActTimeout <= 0 {
+		opts.ActTimeout = DefaultActTimeout
+	}
+	s := &Server{opts: opts, now: opts.Now, log: opts.Logger, listening: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("component", "mailserver")
+	s.replies = counterVec(opts.Metrics)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Addr = opts.Addr
+	srv.Domain = opts.Domain
+	srv.TLSConfig = opts.TLS
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.ReadTimeout = opts.ReadTimeout
+	srv.WriteTimeout = opts.WriteTimeout
+	srv.ErrorLog = slogPrinter{s.log}
+	s.smtp = srv
+	return s, nil
+}
+
+func counterVec(reg prometheus.Registerer) *prometheus.CounterVec {
+	cv := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pagerd_email_replies_total",
+		Help: "Inbound email replies (SMTP) by outcome.",
+	}, []string{"outcome"})
+	if reg != nil {
+		if err := reg.Register(cv); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+					cv = existing
+				}
+			}
+		}
+	}
+	return cv
+}
+
+// Serve accepts connections on l until Close; it returns nil after Close.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = l.Close()
+		return smtp.ErrServerClosed
+	}
+	s.listeners = append(s.listeners, l)
+	if len(s.listeners) == 1 {
+		close(s.listening)
+	}
+	s.mu.Unlock()
+	return s.smtp.Serve(l)
+}
+
+// ListenAndServe listens on Options.Addr and serves until Close.
+func (s *Server) ListenAndServe() error {
+	if s.opts.Addr == "" {
+		return errors.New("mailserver: no listen address")
+	}
+	l, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Addr is the address of the first listener being served, or nil before.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Close stops listening, drops open connections, cancels commits and
+// confirmations in flight and waits for the confirmations to return. A
+// second Close does nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	err := s.smtp.Close()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		err = nil
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) count(outcome string) { s.replies.WithLabelValues(outcome).Inc() }
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	remote := ""
+	if nc := c.Conn(); nc != nil && nc.RemoteAddr() != nil {
+		remote = nc.RemoteAddr().String()
+	}
+	return &session{s: s, conn: c, log: s.log.With("remote", remote, "helo", c.Hostname())}, nil
+}
+
+// session is one SMTP connection. go-smtp calls its methods from the
+// connection's goroutine only.
+type session struct {
+	s       *Server
+	conn    *smtp.Conn
+	log     *slog.Logger
+	refused int // refused recipients on this connection
+
+	// The current transaction.
+	from  string // envelope sender, "" for the null sender
+	token string // lower-cased local part of the accepted recipient
+	page  reply.Page
+	rcpt  bool
+}
+
+func smtpErr(code int, enh smtp.EnhancedCode, msg string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
+}
+
+var (
+	errTooManyRefused = smtpErr(421, smtp.EnhancedCode{4, 7, 0}, "Too many refused recipients; closing")
+	errOneRcpt        = smtpErr(452, smtp.EnhancedCode{4, 5, 3}, "One reply address per message; send again for the others")
+	errWrongDomain    = smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such recipient here")
+	errBadToken       = smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "Unknown reply address")
+	errExpiredToken   = smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "This reply address has expired; act on the incident in pagerd instead")
+	errUnknownPage    = smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "This reply address belongs to no known page")
+	errLookup         = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Cannot check the reply address now; try again later")
+	errTooLarge       = smtpErr(552, smtp.EnhancedCode{5, 3, 4}, "Maximum message size exceeded")
+	errMalformed      = smtpErr(554, smtp.EnhancedCode{5, 6, 0}, "Message header could not be parsed")
+	errRead           = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Error reading the message; try again")
+	errCommit         = smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Cannot record the reply now; try again later")
+)
+
+func (ss *session) Reset() {
+	ss.from, ss.token, ss.page, ss.rcpt = "", "", reply.Page{}, false
+}
+
+func (ss *session) Logout() error { return nil }
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.refused >= maxRefusedRcpts {
+		return ss.tooManyRefused()
+	}
+	ss.Reset()
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if ss.refused >= maxRefusedRcpts {
+		return ss.tooManyRefused()
+	}
+	at := strings.LastIndexByte(to, '@')
+	if at <= 0 || !strings.EqualFold(strings.TrimSuffix(to[at+1:], "."), ss.s.opts.Domain) {
+		return ss.refuse(errWrongDomain, "recipient not at the reply domain", "to", to)
+	}
+	local := asciiLower(to[:at])
+	if ss.rcpt {
+		if local == ss.token {
+			return nil // the same address twice
+		}
+		return errOneRcpt
+	}
+	page, err := ss.s.opts.Backend.PageForToken(local, ss.s.now())
+	switch {
+	case err == nil:
+	case errors.Is(err, reply.ErrTokenExpired), errors.Is(err, reply.ErrTokenKeyRetired):
+		return ss.refuse(errExpiredToken, "reply token expired", "err", err)
+	case errors.Is(err, reply.ErrUnknownPage):
+		return ss.refuse(errUnknownPage, "reply token of an unknown page", "err", err)
+	case errors.Is(err, reply.ErrTokenMalformed), errors.Is(err, reply.ErrTokenForged):
+		return ss.refuse(errBadToken, "reply token refused", "err", err)
+	default:
+		// Not a verdict on the token: let the sender retry.
+		ss.log.Warn("email reply: token lookup failed", "err", err)
+		return errLookup
+	}
+	ss.token, ss.page, ss.rcpt = local, page, true
+	return nil
+}
+
+// tooManyRefused answers 421 and ends the connection: reading stops now,
+// so go-smtp writes the 421, then finds the end of input and closes.
+func (ss *session) tooManyRefused() error {
+	ss.log.Warn("email: too many refused recipients on one connection; closing it")
+	if ss.conn != nil {
+		closeRead(ss.conn.Conn())
+	}
+	return errTooManyRefused
+}
+
+// closeRead shuts the reading half of c (under TLS, of the TCP connection
+// beneath it), leaving the writing half open for the last answer.
+func closeRead(c net.Conn) {
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = tc.NetConn()
+	}
+	if cr, ok := c.(interface{ CloseRead() error }); ok {
+		_ = cr.CloseRead()
+	}
+}
+
+func (ss *session) refuse(e *smtp.SMTPError, msg string, args ...any) error {
+	ss.refused++
+	ss.s.count(OutcomeRefused)
+	ss.log.Info("email reply refused at RCPT: "+msg, append(args, "code", e.Code)...)
+	return e
+}
+
+func (ss *session) Data(r io.Reader) error {
+	if !ss.rcpt {
+		return smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "No valid recipient")
+	}
+	s := ss.s
+	log := ss.log.With("envelope_from", ss.from, "incident", ss.page.Key, "notification", ss.page.Notification)
+	h := sha256.New()
+	rep, err := reply.ParseEmail(io.TeeReader(r, h), ss.from)
+	if err != nil {
+		var se *smtp.SMTPError
+		switch {
+		case errors.As(err, &se):
+			// go-smtp's reader: over MaxMessageBytes (552), or the like.
+			// Returned as is, so the client sees the real reason.
+			if se.Code == 552 {
+				s.count(OutcomeTooLarge)
+			} else {
+				s.count(OutcomeError)
+			}
+			log.Info("email reply refused", "err", err)
+			return se
+		case errors.Is(err, reply.ErrTooLarge):
+			s.count(OutcomeTooLarge)
+			log.Info("email reply refused", "err", err)
+			return errTooLarge
+		case errors.Is(err, reply.ErrMalformedEmail):
+			s.count(OutcomeMalformed)
+			log.Info("email reply refused", "err", err)
+			return errMalformed
+		}
+		s.count(OutcomeError)
+		log.Warn("email reply: reading the message failed", "err", err)
+		return errRead
+	}
+	msgID := rep.MessageID
+	key := msgID
+	if key == "" {
+		key = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	log = log.With("message_id", msgID, "from", rep.From)
+	if rep.Bounce || rep.AutoReply {
+		s.count(OutcomeDropped)
+		log.Info("email reply dropped", "reason", rep.Reason)
+		return nil
+	}
+	if rep.Command == "" {
+		s.count(OutcomeNoCommand)
+		log.Info("email reply has no command", "reason", rep.Reason, "line", rep.Line)
+		s.confirm(log, ss.page, nil, noCommandText(ss.page, rep.Line), msgID, rep.From)
+		return nil
+	}
+	req := reply.Request{
+		Channel:  "email",
+		From:     orElse(rep.From, ss.from),
+		User:     ss.page.User,
+		Incident: ss.page.Incident,
+		Kind:     rep.Command,
+		DedupID:  "email:" + key + "/" + ss.token,
+		Note:     rep.Line,
+	}
+	log = log.With("action", req.Kind, "paged_user", req.User)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
+	defer cancel()
+	res, err := s.opts.Backend.Act(ctx, req)
+	switch {
+	case err == nil && res.Duplicate:
+		s.count(OutcomeDuplicate)
+		log.Info("email reply already applied (redelivery)")
+		return nil
+	case err == nil:
+		s.count(OutcomeActed)
+		log.Info("email reply applied")
+		s.confirm(log, ss.page, res.Incident, confirmation(req.Kind, ss.page, res.Incident), msgID, rep.From)
+		return nil
+	case errors.Is(err, incident.ErrConflict):
+		s.count(OutcomeConflict)
+		log.Info("email reply refused by the incident's state", "err", err)
+		s.confirm(log, ss.page, nil, conflictText(err), msgID, rep.From)
+		return nil
+	case errors.Is(err, incident.ErrNotFound):
+		s.count(OutcomeNotFound)
+		log.Info("email reply for an incident that no longer exists", "err", err)
+		s.confirm(log, ss.page, nil, describe(ss.page, nil)+" no longer exists.", msgID, rep.From)
+		return nil
+	case errors.Is(err, reply.ErrTransient), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		s.count(OutcomeTransient)
+		log.Warn("email reply could not be committed now; answered 451", "err", err)
+		return errCommit
+	}
+	s.count(OutcomeError)
+	log.Error("email reply failed; answered 451", "err", err)
+	return errCommit
+}
+
+// confirm sends text to the paged address in the background (best effort).
+func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incident, text, inReplyTo, from string) {
+	if s.opts.Confirm == nil || page.To == "" {
+		return
+	}
+	subject := "Re: " + subjectOf(page, inc)
+	body := text + "\n"
+	if from != "" && !strings.EqualFold(from, page.To) {
+		body += "\n(Reply received from " + oneLine(from) + ".)\n"
+	}
+	body += "\n-- \npagerd\n"
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, DefaultConfirmTimeout)
+		defer cancel()
+		if err := s.opts.Confirm(ctx, page.To, subject, body, inReplyTo); err != nil {
+			log.Warn("email reply: confirmation not sent", "to", page.To, "err", err)
+		}
+	}()
+}
+
+// confirmation is "Acknowledged INC-42 sev1 checkout: HighErrorRate".
+func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
+	verb := map[string]string{
+		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
+	}[kind]
+	return verb + " " + describe(page, inc)
+}
+
+func noCommandText(page reply.Page, line string) string {
+	s := "Your reply to " + orElse(page.Key, incident.KeyFor(page.Incident)) + " did nothing: "
+	if line = oneLine(line); line != "" {
+		s += "its first line (" + truncateRunes(line, 60) + ") is not a command."
+	} else {
+		s += "it has no text."
+	}
+	return s + " Reply with ack, resolve or escalate as the first line."
+}
+
+// subjectOf is the page's subject, "[INC-42] sev1 checkout: HighErrorRate".
+func subjectOf(page reply.Page, inc *incident.Incident) string {
+	key, sev, svc, title := fields(page, inc)
+	s := "[" + key + "]"
+	for _, p := range []string{sev, svc} {
+		if p != "" {
+			s += " " + p
+		}
+	}
+	if svc != "" && title != "" {
+		s += ":"
+	}
+	if title != "" {
+		s += " " + truncateRunes(title, 200)
+	}
+	return s
+}
+
+// describe is "INC-42 sev1 checkout: HighErrorRate", leaving out empty parts.
+func describe(page reply.Page, inc *incident.Incident) string {
+	key, sev, svc, title := fields(page, inc)
+	s := key
+	for _, p := range []string{sev, svc} {
+		if p != "" {
+			s += " " + p
+		}
+	}
+	if title != "" {
+		s += ": " + truncateRunes(title, 200)
+	}
+	return s
+}
+
+// fields are the page's incident's key, severity, service and title as they
+// are now (from inc, when the Backend returned it), one line each.
+func fields(page reply.Page, inc *incident.Incident) (key, sev, svc, title string) {
+	key, sev, svc, title = page.Key, page.Severity, page.Service, page.Title
+	if inc != nil {
+		key, sev, svc, title = orElse(inc.Key, key), orElse(inc.Severity, sev), orElse(inc.Service, svc), orElse(inc.Title, title)
+	}
+	if key == "" {
+		key = incident.KeyFor(page.Incident)
+	}
+	return oneLine(key), oneLine(sev), oneLine(svc), oneLine(title)
+}
+
+// conflictText turns "transition not allowed: cannot acknowledge INC-42:
+// already resolved by bob at T" into "Cannot acknowledge INC-42: already
+// resolved by bob at T."
+func conflictText(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, incident.ErrConflict.Error()+": "); i >= 0 {
+		s = s[i+len(incident.ErrConflict.Error())+2:]
+	}
+	s = oneLine(s)
+	if s == "" {
+		return "That is not possible in the incident's current state."
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// oneLine makes s safe for one line of text or a header: valid UTF-8,
+// controls as spaces, runs of space collapsed.
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRightFunc(string(r[:n]), unicode.IsSpace) + "…"
+}
+
+// asciiLower folds A-Z only, as reply.Keyring.Verify does, so the dedupe key
+// is the token's one canonical spelling.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// slogPrinter adapts go-smtp's error log to slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...interface{}) {
+	p.log.Warn("smtp: " + fmt.Sprintf(format, v...))
+}
+
+func (p slogPrinter) Println(v ...interface{}) {
+	p.log.Warn("smtp: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}
