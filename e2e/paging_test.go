@@ -1,0 +1,260 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/testcluster"
+	"github.com/pagerd/pagerd/notify/sms/twiliotest"
+)
+
+// Paging end to end: real node processes deliver pages to a real SMTP
+// server process (Python's aiosmtpd, from Debian) and to a Twilio-format
+// HTTP server, and the tests read what those received.
+
+const pgSystemPython = "/usr/bin/python3" // Debian's, with python3-aiosmtpd
+
+// pgMailbox is an aiosmtpd process storing every accepted message in a Maildir.
+type pgMailbox struct {
+	addr, dir string
+}
+
+func pgStartSMTP(t *testing.T) *pgMailbox {
+	t.Helper()
+	if out, err := exec.Command(pgSystemPython, "-c", "import aiosmtpd").CombinedOutput(); err != nil {
+		t.Fatalf("paging tests need %s with aiosmtpd (apt-get install python3-aiosmtpd): %v: %s", pgSystemPython, err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "maildir")
+	addr := testcluster.FreePort(t)
+	var stderr bytes.Buffer
+	cmd := exec.Command(pgSystemPython, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", dir)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start aiosmtpd: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	testcluster.WaitFor(t, 15*time.Second, func() (bool, string) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, "aiosmtpd not listening: " + stderr.String()
+		}
+		c.Close()
+		return true, ""
+	})
+	return &pgMailbox{addr: addr, dir: dir}
+}
+
+// pgMail is one stored message.
+type pgMail struct {
+	header     mail.Header
+	body       string
+	receivedAt time.Time
+}
+
+func (m *pgMailbox) messages(t *testing.T) []pgMail {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(m.dir, "new", "*"))
+	var out []pgMail
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		st, _ := os.Stat(f)
+		r, err := mail.CreateReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("parse %s: %v", f, err)
+		}
+		var body strings.Builder
+		for {
+			p, err := r.NextPart()
+			if err != nil {
+				break
+			}
+			b := new(bytes.Buffer)
+			b.ReadFrom(p.Body)
+			body.WriteString(b.String())
+		}
+		out = append(out, pgMail{header: r.Header, body: body.String(), receivedAt: st.ModTime()})
+	}
+	return out
+}
+
+// byNotification groups messages by their X-Pagerd-Notification header.
+func (m *pgMailbox) byNotification(t *testing.T) map[string][]pgMail {
+	out := map[string][]pgMail{}
+	for _, msg := range m.messages(t) {
+		id := msg.header.Get("X-Pagerd-Notification")
+		out[id] = append(out[id], msg)
+	}
+	return out
+}
+
+const pgConfig = `
+timezone: UTC
+api_tokens:
+  - {name: admin, token: "test-admin-token"}
+users:
+  - {id: alice, name: Alice, email: alice@example.com, phone: "+31612345001", notify: [{via: email, after: 0m}]}
+  - {id: bob, name: Bob, email: bob@example.com, phone: "+31612345002", notify: [{via: email, after: 0m}]}
+  - {id: carol, name: Carol, email: carol@example.com, phone: "+31612345003", notify: [{via: sms, after: 0m}]}
+policies:
+  - id: two-step
+    steps:
+      - {notify: [user:alice], escalate_after: %s}
+      - {notify: [user:bob], escalate_after: 1h}
+  - id: sms-then-email
+    steps:
+      - {notify: [user:carol], escalate_after: 1h}
+services:
+  - {id: checkout, name: Checkout API, policy: two-step}
+  - {id: texting, name: Texting, policy: sms-then-email}
+integrations:
+  - {name: events, key: "test-events-key", service: checkout}
+  - {name: texts, key: "test-texts-key", service: texting}
+severity:
+  label: severity
+  map: {critical: sev1, error: sev2, warning: sev3}
+  default: sev2
+channels:
+  email: {smtp: "%s", from: "pagerd@pager.example.com", reply_domain: "reply.example.com"}
+  sms: {provider: twilio, account_sid: ACtest, auth_token: secret-token, from: "+15550000000", api_base: "%s"}
+`
+
+func pgTrigger(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, key, routingKey string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":%q,"payload":{"summary":"Checkout errors %s","source":"web-1","severity":"critical","custom_details":{"runbook_url":"https://runbooks.example.com/checkout"}}}`, routingKey, key, key)
+	code, out := c.Do(n, "POST", "/v2/enqueue", []byte(body), nil)
+	if code != http.StatusAccepted {
+		t.Fatalf("trigger %s: %d %s", key, code, out)
+	}
+}
+
+func pgIncident(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, dedupKey string) *incident.Incident {
+	t.Helper()
+	list := amListIncidents(t, c, n, "all", dedupKey)
+	if len(list) != 1 {
+		t.Fatalf("incidents with dedup key %s: %d", dedupKey, len(list))
+	}
+	return amGetIncident(t, c, n, list[0].ID)
+}
+
+func TestPageEmailReachesRealSMTPServer(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: fmt.Sprintf(pgConfig, "10m", box.addr, "http://127.0.0.1:1")})
+	n := c.Nodes[0]
+	pgTrigger(t, c, n, "email-1", testcluster.EventsKey)
+	var msg pgMail
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		msgs := box.messages(t)
+		if len(msgs) == 0 {
+			return false, "no mail at the SMTP server yet"
+		}
+		msg = msgs[0]
+		return true, ""
+	})
+	h := msg.header
+	if got := h.Get("Subject"); got != "[INC-1] sev1 checkout: Checkout errors email-1" {
+		t.Errorf("Subject %q", got)
+	}
+	if got := h.Get("Auto-Submitted"); got != "auto-generated" {
+		t.Errorf("Auto-Submitted %q", got)
+	}
+	if got := h.Get("To"); !strings.Contains(got, "alice@example.com") {
+		t.Errorf("To %q", got)
+	}
+	replyTo := strings.Trim(h.Get("Reply-To"), "<>")
+	if !strings.HasSuffix(replyTo, "@reply.example.com") || !strings.HasPrefix(replyTo, "n1-1-0") {
+		t.Errorf("Reply-To %q: want a token bound to notification n1-1-0 at reply.example.com", replyTo)
+	}
+	msgID := h.Get("Message-Id")
+	if msgID != "<n1-1-0@pager.example.com>" {
+		t.Errorf("Message-Id %q", msgID)
+	}
+	for _, want := range []string{"severity=critical", "https://runbooks.example.com/checkout", "reply to this email"} {
+		if !strings.Contains(msg.body, want) {
+			t.Errorf("body lacks %q:\n%s", want, msg.body)
+		}
+	}
+	// The incident records the page as sent, with the same Message-ID.
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, n, "email-1")
+		if len(inc.Notifications) != 1 || inc.Notifications[0].Status != incident.NotifySent {
+			return false, fmt.Sprintf("notifications %+v", inc.Notifications)
+		}
+		if inc.Notifications[0].ProviderID != msgID {
+			return false, "provider id " + inc.Notifications[0].ProviderID
+		}
+		return true, ""
+	})
+}
+
+func TestSMSRetriesOn429And500ThenDelivers(t *testing.T) {
+	tw := twiliotest.NewServer("ACtest", "secret-token")
+	t.Cleanup(tw.Close)
+	tw.FailNext(1, twiliotest.RateLimited(time.Second))
+	tw.FailNext(1, twiliotest.ServerError())
+	c := testcluster.Start(t, 1, testcluster.Options{Config: fmt.Sprintf(pgConfig, "10m", "127.0.0.1:1", tw.URL)})
+	n := c.Nodes[0]
+	pgTrigger(t, c, n, "sms-1", "test-texts-key")
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, n, "sms-1")
+		if len(inc.Notifications) != 1 || inc.Notifications[0].Status != incident.NotifySent {
+			return false, fmt.Sprintf("notifications %+v", inc.Notifications)
+		}
+		if a := inc.Notifications[0].Attempts; a != 3 {
+			t.Fatalf("sent after %d attempts, want 3 (429, 500, 201)", a)
+		}
+		return true, ""
+	})
+	reqs := tw.Requests()
+	if len(reqs) != 3 || reqs[0].Status != 429 || reqs[1].Status != 500 || reqs[2].Status != 201 {
+		t.Fatalf("Twilio saw %+v", reqs)
+	}
+	// The 429 said Retry-After: 1, so the second try waited at least that long.
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 900*time.Millisecond {
+		t.Errorf("retry after a 429 with Retry-After 1 came after %v", gap)
+	}
+	body := tw.Messages()[0].Body
+	if !strings.HasPrefix(body, "INC-1 sev1 texting: Checkout errors sms-1") || !strings.Contains(body, "Reply 1a to ack") {
+		t.Errorf("SMS body %q", body)
+	}
+}
+
+func TestSMSFinalFailureIsRecordedAndNotRetried(t *testing.T) {
+	tw := twiliotest.NewServer("ACtest", "secret-token")
+	t.Cleanup(tw.Close)
+	tw.FailNext(1, twiliotest.Reply{Status: 400, Code: 21211, Message: "The 'To' number is not a valid phone number."})
+	c := testcluster.Start(t, 1, testcluster.Options{Config: fmt.Sprintf(pgConfig, "10m", "127.0.0.1:1", tw.URL)})
+	n := c.Nodes[0]
+	pgTrigger(t, c, n, "sms-bad", "test-texts-key")
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, n, "sms-bad")
+		if len(inc.Notifications) != 1 || inc.Notifications[0].Status != incident.NotifyFailed {
+			return false, fmt.Sprintf("notifications %+v", inc.Notifications)
+		}
+		if !strings.Contains(inc.Notifications[0].Error, "21211") {
+			t.Errorf("error %q does not carry Twilio's code", inc.Notifications[0].Error)
+		}
+		for _, e := range inc.Timeline {
+			if e.Type == incident.EntryNotifyFailed && strings.Contains(e.Message, "carol") {
+				return true, ""
+			}
+		}
+		return false, "no notify_failed timeline entry"
+	})
+	if got := len(tw.Requests()); got != 1 {
+		t.Fatalf("a final 400 was tried %d times, want 1", got)
+	}
+}
