@@ -11,7 +11,8 @@
 //	  of a retired key, or of a page no longer known 550 5.7.1
 //	a second, different RCPT in one transaction    452 4.5.3 (the client sends
 //	                                               the message again for it)
-//	more than 5 refused RCPTs on one connection    421 4.7.0 from then on
+//	MAIL or RCPT after 5 refused RCPTs on one
+//	  connection                                   421 4.7.0, and it is closed
 //	DATA over MaxMessageBytes                      552 5.3.4
 //	DATA with an unreadable header                 554 5.6.0
 //	auto-reply or bounce                           250, dropped (logged)
@@ -66,6 +67,9 @@ const (
 	DefaultWriteTimeout   = time.Minute
 	DefaultActTimeout     = 30 * time.Second
 	DefaultConfirmTimeout = time.Minute
+	// DefaultMaxSessionDuration is far more than any honest sender needs
+	// for a few replies.
+	DefaultMaxSessionDuration = 30 * time.Minute
 	// maxRefusedRcpts is how many refused recipients one connection gets
 	// before every further MAIL and RCPT is answered 421.
 	maxRefusedRcpts = 5
@@ -110,6 +114,10 @@ type Options struct {
 	// ActTimeout bounds Backend.Act; past it the answer is 451 (default
 	// DefaultActTimeout).
 	ActTimeout time.Duration
+	// MaxSessionDuration closes a connection this long after its EHLO,
+	// whatever it is doing, so a client cannot hold one open forever with
+	// NOOPs (default DefaultMaxSessionDuration).
+	MaxSessionDuration time.Duration
 }
 
 // Outcomes, the values of the outcome label of pagerd_email_replies_total.
@@ -168,6 +176,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ActTimeout <= 0 {
 		opts.ActTimeout = DefaultActTimeout
+	}
+	if opts.MaxSessionDuration <= 0 {
+		opts.MaxSessionDuration = DefaultMaxSessionDuration
 	}
 	s := &Server{opts: opts, now: opts.Now, log: opts.Logger, listening: make(chan struct{})}
 	if s.now == nil {
@@ -271,20 +282,31 @@ func (s *Server) Close() error {
 func (s *Server) count(outcome string) { s.replies.WithLabelValues(outcome).Inc() }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	nc := c.Conn()
 	remote := ""
-	if nc := c.Conn(); nc != nil && nc.RemoteAddr() != nil {
+	if nc != nil && nc.RemoteAddr() != nil {
 		remote = nc.RemoteAddr().String()
 	}
-	return &session{s: s, conn: c, log: s.log.With("remote", remote, "helo", c.Hostname())}, nil
+	ss := &session{s: s, conn: c, log: s.log.With("remote", remote, "helo", c.Hostname())}
+	if nc != nil {
+		// Closing the connection (not c, whose lock the connection's own
+		// goroutine may hold) ends its goroutine at its next read or write.
+		ss.lifetime = time.AfterFunc(s.opts.MaxSessionDuration, func() {
+			ss.log.Info("email: session too long; closing it", "limit", s.opts.MaxSessionDuration)
+			_ = nc.Close()
+		})
+	}
+	return ss, nil
 }
 
 // session is one SMTP connection. go-smtp calls its methods from the
 // connection's goroutine only.
 type session struct {
-	s       *Server
-	conn    *smtp.Conn
-	log     *slog.Logger
-	refused int // refused recipients on this connection
+	s        *Server
+	conn     *smtp.Conn
+	log      *slog.Logger
+	refused  int         // refused recipients on this connection
+	lifetime *time.Timer // closes the connection after MaxSessionDuration
 
 	// The current transaction.
 	from  string // envelope sender, "" for the null sender
@@ -315,7 +337,12 @@ func (ss *session) Reset() {
 	ss.from, ss.token, ss.page, ss.rcpt = "", "", reply.Page{}, false
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	if ss.lifetime != nil {
+		ss.lifetime.Stop()
+	}
+	return nil
+}
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.refused >= maxRefusedRcpts {

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -666,4 +667,27 @@ func selfSigned(t *testing.T) *tls.Config {
 		t.Fatal(err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+}
+
+func TestSessionLifetime(t *testing.T) {
+	f := newFixture(t, Options{MaxSessionDuration: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", f.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "EHLO client.example.net\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Keep quiet: the server must close the connection itself.
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("connection not closed by the server: %v (read %q)", err, got)
+	}
+	if !strings.Contains(string(got), "250 SIZE") {
+		t.Fatalf("read %q", got)
+	}
 }
