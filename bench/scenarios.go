@@ -288,12 +288,17 @@ func TriggerPaging(ctx context.Context, c *Cluster, n *Node, k int, dedup string
 	if _, _, err := Post(ctx, n.URL()+"/v2/enqueue", body, nil, http.StatusAccepted); err != nil {
 		return nil, t0, err
 	}
+	// A follower answers reads from its own applied state, which may lag
+	// the commit that answered 202 by a moment.
 	var page struct{ Incidents []Incident }
-	if _, err := GetJSON(ctx, n.URL()+"/v1/incidents?status=all&dedup_key="+dedup, c.Token(), &page); err != nil {
+	err := WaitFor(ctx, 10*time.Second, func() (bool, string) {
+		if _, err := GetJSON(ctx, n.URL()+"/v1/incidents?status=all&dedup_key="+dedup, c.Token(), &page); err != nil {
+			return false, err.Error()
+		}
+		return len(page.Incidents) == 1, fmt.Sprintf("dedup_key %s: %d incidents on %s", dedup, len(page.Incidents), n.ID)
+	})
+	if err != nil {
 		return nil, t0, err
-	}
-	if len(page.Incidents) != 1 {
-		return nil, t0, fmt.Errorf("dedup_key %s: %d incidents", dedup, len(page.Incidents))
 	}
 	return &page.Incidents[0], t0, nil
 }

@@ -258,3 +258,77 @@ func TestSMSFinalFailureIsRecordedAndNotRetried(t *testing.T) {
 		t.Fatalf("a final 400 was tried %d times, want 1", got)
 	}
 }
+
+// TestSecondStepPagedAfterLeaderKill is the failover acceptance: an
+// incident whose second step is due 3 s after the trigger, the leader
+// killed with SIGKILL 1 s in. The second step still pages, late by at most
+// about one election, and no page is sent twice (the first step's page was
+// delivered and recorded before the kill, so none was in flight). Rounds:
+// 5, or $PAGERD_FAILOVER_ROUNDS.
+func TestSecondStepPagedAfterLeaderKill(t *testing.T) {
+	rounds := 5
+	if v := os.Getenv("PAGERD_FAILOVER_ROUNDS"); v != "" {
+		fmt.Sscan(v, &rounds)
+	}
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 3, testcluster.Options{Config: fmt.Sprintf(pgConfig, "3s", box.addr, "http://127.0.0.1:1")})
+	var worst time.Duration
+	for r := 0; r < rounds; r++ {
+		leader := c.Leader()
+		key := fmt.Sprintf("failover-%d", r)
+		start := time.Now()
+		pgTrigger(t, c, leader, key, testcluster.EventsKey)
+		inc := pgIncident(t, c, leader, key)
+		createdAt := inc.CreatedAt
+		step0 := fmt.Sprintf("n%d-1-0", inc.ID)
+		step1 := fmt.Sprintf("n%d-2-0", inc.ID)
+		c.WaitFor(3*time.Second, func() (bool, string) {
+			inc := pgIncident(t, c, leader, key)
+			ok := len(inc.Notifications) == 1 && inc.Notifications[0].Status == incident.NotifySent
+			return ok, fmt.Sprintf("step 0 page not recorded as sent: %+v", inc.Notifications)
+		})
+		// The scenario's clock: the kill comes 1 s after the trigger.
+		time.Sleep(time.Until(start.Add(time.Second)))
+		leader.Kill()
+		var survivor *testcluster.Node
+		for _, n := range c.Nodes {
+			if n != leader {
+				survivor = n
+			}
+		}
+		c.WaitFor(20*time.Second, func() (bool, string) {
+			got := box.byNotification(t)[step1]
+			return len(got) > 0, "second step not paged yet"
+		})
+		// Let a duplicate, if any, arrive before counting.
+		c.WaitFor(20*time.Second, func() (bool, string) {
+			inc := pgIncident(t, c, survivor, key)
+			for _, n := range inc.Notifications {
+				if n.ID == step1 && n.Status == incident.NotifySent {
+					return true, ""
+				}
+			}
+			return false, "second step's page not recorded as sent"
+		})
+		byID := box.byNotification(t)
+		if n := len(byID[step0]); n != 1 {
+			t.Errorf("round %d: step 0 page %s delivered %d times, want 1", r, step0, n)
+		}
+		if n := len(byID[step1]); n != 1 {
+			t.Errorf("round %d: step 1 page %s delivered %d times, want 1", r, step1, n)
+		}
+		due := createdAt.Add(3 * time.Second)
+		late := byID[step1][0].receivedAt.Sub(due)
+		if late < -50*time.Millisecond {
+			t.Errorf("round %d: step 1 paged %v before it was due", r, -late)
+		}
+		worst = max(worst, late)
+		t.Logf("round %d: leader %s killed; second step paged %v after due", r, leader.ID, late.Round(time.Millisecond))
+		leader.Start()
+		c.WaitReady(leader)
+	}
+	// One election with a 500 ms heartbeat takes 0.5-2 s; allow for a slow CI.
+	if worst > 5*time.Second {
+		t.Errorf("worst lateness %v past due, want within about one election", worst)
+	}
+}
