@@ -332,3 +332,104 @@ func TestSecondStepPagedAfterLeaderKill(t *testing.T) {
 		t.Errorf("worst lateness %v past due, want within about one election", worst)
 	}
 }
+
+const pgStormConfig = `
+timezone: UTC
+api_tokens:
+  - {name: admin, token: "test-admin-token"}
+users:
+  - {id: alice, name: Alice, email: alice@example.com, phone: "+31612345001", notify: [{via: sms, after: 0m}, {via: email, after: 0m}]}
+rotations:
+  - {id: primary, participants: [alice], shift: 1w, start: "2026-01-05 09:00"}
+schedules:
+  - {id: web, layers: [primary]}
+policies:
+  - id: page-oncall
+    steps:
+      - {notify: [schedule:web], escalate_after: 1h}
+services:
+  - {id: checkout, name: Checkout API, policy: page-oncall}
+integrations:
+  - {name: events, key: "test-events-key", service: checkout}
+channels:
+  email: {smtp: "127.0.0.1:1", from: "pagerd@pager.example.com"}
+  sms: {provider: twilio, account_sid: ACtest, auth_token: secret-token, from: "+15550000000", api_base: "http://127.0.0.1:1"}
+  flood_control: {max: 3, per: 5s}
+`
+
+type pgOutbox struct {
+	Messages []struct {
+		ID        string    `json:"id"`
+		Channel   string    `json:"channel"`
+		User      string    `json:"user"`
+		Incidents []string  `json:"incidents"`
+		Summary   bool      `json:"summary"`
+		At        time.Time `json:"at"`
+	} `json:"messages"`
+}
+
+// TestStormStaysWithinFloodBound: 1,000 incidents in 10 s for one on-call
+// user. Per channel she gets at most 3 messages in any 5 s (the configured
+// bound), and every incident is in a message: alone or in a summary.
+func TestStormStaysWithinFloodBound(t *testing.T) {
+	const incidents = 1000
+	c := testcluster.Start(t, 1, testcluster.Options{Config: pgStormConfig, ExtraArgs: []string{"--dev"}})
+	n := c.Nodes[0]
+	start := time.Now()
+	errs := make(chan error, incidents)
+	sem := make(chan struct{}, 16)
+	for i := 0; i < incidents; i++ {
+		// 100 a second for 10 s.
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 10 * time.Millisecond)))
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			body := fmt.Sprintf(`{"routing_key":"test-events-key","event_action":"trigger","dedup_key":"storm-%d","payload":{"summary":"disk full %d","source":"db-%d","severity":"critical"}}`, i, i, i)
+			code, out := c.Do(n, "POST", "/v2/enqueue", []byte(body), nil)
+			if code != http.StatusAccepted {
+				errs <- fmt.Errorf("trigger %d: %d %s", i, code, out)
+			}
+		}()
+	}
+	for i := 0; i < cap(sem); i++ {
+		sem <- struct{}{}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var box pgOutbox
+	c.WaitFor(60*time.Second, func() (bool, string) {
+		box = pgOutbox{}
+		c.GetJSON(n, "/dev/outbox?format=json", &box)
+		covered := map[string]map[string]bool{"sms": {}, "email": {}}
+		for _, m := range box.Messages {
+			for _, k := range m.Incidents {
+				covered[m.Channel][k] = true
+			}
+		}
+		return len(covered["sms"]) == incidents && len(covered["email"]) == incidents,
+			fmt.Sprintf("incidents paged so far: sms %d, email %d of %d", len(covered["sms"]), len(covered["email"]), incidents)
+	})
+	for _, ch := range []string{"sms", "email"} {
+		var at []time.Time
+		summaries := 0
+		for _, m := range box.Messages {
+			if m.Channel == ch {
+				at = append(at, m.At)
+				if m.Summary {
+					summaries++
+				}
+			}
+		}
+		for i := 0; i+3 < len(at); i++ {
+			if at[i+3].Sub(at[i]) < 5*time.Second {
+				t.Errorf("%s: 4 messages within %v (bound: 3 per 5s): %v", ch, at[i+3].Sub(at[i]), at[i:i+4])
+			}
+		}
+		if summaries == 0 {
+			t.Errorf("%s: no summary message in a storm of %d", ch, incidents)
+		}
+		t.Logf("%s: %d messages (%d summaries) for %d incidents", ch, len(at), summaries, incidents)
+	}
+}

@@ -17,6 +17,9 @@ type job struct {
 	channel, target string
 	msg             *notify.Message
 	items           []incident.DeliveryItem // one per notification it stands for
+	// flood and admitted locate the send in its flood-control window.
+	flood    *floodKey
+	admitted time.Time
 }
 
 // deliver sends a due notification, or holds it for the next summary when
@@ -55,7 +58,8 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	if !admitted {
 		return // held: it goes out in the summary at the window's end
 	}
-	t.send(job{channel: n.Channel, items: []incident.DeliveryItem{item}, msg: t.message(inc, n, user, cfg, now)}, cfg, version)
+	t.send(job{channel: n.Channel, items: []incident.DeliveryItem{item}, msg: t.message(inc, n, user, cfg, now),
+		flood: &floodKey{n.User, n.Channel}, admitted: now}, cfg, version)
 }
 
 // message builds the page of one notification.
@@ -103,13 +107,15 @@ func (t *term) flushFlood(cfg *config.Config, version string, now time.Time) {
 		t.mu.Lock()
 		t.flood.record(b.key, now)
 		t.mu.Unlock()
+		var j job
 		if len(live) == 1 {
 			h := live[0]
-			t.send(job{channel: b.key.channel, items: []incident.DeliveryItem{itemFor(h)},
-				msg: t.message(h.inc, &h.n, user, cfg, now)}, cfg, version)
-			continue
+			j = job{channel: b.key.channel, items: []incident.DeliveryItem{itemFor(h)}, msg: t.message(h.inc, &h.n, user, cfg, now)}
+		} else {
+			j = t.summary(b.key.channel, user, live)
 		}
-		t.send(t.summary(b.key.channel, user, live), cfg, version)
+		j.flood, j.admitted = &b.key, now
+		t.send(j, cfg, version)
 	}
 }
 
@@ -183,6 +189,12 @@ func (t *term) send(j job, cfg *config.Config, version string) {
 			receipt, err = sender.Send(ctx, j.msg)
 			cancel()
 			t.e.metrics.sendLatency.WithLabelValues(j.channel).Observe(time.Since(start).Seconds())
+		}
+		if j.flood != nil {
+			done := t.e.opts.Clock.Now()
+			t.mu.Lock()
+			t.flood.delivered(*j.flood, j.admitted, done)
+			t.mu.Unlock()
 		}
 		if t.ctx.Err() != nil && err != nil {
 			// Leadership ended mid-send: the next leader sends it again.

@@ -1,6 +1,7 @@
 package escalation
 
 import (
+	"sort"
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
@@ -71,6 +72,23 @@ func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h h
 func (f *flood) record(k floodKey, now time.Time) {
 	if w := f.windows[k]; w != nil {
 		w.sent = append(w.sent, now)
+	}
+}
+
+// delivered moves a send's time in its window from when it was admitted to
+// when the provider accepted it, so the bound holds for what the person
+// receives, not just for what the engine started.
+func (f *flood) delivered(k floodKey, admitted, done time.Time) {
+	w := f.windows[k]
+	if w == nil {
+		return
+	}
+	for i := range w.sent {
+		if w.sent[i].Equal(admitted) {
+			w.sent[i] = done
+			sort.Slice(w.sent, func(a, b int) bool { return w.sent[a].Before(w.sent[b]) })
+			return
+		}
 	}
 }
 
