@@ -50,6 +50,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -234,7 +235,7 @@ func (s *Server) Serve(l net.Listener) error {
 		close(s.listening)
 	}
 	s.mu.Unlock()
-	return s.smtp.Serve(l)
+	return s.smtp.Serve(trackingListener{l})
 }
 
 // ListenAndServe listens on Options.Addr and serves until Close.
@@ -386,25 +387,52 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-// tooManyRefused answers 421 and ends the connection: reading stops now,
-// so go-smtp writes the 421, then finds the end of input and closes.
+// tooManyRefused answers 421 and ends the connection once that answer is
+// written.
 func (ss *session) tooManyRefused() error {
 	ss.log.Warn("email: too many refused recipients on one connection; closing it")
 	if ss.conn != nil {
-		closeRead(ss.conn.Conn())
+		if tc, ok := unwrap(ss.conn.Conn()); ok {
+			tc.closeAfterWrite.Store(true)
+		}
 	}
 	return errTooManyRefused
 }
 
-// closeRead shuts the reading half of c (under TLS, of the TCP connection
-// beneath it), leaving the writing half open for the last answer.
-func closeRead(c net.Conn) {
+// trackedConn is every connection the server accepts. go-smtp writes each
+// answer with one Write (a flushed bufio.Writer; under TLS one record), so
+// closing right after the next Write ends the connection just after the
+// answer that asked for it.
+type trackedConn struct {
+	net.Conn
+	closeAfterWrite atomic.Bool
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.closeAfterWrite.Load() {
+		_ = c.Conn.Close()
+	}
+	return n, err
+}
+
+// unwrap finds the trackedConn under c (under TLS, beneath the tls.Conn).
+func unwrap(c net.Conn) (*trackedConn, bool) {
 	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
 		c = tc.NetConn()
 	}
-	if cr, ok := c.(interface{ CloseRead() error }); ok {
-		_ = cr.CloseRead()
+	t, ok := c.(*trackedConn)
+	return t, ok
+}
+
+type trackingListener struct{ net.Listener }
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
+	return &trackedConn{Conn: c}, nil
 }
 
 func (ss *session) refuse(e *smtp.SMTPError, msg string, args ...any) error {
