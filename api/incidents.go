@@ -115,7 +115,14 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 type actionBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
+	// Channel and DedupID are set when a reply (SMS, email, dev outbox)
+	// received on a follower is forwarded to the leader.
+	Channel string `json:"channel"`
+	DedupID string `json:"dedup_id"`
 }
+
+// actionChannels are the channels an action may claim.
+var actionChannels = map[string]bool{"": true, "api": true, "sms": true, "email": true, "dev": true}
 
 var actionKinds = map[string]string{"ack": incident.Ack, "resolve": incident.Resolve,
 	"escalate": incident.Escalate, "notes": incident.Note}
@@ -140,11 +147,26 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "note: required")
 		return
 	}
+	if !actionChannels[body.Channel] {
+		writeError(w, http.StatusBadRequest, "channel: want api, sms, email or dev")
+		return
+	}
 	by := body.By
 	if by == "" {
 		by = tokenName(r.Context())
 	}
-	inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: "api", Note: body.Note})
+	channel := body.Channel
+	if channel == "" {
+		channel = "api"
+	}
+	inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
+		Note: body.Note, DedupID: body.DedupID})
+	if errors.Is(err, incident.ErrDuplicate) {
+		// A retried reply: it acted the first time; answer as then.
+		w.Header().Set(cluster.DuplicateHeader, "true")
+		writeJSON(w, http.StatusOK, inc)
+		return
+	}
 	if err != nil {
 		s.writeCommitError(w, err)
 		return

@@ -376,11 +376,8 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incide
 // SubmitAction commits a person's action and returns the incident after it.
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
 	v, err := n.Submit(ctx, TypeAction, a)
-	if err != nil {
-		return nil, err
-	}
-	inc, _ := v.(*incident.Incident)
-	return inc, nil
+	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
+	return inc, err
 }
 
 // ApplyConfig validates sources with this process's environment and commits

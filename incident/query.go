@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"sort"
 	"time"
 )
 
@@ -181,4 +182,57 @@ func (s *State) EachOpen(fn func(*Incident)) {
 	for _, inc := range s.open {
 		fn(inc)
 	}
+}
+
+// PhonePage is an SMS page sent to a phone, for reply handling.
+type PhonePage struct {
+	Incident     *Incident // without timeline and notifications
+	Notification Notification
+}
+
+// PhonePages lists the SMS pages sent to phone whose incidents are open,
+// newest first: the pages a reply from that phone can act on.
+func (s *State) PhonePages(phone string) []PhonePage {
+	var out []PhonePage
+	for id := range s.phoneCodes[phone] {
+		inc := s.byID(id)
+		if inc == nil || !inc.Status.Open() {
+			continue
+		}
+		var latest *Notification
+		for i := range inc.Notifications {
+			n := &inc.Notifications[i]
+			if n.Channel == ChannelSMS && n.To == phone && n.Status == NotifySent &&
+				(latest == nil || n.SentAt.After(*latest.SentAt)) {
+				latest = n
+			}
+		}
+		if latest != nil {
+			out = append(out, PhonePage{Incident: inc.summary(), Notification: *latest})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Notification.SentAt, out[j].Notification.SentAt
+		if !a.Equal(*b) {
+			return a.After(*b)
+		}
+		return out[i].Incident.ID > out[j].Incident.ID
+	})
+	return out
+}
+
+// Notification finds a notification by id ("n<incident>-<seq>-<k>").
+func (s *State) Notification(id string) (*Incident, Notification, bool) {
+	var incID uint64
+	if _, err := fmt.Sscanf(id, "n%d-", &incID); err != nil {
+		return nil, Notification{}, false
+	}
+	inc := s.byID(incID)
+	if inc == nil {
+		return nil, Notification{}, false
+	}
+	if n := inc.notification(id); n != nil {
+		return inc.summary(), *n, true
+	}
+	return nil, Notification{}, false
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pagerd/pagerd/configs"
 	"github.com/pagerd/pagerd/escalation"
 	"github.com/pagerd/pagerd/notify/outbox"
+	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
 )
 
@@ -115,9 +116,21 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	ingest := router.NewHandler(activeConfig, node, router.Options{Registerer: reg, Logger: log})
 	mux := http.NewServeMux()
 	mux.Handle("/", api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log}))
+	seed, err := config.Parse(sources, os.LookupEnv)
+	if err != nil {
+		node.Close()
+		return err
+	}
+	replies, err := startReplies(node, activeConfig, seed, f.smtpAddr, f.dev, f.httpAddr, reg, log)
+	if err != nil {
+		node.Close()
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	defer replies.close()
+	mux.Handle(smshook.Path, node.LeaderOnly(replies.sms))
 	var senders escalation.Senders = &escalation.ProviderSenders{}
 	if f.dev {
-		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: emailFrom(activeConfig)})
+		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: seed.Channels.Email.From, Reply: replies.devReply})
 		senders = escalation.OutboxSenders{Outbox: box}
 		mux.Handle("/dev/", box.Handler())
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
@@ -184,13 +197,4 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// emailFrom is the configured sender address, for the dev outbox's
-// Message-IDs (the same ones the SMTP sender would use).
-func emailFrom(cfg func() *config.Config) string {
-	if c := cfg(); c != nil && c.Channels.Email.From != "" {
-		return c.Channels.Email.From
-	}
-	return outbox.DefaultEmailFrom
 }

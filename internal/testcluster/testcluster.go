@@ -107,6 +107,9 @@ type Options struct {
 	Config    string   // YAML; DefaultConfig when empty
 	ExtraArgs []string // appended to every `pagerd serve`
 	Env       []string // added to every node's environment
+	// SMTP gives every node an inbound SMTP port (--smtp-addr) for email
+	// replies; the config then needs channels.email.reply_domain.
+	SMTP bool
 }
 
 // Cluster is a set of node processes.
@@ -122,6 +125,7 @@ type Cluster struct {
 // Node is one pagerd process.
 type Node struct {
 	ID, HTTPAddr, RaftAddr, DataDir string
+	SMTPAddr                        string // with Options.SMTP
 	c                               *Cluster
 	cmd                             *exec.Cmd
 	exited                          chan struct{}
@@ -146,6 +150,9 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	for i := 0; i < n; i++ {
 		node := &Node{ID: fmt.Sprintf("n%d", i+1), HTTPAddr: FreePort(t), RaftAddr: FreePort(t), c: c}
 		node.DataDir = filepath.Join(c.dir, node.ID)
+		if opts.SMTP {
+			node.SMTPAddr = FreePort(t)
+		}
 		node.logPath = filepath.Join(c.dir, node.ID+".log")
 		if i > 0 {
 			node.join = []string{"http://" + c.Nodes[0].HTTPAddr}
@@ -180,6 +187,9 @@ func (n *Node) Start() {
 		"--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr, "--raft-heartbeat-timeout", "500ms"}
 	if len(n.join) > 0 {
 		args = append(args, "--join", strings.Join(n.join, ","))
+	}
+	if n.SMTPAddr != "" {
+		args = append(args, "--smtp-addr", n.SMTPAddr)
 	}
 	args = append(args, n.c.opts.ExtraArgs...)
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
