@@ -360,7 +360,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	at := strings.LastIndexByte(to, '@')
 	if at <= 0 || !strings.EqualFold(strings.TrimSuffix(to[at+1:], "."), ss.s.opts.Domain) {
-		return ss.refuse(errWrongDomain, "recipient not at the reply domain", "to", to)
+		return ss.refuse(errWrongDomain, "recipient not at the reply domain", "to_domain", to[at+1:])
 	}
 	local := asciiLower(to[:at])
 	if ss.rcpt {
