@@ -187,6 +187,22 @@ func TestPageEmailReachesRealSMTPServer(t *testing.T) {
 			t.Errorf("body lacks %q:\n%s", want, msg.body)
 		}
 	}
+	// pagerd incident shows the escalation and the notification.
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		code, out := c.Run(n, "incident", "INC-1")
+		ok := code == 0 && strings.Contains(out, "escalation: policy two-step, step 0, loop 0") &&
+			strings.Contains(out, "n1-1-0") && strings.Contains(out, "sent")
+		return ok, out
+	})
+	// The metrics count the page, its send latency and the step.
+	_, metrics := c.Do(n, "GET", "/metrics", nil, nil)
+	for _, want := range []string{`pagerd_notifications_total{channel="email",outcome="sent"} 1`,
+		`pagerd_notification_send_duration_seconds_count{channel="email"} 1`,
+		`pagerd_escalation_steps_total{reason="trigger"} 1`, `pagerd_incident_time_to_ack_seconds_count 0`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	// The incident records the page as sent, with the same Message-ID.
 	c.WaitFor(10*time.Second, func() (bool, string) {
 		inc := pgIncident(t, c, n, "email-1")

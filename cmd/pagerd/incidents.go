@@ -86,7 +86,11 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintf(w, "resolved:  %s by %s\n", fmtTime(inc.ResolvedAt), inc.ResolvedBy)
 	}
 	if e := inc.Escalation; e != nil {
-		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, next %s\n", e.Policy, e.Step, e.Loop, fmtTime(e.NextAt))
+		state := "next " + fmtTime(e.NextAt)
+		if e.Exhausted {
+			state = "exhausted"
+		}
+		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, %s\n", e.Policy, e.Step, e.Loop, state)
 	}
 	fmt.Fprintf(w, "\nalerts (%d):\n", inc.AlertCount)
 	for _, a := range inc.Alerts {
@@ -96,7 +100,8 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintln(w, "\nnotifications:")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\n", n.Status, n.User, n.Channel, n.To, n.Step, n.Loop, n.Attempts, n.Error)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
+				n.Step, n.Loop, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}
