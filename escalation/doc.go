@@ -1,13 +1,16 @@
-// Package escalation will run escalation policies: on trigger, resolve step 0's
-// targets at that instant (with package schedule) and start each targeted
-// user's notification rules; after escalate_after, run the next step; after the
-// last, repeat; stop on acknowledge or resolve.
+// Package escalation runs escalation policies and delivers pages: on
+// trigger it resolves step 0's targets at that instant (with package
+// schedule) and starts each targeted user's notification rules; after
+// escalate_after it runs the next step; after the last it repeats; it stops
+// on acknowledge or resolve, and starts over when an acknowledgement times
+// out. It sends through notify's channel clients, with retries, backoff and
+// per-person flood control.
 //
-// It is not implemented yet (issue 4). The contract it will follow is fixed by
-// the cluster package: the escalation state of each incident lives in the
-// replicated FSM; timers run only on the leader, started and stopped through
-// cluster.Node.OnLeader and rebuilt from state on gaining leadership (an overdue
-// step fires at once: late is allowed, early never, lost never); a firing
-// submits a conditional command ("advance incident 42 from step 1, loop 0") so a
-// stale leader or a duplicate firing changes nothing.
+// The engine runs only on the leader (register Engine.Run with
+// cluster.Node.OnLeader). It keeps nothing between terms: every timer is
+// rebuilt from the replicated state when a node gains leadership, so an
+// overdue step fires at once (late is allowed, early never, lost never).
+// Every change it makes is a conditional command (incident.StepStart names
+// the step sequence it expects; incident.DeliveryItem the attempt), so a
+// stale leader's or a duplicate firing changes nothing. See DESIGN.md.
 package escalation
