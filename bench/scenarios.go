@@ -462,7 +462,7 @@ func Scale(ctx context.Context, c *Cluster, incidents, schedules, conc int, logf
 	}
 
 	// A fresh node joins: the leader's log was compacted by the snapshot
-	// (trailing logs are few), so it must install the snapshot.
+	// (it keeps 16 trailing entries), so it must install the snapshot.
 	t2 := time.Now()
 	fresh, err := c.AddNode("--raft-log-level", "info")
 	if err != nil {

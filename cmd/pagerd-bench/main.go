@@ -338,7 +338,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		logf("scale: %d incidents, %d schedules", o.scaleIncidents, o.scaleSchedules)
 		sc, err := bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "scale"), Nodes: o.nodes,
 			Config: bench.Config(bench.ConfigOptions{Schedules: o.scaleSchedules}), Token: bench.Token,
-			ExtraArgs: []string{"--raft-trailing-logs", "1024"}})
+			ExtraArgs: []string{"--raft-trailing-logs", "16"}})
 		if err != nil {
 			return rep, fmt.Errorf("scale cluster: %w", err)
 		}
