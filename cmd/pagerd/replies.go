@@ -59,19 +59,18 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 		PublicURL: rw.publicURL,
 		Backend:   node.Replies(), Logger: log, Metrics: reg,
 	})
-	if smtpAddr == "" && dev {
-		smtpAddr = "127.0.0.1:0"
-	}
-	if smtpAddr == "" {
-		return rw, nil
-	}
 	// The committed config if this node has one yet, else its own file.
 	c := cfg()
 	if c == nil {
 		c = seed
 	}
 	domain := c.Channels.Email.ReplyDomain
-	if domain == "" {
+	switch {
+	case smtpAddr == "" && dev && domain != "":
+		smtpAddr = "127.0.0.1:0" // the dev outbox's email reply boxes use it
+	case smtpAddr == "":
+		return rw, nil
+	case domain == "":
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
 	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: node.Replies(), Confirm: rw.confirm,
