@@ -145,3 +145,27 @@ func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
 	s.log.Warn("state restored from snapshot", "bytes", len(data), "by", tokenName(r.Context()))
 	writeJSON(w, http.StatusOK, map[string]any{"status": "restored", "bytes": len(data)})
 }
+
+// rotateReplyKey adds a new reply-token key; the previous one keeps
+// verifying for cluster.ReplyTokenLifetime. Secrets never leave the cluster.
+func (s *Server) rotateReplyKey(w http.ResponseWriter, r *http.Request) {
+	kr, err := s.node.RotateReplyKey(r.Context())
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	type keyView struct {
+		ID       uint8      `json:"id"`
+		NotAfter *time.Time `json:"not_after"`
+	}
+	keys := make([]keyView, 0, len(kr.Keys))
+	for _, k := range kr.Keys {
+		v := keyView{ID: k.ID}
+		if !k.NotAfter.IsZero() {
+			na := k.NotAfter.UTC()
+			v.NotAfter = &na
+		}
+		keys = append(keys, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}

@@ -108,7 +108,26 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, inc)
+	writeJSON(w, http.StatusOK, fullIncident(inc))
+}
+
+// incidentJSON is one incident with its notifications and timeline always
+// present (as arrays), as spec §2 lists them; only list items leave them out.
+type incidentJSON struct {
+	*incident.Incident
+	Notifications []incident.Notification `json:"notifications"`
+	Timeline      []incident.Entry        `json:"timeline"`
+}
+
+func fullIncident(inc *incident.Incident) incidentJSON {
+	out := incidentJSON{Incident: inc, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	if out.Notifications == nil {
+		out.Notifications = []incident.Notification{}
+	}
+	if out.Timeline == nil {
+		out.Timeline = []incident.Entry{}
+	}
+	return out
 }
 
 // actionBody is the optional body of POST /v1/incidents/{id}/{action}.
@@ -162,16 +181,17 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 	inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
 		Note: body.Note, DedupID: body.DedupID})
 	if errors.Is(err, incident.ErrDuplicate) {
-		// A retried reply: it acted the first time; answer as then.
+		// A retried reply: its first delivery was already applied (or
+		// refused); nothing changes now.
 		w.Header().Set(cluster.DuplicateHeader, "true")
-		writeJSON(w, http.StatusOK, inc)
+		writeJSON(w, http.StatusOK, fullIncident(inc))
 		return
 	}
 	if err != nil {
 		s.writeCommitError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, inc)
+	writeJSON(w, http.StatusOK, fullIncident(inc))
 }
 
 // decodeOptional decodes a JSON body if there is one.

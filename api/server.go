@@ -68,6 +68,7 @@ func New(o Options) *Server {
 	m.Handle("DELETE /v1/cluster/nodes/{id}", s.auth(lead(http.HandlerFunc(s.removeNode))))
 	m.Handle("GET /v1/snapshot", s.auth(lead(http.HandlerFunc(s.saveSnapshot))))
 	m.Handle("PUT /v1/snapshot", s.auth(lead(http.HandlerFunc(s.restoreSnapshot))))
+	m.Handle("POST /v1/reply-keys/rotate", s.auth(lead(http.HandlerFunc(s.rotateReplyKey))))
 	m.Handle("GET /v1/oncall", s.auth(http.HandlerFunc(s.allOnCall)))
 	m.Handle("GET /v1/schedules/{id}/oncall", s.auth(http.HandlerFunc(s.scheduleOnCall)))
 	m.Handle("GET /v1/schedules/{id}/shifts", s.auth(http.HandlerFunc(s.scheduleShifts)))

@@ -81,8 +81,13 @@ func (b replyBackend) UserForPhone(phone string) (string, bool) {
 // the HTTP API when this node follows (an SMTP server on every node takes
 // replies; only the leader commits).
 func (b replyBackend) Act(ctx context.Context, req reply.Request) (reply.Result, error) {
+	note := req.Note
+	if req.From != "" {
+		// The timeline names the sender, not only the user acted as.
+		note = fmt.Sprintf("%q from %s", req.Note, req.From)
+	}
 	a := &incident.Action{Incident: req.Incident, Kind: req.Kind, By: req.User, Channel: req.Channel,
-		Note: req.Note, DedupID: req.DedupID}
+		Note: note, DedupID: req.DedupID}
 	if !b.n.IsLeader() {
 		return b.forwardAction(ctx, a)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -144,6 +145,11 @@ func TestEmailReplyWithoutQuorumGets451AndSucceedsOnRetry(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "<** 451") {
 		t.Fatalf("reply without quorum: swaks exit %d, want 451:\n%s", code, out)
 	}
+	// A forged Twilio webhook is refused 403 on the node it reached, even
+	// without a leader to forward to.
+	if code, out := rpTwilio(t, c, survivor, "+31612345003", "1a", "SMforged", false); code != http.StatusForbidden {
+		t.Fatalf("unsigned SMS webhook without quorum: %d %s, want 403", code, out)
+	}
 	leader.Start()
 	followers[1].Start()
 	c.WaitReady(survivor)
@@ -225,4 +231,34 @@ func TestSMSRepliesAckAndStopStart(t *testing.T) {
 	rpTwilio(t, c, n, "+31612345003", "START", "SM5", true)
 	pgTrigger(t, c, n, "sms-c", "test-texts-key")
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 2, "no SMS after START" })
+}
+
+func TestReplyKeyRotationKeepsMailedTokensValid(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{SMTP: true, Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
+	n := c.Nodes[0]
+	pgTrigger(t, c, n, "rotate-1", testcluster.EventsKey)
+	replyTo, subject := rpPageEmail(t, c, box, "n1-1-0")
+	code, out := c.Do(n, "POST", "/v1/reply-keys/rotate", nil, nil)
+	var keys struct {
+		Keys []struct {
+			ID       int        `json:"id"`
+			NotAfter *time.Time `json:"not_after"`
+		} `json:"keys"`
+	}
+	json.Unmarshal(out, &keys)
+	if code != http.StatusOK || len(keys.Keys) != 2 || keys.Keys[0].NotAfter == nil || keys.Keys[1].ID != 2 || keys.Keys[1].NotAfter != nil {
+		t.Fatalf("rotate: %d %s; want key 1 retiring and key 2 current", code, out)
+	}
+	if strings.Contains(string(out), "secret") {
+		t.Fatalf("rotate answer shows secrets: %s", out)
+	}
+	code2, out2 := rpSwaks(t, n.SMTPAddr, "alice@example.com", replyTo,
+		rpReply("rot-1@mail.example.com", "alice@example.com", replyTo, subject, "ack", "page"))
+	if code2 != 0 {
+		t.Fatalf("reply with a token of the rotated-out key: swaks exit %d:\n%s", code2, out2)
+	}
+	if got := pgIncident(t, c, n, "rotate-1"); got.Status != incident.Acknowledged {
+		t.Fatalf("status %s after a reply with the previous key's token", got.Status)
+	}
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,13 +42,15 @@ type replyWiring struct {
 	// devPublicURL signs dev-outbox SMS replies when the config has no
 	// public_url: this node's own address.
 	devPublicURL string
+	// devBox keeps reply confirmations in --dev instead of mailing them.
+	devBox *outbox.Outbox
 }
 
 // startReplies mounts the Twilio webhook and starts the inbound SMTP server
 // when smtpAddr is set (in --dev mode always, on a loopback port, so the
 // outbox's reply boxes go through it).
 func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Config, smtpAddr string, dev bool, httpAddr string,
-	reg prometheus.Registerer, log *slog.Logger) (*replyWiring, error) {
+	tlsConfig *tls.Config, reg prometheus.Registerer, log *slog.Logger) (*replyWiring, error) {
 	rw := &replyWiring{node: node, cfg: cfg, log: log}
 	if dev {
 		rw.devPublicURL = "http://" + httpAddr
@@ -74,7 +80,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
 	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: node.Replies(), Confirm: rw.confirm,
-		Logger: log, Metrics: reg})
+		TLS: tlsConfig, Logger: log, Metrics: reg})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +107,10 @@ func (rw *replyWiring) publicURL() string {
 
 // confirm answers a reply by email through the configured relay.
 func (rw *replyWiring) confirm(ctx context.Context, to, subject, body, inReplyTo string) error {
+	if rw.devBox != nil {
+		rw.devBox.Keep(to, subject, body, inReplyTo)
+		return nil
+	}
 	c := rw.cfg()
 	if c == nil || c.Channels.Email.SMTP == "" {
 		return fmt.Errorf("no email channel configured")
@@ -212,4 +222,58 @@ func sendPlain(addr, from, to, msg string) error {
 		return err
 	}
 	return c.Quit()
+}
+
+// smsHandler serves POST /v1/sms/twilio. The signature is checked on the
+// node that received the request, before any forwarding, so a forged
+// request gets 403 even while the cluster has no leader; a genuine one is
+// then handled on the leader (which checks it again).
+func (rw *replyWiring) smsHandler() http.Handler {
+	lead := rw.node.LeaderOnly(rw.sms)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || rw.node.IsLeader() {
+			lead.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, smshook.MaxBodyBytes))
+		if err != nil {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "body: too large or unreadable")
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		c := rw.cfg()
+		full := strings.TrimRight(rw.publicURL(), "/") + smshook.Path
+		if r.URL.RawQuery != "" {
+			full += "?" + r.URL.RawQuery
+		}
+		if err != nil || c == nil || c.Channels.SMS.AuthToken == "" ||
+			!reply.VerifyTwilioSignature(c.Channels.SMS.AuthToken, full, form, r.Header.Get("X-Twilio-Signature")) {
+			writeJSONError(w, http.StatusForbidden, "X-Twilio-Signature does not verify")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		lead.ServeHTTP(w, r)
+	})
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// loadTLS reads the inbound SMTP server's certificate for STARTTLS.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, fmt.Errorf("--smtp-tls-cert and --smtp-tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load SMTP certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -31,6 +31,7 @@ const defaultConfigPath = "configs/example.yaml"
 
 type serveFlags struct {
 	config, dataDir, nodeID, httpAddr, raftAddr, smtpAddr, join string
+	smtpCert, smtpKey                                           string
 	bootstrap, dev                                              bool
 	logLevel, logFormat, raftLogLevel                           string
 	snapshotThreshold, trailingLogs                             uint64
@@ -47,6 +48,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "API, ingest, inbound SMS webhook, metrics")
 	fs.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:7000", "Raft transport")
 	fs.StringVar(&f.smtpAddr, "smtp-addr", "", "inbound SMTP for email replies (empty: off)")
+	fs.StringVar(&f.smtpCert, "smtp-tls-cert", "", "PEM certificate for STARTTLS on --smtp-addr (with --smtp-tls-key)")
+	fs.StringVar(&f.smtpKey, "smtp-tls-key", "", "PEM private key for STARTTLS on --smtp-addr")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its only voter")
 	fs.StringVar(&f.join, "join", "", "comma-separated HTTP addresses of existing members")
 	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails and SMS in memory at /dev/outbox")
@@ -121,17 +124,23 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		node.Close()
 		return err
 	}
-	replies, err := startReplies(node, activeConfig, seed, f.smtpAddr, f.dev, f.httpAddr, reg, log)
+	tlsConfig, err := loadTLS(f.smtpCert, f.smtpKey)
+	if err != nil {
+		node.Close()
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	replies, err := startReplies(node, activeConfig, seed, f.smtpAddr, f.dev, f.httpAddr, tlsConfig, reg, log)
 	if err != nil {
 		node.Close()
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
 	defer replies.close()
-	mux.Handle(smshook.Path, node.LeaderOnly(replies.sms))
+	mux.Handle(smshook.Path, replies.smsHandler())
 	var senders escalation.Senders = &escalation.ProviderSenders{}
 	if f.dev {
 		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: seed.Channels.Email.From, Reply: replies.devReply})
 		senders = escalation.OutboxSenders{Outbox: box}
+		replies.devBox = box
 		mux.Handle("/dev/", box.Handler())
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
 	}

@@ -351,3 +351,10 @@ func (o *Outbox) lookup(seq uint64) (Message, error) {
 	}
 	return o.ring[(o.head+int(seq-first))%len(o.ring)].clone(), nil
 }
+
+// Keep records an email that is not a page, such as the confirmation
+// answering an email reply, so --dev shows it instead of sending it.
+func (o *Outbox) Keep(to, subject, body, inReplyTo string) uint64 {
+	return o.add(Message{ID: "reply-to-" + inReplyTo, Channel: ChannelEmail, To: to, Subject: subject, Body: body,
+		Incidents: []string{}, Notifications: []string{}})
+}
