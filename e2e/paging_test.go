@@ -3,12 +3,15 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/internal/testcluster"
 	"github.com/pagerd/pagerd/notify/sms/twiliotest"
+	"github.com/pagerd/pagerd/notify/webhook"
 )
 
 // Paging end to end: real node processes deliver pages to a real SMTP
@@ -448,4 +452,57 @@ func TestStormStaysWithinFloodBound(t *testing.T) {
 		}
 		t.Logf("%s: %d messages (%d summaries) for %d incidents", ch, len(at), summaries, incidents)
 	}
+}
+
+// TestWebhookPageIsSignedAndRetried: a step's webhook target gets the JSON
+// event with a valid HMAC signature and the notification id as delivery id;
+// a 503 from the receiver is retried.
+func TestWebhookPageIsSignedAndRetried(t *testing.T) {
+	type delivery struct {
+		id, sig string
+		ok      bool
+		status  int
+	}
+	got := make(chan delivery, 10)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ok := webhook.Verify("hook-secret", r.Header.Get(webhook.HeaderTimestamp), body, r.Header.Get(webhook.HeaderSignature))
+		status := http.StatusOK
+		if calls.Add(1) == 1 {
+			status = http.StatusServiceUnavailable
+		}
+		w.WriteHeader(status)
+		got <- delivery{id: r.Header.Get(webhook.HeaderDelivery), sig: r.Header.Get(webhook.HeaderSignature), ok: ok, status: status}
+	}))
+	t.Cleanup(srv.Close)
+	cfg := `
+timezone: UTC
+api_tokens: [{name: admin, token: "test-admin-token"}]
+users: [{id: alice, email: alice@example.com, notify: []}]
+policies:
+  - id: hook
+    steps: [{notify: [webhook:chat], escalate_after: 1h}]
+services: [{id: checkout, policy: hook}]
+integrations: [{name: events, key: "test-events-key", service: checkout}]
+channels:
+  webhooks: [{id: chat, url: "` + srv.URL + `/hook", secret: "hook-secret"}]
+`
+	c := testcluster.Start(t, 1, testcluster.Options{Config: cfg})
+	pgTrigger(t, c, c.Nodes[0], "hook-1", testcluster.EventsKey)
+	for i, want := range []int{http.StatusServiceUnavailable, http.StatusOK} {
+		select {
+		case d := <-got:
+			if d.id != "n1-1-0" || !d.ok || d.status != want {
+				t.Fatalf("delivery %d: %+v; want id n1-1-0, a valid signature, status %d", i, d, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("delivery %d did not arrive", i)
+		}
+	}
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, c.Nodes[0], "hook-1")
+		n := inc.Notifications
+		return len(n) == 1 && n[0].Status == incident.NotifySent && n[0].Attempts == 2, fmt.Sprintf("%+v", n)
+	})
 }
