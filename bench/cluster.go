@@ -417,3 +417,69 @@ func Get(ctx context.Context, url, token string) (int, []byte, error) {
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
 }
+
+// CPUSeconds is the CPU time (user+system) the node's process has used.
+func (n *Node) CPUSeconds() float64 {
+	pid := n.PID()
+	if pid == 0 {
+		return 0
+	}
+	return procCPU(strconv.Itoa(pid))
+}
+
+// SelfCPUSeconds is the CPU time of this (load generator) process.
+func SelfCPUSeconds() float64 { return procCPU("self") }
+
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the line, in clock ticks (100 per second).
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
+}
+
+// CPUMeter measures CPU used by the cluster's processes and the generator
+// over an interval.
+type CPUMeter struct {
+	c     *Cluster
+	start map[string]float64
+	t0    time.Time
+}
+
+// MeterCPU starts measuring (c may be nil: generator only).
+func MeterCPU(c *Cluster) *CPUMeter {
+	m := &CPUMeter{c: c, start: map[string]float64{"bench": SelfCPUSeconds()}, t0: time.Now()}
+	if c != nil {
+		for _, n := range c.Nodes {
+			m.start[n.ID] = n.CPUSeconds()
+		}
+	}
+	return m
+}
+
+// Cores returns, per process, the average number of cores used since
+// MeterCPU.
+func (m *CPUMeter) Cores() map[string]float64 {
+	el := time.Since(m.t0).Seconds()
+	out := map[string]float64{"bench": round((SelfCPUSeconds()-m.start["bench"])/el, 2)}
+	if m.c != nil {
+		for _, n := range m.c.Nodes {
+			if s, ok := m.start[n.ID]; ok && n.Running() {
+				out[n.ID] = round((n.CPUSeconds()-s)/el, 2)
+			}
+		}
+	}
+	return out
+}

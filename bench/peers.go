@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -226,4 +227,12 @@ func (w *MailWatcher) Await(ctx context.Context, timeout time.Duration, match fu
 		return false, "no matching message in " + w.dir
 	})
 	return found, err
+}
+
+// CPUSeconds is the CPU time the process has used.
+func (p *Process) CPUSeconds() float64 {
+	if p == nil || p.cmd == nil || p.dead() {
+		return 0
+	}
+	return procCPU(strconv.Itoa(p.cmd.Process.Pid))
 }

@@ -54,7 +54,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "cluster: %d pagerd nodes on loopback; %s\n\n", r.Nodes, r.Alertmanager)
 	if len(r.Ingest) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "system\tkind\ttarget\tbatch\tclients\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+		fmt.Fprintln(tw, "system\tkind\ttarget\tbatch\tclients\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tcores srv+gen\t")
 		rows := r.Ingest
 		if r.HalfRate != nil {
 			rows = append(append([]Row(nil), rows...), *r.HalfRate)
@@ -64,8 +64,8 @@ func (r *Report) WriteTable(w io.Writer) {
 			if row.Concurrency == 0 {
 				clients = fmt.Sprintf("open %.0f/s", row.Extra["target_rate"])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n", row.System, row.Kind, row.Target,
-				row.Batch, clients, row.EvPerSec, row.ReqPerSec, row.P50ms, row.P90ms, row.P99ms, row.Maxms, row.Errors)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", row.System, row.Kind, row.Target,
+				row.Batch, clients, row.EvPerSec, row.ReqPerSec, row.P50ms, row.P90ms, row.P99ms, row.Maxms, row.Errors, cpuColumn(row.Extra))
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
@@ -130,4 +130,20 @@ func formatMap(m map[string]any) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// cpuColumn sums the cores the servers (pagerd nodes or Alertmanager) and the
+// load generator used during a point.
+func cpuColumn(extra map[string]any) string {
+	cores, _ := extra["cpu_cores"].(map[string]float64)
+	if len(cores) == 0 {
+		return "-"
+	}
+	srv := 0.0
+	for k, v := range cores {
+		if k != "bench" {
+			srv += v
+		}
+	}
+	return fmt.Sprintf("%.2f+%.2f", srv, cores["bench"])
 }

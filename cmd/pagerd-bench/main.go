@@ -230,16 +230,20 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			if c == levels[len(levels)-1] {
 				wait = profile("leader-events-c"+strconv.Itoa(c), o.warmup+o.duration)
 			}
+			meter := bench.MeterCPU(cl)
 			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(leaderURL, run+"-ev"+strconv.Itoa(c)))
+			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			if wait != nil {
 				wait()
 			}
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Concurrency: c, Summary: s})
-			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError)
+			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s cpu %v", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError, s.Extra["cpu_cores"])
 		}
 		if len(urls) > 1 {
 			c := levels[len(levels)-1]
+			meter := bench.MeterCPU(cl)
 			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(urls, run+"-evall"))
+			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "all nodes", Batch: 1, Concurrency: c, Summary: s})
 			logf("pagerd events v2 via all nodes c=%d: %.0f events/s p99 %.1f ms errors %d %s", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError)
 		}
@@ -248,7 +252,9 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			if c == levels[len(levels)-1] {
 				wait = profile("leader-webhook-c"+strconv.Itoa(c), o.warmup+o.duration)
 			}
+			meter := bench.MeterCPU(cl)
 			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.WebhookOp(leaderURL, run+"-wh"+strconv.Itoa(c), o.batch))
+			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			if wait != nil {
 				wait()
 			}
@@ -266,7 +272,11 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		amURL := "http://" + am.Addr
 		for _, batch := range []int{1, o.batch} {
 			for _, c := range levels {
+				meter, amCPU := bench.MeterCPU(nil), am.CPUSeconds()
 				s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.AlertmanagerOp(amURL, fmt.Sprintf("%s-am%d-%d", run, batch, c), batch))
+				cores := meter.Cores()
+				cores["alertmanager"] = roundTo((am.CPUSeconds()-amCPU)/(o.warmup+o.duration).Seconds(), 2)
+				s.Extra = map[string]any{"cpu_cores": cores}
 				rep.Ingest = append(rep.Ingest, bench.Row{System: "alertmanager", Kind: "api_v2_alerts", Target: "alertmanager", Batch: batch, Concurrency: c, Summary: s})
 				logf("alertmanager POST /api/v2/alerts batch %d c=%d: %.0f alerts/s p99 %.1f ms errors %d", batch, c, s.EvPerSec, s.P99ms, s.Errors)
 			}
