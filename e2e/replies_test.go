@@ -157,10 +157,13 @@ func TestEmailReplyWithoutQuorumGets451AndSucceedsOnRetry(t *testing.T) {
 		code, out := rpSwaks(t, survivor.SMTPAddr, "alice@example.com", replyTo, msg)
 		return code == 0, "retry: " + out
 	})
-	got := pgIncident(t, c, survivor, "quorum-1")
-	if got.Status != incident.Acknowledged || got.AcknowledgedBy != "alice" {
-		t.Fatalf("after the retry: %s by %q", got.Status, got.AcknowledgedBy)
-	}
+	// 250 came after the leader's commit; the survivor may be a follower
+	// that applies it a moment later.
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		got := pgIncident(t, c, survivor, "quorum-1")
+		return got.Status == incident.Acknowledged && got.AcknowledgedBy == "alice",
+			fmt.Sprintf("after the retry: %s by %q", got.Status, got.AcknowledgedBy)
+	})
 }
 
 // rpTwilio posts an inbound SMS webhook, signed as Twilio does (or not).
