@@ -52,8 +52,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -495,7 +493,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	req := reply.Request{
 		Channel:  "email",
-		From:     orElse(rep.From, ss.from),
+		From:     reply.OrElse(rep.From, ss.from),
 		User:     ss.page.User,
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
@@ -519,7 +517,7 @@ func (ss *session) Data(r io.Reader) error {
 	case errors.Is(err, incident.ErrConflict):
 		s.count(OutcomeConflict)
 		log.Info("email reply refused by the incident's state", "err", err)
-		s.confirm(log, ss.page, nil, conflictText(err), msgID, rep.From)
+		s.confirm(log, ss.page, nil, reply.ConflictText(err), msgID, rep.From)
 		return nil
 	case errors.Is(err, incident.ErrNotFound):
 		s.count(OutcomeNotFound)
@@ -544,7 +542,7 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 	subject := "Re: " + subjectOf(page, inc)
 	body := text + "\n"
 	if from != "" && !strings.EqualFold(from, page.To) {
-		body += "\n(Reply received from " + oneLine(from) + ".)\n"
+		body += "\n(Reply received from " + reply.OneLine(from) + ".)\n"
 	}
 	body += "\n-- \npagerd\n"
 	s.mu.Lock()
@@ -573,9 +571,9 @@ func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 }
 
 func noCommandText(page reply.Page, line string) string {
-	s := "Your reply to " + orElse(page.Key, incident.KeyFor(page.Incident)) + " did nothing: "
-	if line = oneLine(line); line != "" {
-		s += "its first line (" + truncateRunes(line, 60) + ") is not a command."
+	s := "Your reply to " + reply.OrElse(page.Key, incident.KeyFor(page.Incident)) + " did nothing: "
+	if line = reply.OneLine(line); line != "" {
+		s += "its first line (" + reply.Shorten(line, 60) + ") is not a command."
 	} else {
 		s += "it has no text."
 	}
@@ -595,7 +593,7 @@ func subjectOf(page reply.Page, inc *incident.Incident) string {
 		s += ":"
 	}
 	if title != "" {
-		s += " " + truncateRunes(title, 200)
+		s += " " + reply.Shorten(title, 200)
 	}
 	return s
 }
@@ -610,7 +608,7 @@ func describe(page reply.Page, inc *incident.Incident) string {
 		}
 	}
 	if title != "" {
-		s += ": " + truncateRunes(title, 200)
+		s += ": " + reply.Shorten(title, 200)
 	}
 	return s
 }
@@ -620,60 +618,12 @@ func describe(page reply.Page, inc *incident.Incident) string {
 func fields(page reply.Page, inc *incident.Incident) (key, sev, svc, title string) {
 	key, sev, svc, title = page.Key, page.Severity, page.Service, page.Title
 	if inc != nil {
-		key, sev, svc, title = orElse(inc.Key, key), orElse(inc.Severity, sev), orElse(inc.Service, svc), orElse(inc.Title, title)
+		key, sev, svc, title = reply.OrElse(inc.Key, key), reply.OrElse(inc.Severity, sev), reply.OrElse(inc.Service, svc), reply.OrElse(inc.Title, title)
 	}
 	if key == "" {
 		key = incident.KeyFor(page.Incident)
 	}
-	return oneLine(key), oneLine(sev), oneLine(svc), oneLine(title)
-}
-
-// conflictText turns "transition not allowed: cannot acknowledge INC-42:
-// already resolved by bob at T" into "Cannot acknowledge INC-42: already
-// resolved by bob at T."
-func conflictText(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, incident.ErrConflict.Error()+": "); i >= 0 {
-		s = s[i+len(incident.ErrConflict.Error())+2:]
-	}
-	s = oneLine(s)
-	if s == "" {
-		return "That is not possible in the incident's current state."
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// oneLine makes s safe for one line of text or a header: valid UTF-8,
-// controls as spaces, runs of space collapsed.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimRightFunc(string(r[:n]), unicode.IsSpace) + "…"
+	return reply.OneLine(key), reply.OneLine(sev), reply.OneLine(svc), reply.OneLine(title)
 }
 
 // asciiLower folds A-Z only, as reply.Keyring.Verify does, so the dedupe key

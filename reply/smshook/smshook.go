@@ -37,7 +37,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -301,7 +300,7 @@ func (h *handler) commitError(log *slog.Logger, err error) (string, string) {
 	switch {
 	case errors.Is(err, incident.ErrConflict):
 		log.Info("sms reply refused by the incident's state", "err", err)
-		return conflictText(err), OutcomeConflict
+		return reply.ConflictText(err), OutcomeConflict
 	case errors.Is(err, incident.ErrNotFound):
 		log.Info("sms reply for an incident that no longer exists", "err", err)
 		return "That incident no longer exists.", OutcomeNotFound
@@ -376,7 +375,7 @@ func noPageAnswer(cmd reply.Command, pages []reply.Page) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.Itoa(p.Code) + " = " + oneLine(p.Key))
+		b.WriteString(strconv.Itoa(p.Code) + " = " + reply.OneLine(p.Key))
 	}
 	return b.String()
 }
@@ -394,76 +393,28 @@ func confirmation(action string, page reply.Page, inc *incident.Incident) string
 func describe(page reply.Page, inc *incident.Incident) string {
 	key, sev, svc, title := page.Key, page.Severity, page.Service, page.Title
 	if inc != nil {
-		key, sev, svc, title = orElse(inc.Key, key), orElse(inc.Severity, sev), orElse(inc.Service, svc), orElse(inc.Title, title)
+		key, sev, svc, title = reply.OrElse(inc.Key, key), reply.OrElse(inc.Severity, sev), reply.OrElse(inc.Service, svc), reply.OrElse(inc.Title, title)
 	}
 	if key == "" {
 		key = incident.KeyFor(page.Incident)
 	}
-	parts := []string{oneLine(key)}
+	parts := []string{reply.OneLine(key)}
 	for _, p := range []string{sev, svc} {
-		if p = oneLine(p); p != "" {
+		if p = reply.OneLine(p); p != "" {
 			parts = append(parts, p)
 		}
 	}
 	s := strings.Join(parts, " ")
-	if t := oneLine(title); t != "" {
-		s += ": " + truncateRunes(t, maxTitleRunes)
+	if t := reply.OneLine(title); t != "" {
+		s += ": " + reply.Shorten(t, maxTitleRunes)
 	}
 	return s
-}
-
-// conflictText turns "transition not allowed: cannot acknowledge INC-42:
-// already acknowledged by alice at T" into "Cannot acknowledge INC-42:
-// already acknowledged by alice at T."
-func conflictText(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, incident.ErrConflict.Error()+": "); i >= 0 {
-		s = s[i+len(incident.ErrConflict.Error())+2:]
-	}
-	s = oneLine(s)
-	if s == "" {
-		return "That is not possible in the incident's current state."
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// oneLine makes s safe for one line of an answer: valid UTF-8, controls as
-// spaces, runs of space collapsed.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimRightFunc(string(r[:n]), unicode.IsSpace) + "…"
 }
 
 // displayText is s on one line, cut to at most max bytes on a rune
 // boundary: what the sender wrote, for logs and the incident timeline.
 func displayText(s string, max int) string {
-	s = oneLine(s)
+	s = reply.OneLine(s)
 	if len(s) <= max {
 		return s
 	}
