@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -20,6 +21,11 @@ type Machine struct {
 	FsyncP99ms  float64 `json:"fsync_p99_ms"`
 	FsyncDir    string  `json:"fsync_dir"`
 	FsyncWrites int     `json:"fsync_writes"`
+	// LoadAvg is /proc/loadavg when the run started: other work on the
+	// machine (a test run, another bench) shows up here and in the figures.
+	LoadAvg string `json:"loadavg_at_start"`
+	// BusyProcesses lists other processes that used CPU just before the run.
+	BusyProcesses []string `json:"busy_processes_at_start,omitempty"`
 }
 
 // DescribeMachine reads /proc and measures fsync latency of 4 KiB appends
@@ -45,6 +51,10 @@ func DescribeMachine(dir string, fsyncs int) Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.TrimSpace(string(b))
+	}
+	m.BusyProcesses = busyProcesses(500 * time.Millisecond)
 	lat := fsyncLatency(dir, fsyncs)
 	if len(lat) > 0 {
 		m.FsyncP50ms = ms(Percentile(lat, 50))
@@ -74,4 +84,31 @@ func fsyncLatency(dir string, n int) []time.Duration {
 	}
 	slices.Sort(lat)
 	return lat
+}
+
+// busyProcesses samples every process's CPU time over d and names those that
+// used more than a tenth of a core (other than this one).
+func busyProcesses(d time.Duration) []string {
+	sample := func() map[string]float64 {
+		out := map[string]float64{}
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == strconv.Itoa(os.Getpid()) {
+				continue
+			}
+			out[e.Name()] = procCPU(e.Name())
+		}
+		return out
+	}
+	before := sample()
+	time.Sleep(d) // the sampling interval
+	var busy []string
+	for pid, t := range sample() {
+		if used := (t - before[pid]) / d.Seconds(); used > 0.1 {
+			cmd, _ := os.ReadFile("/proc/" + pid + "/comm")
+			busy = append(busy, fmt.Sprintf("%s(%s) %.1f cores", strings.TrimSpace(string(cmd)), pid, used))
+		}
+	}
+	slices.Sort(busy)
+	return busy
 }

@@ -51,6 +51,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %d cores (%s), %.1f GiB, kernel %s, %s; fsync of 4 KiB p50 %.2f ms p99 %.2f ms\n",
 		m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.GoVersion, m.FsyncP50ms, m.FsyncP99ms)
+	fmt.Fprintf(w, "load average at start: %s; other busy processes: %v\n", m.LoadAvg, m.BusyProcesses)
 	fmt.Fprintf(w, "cluster: %d pagerd nodes on loopback; %s\n\n", r.Nodes, r.Alertmanager)
 	if len(r.Ingest) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

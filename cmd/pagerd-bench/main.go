@@ -42,6 +42,7 @@ type options struct {
 	failoverRounds, a2pCount int
 	scaleIncidents           int
 	scaleSchedules           int
+	serveArgs                string
 }
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
 	flag.IntVar(&o.scaleIncidents, "scale-incidents", 0, "open incidents of the scale run (default 100000, -short 10000)")
 	flag.IntVar(&o.scaleSchedules, "scale-schedules", 1000, "schedules of the scale run")
+	flag.StringVar(&o.serveArgs, "serve-args", "", "extra flags for every `pagerd serve` of the main cluster, space-separated (e.g. \"--raft-snapshot-threshold 100000\")")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (data dirs, logs)")
 	flag.Parse()
@@ -170,7 +172,8 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		}
 		logf("starting %d pagerd nodes", o.nodes)
 		cl, err = bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "cluster"), Nodes: o.nodes,
-			Config: bench.Config(bench.ConfigOptions{SMTP: smtpAddr}), Token: bench.Token, Pprof: o.pprofDir != ""})
+			Config: bench.Config(bench.ConfigOptions{SMTP: smtpAddr}), Token: bench.Token, Pprof: o.pprofDir != "",
+			ExtraArgs: strings.Fields(o.serveArgs)})
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +308,9 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 	if !skip["half"] {
 		if top := maxOf("events_v2", "pagerd"); top > 0 {
 			rate := top / 2
+			wait := profile("leader-half-rate", o.halfDuration)
 			s := bench.OpenLoop(ctx, rate, o.halfDuration, 512, bench.EventsOp(leaderURL, run+"-half"))
+			wait()
 			rep.HalfRate = &bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Summary: s}
 			logf("pagerd at half the maximum rate (%.0f/s): p99 %.1f ms errors %d", rate, s.P99ms, s.Errors)
 		}
