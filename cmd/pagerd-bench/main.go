@@ -242,6 +242,16 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Concurrency: c, Summary: s})
 			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s cpu %v", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError, s.Extra["cpu_cores"])
 		}
+		if !skip["half"] {
+			if top := maxOf("events_v2", "pagerd"); top > 0 {
+				rate := top / 2
+				wait := profile("leader-half-rate", o.halfDuration)
+				s := bench.OpenLoop(ctx, rate, o.halfDuration, 512, bench.EventsOp(leaderURL, run+"-half"))
+				wait()
+				rep.HalfRate = &bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Summary: s}
+				logf("pagerd at half the maximum rate (%.0f/s): p99 %.1f ms errors %d", rate, s.P99ms, s.Errors)
+			}
+		}
 		if len(urls) > 1 {
 			c := levels[len(levels)-1]
 			meter := bench.MeterCPU(cl)
@@ -302,17 +312,6 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		}
 		if amBatch > 0 {
 			rep.Comparison["batch_ratio"] = roundTo(pBatch/amBatch, 2)
-		}
-	}
-
-	if !skip["half"] {
-		if top := maxOf("events_v2", "pagerd"); top > 0 {
-			rate := top / 2
-			wait := profile("leader-half-rate", o.halfDuration)
-			s := bench.OpenLoop(ctx, rate, o.halfDuration, 512, bench.EventsOp(leaderURL, run+"-half"))
-			wait()
-			rep.HalfRate = &bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Summary: s}
-			logf("pagerd at half the maximum rate (%.0f/s): p99 %.1f ms errors %d", rate, s.P99ms, s.Errors)
 		}
 	}
 
