@@ -142,8 +142,19 @@ func snapshotBytes(t *testing.T, f *FSM) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.(*fsmSnapshot).data
+	var sink memSink
+	if err := s.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	return sink.Bytes()
 }
+
+// memSink is a raft.SnapshotSink in memory.
+type memSink struct{ bytes.Buffer }
+
+func (m *memSink) ID() string    { return "mem" }
+func (m *memSink) Cancel() error { return nil }
+func (m *memSink) Close() error  { return nil }
 
 // startNode runs a real single-node cluster in-process on loopback.
 func startNode(t *testing.T, clock func() time.Time) (*Node, *prometheus.Registry) {
@@ -250,4 +261,38 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string) *dto.Histogr
 	}
 	t.Fatalf("metric %s not found", name)
 	return nil
+}
+
+// A snapshot is a view frozen when Snapshot returns: applying more while
+// it is persisted (Raft does so concurrently) changes nothing in it, and
+// the live state keeps every change.
+func TestSnapshotIsFrozenWhileApplyGoesOn(t *testing.T) {
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	cfgCmd, _ := newCommand(TypeConfig, configCommand(t))
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cfgCmd, trigger(t, "a"))})
+	want := snapshotBytes(t, f)
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, _ := newCommand(TypeAction, incident.Action{Incident: 1, Kind: incident.Ack, By: "alice"})
+	f.Apply(&raft.Log{Index: 2, Type: raft.LogCommand, Data: rawEntry(t, ack, trigger(t, "a"), trigger(t, "b"))})
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sink.Bytes(), want) {
+		t.Fatalf("snapshot changed by later applies:\n%s\n---\n%s", want, sink.Bytes())
+	}
+	var st struct {
+		status incident.Status
+		n      int
+	}
+	f.ReadIncidents(func(s *incident.State) {
+		inc, _ := s.Get(1)
+		st.status, st.n = inc.Status, s.Len()
+	})
+	if st.status != incident.Acknowledged || st.n != 2 {
+		t.Fatalf("live state after the snapshot: INC-1 %s, %d incidents; want acknowledged, 2", st.status, st.n)
+	}
 }

@@ -51,7 +51,7 @@ type StepStart struct {
 // nothing, unless the incident is still where the plan expected it: same
 // Seq, triggered (acknowledged for an ack timeout), and the step due.
 func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) {
-	inc := s.byID(st.Incident)
+	inc := s.own(s.byID(st.Incident))
 	if inc == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, KeyFor(st.Incident))
 	}
@@ -146,7 +146,7 @@ func (s *State) ApplyDelivery(now time.Time, d *Delivery) int {
 }
 
 func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
-	inc := s.byID(it.Incident)
+	inc := s.own(s.byID(it.Incident))
 	if inc == nil {
 		return false
 	}

@@ -126,12 +126,28 @@ type dedupRecord struct {
 }
 
 // WriteSnapshot encodes the whole state.
-func (s *State) WriteSnapshot(w io.Writer) error {
-	snap := snapshot{Incidents: s.incidents, SMSOff: s.smsOff, Dedup: make([]dedupRecord, len(s.dedupOrder))}
+func (s *State) WriteSnapshot(w io.Writer) error { return s.Freeze().Encode(w) }
+
+// Frozen is a point-in-time view of a State that stays unchanged while the
+// state goes on applying: Freeze is O(incidents) pointer copies, and
+// changes after it copy the incident they touch (State.own).
+type Frozen struct{ snap snapshot }
+
+// Freeze takes the view. The caller must hold off writers during the call
+// only, not while the view is encoded.
+func (s *State) Freeze() *Frozen {
+	s.gen++
+	snap := snapshot{Incidents: append([]*Incident(nil), s.incidents...), SMSOff: maps.Clone(s.smsOff),
+		Dedup: make([]dedupRecord, len(s.dedupOrder))}
 	for i, id := range s.dedupOrder {
 		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id]}
 	}
-	if err := json.NewEncoder(w).Encode(snap); err != nil {
+	return &Frozen{snap: snap}
+}
+
+// Encode writes the view in the snapshot format ReadSnapshot reads.
+func (f *Frozen) Encode(w io.Writer) error {
+	if err := json.NewEncoder(w).Encode(f.snap); err != nil {
 		return fmt.Errorf("encode incident state: %w", err)
 	}
 	return nil

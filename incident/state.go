@@ -40,6 +40,10 @@ type State struct {
 	// dedup remembers applied reply ids (bounded, oldest first in dedupOrder).
 	dedup      map[string]uint64
 	dedupOrder []string
+	// gen is the snapshot generation: an incident whose gen is older is
+	// shared with a snapshot being written and must be copied before it
+	// changes (copy on write), so snapshots never stop the apply path.
+	gen uint64
 }
 
 type openKey struct{ service, dedupKey string }
@@ -56,7 +60,7 @@ func NewState() *State {
 // Alerts absent from the payload are never taken as resolved.
 func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 	actor := actorOf(SourceAlertmanager, g.Integration)
-	inc := s.open[openKey{g.Service, g.GroupKey}]
+	inc := s.own(s.open[openKey{g.Service, g.GroupKey}])
 	if inc == nil {
 		if g.Status != "firing" || !anyFiring(g.Alerts) {
 			// A resolved group with no open incident: nothing to do. Not an error:
@@ -81,7 +85,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 // open one and never create one.
 func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 	actor := actorOf(SourceEvents, e.Integration)
-	inc := s.open[openKey{e.Service, e.DedupKey}]
+	inc := s.own(s.open[openKey{e.Service, e.DedupKey}])
 	res := IngestResult{DedupKey: e.DedupKey}
 	switch e.Action {
 	case ActionTrigger:
@@ -117,7 +121,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 // after the action, or ErrNotFound / ErrConflict / ErrInvalid (wrapped with a
 // message for the person) and no change.
 func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
-	inc := s.byID(a.Incident)
+	inc := s.own(s.byID(a.Incident))
 	if inc == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, KeyFor(a.Incident))
 	}
@@ -192,7 +196,7 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{},
+		Alerts: []Alert{}, gen: s.gen,
 	}
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
@@ -381,4 +385,19 @@ func withNote(msg, note string) string {
 		return msg
 	}
 	return msg + ": " + note
+}
+
+// own returns inc ready to be changed: inc itself, or, when a snapshot
+// taken since shares it, a copy that replaces it in the state.
+func (s *State) own(inc *Incident) *Incident {
+	if inc == nil || inc.gen >= s.gen {
+		return inc
+	}
+	c := inc.Clone()
+	c.gen = s.gen
+	s.incidents[c.ID-1] = c
+	if k := (openKey{c.Service, c.DedupKey}); s.open[k] == inc {
+		s.open[k] = c
+	}
+	return c
 }

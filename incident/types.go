@@ -46,6 +46,8 @@ type Incident struct {
 	Escalation     *Escalation    `json:"escalation"`
 	Notifications  []Notification `json:"notifications,omitempty"`
 	Timeline       []Entry        `json:"timeline,omitempty"`
+
+	gen uint64 // snapshot generation of State.own; not serialised
 }
 
 // KeyFor is the human key of an incident id ("INC-42").
