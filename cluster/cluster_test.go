@@ -296,3 +296,27 @@ func TestSnapshotIsFrozenWhileApplyGoesOn(t *testing.T) {
 		t.Fatalf("live state after the snapshot: INC-1 %s, %d incidents; want acknowledged, 2", st.status, st.n)
 	}
 }
+
+// The batcher's hand-rolled encoder must write exactly what encodeBatch
+// (encoding/json) writes, or replicas would decode something else.
+func TestAppendBatchMatchesEncodeBatch(t *testing.T) {
+	ack, _ := newCommand(TypeAction, incident.Action{Incident: 7, Kind: incident.Ack, By: "al\"ice <&>", Note: "ünïcode\n"})
+	cmds := []command{trigger(t, "a"), ack, trigger(t, "b\u2028")}
+	cmds[1].RequestID = "req-1"
+	for _, b := range []*batch{
+		{Now: time.Date(2026, 11, 21, 12, 0, 0, 123456789, time.UTC), Commands: cmds},
+		{Now: time.Date(2026, 3, 29, 1, 30, 0, 0, time.FixedZone("x", 3600)), Commands: cmds[:1]},
+	} { // the batcher never writes an empty batch
+		want, err := encodeBatch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendBatch(nil, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendBatch:\n%s\nencodeBatch:\n%s", got, want)
+		}
+	}
+}
