@@ -37,13 +37,13 @@ func SMSBody(m *Message) string {
 	if strings.TrimSpace(inc.Title) == "" {
 		head = incidentHead(inc)
 	}
-	return fitSMS(head, oneLine(inc.Title), " - "+alertCount(inc)+"."+tail)
+	return fitSMS(head, OneLine(inc.Title), " - "+alertCount(inc)+"."+tail)
 }
 
 // smsReply is the reply instruction for code, or "" without a code. The
 // wording is the spec's (§4 SMS replies).
 func smsReply(code string) string {
-	code = oneLine(code)
+	code = OneLine(code)
 	if code == "" {
 		return ""
 	}
@@ -140,13 +140,13 @@ func EmailSubject(m *Message) string {
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
-	if sev := oneLine(inc.Severity); sev != "" {
+	if sev := OneLine(inc.Severity); sev != "" {
 		s += " " + sev
 	}
-	if svc := oneLine(inc.Service); svc != "" {
+	if svc := OneLine(inc.Service); svc != "" {
 		s += " " + svc + ":"
 	}
-	if t := oneLine(inc.Title); t != "" {
+	if t := OneLine(inc.Title); t != "" {
 		s += " " + truncateRunes(t, maxSubjectTitle)
 	}
 	return s
@@ -193,7 +193,7 @@ func EmailBody(m *Message) string {
 	if m != nil {
 		writeReplyHelp(&b, m)
 		if m.ID != "" {
-			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", oneLine(m.ID))
+			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}
 	}
 	return b.String()
@@ -208,7 +208,7 @@ func writeSummary(b *strings.Builder, incs []*incident.Incident) {
 }
 
 func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int) {
-	fmt.Fprintf(b, "%s: %s\n\n", incidentHead(inc), oneLine(inc.Title))
+	fmt.Fprintf(b, "%s: %s\n\n", incidentHead(inc), OneLine(inc.Title))
 	field(b, "Status", string(inc.Status))
 	field(b, "Service", inc.Service)
 	field(b, "Severity", inc.Severity)
@@ -229,8 +229,8 @@ func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int) {
 }
 
 func writeAlert(b *strings.Builder, a *incident.Alert, n, of int) {
-	fmt.Fprintf(b, "\n[%d/%d] %s", n, of, orDefault(oneLine(a.Status), "firing"))
-	if name := oneLine(a.Labels["alertname"]); name != "" {
+	fmt.Fprintf(b, "\n[%d/%d] %s", n, of, orDefault(OneLine(a.Status), "firing"))
+	if name := OneLine(a.Labels["alertname"]); name != "" {
 		b.WriteString(" " + name)
 	}
 	if !a.StartsAt.IsZero() {
@@ -238,12 +238,12 @@ func writeAlert(b *strings.Builder, a *incident.Alert, n, of int) {
 	}
 	b.WriteString("\n")
 	if a.Fingerprint != "" {
-		fmt.Fprintf(b, "  Fingerprint: %s\n", oneLine(a.Fingerprint))
+		fmt.Fprintf(b, "  Fingerprint: %s\n", OneLine(a.Fingerprint))
 	}
 	writeMap(b, "Labels", a.Labels, "=")
 	writeMap(b, "Annotations", a.Annotations, ": ")
 	for _, k := range []string{"runbook_url", "runbook"} {
-		if v := oneLine(a.Annotations[k]); v != "" {
+		if v := OneLine(a.Annotations[k]); v != "" {
 			fmt.Fprintf(b, "  Runbook: %s\n", v)
 			break
 		}
@@ -266,7 +266,7 @@ func writeMap(b *strings.Builder, title string, m map[string]string, sep string)
 	for _, k := range keys {
 		v := strings.ReplaceAll(strings.ToValidUTF8(m[k], "\uFFFD"), "\r\n", "\n")
 		v = strings.ReplaceAll(strings.TrimRight(v, "\n"), "\n", "\n      ")
-		fmt.Fprintf(b, "    %s%s%s\n", oneLine(k), sep, v)
+		fmt.Fprintf(b, "    %s%s%s\n", OneLine(k), sep, v)
 	}
 }
 
@@ -282,7 +282,7 @@ func writeReplyHelp(b *strings.Builder, m *Message) {
 }
 
 func field(b *strings.Builder, name, v string) {
-	if v = oneLine(v); v != "" {
+	if v = OneLine(v); v != "" {
 		fmt.Fprintf(b, "%-11s %s\n", name+":", v)
 	}
 }
@@ -295,7 +295,7 @@ func summaryLines(incs []*incident.Incident) []string {
 			continue
 		}
 		l := incidentHead(inc)
-		if t := oneLine(inc.Title); t != "" {
+		if t := OneLine(inc.Title); t != "" {
 			l += ": " + t
 		}
 		lines = append(lines, l)
@@ -310,7 +310,7 @@ func summaryLines(incs []*incident.Incident) []string {
 func incidentHead(inc *incident.Incident) string {
 	parts := []string{incidentKey(inc)}
 	for _, p := range []string{inc.Severity, inc.Service} {
-		if p = oneLine(p); p != "" {
+		if p = OneLine(p); p != "" {
 			parts = append(parts, p)
 		}
 	}
@@ -319,7 +319,7 @@ func incidentHead(inc *incident.Incident) string {
 
 // incidentKey prefers the recorded key and falls back to the id.
 func incidentKey(inc *incident.Incident) string {
-	if k := oneLine(inc.Key); k != "" {
+	if k := OneLine(inc.Key); k != "" {
 		return k
 	}
 	return incident.KeyFor(inc.ID)
@@ -336,10 +336,10 @@ func alertCount(inc *incident.Incident) string {
 	return strconv.Itoa(n) + " alerts"
 }
 
-// oneLine makes s safe for a single line of SMS text or a header: valid
+// OneLine makes s safe for a single line of SMS text or a header: valid
 // UTF-8, control and separator characters turned into spaces, runs of space
 // collapsed. Titles come from alert sources we do not control.
-func oneLine(s string) string {
+func OneLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {

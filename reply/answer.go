@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/notify"
 )
 
 // Text helpers shared by the reply transports' answers (TwiML, emails).
@@ -38,18 +39,9 @@ func OrElse(s, def string) string {
 	return s
 }
 
-// OneLine makes s safe for one line of an answer or a header: valid UTF-8,
-// controls as spaces, runs of space collapsed.
-func OneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
+// OneLine makes s safe for one line of an answer or a header (see
+// notify.OneLine, which the pages use).
+func OneLine(s string) string { return notify.OneLine(s) }
 
 // Shorten cuts s to n runes, marking the cut with an ellipsis.
 func Shorten(s string, n int) string {
