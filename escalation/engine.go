@@ -213,7 +213,7 @@ func (t *term) step() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	next := t.timers.peek()
-	if f := t.flood.nextFlush(); !f.IsZero() && (next.IsZero() || f.Before(next)) {
+	if f := t.flood.nextFlush(now); !f.IsZero() && (next.IsZero() || f.Before(next)) {
 		next = f
 	}
 	return next

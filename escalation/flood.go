@@ -109,23 +109,20 @@ func (f *flood) due(now time.Time, max int, per time.Duration) []floodBatch {
 	return out
 }
 
-// nextFlush is when the earliest window with held pages has room again,
-// or zero when nothing is held.
-func (f *flood) nextFlush() time.Time {
+// nextFlush is when the earliest window with held pages has room again
+// (now, if one has room already), or zero when nothing is held.
+func (f *flood) nextFlush(now time.Time) time.Time {
 	var next time.Time
 	for _, w := range f.windows {
 		if len(w.held) == 0 {
 			continue
 		}
-		at := time.Time{} // room already: flush at the next step
-		if len(w.sent) >= f.max && f.max > 0 {
+		at := now
+		if f.max > 0 && len(w.sent) >= f.max {
 			at = w.sent[len(w.sent)-f.max].Add(f.per)
 		}
 		if next.IsZero() || at.Before(next) {
 			next = at
-		}
-		if at.IsZero() {
-			return time.Unix(0, 0)
 		}
 	}
 	return next

@@ -187,7 +187,7 @@ func New(opts Options) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("component", "mailserver")
-	s.replies = counterVec(opts.Metrics)
+	s.replies = reply.OutcomeCounter(opts.Metrics, "pagerd_email_replies_total", "Inbound email replies (SMTP) by outcome.")
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -200,24 +200,6 @@ func New(opts Options) (*Server, error) {
 	srv.ErrorLog = slogPrinter{s.log}
 	s.smtp = srv
 	return s, nil
-}
-
-func counterVec(reg prometheus.Registerer) *prometheus.CounterVec {
-	cv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pagerd_email_replies_total",
-		Help: "Inbound email replies (SMTP) by outcome.",
-	}, []string{"outcome"})
-	if reg != nil {
-		if err := reg.Register(cv); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					cv = existing
-				}
-			}
-		}
-	}
-	return cv
 }
 
 // Serve accepts connections on l until Close; it returns nil after Close.

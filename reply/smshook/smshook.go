@@ -130,26 +130,8 @@ func New(opts Options) http.Handler {
 		h.log = slog.Default()
 	}
 	h.log = h.log.With("component", "smshook")
-	h.replies = counterVec(opts.Metrics)
+	h.replies = reply.OutcomeCounter(opts.Metrics, "pagerd_sms_replies_total", "Inbound SMS replies (Twilio webhook) by outcome.")
 	return h
-}
-
-func counterVec(reg prometheus.Registerer) *prometheus.CounterVec {
-	cv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pagerd_sms_replies_total",
-		Help: "Inbound SMS replies (Twilio webhook) by outcome.",
-	}, []string{"outcome"})
-	if reg != nil {
-		if err := reg.Register(cv); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					cv = existing
-				}
-			}
-		}
-	}
-	return cv
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
