@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/notify/webhook"
-	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
 	"github.com/pagerd/pagerd/incident"
@@ -21,17 +19,48 @@ const (
 	statusResolve = "resolved"
 )
 
+// AlertmanagerMessage is the body of an Alertmanager webhook (v4): the JSON
+// shape of Alertmanager's notify/webhook.Message, which is template.Data plus
+// version, groupKey and truncatedAlerts. It is a local copy because importing
+// Alertmanager's notify/webhook for four fields linked 240 more packages into
+// the binary (OpenTelemetry, gRPC, Kafka); TestAlertmanagerMessageMatchesUpstream
+// checks that the JSON shapes stay the same.
+type AlertmanagerMessage struct {
+	Receiver          string              `json:"receiver"`
+	Status            string              `json:"status"`
+	Alerts            []AlertmanagerAlert `json:"alerts"`
+	GroupLabels       map[string]string   `json:"groupLabels"`
+	CommonLabels      map[string]string   `json:"commonLabels"`
+	CommonAnnotations map[string]string   `json:"commonAnnotations"`
+	ExternalURL       string              `json:"externalURL"`
+	Version           string              `json:"version"`
+	GroupKey          string              `json:"groupKey"`
+	TruncatedAlerts   uint64              `json:"truncatedAlerts"`
+}
+
+// AlertmanagerAlert is one alert of a webhook body (Alertmanager's
+// template.Alert).
+type AlertmanagerAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
 // DecodeAlertmanager decodes and validates an Alertmanager webhook (v4) body
-// into Alertmanager's own type. Unknown keys are ignored, because newer
+// into an AlertmanagerMessage. Unknown keys are ignored, because newer
 // Alertmanager releases add fields (notification_reason, routeLabels) and
 // refusing them would break every upgrade of the sender. Required fields are
 // checked; an alert without a fingerprint gets the one Alertmanager would
 // compute from its labels. Every failure is an *InputError.
-func DecodeAlertmanager(body []byte) (*webhook.Message, error) {
+func DecodeAlertmanager(body []byte) (*AlertmanagerMessage, error) {
 	if len(body) == 0 {
 		return nil, inputErr("body", "empty")
 	}
-	var msg webhook.Message
+	var msg AlertmanagerMessage
 	if err := json.Unmarshal(body, &msg); err != nil {
 		if ie := alertDecodeError(body); ie != nil {
 			return nil, ie
@@ -44,13 +73,13 @@ func DecodeAlertmanager(body []byte) (*webhook.Message, error) {
 	return &msg, nil
 }
 
-func validateMessage(m *webhook.Message) error {
+func validateMessage(m *AlertmanagerMessage) error {
 	switch {
 	case m.Version == "":
 		return inputErr("version", "required")
 	case m.Version != amVersion:
 		return inputErr("version", `must be "4", got `+strconv.Quote(m.Version))
-	case m.Data == nil || m.Status == "":
+	case m.Status == "":
 		return inputErr("status", "required")
 	case m.Status != statusFiring && m.Status != statusResolve:
 		return inputErr("status", "must be firing or resolved, got "+strconv.Quote(m.Status))
@@ -67,7 +96,7 @@ func validateMessage(m *webhook.Message) error {
 	return nil
 }
 
-func validateAlert(i int, a *template.Alert) error {
+func validateAlert(i int, a *AlertmanagerAlert) error {
 	field := func(name string) string { return "alerts[" + strconv.Itoa(i) + "]." + name }
 	switch {
 	case a.Status == "":
@@ -85,7 +114,7 @@ func validateAlert(i int, a *template.Alert) error {
 
 // fingerprint is Alertmanager's alert identity: the hash of its label set,
 // printed as 16 hex digits. Senders other than Alertmanager may omit it.
-func fingerprint(kv template.KV) string {
+func fingerprint(kv map[string]string) string {
 	ls := make(model.LabelSet, len(kv))
 	for k, v := range kv {
 		ls[model.LabelName(k)] = model.LabelValue(v)
@@ -106,7 +135,7 @@ func alertDecodeError(body []byte) *InputError {
 		return nil // syntax error or alerts not an array: the generic message is right
 	}
 	for i, raw := range shadow.Alerts {
-		var a template.Alert
+		var a AlertmanagerAlert
 		err := json.Unmarshal(raw, &a)
 		if err == nil {
 			continue
@@ -150,7 +179,7 @@ func badTimeField(raw []byte) string {
 // the alerts, and a group must land in one service to be one incident; the
 // first alert plus the group labels is the richest set that is stable for the
 // group (group labels are identical on every alert).
-func alertRoutingLabels(m *webhook.Message) map[string]string {
+func alertRoutingLabels(m *AlertmanagerMessage) map[string]string {
 	first := m.Alerts[0].Labels
 	lset := make(map[string]string, len(first)+len(m.GroupLabels))
 	for k, v := range first {
@@ -165,7 +194,7 @@ func alertRoutingLabels(m *webhook.Message) map[string]string {
 // BuildAlertGroup turns a validated webhook message into the replicated
 // AlertGroup for a service. Alerts keep the sender's order; times are UTC so
 // the command's bytes do not depend on how the sender wrote offsets.
-func (t *Table) BuildAlertGroup(m *webhook.Message, integrationName, service string) *incident.AlertGroup {
+func (t *Table) BuildAlertGroup(m *AlertmanagerMessage, integrationName, service string) *incident.AlertGroup {
 	g := &incident.AlertGroup{
 		Integration: integrationName,
 		Service:     service,
@@ -192,16 +221,16 @@ func (t *Table) BuildAlertGroup(m *webhook.Message, integrationName, service str
 	return g
 }
 
-func nonNil(kv template.KV) map[string]string {
+func nonNil(kv map[string]string) map[string]string {
 	if kv == nil {
 		return map[string]string{}
 	}
-	return map[string]string(kv)
+	return kv
 }
 
 // alertTitle is commonAnnotations.summary, else the first alert's summary,
 // else "alertname (other=group, labels=sorted)", else the group key.
-func alertTitle(m *webhook.Message) string {
+func alertTitle(m *AlertmanagerMessage) string {
 	if s := m.CommonAnnotations["summary"]; s != "" {
 		return s
 	}

@@ -58,15 +58,10 @@ func jsonError(body []byte, err error, prefix string) *InputError {
 	return inputErr("json", err.Error())
 }
 
-// typeError names the field whose JSON type is wrong. encoding/json reports
-// the path through embedded structs too ("Data.alerts.labels" for
-// Alertmanager's webhook.Message, which embeds *template.Data), so the Go
-// struct name is stripped to leave the JSON path the sender wrote.
+// typeError names the field whose JSON type is wrong, as the JSON path the
+// sender wrote (encoding/json reports "alerts.labels").
 func typeError(e *json.UnmarshalTypeError, prefix string) *InputError {
-	field := strings.TrimPrefix(e.Field, "Data.")
-	if field == "Data" {
-		field = ""
-	}
+	field := e.Field
 	field = prefix + field
 	field = strings.TrimSuffix(field, ".")
 	if field == "" {
