@@ -74,6 +74,9 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 	}
 	s.mergeAlerts(now, inc, g.Alerts, actor)
 	inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+	if g.Status == "firing" && anyFiring(g.Alerts) {
+		retitle(inc, g.Title)
+	}
 	if g.Status == "resolved" {
 		s.sourceResolved(now, inc, g.AutoResolve, actor)
 	}
@@ -95,6 +98,8 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			inc = s.create(now, e.Service, e.DedupKey, SourceEvents, e.Integration, alert.Annotations["summary"], e.Policy)
 			res.Created = true
+		} else {
+			retitle(inc, alert.Annotations["summary"])
 		}
 		s.mergeAlerts(now, inc, []Alert{alert}, actor)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
@@ -209,8 +214,22 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	return inc
 }
 
+// retitle keeps an open incident's title current as its source's summary
+// changes: Alertmanager's pagerduty_configs summary counts the group's
+// alerts ("[FIRING:2] ..."), and a page showing the first one's count would
+// understate the problem. An empty title changes nothing.
+func retitle(inc *Incident, title string) {
+	if title != "" && inc.Status.Open() {
+		inc.Title = title
+	}
+}
+
 // mergeAlerts adds new fingerprints and updates known ones, recording each
-// change in the timeline. An identical repeat records nothing.
+// change in the timeline. An identical repeat records nothing. A resolved
+// alert the incident does not hold is skipped: Prometheus re-sends resolved
+// alerts for 15 minutes and Alertmanager puts them in the group's next
+// notification, so such an alert belongs to an earlier incident of the group
+// and must neither open nor join this one.
 func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string) {
 	idx := s.alertIndex[inc.ID]
 	if idx == nil {
@@ -219,10 +238,13 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 	}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
+		if !known && a.Status == "resolved" {
+			continue
+		}
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
-			inc.addEntry(now, entryForNew(a), actor, describeAlert(a))
+			inc.addEntry(now, EntryAlertAdded, actor, describeAlert(a))
 			continue
 		}
 		old := inc.Alerts[i]
@@ -237,13 +259,6 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		}
 	}
 	inc.AlertCount = len(inc.Alerts)
-}
-
-func entryForNew(a Alert) string {
-	if a.Status == "resolved" {
-		return EntryAlertResolved
-	}
-	return EntryAlertAdded
 }
 
 // sourceResolved handles a source saying the problem is gone.

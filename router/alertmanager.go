@@ -228,13 +228,22 @@ func nonNil(kv map[string]string) map[string]string {
 	return kv
 }
 
-// alertTitle is commonAnnotations.summary, else the first alert's summary,
-// else "alertname (other=group, labels=sorted)", else the group key.
+// alertTitle is commonAnnotations.summary, else the first firing alert's
+// summary (a resolved alert listed first may be a stale one from the group's
+// previous incident), else the first alert's, else "alertname
+// (other=group, labels=sorted)", else the group key.
 func alertTitle(m *AlertmanagerMessage) string {
 	if s := m.CommonAnnotations["summary"]; s != "" {
 		return s
 	}
-	if s := m.Alerts[0].Annotations["summary"]; s != "" {
+	first := &m.Alerts[0]
+	for i := range m.Alerts {
+		if m.Alerts[i].Status == statusFiring {
+			first = &m.Alerts[i]
+			break
+		}
+	}
+	if s := first.Annotations["summary"]; s != "" {
 		return s
 	}
 	name := m.GroupLabels["alertname"]

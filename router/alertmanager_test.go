@@ -119,6 +119,24 @@ func TestAlertmanagerTitleAndSeverity(t *testing.T) {
 	}
 }
 
+// TestAlertmanagerTitleSkipsStaleResolved: the first alert of a firing
+// notification may be a resolved one left from the group's previous
+// incident; the title is the first firing alert's summary.
+func TestAlertmanagerTitleSkipsStaleResolved(t *testing.T) {
+	e := newEnv(t)
+	body := mutate(t, "firing-truncated.json", func(m map[string]any) {
+		delete(m["commonAnnotations"].(map[string]any), "summary")
+		alertAt(m, 0)["status"] = "resolved"
+		alertAt(m, 1)["annotations"].(map[string]any)["summary"] = "5xx rate above 5% on web-2"
+	})
+	if w := e.do("POST", PathAlertmanager, body, bearer(promKey)...); w.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if g := e.sub.groups[0]; g.Title != "5xx rate above 5% on web-2" {
+		t.Errorf("title %q, want the firing alert's summary", g.Title)
+	}
+}
+
 func TestAlertmanagerDeterministic(t *testing.T) {
 	e := newEnv(t)
 	body := string(readFixture(t, "firing-truncated.json"))
