@@ -345,7 +345,8 @@ func highestSeverity(alerts []Alert, current string) string {
 
 func sameAlert(a, b Alert) bool {
 	return a.Status == b.Status && a.Severity == b.Severity && a.StartsAt.Equal(b.StartsAt) &&
-		a.EndsAt.Equal(b.EndsAt) && sameMap(a.Labels, b.Labels) && sameMap(a.Annotations, b.Annotations)
+		a.EndsAt.Equal(b.EndsAt) && sameMap(a.Labels, b.Labels) && sameMap(a.Annotations, b.Annotations) &&
+		a.GeneratorURL == b.GeneratorURL && a.SilenceURL == b.SilenceURL
 }
 
 func sameMap(a, b map[string]string) bool {

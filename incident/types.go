@@ -62,6 +62,12 @@ type Alert struct {
 	StartsAt    time.Time         `json:"starts_at"`
 	EndsAt      time.Time         `json:"ends_at"`
 	Severity    string            `json:"severity"` // mapped incident severity of this alert
+	// GeneratorURL is Prometheus' link to the rule's expression graph
+	// (Alertmanager's generatorURL); empty when the source gave none.
+	GeneratorURL string `json:"generator_url,omitempty"`
+	// SilenceURL opens Alertmanager's new-silence form for this alert's
+	// labels (from Alertmanager's externalURL); empty when unknown.
+	SilenceURL string `json:"silence_url,omitempty"`
 }
 
 // Escalation is where an incident stands in its policy. The escalation

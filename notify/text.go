@@ -12,7 +12,8 @@ import (
 )
 
 // SMSBody renders the page SMS: key, severity, service and title first (a
-// lock screen shows only the start), then the alert count and the reply
+// lock screen shows only the start), then the alert count, the first alert's
+// graph link when it fits without cutting the title, and the reply
 // instructions, e.g.
 //
 //	INC-42 sev1 checkout: HighErrorRate - 3 alerts. Reply 3a to ack, 3r to resolve, 3e to escalate
@@ -37,7 +38,34 @@ func SMSBody(m *Message) string {
 	if strings.TrimSpace(inc.Title) == "" {
 		head = incidentHead(inc)
 	}
-	return fitSMS(head, OneLine(inc.Title), " - "+alertCount(inc)+"."+tail)
+	title, count := OneLine(inc.Title), " - "+alertCount(inc)+"."
+	if link := smsLink(inc); link != "" && smsFits(head+title+count+" "+link+tail) {
+		// The graph link only when it fits beside the whole title: a cut
+		// title costs the on-call more than a missing link, which the email
+		// and the incident carry anyway.
+		return head + title + count + " " + link + tail
+	}
+	return fitSMS(head, title, count+tail)
+}
+
+// smsLink is the graph link of the first firing alert that has one, else of
+// the first alert that has one.
+func smsLink(inc *incident.Incident) string {
+	first := ""
+	for i := range inc.Alerts {
+		a := &inc.Alerts[i]
+		link := OneLine(a.GeneratorURL)
+		if link == "" || strings.ContainsRune(link, ' ') {
+			continue
+		}
+		if a.Status != "resolved" {
+			return link
+		}
+		if first == "" {
+			first = link
+		}
+	}
+	return first
 }
 
 // smsReply is the reply instruction for code, or "" without a code. The
@@ -175,7 +203,8 @@ func summarySubject(incs []*incident.Incident) string {
 }
 
 // EmailBody is the plain-text page: the incident, every alert with its
-// labels, annotations and runbook link, the dedup key, and — when ReplyTo is
+// labels, annotations and runbook, graph (Prometheus' generatorURL) and
+// silence links, the dedup key, and — when ReplyTo is
 // set — how to act by replying. A summary lists each bundled incident on one
 // line. Lines end in "\n"; the mail writer converts to CRLF.
 func EmailBody(m *Message) string {
@@ -247,6 +276,12 @@ func writeAlert(b *strings.Builder, a *incident.Alert, n, of int) {
 			fmt.Fprintf(b, "  Runbook: %s\n", v)
 			break
 		}
+	}
+	if v := OneLine(a.GeneratorURL); v != "" {
+		fmt.Fprintf(b, "  Graph: %s\n", v)
+	}
+	if v := OneLine(a.SilenceURL); v != "" {
+		fmt.Fprintf(b, "  Silence: %s\n", v)
 	}
 }
 

@@ -216,6 +216,9 @@ func (t *Table) BuildAlertGroup(m *AlertmanagerMessage, integrationName, service
 			StartsAt:    a.StartsAt.UTC(),
 			EndsAt:      a.EndsAt.UTC(),
 			Severity:    t.alertSeverity(a.Labels),
+			// Links for the page: the rule's graph and a silence form.
+			GeneratorURL: httpLink(a.GeneratorURL),
+			SilenceURL:   silenceURL(m.ExternalURL, a.Labels),
 		}
 	}
 	return g
