@@ -106,10 +106,15 @@ func (ev *EventRequest) Validate() error {
 		}
 		return nil
 	}
-	return ev.Payload.validateTrigger()
+	_, fromAM := alertmanagerEvent(ev)
+	return ev.Payload.validateTrigger(fromAM)
 }
 
-func (p *EventPayload) validateTrigger() error {
+// validateTrigger checks a trigger's payload. An event from Alertmanager may
+// have an empty or non-PagerDuty severity: the README's receiver sends
+// '{{ .CommonLabels.severity }}', which is empty when the group's alerts
+// differ, and pagerd ranks such an event by its alerts' labels anyway.
+func (p *EventPayload) validateTrigger(fromAlertmanager bool) error {
 	switch {
 	case p == nil:
 		return inputErr("payload", "required for trigger")
@@ -119,6 +124,8 @@ func (p *EventPayload) validateTrigger() error {
 		return inputErr("payload.summary", "longer than "+strconv.Itoa(maxSummaryRunes)+" characters")
 	case p.Source == "":
 		return inputErr("payload.source", "required")
+	case fromAlertmanager:
+		return nil
 	case p.Severity == "":
 		return inputErr("payload.severity", "required")
 	}
@@ -147,12 +154,17 @@ func eventLabels(p *EventPayload) map[string]string {
 	return lset
 }
 
-// eventRoutingLabels are eventLabels plus each top-level string value of
+// eventRoutingLabels are the event's labels (eventLabels, or for an event from
+// Alertmanager the labels it carries) plus each top-level string value of
 // custom_details as details_<key>, so routes can select on, say, a team or
 // environment that the sender only has room for in custom_details. Nested and
 // non-string values are not flattened: keep the rule easy to predict.
-func eventRoutingLabels(p *EventPayload) map[string]string {
+func eventRoutingLabels(ev *EventRequest) map[string]string {
+	p := ev.Payload
 	lset := eventLabels(p)
+	if am, ok := alertmanagerEvent(ev); ok {
+		lset = am.labels(p)
+	}
 	if p == nil || len(p.CustomDetails) == 0 || p.CustomDetails[0] != '{' {
 		return lset
 	}
@@ -193,7 +205,27 @@ func (t *Table) BuildEvent(ev *EventRequest, integrationName, service, dedupKey 
 		StartsAt:    parseTimestamp(p.Timestamp),
 		Severity:    t.eventSeverity(p.Severity),
 	}
+	if am, ok := alertmanagerEvent(ev); ok {
+		t.fromAlertmanager(&e.Alert, am, ev)
+	}
 	return e
+}
+
+// fromAlertmanager fills an event's alert with what Alertmanager carried:
+// the alerts' labels and severity instead of PagerDuty's "error", the
+// annotations common to the firing alerts (runbook_url, description; the
+// event's own summary stays the title), the first graph link and a silence
+// link for the labels the firing alerts share.
+func (t *Table) fromAlertmanager(a *incident.Alert, am *amEvent, ev *EventRequest) {
+	a.Labels = am.labels(ev.Payload)
+	a.Severity = t.amSeverity(am, ev.Payload)
+	for k, v := range commonOf(am.firing, annotationsOf) {
+		if _, taken := a.Annotations[k]; !taken && v != "" {
+			a.Annotations[k] = v
+		}
+	}
+	a.GeneratorURL = am.generatorURL()
+	a.SilenceURL = silenceURL(externalURLOf(ev.ClientURL), commonOf(am.firing, labelsOf))
 }
 
 // eventAnnotations holds the human parts of a trigger: summary, custom_details

@@ -84,6 +84,16 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"routing_key":"k","event_action":"acknowledge","payload":null}`))
 	f.Add([]byte(`{"routing_key":"k","payload":{"x":1}}`))
 	f.Add([]byte("{\n\"payload\": {"))
+	// Alertmanager's pagerduty_configs (0.25: details as text; later: JSON).
+	for _, name := range []string{"default-firing-2.json", "recommended-firing-1.json"} {
+		b, err := os.ReadFile(filepath.Join(pdFixtures, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"routing_key":"k","event_action":"trigger","client":"Alertmanager","payload":{"summary":"s","source":"x","severity":"",` +
+		`"custom_details":{"firing":[{"labels":{"service":"checkout"},"generatorURL":"http://p/g"}],"team":"web"}}}`))
 	table, err := Compile(testConfig())
 	if err != nil {
 		f.Fatal(err)
@@ -101,7 +111,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		for _, in := range table.integrations {
 			var lset map[string]string
 			if in.usesLabels() {
-				lset = eventRoutingLabels(ev.Payload)
+				lset = eventRoutingLabels(ev)
 			}
 			svc, err := in.route(lset)
 			if err != nil {

@@ -197,7 +197,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) outcome {
 	}
 	var lset map[string]string
 	if in.usesLabels() {
-		lset = eventRoutingLabels(ev.Payload)
+		lset = eventRoutingLabels(ev)
 	}
 	service, err := in.route(lset)
 	if err != nil {
