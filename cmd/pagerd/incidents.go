@@ -90,7 +90,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		if e.Exhausted {
 			state = "exhausted"
 		}
-		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, %s\n", e.Policy, e.Step, e.Loop, state)
+		// People count steps and loops from 1, as the timeline does; the
+		// JSON fields (--output json) stay 0-based.
+		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, %s\n", e.Policy, e.Step+1, e.Loop+1, state)
 	}
 	fmt.Fprintf(w, "\nalerts (%d):\n", inc.AlertCount)
 	for _, a := range inc.Alerts {
@@ -101,7 +103,7 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
-				n.Step, n.Loop, n.Attempts, fmtTime(n.SentAt), n.Error)
+				n.Step+1, n.Loop+1, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}
