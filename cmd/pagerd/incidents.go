@@ -154,6 +154,39 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 	}
 }
 
+// runNote adds a note to an incident's timeline: pagerd note INC-42 TEXT...
+// (the words after the ID are joined, so quoting is optional).
+func runNote(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("note", flag.ContinueOnError)
+	c := clientFlags(fs)
+	as := fs.String("as", "", "note as this user (default: the API token's name)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("want an incident ID and the note's TEXT (pagerd note INC-42 rolled back the deploy)")
+	}
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	id, err := api.ParseIncidentID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	text := strings.TrimSpace(strings.Join(pos[1:], " "))
+	if text == "" {
+		return usagef("the note's TEXT is empty")
+	}
+	var inc incident.Incident
+	raw, err := c.postJSON(fmt.Sprintf("/v1/incidents/%d/notes", id), map[string]string{"by": *as, "note": text}, &inc)
+	if err != nil {
+		return err
+	}
+	c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "%s: note added\n", inc.Key) })
+	return nil
+}
+
 // incidentArg parses the flags of a command that takes exactly one incident ID.
 func incidentArg(fs *flag.FlagSet, c *client, args []string) (uint64, error) {
 	pos, err := parseFlags(fs, args)
