@@ -137,7 +137,9 @@ func (s *Server) scheduleCalendar(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	now := s.now()
-	shifts, err := set.Shifts(id, now.Add(-calendarPast), now.Add(calendarFuture))
+	// Whole shifts: the window moves with now, and a clipped edge event
+	// would change its times and UID on every fetch.
+	shifts, err := set.WholeShifts(id, now.Add(-calendarPast), now.Add(calendarFuture))
 	if err != nil {
 		writeScheduleError(w, id, err)
 		return
