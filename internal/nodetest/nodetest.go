@@ -30,8 +30,8 @@ const Token = "test-admin-token"
 type Options struct {
 	// Config is the seed YAML (required).
 	Config string
-	// Now is the API's clock for "now" defaults (on-call, shifts, calendar)
-	// and the leader's clock; time.Now when nil.
+	// Now is the API's clock for "now" defaults (on-call, shifts, calendar);
+	// time.Now when nil. The leader stamps commands with the real clock.
 	Now func() time.Time
 }
 
@@ -63,7 +63,7 @@ func Start(t testing.TB, o Options) *Node {
 	node, err := cluster.Open(cluster.Options{
 		NodeID: "t1", DataDir: t.TempDir(), RaftAddr: raftAddr, HTTPAddr: srv.Listener.Addr().String(),
 		JoinToken: Token, SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
-		Logger: log, Registry: reg, Clock: o.Now, HeartbeatTimeout: 200 * time.Millisecond,
+		Logger: log, Registry: reg, HeartbeatTimeout: 200 * time.Millisecond,
 		Fatal: func(err error) { t.Errorf("node fatal: %v", err) },
 	})
 	if err != nil {
