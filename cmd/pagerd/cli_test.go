@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pagerd/pagerd/internal/nodetest"
@@ -99,4 +100,61 @@ func TestMissingTokenNamesTheFlag(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "--token or PAGERD_TOKEN was refused") {
 		t.Errorf("wrong token: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestClusterStatusWaitsForAStartingNode: `cluster status` run right after
+// starting a node (as the README's 3-node example does) waits for it to
+// listen and know a leader instead of failing with "cannot reach" or 503.
+func TestClusterStatusWaitsForAStartingNode(t *testing.T) {
+	t.Setenv("PAGERD_TOKEN", "")
+	addr := testcluster.FreePort(t)
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	errOut := &signalWriter{first: make(chan struct{})}
+	go func() {
+		var out strings.Builder
+		code := run([]string{"cluster", "status", "--server", "http://" + addr, "--token", nodetest.Token, "--wait", "60s"}, &out, errOut)
+		done <- result{code, out.String(), errOut.String()}
+	}()
+	// Start the node once the CLI has found it not answering and said so.
+	select {
+	case <-errOut.first:
+	case r := <-done:
+		t.Fatalf("cluster status did not wait: exit %d %s %s", r.code, r.out, r.errOut)
+	}
+	nodetest.Start(t, nodetest.Options{Config: testcluster.DefaultConfig, HTTPAddr: addr})
+	r := <-done
+	if r.code != exitOK || !strings.Contains(r.out, "leader: t1") || !strings.Contains(r.errOut, "waiting up to 1m0s") {
+		t.Errorf("cluster status: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.errOut)
+	}
+	// Without waiting, an unreachable node is an error that says what to do.
+	code, _, msg := cli(t, "cluster", "status", "--server", "http://"+testcluster.FreePort(t), "--wait", "0")
+	if code != exitFailed || !strings.Contains(msg, "--wait") {
+		t.Errorf("no wait: exit %d %s", code, msg)
+	}
+}
+
+// signalWriter collects output and closes first on the first write.
+type signalWriter struct {
+	mu    sync.Mutex
+	b     strings.Builder
+	first chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.b.Len() == 0 {
+		close(w.first)
+	}
+	return w.b.Write(p)
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

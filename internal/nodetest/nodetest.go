@@ -33,6 +33,9 @@ type Options struct {
 	// Now is the API's clock for "now" defaults (on-call, shifts, calendar);
 	// time.Now when nil. The leader stamps commands with the real clock.
 	Now func() time.Time
+	// HTTPAddr is where the API listens (host:port); a free loopback port
+	// when empty. Tests of clients that start before the node set it.
+	HTTPAddr string
 }
 
 // Node is a running single-node cluster and its API.
@@ -60,6 +63,14 @@ func Start(t testing.TB, o Options) *Node {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewUnstartedServer(nil)
+	if o.HTTPAddr != "" {
+		l, err := net.Listen("tcp", o.HTTPAddr)
+		if err != nil {
+			t.Fatalf("listen on %s: %v", o.HTTPAddr, err)
+		}
+		srv.Listener.Close()
+		srv.Listener = l
+	}
 	node, err := cluster.Open(cluster.Options{
 		NodeID: "t1", DataDir: t.TempDir(), RaftAddr: raftAddr, HTTPAddr: srv.Listener.Addr().String(),
 		JoinToken: Token, SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
