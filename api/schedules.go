@@ -53,59 +53,82 @@ type OnCallEntry struct {
 	Schedule string    `json:"schedule"`
 	Kind     string    `json:"kind"` // schedule | rotation
 	At       time.Time `json:"at"`
+	Timezone string    `json:"timezone"` // the zone its times are shown in (an addition)
 	Users    []string  `json:"users"`
 }
 
-// onCallQuery reads the `at` parameter (default now) and the compiled
-// schedules, answering the request itself when either fails.
-func (s *Server) onCallQuery(w http.ResponseWriter, r *http.Request) (time.Time, *schedule.Set, bool) {
-	at, err := timeParam(r, "at", s.now())
+// onCallQuery reads the `at` parameter (default now; a wall-clock time is
+// read in the zone of schedule id, or of the config when id is "") and the
+// compiled schedules, answering the request itself when either fails.
+func (s *Server) onCallQuery(w http.ResponseWriter, r *http.Request, id string) (time.Time, *schedule.Set, bool) {
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return time.Time{}, nil, false
+	}
+	at, err := timeInZone(r, "at", s.now(), set, id, s.defaultZone())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return at, nil, false
 	}
-	set, ok := s.scheduleSet(w)
-	return at, set, ok
+	return at, set, true
+}
+
+// defaultZone is the active config's top-level timezone (UTC when unset).
+func (s *Server) defaultZone() string {
+	if ac := s.node.FSM().Config(); ac != nil && ac.Config.Timezone != "" {
+		return ac.Config.Timezone
+	}
+	return "UTC"
 }
 
 func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request) {
-	at, set, ok := s.onCallQuery(w, r)
+	at, set, ok := s.onCallQuery(w, r, "")
 	if !ok {
 		return
 	}
 	out := []OnCallEntry{}
 	for _, id := range set.IDs() {
-		users, _ := set.OnCall(id, at)
+		when := at
+		if r.URL.Query().Get("at") != "" {
+			// A wall-clock `at` means that time in each schedule's own zone.
+			when, _ = timeInZone(r, "at", at, set, id, s.defaultZone())
+		}
+		users, _ := set.OnCall(id, when)
 		kind := "rotation"
 		if set.IsSchedule(id) {
 			kind = "schedule"
 		}
-		out = append(out, OnCallEntry{Schedule: id, Kind: kind, At: at.UTC(), Users: nonNilStrings(users)})
+		out = append(out, OnCallEntry{Schedule: id, Kind: kind, At: when.UTC(), Timezone: zoneOf(set, id), Users: nonNilStrings(users)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "oncall": out})
 }
 
 func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request) {
-	at, set, ok := s.onCallQuery(w, r)
+	id := r.PathValue("id")
+	at, set, ok := s.onCallQuery(w, r, id)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
 	users, err := set.OnCall(id, at)
 	if err != nil {
 		writeScheduleError(w, id, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedule": id, "at": at.UTC(), "users": nonNilStrings(users)})
+	writeJSON(w, http.StatusOK, map[string]any{"schedule": id, "at": at.UTC(), "timezone": zoneOf(set, id), "users": nonNilStrings(users)})
 }
 
 func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request) {
-	from, err := timeParam(r, "from", s.now())
+	set, ok := s.scheduleSet(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	from, err := timeInZone(r, "from", s.now(), set, id, s.defaultZone())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	to, err := timeParam(r, "to", from.Add(defaultShiftWindow))
+	to, err := timeInZone(r, "to", from.Add(defaultShiftWindow), set, id, s.defaultZone())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -114,11 +137,6 @@ func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("to: must be after from and at most %d days later", int(maxShiftWindow.Hours()/24)))
 		return
 	}
-	set, ok := s.scheduleSet(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
 	shifts, err := set.Shifts(id, from, to)
 	if err != nil {
 		writeScheduleError(w, id, err)
@@ -137,7 +155,9 @@ func (s *Server) scheduleCalendar(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	now := s.now()
-	shifts, err := set.Shifts(id, now.Add(-calendarPast), now.Add(calendarFuture))
+	// Whole shifts: the window moves with now, and a clipped edge event
+	// would change its times and UID on every fetch.
+	shifts, err := set.WholeShifts(id, now.Add(-calendarPast), now.Add(calendarFuture))
 	if err != nil {
 		writeScheduleError(w, id, err)
 		return
@@ -153,18 +173,6 @@ func writeScheduleError(w http.ResponseWriter, id string, err error) {
 		return
 	}
 	writeError(w, http.StatusInternalServerError, err.Error())
-}
-
-func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return def, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: want an RFC 3339 time such as 2026-11-25T18:00:00Z (got %q)", name, v)
-	}
-	return t, nil
 }
 
 func nonNilStrings(s []string) []string {

@@ -104,7 +104,7 @@ func TestScheduleEndpointsAndCLI(t *testing.T) {
 	if code, out := c.Run(n, "oncall", "web", "--at", "2026-11-25T20:00:00Z"); code != 0 || strings.TrimSpace(out) != "web: dave" {
 		t.Errorf("pagerd oncall web: %d %q", code, out)
 	}
-	code, out := c.Run(n, "shifts", "web", "--from", "2026-11-23T08:00:00Z", "--to", "2026-11-30T08:00:00Z")
+	code, out := c.Run(n, "shifts", "web", "--from", "2026-11-23T08:00:00Z", "--to", "2026-11-30T08:00:00Z", "--utc")
 	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "dave  2026-11-25T17:00:00Z  2026-11-26T08:00:00Z") {
 		t.Errorf("pagerd shifts web: %d\n%s", code, out)
 	}

@@ -200,7 +200,7 @@ func TestEmailSubjectAndBody(t *testing.T) {
 	for _, want := range []string{
 		"INC-42 sev1 checkout: HighErrorRate",
 		"Dedup key:  grp-abc",
-		"Escalation: step 0, loop 1",
+		"Escalation: step 1, loop 2", // Step 0, Loop 1 counted from 1 as people read them
 		"Alerts: 3 alerts",
 		"alertname=HighErrorRate",
 		"instance=web-1",

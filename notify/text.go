@@ -250,7 +250,8 @@ func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int) {
 		src += " (integration " + inc.Integration + ")"
 	}
 	field(b, "Source", src)
-	field(b, "Escalation", fmt.Sprintf("step %d, loop %d", step, loop))
+	// People count from 1; the API's step and loop fields stay 0-based.
+	field(b, "Escalation", fmt.Sprintf("step %d, loop %d", step+1, loop+1))
 	fmt.Fprintf(b, "\nAlerts: %s\n", alertCount(inc))
 	for i := range inc.Alerts {
 		writeAlert(b, &inc.Alerts[i], i+1, len(inc.Alerts))

@@ -18,6 +18,9 @@ const (
 	ActionEscalate = "escalate"
 	ActionStop     = "stop"
 	ActionStart    = "start"
+	// ActionHelp asks for the phone's open codes and the commands; it
+	// changes nothing.
+	ActionHelp = "help"
 )
 
 // Limits of the SMS grammar.
@@ -48,6 +51,9 @@ var ErrUnrecognisedSMS = errors.New("unrecognised SMS reply")
 type SMSError struct {
 	Input string // the body, trimmed and shortened for display
 	msg   string
+	// problem is the first sentence alone when the rest of msg is the
+	// generic smsHelp, which SMSAnswer replaces by the phone's own codes.
+	problem string
 }
 
 func (e *SMSError) Error() string { return e.msg }
@@ -55,7 +61,9 @@ func (e *SMSError) Error() string { return e.msg }
 // Unwrap makes errors.Is(err, ErrUnrecognisedSMS) hold.
 func (e *SMSError) Unwrap() error { return ErrUnrecognisedSMS }
 
-const smsHelp = "Reply <code>a to acknowledge, <code>r to resolve, <code>e to escalate."
+// smsHelp is the help without knowing the phone's pages (the parser does
+// not); the webhook answers with SMSAnswer, which names the real codes.
+const smsHelp = "Reply the page's code and a to acknowledge, r to resolve, e to escalate (e.g. 1a)."
 
 // smsActionWords maps every accepted action word to its action. Single
 // letters are what page SMS advertise; the short and long words and past
@@ -75,6 +83,8 @@ var smsOptWords = map[string]string{
 	"stop": ActionStop, "stopall": ActionStop, "unsubscribe": ActionStop, "cancel": ActionStop,
 	"end": ActionStop, "quit": ActionStop, "revoke": ActionStop, "optout": ActionStop,
 	"start": ActionStart, "yes": ActionStart, "unstop": ActionStart,
+	// Twilio's help keywords: answered with the phone's open codes.
+	"help": ActionHelp, "info": ActionHelp,
 	// Spellings people use for the same; harmless to honour.
 	"stop all": ActionStop, "opt out": ActionStop, "opt-out": ActionStop,
 }
@@ -87,6 +97,7 @@ var smsOptWords = map[string]string{
 //	opt-out           "STOP", "stopall", "UNSUBSCRIBE", "cancel", "end", "quit",
 //	                  "revoke", "optout" (Twilio's list), "stop all", "opt out"
 //	opt-in            "START", "yes", "unstop" (Twilio's list)
+//	help              "HELP", "info": the phone's open codes and the commands
 //
 // where <action> is a|ack|acked|acknowledge|acknowledged,
 // r|res|resolve|resolved or e|esc|escalate|escalated, and <code> is a
@@ -94,11 +105,11 @@ var smsOptWords = map[string]string{
 // Anything else is an *SMSError whose text explains what to send.
 func ParseSMS(body string) (Command, error) {
 	if len(body) > MaxSMSLen {
-		return Command{}, smsErr(body, "Reply too long. "+smsHelp)
+		return Command{}, smsHelpErr(body, "Reply too long.")
 	}
 	s := strings.ToLower(strings.TrimFunc(body, isTrimmable))
 	if s == "" {
-		return Command{}, smsErr(body, "Empty reply. "+smsHelp)
+		return Command{}, smsHelpErr(body, "Empty reply.")
 	}
 	fields := strings.Fields(s)
 	if action, ok := smsOptWords[strings.Join(fields, " ")]; ok {
@@ -137,7 +148,7 @@ func parseCodeAction(body, first, second string) (Command, error) {
 	}
 	code, problem := parseCode(digits)
 	if problem != "" {
-		return Command{}, smsErr(body, problem+" "+smsHelp)
+		return Command{}, smsHelpErr(body, problem)
 	}
 	if !ok {
 		return Command{}, smsErr(body, codeHelp(body, code))
@@ -170,11 +181,16 @@ func codeHelp(body string, code int) string {
 }
 
 func unrecognised(body string) error {
-	return smsErr(body, "Unrecognised reply "+strconv.Quote(displayInput(body))+". "+smsHelp)
+	return smsHelpErr(body, "Unrecognised reply "+strconv.Quote(displayInput(body))+".")
 }
 
 func smsErr(body, msg string) error {
 	return &SMSError{Input: displayInput(body), msg: msg}
+}
+
+// smsHelpErr is problem followed by the generic help.
+func smsHelpErr(body, problem string) error {
+	return &SMSError{Input: displayInput(body), msg: problem + " " + smsHelp, problem: problem}
 }
 
 // displayInput makes the body safe and short enough to echo back: valid

@@ -36,6 +36,8 @@ func TestParseSMSAccepted(t *testing.T) {
 		"resolved":       {Action: ActionResolve},
 		"r":              {Action: ActionResolve},
 		"e":              {Action: ActionEscalate},
+		"HELP":           {Action: ActionHelp},
+		"info?":          {Action: ActionHelp},
 		"STOP":           {Action: ActionStop},
 		"Stop.":          {Action: ActionStop},
 		"stopall":        {Action: ActionStop},
@@ -65,7 +67,7 @@ func TestParseSMSAccepted(t *testing.T) {
 
 func TestParseSMSRejected(t *testing.T) {
 	cases := map[string]string{
-		"hello":                              `Unrecognised reply "hello". Reply <code>a to acknowledge, <code>r to resolve, <code>e to escalate.`,
+		"hello":                              `Unrecognised reply "hello". ` + smsHelp,
 		"":                                   "Empty reply. " + smsHelp,
 		"  ?! ":                              "Empty reply. " + smsHelp,
 		"3":                                  `Unrecognised reply "3". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
@@ -79,7 +81,6 @@ func TestParseSMSRejected(t *testing.T) {
 		"ack please":                         `Unrecognised reply "ack please". ` + smsHelp,
 		"3-a":                                `Unrecognised reply "3-a". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`,
 		"stop it":                            `Unrecognised reply "stop it". ` + smsHelp,
-		"help":                               `Unrecognised reply "help". ` + smsHelp,
 		"ackk":                               `Unrecognised reply "ackk". ` + smsHelp,
 		"３a":                                 `Unrecognised reply "３a". ` + smsHelp, // full-width digit is not a code
 		"this is a very long message indeed": `Unrecognised reply "this is a very long …". ` + smsHelp,
@@ -207,4 +208,35 @@ func xmlUnmarshalMessage(doc []byte, msg *string) error {
 	}
 	*msg = r.Message
 	return nil
+}
+
+// TestSMSAnswerNamesThePhonesCodes: the answer to a reply the parser refused
+// names the phone's real codes, never a literal "<code>" placeholder.
+func TestSMSAnswerNamesThePhonesCodes(t *testing.T) {
+	one := []Page{{Code: 3, Key: "INC-42"}}
+	two := []Page{{Code: 2, Key: "INC-7"}, {Code: 1, Key: "INC-4"}}
+	_, hello := ParseSMS("hello")
+	_, threeX := ParseSMS("3x")
+	cases := []struct {
+		err   error
+		pages []Page
+		want  string
+	}{
+		{hello, one, `Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`},
+		{hello, two, `Unrecognised reply "hello". Open pages: 2 = INC-7, 1 = INC-4. Reply 2a to acknowledge, 2r to resolve, 2e to escalate INC-7; the same with another code for another page.`},
+		{hello, nil, `Unrecognised reply "hello". You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate. STOP turns SMS pages off.`},
+		{threeX, one, `Unrecognised reply "3x". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`},
+	}
+	for _, c := range cases {
+		got := SMSAnswer(c.err, c.pages)
+		if got != c.want {
+			t.Errorf("SMSAnswer(%v, %v)\n got %s\nwant %s", c.err, c.pages, got, c.want)
+		}
+		if strings.Contains(got, "<code>") {
+			t.Errorf("answer has a placeholder: %s", got)
+		}
+	}
+	if _, err := ParseSMS("x"); strings.Contains(err.Error(), "<code>") {
+		t.Errorf("generic help has a placeholder: %s", err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pagerd/pagerd/cluster"
 )
@@ -19,6 +20,7 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("cluster "+args[0], flag.ContinueOnError)
 	c := clientFlags(fs)
+	wait := fs.Duration("wait", 30*time.Second, "status: how long to wait for a starting node to know a leader (0: do not wait)")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -31,8 +33,7 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 		if len(pos) != 0 {
 			return usagef("status takes no arguments")
 		}
-		var st cluster.Status
-		raw, err := c.getJSON("/v1/cluster", nil, &st)
+		st, raw, err := clusterStatusWhenReady(c, *wait, stderr)
 		if err != nil {
 			return err
 		}

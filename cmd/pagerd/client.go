@@ -74,9 +74,21 @@ func (c *client) do(method, path string, q url.Values, body io.Reader, contentTy
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			e.Error = c.tokenHint(e.Error)
+		}
 		return nil, &apiError{status: resp.StatusCode, msg: e.Error}
 	}
 	return data, nil
+}
+
+// tokenHint rewrites a 401 in the CLI's terms: the server's message speaks
+// HTTP ("send Authorization: Bearer TOKEN"); a CLI user sets a flag.
+func (c *client) tokenHint(serverMsg string) string {
+	if c.token == "" {
+		return "no API token: pass --token TOKEN or set PAGERD_TOKEN (an api_tokens entry of the config)"
+	}
+	return "the API token from --token or PAGERD_TOKEN was refused: " + serverMsg
 }
 
 // getJSON fetches path and decodes it into v; raw is the body as received.

@@ -90,7 +90,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		if e.Exhausted {
 			state = "exhausted"
 		}
-		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, %s\n", e.Policy, e.Step, e.Loop, state)
+		// People count steps and loops from 1, as the timeline does; the
+		// JSON fields (--output json) stay 0-based.
+		fmt.Fprintf(w, "escalation: policy %s, step %d, loop %d, %s\n", e.Policy, e.Step+1, e.Loop+1, state)
 	}
 	fmt.Fprintf(w, "\nalerts (%d):\n", inc.AlertCount)
 	for _, a := range inc.Alerts {
@@ -101,7 +103,7 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
-				n.Step, n.Loop, n.Attempts, fmtTime(n.SentAt), n.Error)
+				n.Step+1, n.Loop+1, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}
@@ -150,6 +152,39 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 		c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "%s %s (%s)\n", inc.Key, inc.Status, inc.Title) })
 		return nil
 	}
+}
+
+// runNote adds a note to an incident's timeline: pagerd note INC-42 TEXT...
+// (the words after the ID are joined, so quoting is optional).
+func runNote(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("note", flag.ContinueOnError)
+	c := clientFlags(fs)
+	as := fs.String("as", "", "note as this user (default: the API token's name)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("want an incident ID and the note's TEXT (pagerd note INC-42 rolled back the deploy)")
+	}
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	id, err := api.ParseIncidentID(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	text := strings.TrimSpace(strings.Join(pos[1:], " "))
+	if text == "" {
+		return usagef("the note's TEXT is empty")
+	}
+	var inc incident.Incident
+	raw, err := c.postJSON(fmt.Sprintf("/v1/incidents/%d/notes", id), map[string]string{"by": *as, "note": text}, &inc)
+	if err != nil {
+		return err
+	}
+	c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "%s: note added\n", inc.Key) })
+	return nil
 }
 
 // incidentArg parses the flags of a command that takes exactly one incident ID.

@@ -45,6 +45,8 @@ func init() {
 		"escalate":  {"escalate an incident now", actionCommand("escalate")},
 		"cluster":   {"status | remove NODE", runCluster},
 		"snapshot":  {"save FILE | restore FILE", runSnapshot},
+		"note":      {"add a note to an incident's timeline", runNote},
+		"version":   {"print the version", runVersion},
 	}
 }
 
@@ -56,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) == 0 {
 			return exitUsage
 		}
+		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]

@@ -229,6 +229,8 @@ type flash struct {
 var listTemplate = template.Must(template.New("outbox").Funcs(template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") },
 	"join": func(s []string) string { return strings.Join(s, ", ") },
+	// People count steps and loops from 1; the JSON keeps them 0-based.
+	"human": func(n int) int { return n + 1 },
 	"replyHint": func(m Message) string {
 		if m.Channel == ChannelSMS && m.ReplyCode != "" {
 			return m.ReplyCode + "a"
@@ -264,7 +266,7 @@ Nothing here was sent: this node runs with <code>--dev</code>.</p>
 <div class="msg" id="m{{.Seq}}">
 <div class="meta">#{{.Seq}} · {{when .At}} · <span class="channel">{{.Channel}}</span>
 to <b>{{.To}}</b>{{if .User}} ({{.User}}){{end}}{{if .Summary}} · summary{{end}}
-{{if .Incidents}} · {{join .Incidents}}{{end}} · step {{.Step}}, loop {{.Loop}}</div>
+{{if .Incidents}} · {{join .Incidents}}{{end}} · step {{human .Step}}, loop {{human .Loop}}</div>
 <div class="meta">notification {{.ID}}{{if .Summary}} · bundles {{join .Notifications}}{{end}}{{if .ReplyTo}} · Reply-To {{.ReplyTo}}{{end}}{{if .ReplyCode}} · reply code {{.ReplyCode}}{{end}}</div>
 {{if .Subject}}<div><b>{{.Subject}}</b></div>{{end}}
 <pre>{{.Body}}</pre>

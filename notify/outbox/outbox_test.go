@@ -724,3 +724,14 @@ func TestConcurrentSenders(t *testing.T) {
 		seen[m.ID] = true
 	}
 }
+
+// TestHTMLCountsStepsFromOne: the page people read numbers steps and loops
+// from 1 like the timeline; the JSON keeps the 0-based fields.
+func TestHTMLCountsStepsFromOne(t *testing.T) {
+	o := newOutbox(Options{})
+	send(t, o.Sender("email"), page("n42-1-2")) // Step 1, Loop 2
+	html := do(t, o.Handler(), "GET", "/dev/outbox", nil, nil).Body.String()
+	if !strings.Contains(html, "step 2, loop 3") {
+		t.Errorf("HTML lacks \"step 2, loop 3\":\n%s", html)
+	}
+}

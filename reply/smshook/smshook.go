@@ -14,7 +14,8 @@
 //     number gets at most one TwiML answer per 10 minutes ("This number is
 //     not registered with pagerd.") and an empty <Response/> in between;
 //     nothing is ever done for it.
-//  4. Body parses (reply.ParseSMS); otherwise the parser's help text.
+//  4. Body parses (reply.ParseSMS); otherwise the parser's problem and the
+//     phone's open codes (reply.SMSAnswer). HELP answers those codes alone.
 //  5. STOP/START → Backend.SetSMSOptOut. A command with a code acts on the
 //     open page with that code sent to *this* phone; a bare action on the
 //     newest open page sent to this phone (Backend.PagesForPhone). The
@@ -103,6 +104,7 @@ const (
 	OutcomeUnrecognised  = "unrecognised"   // ParseSMS refused the body
 	OutcomeOptOut        = "opt_out"        // STOP recorded
 	OutcomeOptIn         = "opt_in"         // START recorded
+	OutcomeHelp          = "help"           // HELP answered with the phone's open codes
 	OutcomeUnknownNumber = "unknown_number" // From is no user's phone
 	OutcomeBadSignature  = "bad_signature"  // 403
 	OutcomeBadRequest    = "bad_request"    // 405, 413, verified form without From
@@ -228,7 +230,11 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 	log = log.With("user", user)
 	if perr != nil {
 		log.Info("sms reply not understood", "body", displayText(body, 40))
-		return perr.Error(), OutcomeUnrecognised
+		return reply.SMSAnswer(perr, h.opts.Backend.PagesForPhone(from)), OutcomeUnrecognised
+	}
+	if cmd.Action == reply.ActionHelp {
+		log.Info("sms help answered")
+		return reply.SMSHelp(h.opts.Backend.PagesForPhone(from)), OutcomeHelp
 	}
 
 	switch cmd.Action {

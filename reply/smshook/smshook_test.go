@@ -395,7 +395,9 @@ func TestUnknownCodeListsOpenPages(t *testing.T) {
 func TestUnrecognisedAnswersHelp(t *testing.T) {
 	f := newFixture(t)
 	says(t, f.post(t, f.form(alice, "hello")),
-		`Unrecognised reply "hello". Reply <code>a to acknowledge, <code>r to resolve, <code>e to escalate.`)
+		`Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`)
+	says(t, f.post(t, f.form(alice, "HELP")), `Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`)
+	says(t, f.post(t, f.form(bob, "help")), `You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate. STOP turns SMS pages off.`)
 	says(t, f.post(t, f.form(alice, "3x")),
 		`Unrecognised reply "3x". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`)
 	if f.be.ActCalls() != 0 {
