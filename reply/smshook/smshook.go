@@ -5,7 +5,8 @@
 //
 // Order of checks, each of which ends the request when it fails:
 //
-//  1. POST only (405), body at most 64 KiB (413).
+//  1. POST only (405), body at most 64 KiB (413), received within the
+//     server's read timeout (408).
 //  2. X-Twilio-Signature verifies against PublicURL()+"/v1/sms/twilio" (plus
 //     the request's query string, if any) and the POST form, with
 //     reply.VerifyTwilioSignature (constant time; the URL with and without
@@ -32,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,6 +152,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			h.fail(w, http.StatusRequestEntityTooLarge, OutcomeBadRequest, "body over "+strconv.Itoa(MaxBodyBytes)+" bytes")
+			return
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The server's read deadline cut a sender that announced a
+			// body and did not send it (serve --http-read-timeout).
+			h.fail(w, http.StatusRequestTimeout, OutcomeBadRequest, "body not received in time")
 			return
 		}
 		// An unreadable form cannot have been verified.
