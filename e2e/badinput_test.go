@@ -177,6 +177,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "list with a bad status", method: "GET", path: "/v1/incidents?status=bogus", code: 400, msg: []string{"status", "bogus"}},
 		{name: "list with a bad limit", method: "GET", path: "/v1/incidents?limit=5000", code: 400, msg: []string{"limit"}},
 		{name: "list with a bad cursor", method: "GET", path: "/v1/incidents?cursor=x", code: 400, msg: []string{"cursor"}},
+		{name: "incident with a bad alerts_limit", method: "GET", path: "/v1/incidents/1?alerts_limit=5000", code: 400, msg: []string{"alerts_limit"}},
+		{name: "incident with a bad alerts_cursor", method: "GET", path: "/v1/incidents/1?alerts_limit=10&alerts_cursor=x", code: 400, msg: []string{"alerts_cursor"}},
 		{name: "ack without a token", path: "/v1/incidents/1/ack", headers: map[string]string{"Authorization": ""}, code: 401, msg: []string{"token"}},
 		{name: "ack with a wrong token", path: "/v1/incidents/1/ack", headers: map[string]string{"Authorization": "Bearer test-events-key"}, code: 401, msg: []string{"token"}},
 

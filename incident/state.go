@@ -33,6 +33,9 @@ type State struct {
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
 	alertIndex map[uint64]map[string]int
+	// dropped holds, per open incident, the hashed fingerprints of alerts
+	// past MaxAlerts, so that their repeats are not counted again.
+	dropped map[uint64]map[uint64]struct{}
 	// phoneCodes maps a phone to the SMS reply codes of its open incidents.
 	phoneCodes map[string]map[uint64]int
 	// smsOff holds the phones that sent STOP, with when.
@@ -50,7 +53,7 @@ type openKey struct{ service, dedupKey string }
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{},
+	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{}, dropped: map[uint64]map[uint64]struct{}{},
 		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{}}
 }
 
@@ -210,33 +213,41 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 }
 
 // mergeAlerts adds new fingerprints and updates known ones, recording each
-// change in the timeline. An identical repeat records nothing.
+// change in the timeline (at most maxAlertEntries per payload, the rest
+// summed up). An identical repeat records nothing. Past MaxAlerts new
+// fingerprints are only counted (dropAlert).
 func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string) {
 	idx := s.alertIndex[inc.ID]
 	if idx == nil {
-		idx = make(map[string]int, len(alerts))
+		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
+	log := &alertLog{inc: inc, now: now, actor: actor}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
+		if !known && len(inc.Alerts) >= MaxAlerts {
+			s.dropAlert(inc, a, log)
+			continue
+		}
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
-			inc.addEntry(now, entryForNew(a), actor, describeAlert(a))
+			log.add(entryForNew(a), describeAlert(a))
 			continue
 		}
 		old := inc.Alerts[i]
 		inc.Alerts[i] = a
 		switch {
 		case old.Status != a.Status && a.Status == "resolved":
-			inc.addEntry(now, EntryAlertResolved, actor, describeAlert(a))
+			log.add(EntryAlertResolved, describeAlert(a))
 		case old.Status != a.Status:
-			inc.addEntry(now, EntryAlertAdded, actor, "firing again: "+describeAlert(a))
+			log.add(EntryAlertAdded, "firing again: "+describeAlert(a))
 		case !sameAlert(old, a):
-			inc.addEntry(now, EntryAlertUpdated, actor, describeAlert(a))
+			log.add(EntryAlertUpdated, describeAlert(a))
 		}
 	}
-	inc.AlertCount = len(inc.Alerts)
+	log.flush()
+	inc.AlertCount = len(inc.Alerts) + inc.AlertsDropped
 }
 
 func entryForNew(a Alert) string {
@@ -288,6 +299,7 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	delete(s.open, openKey{inc.Service, inc.DedupKey})
 	// Only open incidents take alerts, so the fingerprint index can go.
 	delete(s.alertIndex, inc.ID)
+	delete(s.dropped, inc.ID)
 	stopEscalation(inc)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
