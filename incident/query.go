@@ -142,6 +142,7 @@ type droppedRecord struct {
 type dedupRecord struct {
 	ID       string `json:"id"`
 	Incident uint64 `json:"incident,omitempty"`
+	Refused  string `json:"refused,omitempty"` // the first delivery's refusal
 }
 
 // WriteSnapshot encodes the whole state.
@@ -159,7 +160,7 @@ func (s *State) Freeze() *Frozen {
 	snap := snapshot{Incidents: append([]*Incident(nil), s.incidents...), SMSOff: maps.Clone(s.smsOff),
 		Dedup: make([]dedupRecord, len(s.dedupOrder))}
 	for i, id := range s.dedupOrder {
-		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id]}
+		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id], Refused: s.dedupRefused[id]}
 	}
 	snap.Dropped = s.droppedRecords()
 	return &Frozen{snap: snap}
@@ -208,6 +209,9 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 	}
 	for _, d := range snap.Dedup {
 		s.remember(d.ID, d.Incident)
+		if d.Refused != "" {
+			s.dedupRefused[d.ID] = d.Refused
+		}
 	}
 	for _, d := range snap.Dropped {
 		s.restoreDropped(d)

@@ -43,6 +43,9 @@ type State struct {
 	// dedup remembers applied reply ids (bounded, oldest first in dedupOrder).
 	dedup      map[string]uint64
 	dedupOrder []string
+	// dedupRefused holds the refusal of a remembered reply that was refused
+	// (ErrConflict), so its retry answers the same (rememberAction).
+	dedupRefused map[string]string
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -54,7 +57,8 @@ type openKey struct{ service, dedupKey string }
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{}, dropped: map[uint64]map[uint64]struct{}{},
-		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{}}
+		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{},
+		dedupRefused: map[string]string{}}
 }
 
 // ApplyAlertGroup applies one routed Alertmanager notification (spec §4 dedup):
@@ -133,15 +137,55 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 		actor = "unknown"
 	}
 	if a.DedupID != "" {
-		if _, dup := s.dedup[a.DedupID]; dup {
-			return inc.Clone(), fmt.Errorf("%w: %s already applied", ErrDuplicate, a.DedupID)
+		if first, dup := s.dedup[a.DedupID]; dup {
+			return s.replay(a.DedupID, first, inc)
 		}
 	}
 	out, err := s.applyAction(now, inc, a, actor)
 	if a.DedupID != "" && (err == nil || errors.Is(err, ErrConflict)) {
-		s.remember(a.DedupID, inc.ID)
+		s.rememberAction(a.DedupID, inc.ID, err)
 	}
 	return out, err
+}
+
+// replay answers a retried reply (issue 10.9) with what its first delivery
+// came to, whatever it names now (a Twilio retry of "a" after a newer page
+// arrived picks that newer page): the refusal it got, or the incident it
+// acted on with ErrDuplicate. Nothing changes.
+func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*Incident, error) {
+	if msg, refused := s.dedupRefused[dedupID]; refused {
+		return nil, replayedRefusal(msg)
+	}
+	inc := named
+	if first := s.byID(firstIncident); first != nil {
+		inc = first
+	}
+	return inc.Clone(), fmt.Errorf("%w: %s already applied to %s", ErrDuplicate, dedupID, inc.Key)
+}
+
+// replayedRefusal is a first delivery's ErrConflict, word for word.
+type replayedRefusal string
+
+func (r replayedRefusal) Error() string { return string(r) }
+func (r replayedRefusal) Unwrap() error { return ErrConflict }
+
+// rememberAction remembers an applied reply id with its outcome. Refusals
+// of ids that remember has since forgotten are pruned in bulk; a lookup
+// only trusts a refusal whose id is still remembered.
+func (s *State) rememberAction(id string, incidentID uint64, err error) {
+	s.remember(id, incidentID)
+	if err == nil {
+		delete(s.dedupRefused, id)
+		return
+	}
+	s.dedupRefused[id] = err.Error()
+	if len(s.dedupRefused) > 2*maxDedup {
+		for k := range s.dedupRefused {
+			if _, live := s.dedup[k]; !live {
+				delete(s.dedupRefused, k)
+			}
+		}
+	}
 }
 
 func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor string) (*Incident, error) {

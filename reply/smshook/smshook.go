@@ -20,7 +20,10 @@
 //     open page with that code sent to *this* phone; a bare action on the
 //     newest open page sent to this phone (Backend.PagesForPhone). The
 //     request acts as the paged user (Page.User), deduplicated on
-//     "sms:"+MessageSid so Twilio's retries act once.
+//     "sms:"+MessageSid so Twilio's retries act once. A retry answers what
+//     the first delivery did: the replicated state remembers the incident
+//     it acted on (Result.Incident of a duplicate) or the refusal it got
+//     (returned again as ErrConflict).
 //
 // Every answer after step 2 is HTTP 200 with TwiML (Content-Type text/xml),
 // including "could not record this right now" when the commit failed
@@ -279,6 +282,12 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		return h.commitError(log, err)
 	}
 	if res.Duplicate {
+		// res.Incident is the incident the first delivery acted on, which
+		// may not be the page picked now (a newer page arrived since), so
+		// the answer repeats the first one (issue 10.9).
+		if res.Incident != nil {
+			log = log.With("first_incident", res.Incident.Key)
+		}
 		log.Info("sms reply already applied (Twilio retry)")
 		return confirmation(cmd.Action, page, res.Incident), OutcomeDuplicate
 	}
