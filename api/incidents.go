@@ -42,14 +42,23 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	var items []*incident.Incident
 	var next uint64
 	s.node.FSM().ReadIncidents(func(st *incident.State) { items, next = st.List(f, before, limit) })
-	if items == nil {
-		items = []*incident.Incident{}
+	out := make([]listItemJSON, len(items))
+	for i, inc := range items {
+		out[i] = listItemJSON{Incident: inc}
 	}
 	cursor := ""
 	if next != 0 {
 		cursor = strconv.FormatUint(next, 10)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": items, "next": cursor})
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": out, "next": cursor})
+}
+
+// listItemJSON is an incident in a list: without alerts (issue 10.8: one
+// list page of incidents with thousands of alerts each was 29.7 MB), which
+// the single-incident answer carries; alert_count and alerts_dropped stay.
+type listItemJSON struct {
+	*incident.Incident
+	Alerts *struct{} `json:"alerts,omitempty"` // always nil: hides Incident.Alerts
 }
 
 func parseListQuery(status, limitS, cursor string) (f incident.Filter, before uint64, limit int, err error) {
@@ -101,6 +110,11 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
+	page, err := parseAlertsPage(r.URL.Query().Get("alerts_limit"), r.URL.Query().Get("alerts_cursor"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	var inc *incident.Incident
 	var ok bool
 	s.node.FSM().ReadIncidents(func(st *incident.State) { inc, ok = st.Get(id) })
@@ -108,19 +122,68 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, fullIncident(inc))
+	out := fullIncident(inc)
+	if page.limit > 0 {
+		out.Alerts, out.AlertsNext = page.cut(inc.Alerts)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// alertsPage is ?alerts_limit=N&alerts_cursor=C of GET /v1/incidents/{id}:
+// N alerts from position C (the alerts_next of the previous page).
+type alertsPage struct{ limit, from int }
+
+func parseAlertsPage(limitS, cursorS string) (alertsPage, error) {
+	var p alertsPage
+	if limitS == "" {
+		if cursorS != "" {
+			return p, errors.New("alerts_cursor: needs alerts_limit")
+		}
+		return p, nil
+	}
+	n, err := strconv.Atoi(limitS)
+	if err != nil || n < 1 || n > incident.MaxAlerts {
+		return p, fmt.Errorf("alerts_limit: must be a whole number from 1 to %d (got %q)", incident.MaxAlerts, limitS)
+	}
+	p.limit = n
+	if cursorS != "" {
+		c, err := strconv.Atoi(cursorS)
+		if err != nil || c < 1 || c >= incident.MaxAlerts {
+			return p, fmt.Errorf("alerts_cursor: invalid (got %q); pass the alerts_next value of the previous page", cursorS)
+		}
+		p.from = c
+	}
+	return p, nil
+}
+
+// cut returns the page's alerts and the cursor of the next page ("" on the
+// last one).
+func (p alertsPage) cut(alerts []incident.Alert) ([]incident.Alert, string) {
+	from := min(p.from, len(alerts))
+	to := min(from+p.limit, len(alerts))
+	next := ""
+	if to < len(alerts) {
+		next = strconv.Itoa(to)
+	}
+	return alerts[from:to], next
 }
 
 // incidentJSON is one incident with its notifications and timeline always
 // present (as arrays), as spec §2 lists them; only list items leave them out.
 type incidentJSON struct {
 	*incident.Incident
+	// Alerts is Incident.Alerts, or one page of them with ?alerts_limit.
+	Alerts        []incident.Alert        `json:"alerts"`
+	AlertsNext    string                  `json:"alerts_next,omitempty"`
 	Notifications []incident.Notification `json:"notifications"`
 	Timeline      []incident.Entry        `json:"timeline"`
 }
 
 func fullIncident(inc *incident.Incident) incidentJSON {
-	out := incidentJSON{Incident: inc, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	if out.Alerts == nil {
+		out.Alerts = []incident.Alert{}
+	}
 	if out.Notifications == nil {
 		out.Notifications = []incident.Notification{}
 	}

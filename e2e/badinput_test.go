@@ -177,6 +177,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "list with a bad status", method: "GET", path: "/v1/incidents?status=bogus", code: 400, msg: []string{"status", "bogus"}},
 		{name: "list with a bad limit", method: "GET", path: "/v1/incidents?limit=5000", code: 400, msg: []string{"limit"}},
 		{name: "list with a bad cursor", method: "GET", path: "/v1/incidents?cursor=x", code: 400, msg: []string{"cursor"}},
+		{name: "incident with a bad alerts_limit", method: "GET", path: "/v1/incidents/1?alerts_limit=5000", code: 400, msg: []string{"alerts_limit"}},
+		{name: "incident with a bad alerts_cursor", method: "GET", path: "/v1/incidents/1?alerts_limit=10&alerts_cursor=x", code: 400, msg: []string{"alerts_cursor"}},
 		{name: "ack without a token", path: "/v1/incidents/1/ack", headers: map[string]string{"Authorization": ""}, code: 401, msg: []string{"token"}},
 		{name: "ack with a wrong token", path: "/v1/incidents/1/ack", headers: map[string]string{"Authorization": "Bearer test-events-key"}, code: 401, msg: []string{"token"}},
 
@@ -191,6 +193,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 			body: strings.Replace(testcluster.DefaultConfig, `token: "test-admin-token"`, `token: "${PAGERD_E2E_SURELY_UNSET}"`, 1),
 			code: 400, msgRe: []string{`config\.yaml:\d+:\d+: .*PAGERD_E2E_SURELY_UNSET`}},
 		{name: "config empty body", method: "PUT", path: "/v1/config", body: "", code: 400, msg: []string{"empty"}},
+
+		// Wrong methods (issue 10.10): 405 JSON naming the allowed ones, on every route.
+		{name: "GET on events ingest", method: "GET", path: "/v2/enqueue", code: 405, msg: []string{"GET", "not allowed", "POST"}},
+		{name: "GET on alertmanager ingest", method: "GET", path: "/v1/ingest/alertmanager", code: 405, msg: []string{"not allowed", "POST"}},
+		{name: "DELETE an incident", method: "DELETE", path: "/v1/incidents/1", code: 405, msg: []string{"DELETE", "GET"}},
+		{name: "GET an incident action", method: "GET", path: "/v1/incidents/1/ack", code: 405, msg: []string{"not allowed", "POST"}},
+		{name: "POST the config", method: "POST", path: "/v1/config", body: "timezone: UTC\n", code: 405, msg: []string{"GET", "PUT"}},
+		{name: "POST the snapshot", method: "POST", path: "/v1/snapshot", code: 405, msg: []string{"GET", "PUT"}},
+		{name: "PUT healthz", method: "PUT", path: "/healthz", code: 405, msg: []string{"GET"}},
+		{name: "GET on the Twilio webhook", method: "GET", path: "/v1/sms/twilio", code: 405, msg: []string{"POST"}},
+		{name: "unknown path is still 404", method: "GET", path: "/v1/nothing-here", code: 404, msg: []string{"no such endpoint"}},
 
 		// Snapshot restore.
 		{name: "restore a snapshot that is not one", method: "PUT", path: "/v1/snapshot", body: "{\"format\":1}\nnot incidents",
@@ -232,6 +245,24 @@ func TestBadInputChangesNothing(t *testing.T) {
 			base.mustEqual(t, observe(t, c, n))
 		})
 	}
+
+	// A 405 names the allowed methods in Allow, as RFC 9110 requires.
+	t.Run("405 Allow header", func(t *testing.T) {
+		for path, want := range map[string]string{"/v2/enqueue": "POST", "/v1/config": "GET, HEAD, PUT",
+			"/v1/incidents/1": "GET, HEAD", "/v1/sms/twilio": "POST"} {
+			req, _ := http.NewRequest(http.MethodPatch, n.URL()+path, nil)
+			req.Header.Set("Authorization", "Bearer "+testcluster.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 405 || resp.Header.Get("Allow") != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("PATCH %s: %d Allow %q Content-Type %q; want 405 Allow %q JSON", path, resp.StatusCode,
+					resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), want)
+			}
+		}
+	})
 
 	// The FILE:LINE:COL positions point at the offending text.
 	t.Run("config error positions", func(t *testing.T) {

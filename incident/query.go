@@ -32,7 +32,8 @@ func (f Filter) match(inc *Incident) bool {
 }
 
 // List returns up to limit matching incidents newest first, starting below the
-// id `before` (0: from the newest), without timelines and notifications. next
+// id `before` (0: from the newest), without alerts, timelines and
+// notifications (alert_count and alerts_dropped still say how many). next
 // is the cursor for the following page, 0 on the last page.
 func (s *State) List(f Filter, before uint64, limit int) (items []*Incident, next uint64) {
 	if limit <= 0 {
@@ -50,7 +51,7 @@ func (s *State) List(f Filter, before uint64, limit int) (items []*Incident, nex
 		if len(items) == limit {
 			return items, items[len(items)-1].ID
 		}
-		items = append(items, inc.summary())
+		items = append(items, inc.listItem())
 	}
 	return items, 0
 }
@@ -105,6 +106,16 @@ func (inc *Incident) summary() *Incident {
 	return c.Clone()
 }
 
+// listItem is the list form: summary without alerts either, which belong in
+// the single-incident answer (an incident keeps up to MaxAlerts of them).
+func (inc *Incident) listItem() *Incident {
+	c := *inc
+	c.Timeline, c.Notifications, c.Alerts = nil, nil, nil
+	out := c.Clone()
+	out.Alerts = nil
+	return out
+}
+
 func cloneTime(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
@@ -118,11 +129,20 @@ type snapshot struct {
 	Incidents []*Incident          `json:"incidents"`
 	SMSOff    map[string]time.Time `json:"sms_off,omitempty"`
 	Dedup     []dedupRecord        `json:"dedup,omitempty"`
+	// Dropped holds, per open incident past MaxAlerts, the hashes of the
+	// fingerprints it did not keep, so a repeat is not counted again.
+	Dropped []droppedRecord `json:"dropped,omitempty"`
+}
+
+type droppedRecord struct {
+	Incident     uint64   `json:"incident"`
+	Fingerprints []uint64 `json:"fingerprints"` // FNV-64a hashes, ascending
 }
 
 type dedupRecord struct {
 	ID       string `json:"id"`
 	Incident uint64 `json:"incident,omitempty"`
+	Refused  string `json:"refused,omitempty"` // the first delivery's refusal
 }
 
 // WriteSnapshot encodes the whole state.
@@ -140,8 +160,9 @@ func (s *State) Freeze() *Frozen {
 	snap := snapshot{Incidents: append([]*Incident(nil), s.incidents...), SMSOff: maps.Clone(s.smsOff),
 		Dedup: make([]dedupRecord, len(s.dedupOrder))}
 	for i, id := range s.dedupOrder {
-		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id]}
+		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id], Refused: s.dedupRefused[id]}
 	}
+	snap.Dropped = s.droppedRecords()
 	return &Frozen{snap: snap}
 }
 
@@ -188,6 +209,12 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 	}
 	for _, d := range snap.Dedup {
 		s.remember(d.ID, d.Incident)
+		if d.Refused != "" {
+			s.dedupRefused[d.ID] = d.Refused
+		}
+	}
+	for _, d := range snap.Dropped {
+		s.restoreDropped(d)
 	}
 	return s, nil
 }

@@ -33,6 +33,9 @@ type State struct {
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
 	alertIndex map[uint64]map[string]int
+	// dropped holds, per open incident, the hashed fingerprints of alerts
+	// past MaxAlerts, so that their repeats are not counted again.
+	dropped map[uint64]map[uint64]struct{}
 	// phoneCodes maps a phone to the SMS reply codes of its open incidents.
 	phoneCodes map[string]map[uint64]int
 	// smsOff holds the phones that sent STOP, with when.
@@ -40,6 +43,9 @@ type State struct {
 	// dedup remembers applied reply ids (bounded, oldest first in dedupOrder).
 	dedup      map[string]uint64
 	dedupOrder []string
+	// dedupRefused holds the refusal of a remembered reply that was refused
+	// (ErrConflict), so its retry answers the same (rememberAction).
+	dedupRefused map[string]string
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -50,8 +56,9 @@ type openKey struct{ service, dedupKey string }
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{},
-		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{}}
+	return &State{open: map[openKey]*Incident{}, alertIndex: map[uint64]map[string]int{}, dropped: map[uint64]map[uint64]struct{}{},
+		phoneCodes: map[string]map[uint64]int{}, smsOff: map[string]time.Time{}, dedup: map[string]uint64{},
+		dedupRefused: map[string]string{}}
 }
 
 // ApplyAlertGroup applies one routed Alertmanager notification (spec §4 dedup):
@@ -135,15 +142,55 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 		actor = "unknown"
 	}
 	if a.DedupID != "" {
-		if _, dup := s.dedup[a.DedupID]; dup {
-			return inc.Clone(), fmt.Errorf("%w: %s already applied", ErrDuplicate, a.DedupID)
+		if first, dup := s.dedup[a.DedupID]; dup {
+			return s.replay(a.DedupID, first, inc)
 		}
 	}
 	out, err := s.applyAction(now, inc, a, actor)
 	if a.DedupID != "" && (err == nil || errors.Is(err, ErrConflict)) {
-		s.remember(a.DedupID, inc.ID)
+		s.rememberAction(a.DedupID, inc.ID, err)
 	}
 	return out, err
+}
+
+// replay answers a retried reply (issue 10.9) with what its first delivery
+// came to, whatever it names now (a Twilio retry of "a" after a newer page
+// arrived picks that newer page): the refusal it got, or the incident it
+// acted on with ErrDuplicate. Nothing changes.
+func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*Incident, error) {
+	if msg, refused := s.dedupRefused[dedupID]; refused {
+		return nil, replayedRefusal(msg)
+	}
+	inc := named
+	if first := s.byID(firstIncident); first != nil {
+		inc = first
+	}
+	return inc.Clone(), fmt.Errorf("%w: %s already applied to %s", ErrDuplicate, dedupID, inc.Key)
+}
+
+// replayedRefusal is a first delivery's ErrConflict, word for word.
+type replayedRefusal string
+
+func (r replayedRefusal) Error() string { return string(r) }
+func (r replayedRefusal) Unwrap() error { return ErrConflict }
+
+// rememberAction remembers an applied reply id with its outcome. Refusals
+// of ids that remember has since forgotten are pruned in bulk; a lookup
+// only trusts a refusal whose id is still remembered.
+func (s *State) rememberAction(id string, incidentID uint64, err error) {
+	s.remember(id, incidentID)
+	if err == nil {
+		delete(s.dedupRefused, id)
+		return
+	}
+	s.dedupRefused[id] = err.Error()
+	if len(s.dedupRefused) > 2*maxDedup {
+		for k := range s.dedupRefused {
+			if _, live := s.dedup[k]; !live {
+				delete(s.dedupRefused, k)
+			}
+		}
+	}
 }
 
 func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor string) (*Incident, error) {
@@ -225,40 +272,48 @@ func retitle(inc *Incident, title string) {
 }
 
 // mergeAlerts adds new fingerprints and updates known ones, recording each
-// change in the timeline. An identical repeat records nothing. A resolved
-// alert the incident does not hold is skipped: Prometheus re-sends resolved
-// alerts for 15 minutes and Alertmanager puts them in the group's next
-// notification, so such an alert belongs to an earlier incident of the group
-// and must neither open nor join this one.
+// change in the timeline (at most maxAlertEntries per payload, the rest
+// summed up). An identical repeat records nothing. Past MaxAlerts new
+// fingerprints are only counted (dropAlert). A resolved alert the incident
+// does not hold is skipped: Prometheus re-sends resolved alerts for 15
+// minutes and Alertmanager puts them in the group's next notification, so
+// such an alert belongs to an earlier incident of the group and must neither
+// open nor join this one.
 func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string) {
 	idx := s.alertIndex[inc.ID]
 	if idx == nil {
-		idx = make(map[string]int, len(alerts))
+		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
+	log := &alertLog{inc: inc, now: now, actor: actor}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
 		if !known && a.Status == "resolved" {
 			continue
 		}
+		if !known && len(inc.Alerts) >= MaxAlerts {
+			s.dropAlert(inc, a, log)
+			continue
+		}
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
-			inc.addEntry(now, EntryAlertAdded, actor, describeAlert(a))
+			log.add(EntryAlertAdded, describeAlert(a))
 			continue
 		}
 		old := inc.Alerts[i]
 		inc.Alerts[i] = a
 		switch {
 		case old.Status != a.Status && a.Status == "resolved":
-			inc.addEntry(now, EntryAlertResolved, actor, describeAlert(a))
+			log.add(EntryAlertResolved, describeAlert(a))
 		case old.Status != a.Status:
-			inc.addEntry(now, EntryAlertAdded, actor, "firing again: "+describeAlert(a))
+			log.add(EntryAlertAdded, "firing again: "+describeAlert(a))
 		case !sameAlert(old, a):
-			inc.addEntry(now, EntryAlertUpdated, actor, describeAlert(a))
+			log.add(EntryAlertUpdated, describeAlert(a))
 		}
 	}
-	inc.AlertCount = len(inc.Alerts)
+	log.flush()
+	inc.AlertCount = len(inc.Alerts) + inc.AlertsDropped
 }
 
 // sourceResolved handles a source saying the problem is gone.
@@ -303,6 +358,7 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	delete(s.open, openKey{inc.Service, inc.DedupKey})
 	// Only open incidents take alerts, so the fingerprint index can go.
 	delete(s.alertIndex, inc.ID)
+	delete(s.dropped, inc.ID)
 	stopEscalation(inc)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)

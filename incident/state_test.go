@@ -653,8 +653,11 @@ func TestList(t *testing.T) {
 		var parts []string
 		for _, inc := range items {
 			parts = append(parts, fmt.Sprint(inc.ID))
-			if inc.Timeline != nil || inc.Notifications != nil {
-				t.Errorf("list item %d carries a timeline", inc.ID)
+			if inc.Timeline != nil || inc.Notifications != nil || inc.Alerts != nil {
+				t.Errorf("list item %d carries a timeline or alerts", inc.ID)
+			}
+			if inc.AlertCount != 1 {
+				t.Errorf("list item %d has alert_count %d, want 1", inc.ID, inc.AlertCount)
 			}
 		}
 		return strings.Join(parts, ",")
@@ -720,9 +723,9 @@ func TestList(t *testing.T) {
 
 	// A list item is a copy.
 	items, _ := s.List(Filter{}, 0, 1)
-	items[0].Alerts[0].Labels["alertname"] = "scribbled"
-	if mustGet(t, s, items[0].ID).Alerts[0].Labels["alertname"] == "scribbled" {
-		t.Error("list item shares labels with the state")
+	items[0].Title = "scribbled"
+	if mustGet(t, s, items[0].ID).Title == "scribbled" {
+		t.Error("list item shares the incident with the state")
 	}
 	// A cursor past the end starts from the newest; cursor 1 is an empty last page.
 	if items, next := s.List(Filter{}, 1000, 2); ids(items) != "24,23" || next != 23 {
@@ -966,8 +969,8 @@ func checkInvariants(t testing.TB, s *State) {
 		if inc.ID != uint64(i+1) || inc.Key != KeyFor(inc.ID) {
 			t.Fatalf("incident at %d has id %d key %s", i, inc.ID, inc.Key)
 		}
-		if inc.AlertCount != len(inc.Alerts) {
-			t.Fatalf("%s: alert_count %d with %d alerts", inc.Key, inc.AlertCount, len(inc.Alerts))
+		if inc.AlertCount != len(inc.Alerts)+inc.AlertsDropped || len(inc.Alerts) > MaxAlerts {
+			t.Fatalf("%s: alert_count %d with %d alerts kept and %d dropped", inc.Key, inc.AlertCount, len(inc.Alerts), inc.AlertsDropped)
 		}
 		if len(inc.Timeline) == 0 || inc.Timeline[0].Type != EntryTriggered {
 			t.Fatalf("%s: timeline does not start with triggered", inc.Key)

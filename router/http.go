@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -268,9 +269,20 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, integration s
 		if errors.As(err, &mbe) {
 			return nil, tooLarge, false
 		}
+		if isTimeout(err) {
+			// The server's read deadline (serve --http-read-timeout) cut a
+			// sender that announced a body and did not send it.
+			return nil, fail(http.StatusRequestTimeout, integration, "body: not received in time ("+err.Error()+")"), false
+		}
 		return nil, fail(http.StatusBadRequest, integration, "body: "+err.Error()), false
 	}
 	return body, outcome{}, true
+}
+
+// isTimeout reports a read that hit its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // submitFailed maps a Submitter error: RetryAfter errors (no leader, no

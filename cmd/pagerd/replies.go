@@ -50,7 +50,7 @@ type replyWiring struct {
 // when smtpAddr is set (in --dev mode always, on a loopback port, so the
 // outbox's reply boxes go through it).
 func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Config, smtpAddr string, dev bool, httpAddr string,
-	tlsConfig *tls.Config, reg prometheus.Registerer, log *slog.Logger) (*replyWiring, error) {
+	tlsConfig *tls.Config, smtpMaxConns int, reg prometheus.Registerer, log *slog.Logger) (*replyWiring, error) {
 	rw := &replyWiring{node: node, cfg: cfg, log: log}
 	if dev {
 		rw.devPublicURL = "http://" + httpAddr
@@ -80,7 +80,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
 	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: node.Replies(), Confirm: rw.confirm,
-		TLS: tlsConfig, Logger: log, Metrics: reg})
+		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg})
 	if err != nil {
 		return nil, err
 	}

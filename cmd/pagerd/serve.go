@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,6 +35,7 @@ type serveFlags struct {
 	logLevel, logFormat, raftLogLevel                           string
 	snapshotThreshold, trailingLogs                             uint64
 	snapshotInterval, heartbeat                                 time.Duration
+	listen                                                      listenFlags
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -60,12 +60,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
 	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 1s)")
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
+	addListenFlags(fs, &f.listen)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	if err := f.listen.check(); err != nil {
+		return err
 	}
 	if f.bootstrap && f.join != "" {
 		return usagef("--bootstrap and --join exclude each other")
@@ -129,7 +133,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		node.Close()
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	replies, err := startReplies(node, activeConfig, seed, f.smtpAddr, f.dev, f.httpAddr, tlsConfig, reg, log)
+	replies, err := startReplies(node, activeConfig, seed, f.smtpAddr, f.dev, f.httpAddr, tlsConfig, f.listen.smtpMaxConns, reg, log)
 	if err != nil {
 		node.Close()
 		return &exitError{code: exitUsage, msg: err.Error()}
@@ -147,12 +151,11 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
 	var handler http.Handler = mux
-	ln, err := net.Listen("tcp", f.httpAddr)
+	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {
 		node.Close()
-		return fmt.Errorf("listen on %s: %w", f.httpAddr, err)
+		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("pagerd serving", "node", f.nodeID, "http", ln.Addr().String(), "raft", f.raftAddr, "data_dir", f.dataDir)

@@ -57,6 +57,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/connlimit"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -66,6 +67,7 @@ const (
 	DefaultWriteTimeout   = time.Minute
 	DefaultActTimeout     = 30 * time.Second
 	DefaultConfirmTimeout = time.Minute
+	DefaultMaxConns       = 100
 	// DefaultMaxSessionDuration is far more than any honest sender needs
 	// for a few replies.
 	DefaultMaxSessionDuration = 30 * time.Minute
@@ -117,6 +119,10 @@ type Options struct {
 	// whatever it is doing, so a client cannot hold one open forever with
 	// NOOPs (default DefaultMaxSessionDuration).
 	MaxSessionDuration time.Duration
+	// MaxConns caps the connections open at once (default DefaultMaxConns);
+	// past it a connection is answered 421 and closed without being read,
+	// so a crowd of idle clients cannot use up the process's files.
+	MaxConns int
 }
 
 // Outcomes, the values of the outcome label of pagerd_email_replies_total.
@@ -133,6 +139,8 @@ const (
 	OutcomeMalformed = "malformed"  // 554, header unreadable
 	OutcomeTransient = "transient"  // 451: ErrTransient or timeout
 	OutcomeError     = "error"      // 451: any other failure
+	// OutcomeTooManyConns counts connections refused with 421 past MaxConns.
+	OutcomeTooManyConns = "too_many_connections"
 )
 
 // Server is the inbound SMTP server.
@@ -176,6 +184,9 @@ func New(opts Options) (*Server, error) {
 	if opts.ActTimeout <= 0 {
 		opts.ActTimeout = DefaultActTimeout
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	if opts.MaxSessionDuration <= 0 {
 		opts.MaxSessionDuration = DefaultMaxSessionDuration
 	}
@@ -215,7 +226,10 @@ func (s *Server) Serve(l net.Listener) error {
 		close(s.listening)
 	}
 	s.mu.Unlock()
-	return s.smtp.Serve(trackingListener{l})
+	limited := connlimit.Wrap(l, connlimit.Options{Max: s.opts.MaxConns,
+		Refuse:   []byte("421 4.3.2 " + s.opts.Domain + " too many connections, try again later\r\n"),
+		OnRefuse: func() { s.count(OutcomeTooManyConns) }})
+	return s.smtp.Serve(trackingListener{limited})
 }
 
 // ListenAndServe listens on Options.Addr and serves until Close.

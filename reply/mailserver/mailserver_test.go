@@ -1,6 +1,7 @@
 package mailserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -705,5 +706,60 @@ func TestSessionLifetime(t *testing.T) {
 	}
 	if !strings.Contains(string(got), "250 SIZE") {
 		t.Fatalf("read %q", got)
+	}
+}
+
+// TestConnectionCap: past MaxConns a connection is answered 421 and closed
+// at once; a slot freed by a closing client serves the next one (swaks).
+func TestConnectionCap(t *testing.T) {
+	f := newFixture(t, Options{MaxConns: 2})
+	greet := func() (net.Conn, string) {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", f.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatalf("no greeting: %v", err)
+		}
+		return c, line
+	}
+	held := make([]net.Conn, 2)
+	for i := range held {
+		c, line := greet()
+		defer c.Close()
+		if !strings.HasPrefix(line, "220 ") {
+			t.Fatalf("connection %d greeted %q, want 220", i+1, line)
+		}
+		held[i] = c
+	}
+	over, line := greet()
+	if !strings.HasPrefix(line, "421 4.3.2 ") {
+		t.Fatalf("connection past the cap greeted %q, want 421", line)
+	}
+	if _, err := bufio.NewReader(over).ReadByte(); err == nil {
+		t.Fatal("connection past the cap was not closed")
+	}
+	over.Close()
+	if got := f.count(t, OutcomeTooManyConns); got != 1 {
+		t.Fatalf("too_many_connections counter %v, want 1", got)
+	}
+	held[0].Close()
+	// The freed slot is given back when the server sees the close; swaks
+	// may race it, so retry a 421 until the slot is free.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, out := f.send(t, message("cap1@mail.example.com", aliceMail, nil, "ack\n"))
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) || !strings.Contains(out, "421") {
+			t.Fatalf("swaks after a slot was freed: exit %d:\n%s", code, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if inc := f.incident(t); inc.Status != incident.Acknowledged {
+		t.Fatalf("INC-42 %s after the reply", inc.Status)
 	}
 }

@@ -5,7 +5,8 @@
 //
 // Order of checks, each of which ends the request when it fails:
 //
-//  1. POST only (405), body at most 64 KiB (413).
+//  1. POST only (405), body at most 64 KiB (413), received within the
+//     server's read timeout (408).
 //  2. X-Twilio-Signature verifies against PublicURL()+"/v1/sms/twilio" (plus
 //     the request's query string, if any) and the POST form, with
 //     reply.VerifyTwilioSignature (constant time; the URL with and without
@@ -20,7 +21,10 @@
 //     open page with that code sent to *this* phone; a bare action on the
 //     newest open page sent to this phone (Backend.PagesForPhone). The
 //     request acts as the paged user (Page.User), deduplicated on
-//     "sms:"+MessageSid so Twilio's retries act once.
+//     "sms:"+MessageSid so Twilio's retries act once. A retry answers what
+//     the first delivery did: the replicated state remembers the incident
+//     it acted on (Result.Incident of a duplicate) or the refusal it got
+//     (returned again as ErrConflict).
 //
 // Every answer after step 2 is HTTP 200 with TwiML (Content-Type text/xml),
 // including "could not record this right now" when the commit failed
@@ -33,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -152,6 +157,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			h.fail(w, http.StatusRequestEntityTooLarge, OutcomeBadRequest, "body over "+strconv.Itoa(MaxBodyBytes)+" bytes")
+			return
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The server's read deadline cut a sender that announced a
+			// body and did not send it (serve --http-read-timeout).
+			h.fail(w, http.StatusRequestTimeout, OutcomeBadRequest, "body not received in time")
 			return
 		}
 		// An unreadable form cannot have been verified.
@@ -276,6 +288,12 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		return h.commitError(log, err)
 	}
 	if res.Duplicate {
+		// res.Incident is the incident the first delivery acted on, which
+		// may not be the page picked now (a newer page arrived since), so
+		// the answer repeats the first one (issue 10.9).
+		if res.Incident != nil {
+			log = log.With("first_incident", res.Incident.Key)
+		}
 		log.Info("sms reply already applied (Twilio retry)")
 		return confirmation(cmd.Action, page, res.Incident), OutcomeDuplicate
 	}
