@@ -9,6 +9,7 @@ import (
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
+	"github.com/pagerd/pagerd/reply"
 )
 
 // job is one message to send: one notification, or a flood-control summary
@@ -81,7 +82,7 @@ func (t *term) replyTo(id string, cfg *config.Config, now time.Time) string {
 	if domain == "" {
 		return ""
 	}
-	token, err := t.e.opts.Store.ReplyKeyring().Mint(id, now.Add(t.e.opts.ReplyTokenLifetime))
+	token, err := t.e.opts.Store.ReplyKeyring().Mint(id, now.Add(reply.TokenLifetime))
 	if err != nil {
 		t.e.log.Warn("mint reply token; page goes out without Reply-To", "notification", id, "err", err)
 		return ""

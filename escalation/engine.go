@@ -77,8 +77,6 @@ type Options struct {
 	Rand        func() float64 // backoff jitter
 	// Concurrency bounds the sends and commits in flight.
 	Concurrency int
-	// ReplyTokenLifetime is how long an email's Reply-To token is accepted.
-	ReplyTokenLifetime time.Duration
 	// IsLeader, when set, is checked right before each send, so a node that
 	// has just lost leadership does not start new sends.
 	IsLeader func() bool
@@ -115,9 +113,6 @@ func New(opts Options) *Engine {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.ReplyTokenLifetime <= 0 {
-		opts.ReplyTokenLifetime = 7 * 24 * time.Hour
 	}
 	return &Engine{opts: opts, log: opts.Logger.With("component", "escalation"), metrics: newMetrics(opts.Registry)}
 }
