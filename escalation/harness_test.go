@@ -57,6 +57,10 @@ type memStore struct {
 	// calling onFail first (e.g. to end the leadership term).
 	failCommits int
 	onFail      func()
+	// failSteps makes SubmitStepStart fail this many times; stepSubmits
+	// records when each step start was submitted (since t0).
+	failSteps   int
+	stepSubmits []time.Duration
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -76,6 +80,12 @@ func (s *memStore) changed(ids ...uint64) {
 }
 func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) (*incident.Incident, error) {
 	s.mu.Lock()
+	s.stepSubmits = append(s.stepSubmits, s.clock.Now().Sub(t0))
+	if s.failSteps > 0 {
+		s.failSteps--
+		s.mu.Unlock()
+		return nil, errors.New("no quorum")
+	}
 	inc, err := s.st.ApplyStepStart(s.clock.Now(), st)
 	s.mu.Unlock()
 	if err == nil {

@@ -39,6 +39,10 @@ type StepStart struct {
 	// Exhausted: the policy has no step left; nothing is paged.
 	Exhausted bool       `json:"exhausted,omitempty"`
 	NextAt    *time.Time `json:"next_at"`
+	// AckDeadline, for an ack timeout, is the acknowledgement time plus the
+	// service's ack_timeout as the leader planned it. Apply refuses the step
+	// before it (never early), as it refuses other steps before next_at.
+	AckDeadline *time.Time `json:"ack_deadline,omitempty"`
 	// Notifications are the pages of the step with ID, User, Channel, To and
 	// DueAt set; Status is queued, or failed with Error when the plan already
 	// knows it cannot be sent (a user with no phone).
@@ -64,6 +68,9 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		if inc.Status != Acknowledged {
 			return nil, fmt.Errorf("%w: %s is %s, not acknowledged", ErrStale, inc.Key, inc.Status)
 		}
+		if st.AckDeadline == nil || now.Before(*st.AckDeadline) || inc.AcknowledgedAt.After(*st.AckDeadline) {
+			return nil, fmt.Errorf("%w: %s has no ack timeout due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
+		}
 		inc.Status = Triggered
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
 		inc.addEntry(now, EntryRetriggered, "pagerd", "acknowledged but not resolved within the service's ack_timeout; escalation starts over")
@@ -75,6 +82,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		return nil, fmt.Errorf("%w: %s has no step due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
 	}
 	esc.Seq++
+	esc.Escalated = false
 	at := now
 	esc.StepStartedAt = &at
 	esc.NextAt = cloneTime(st.NextAt)

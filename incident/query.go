@@ -252,13 +252,3 @@ func (s *State) Notification(id string) (*Incident, Notification, bool) {
 	}
 	return nil, Notification{}, false
 }
-
-// AckDelay is how long incident id took from trigger to acknowledgement,
-// if it is acknowledged (for the time-to-acknowledge metric).
-func (s *State) AckDelay(id uint64) (time.Duration, bool) {
-	inc := s.byID(id)
-	if inc == nil || inc.AcknowledgedAt == nil {
-		return 0, false
-	}
-	return inc.AcknowledgedAt.Sub(inc.CreatedAt), true
-}

@@ -73,14 +73,22 @@ type Escalation struct {
 	// NextAt is when the next step is due (for a fresh incident: step 0, due
 	// at once); nil once acknowledged, resolved or exhausted.
 	NextAt *time.Time `json:"next_at"`
-	// Seq counts the steps started; 0 means step 0 has not started yet. A
-	// StepStart names the Seq it expects, so a stale leader's or a repeated
-	// firing changes nothing.
-	Seq           int        `json:"seq"`
+	// Seq moves on every change a step plan depends on: a step start, an
+	// acknowledgement, an escalate. A StepStart names the Seq it expects,
+	// so a stale leader's plan, a repeated firing, or an ack timeout planned
+	// against an earlier acknowledgement changes nothing.
+	Seq int `json:"seq"`
+	// StepStartedAt is when the current step started; nil until step 0 has.
 	StepStartedAt *time.Time `json:"step_started_at,omitempty"`
 	// Exhausted is set when the last step of the last repeat has run.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// Escalated is set when a person asked for the next step since the
+	// current one started; the next step starts with reason "escalate".
+	Escalated bool `json:"escalated,omitempty"`
 }
+
+// Started reports whether step 0 has started.
+func (e *Escalation) Started() bool { return e.StepStartedAt != nil }
 
 // Notification is one message to one person (or webhook) on one channel.
 type Notification struct {
