@@ -54,10 +54,16 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	}
 	max, per := cfg.Channels.FloodControl.Limits()
 	t.mu.Lock()
-	admitted := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	admitted, until := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	if !admitted && n.HeldAt == nil {
+		// Held: it goes out in the summary at the window's end. The hold is
+		// recorded in the timeline by one commit per engine step (holds).
+		item.Outcome, item.HeldUntil = incident.OutcomeHeld, &until
+		t.holds = append(t.holds, item)
+	}
 	t.mu.Unlock()
 	if !admitted {
-		return // held: it goes out in the summary at the window's end
+		return
 	}
 	t.send(job{channel: n.Channel, items: []incident.DeliveryItem{item}, msg: t.message(inc, n, user, cfg, now),
 		flood: &floodKey{n.User, n.Channel}, admitted: now}, cfg, version)

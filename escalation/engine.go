@@ -162,6 +162,10 @@ type term struct {
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
+	// holds are the flood-control holds of this step, committed together;
+	// floodSeeded: the windows hold the replicated send times.
+	holds       []incident.DeliveryItem
+	floodSeeded bool
 
 	setVersion string
 	set        *schedule.Set
@@ -213,10 +217,12 @@ func (t *term) step() time.Time {
 	}
 	now := t.e.opts.Clock.Now()
 	set := t.schedules(cfg, version)
+	t.seedFlood(cfg, now)
 	incs, optedOut := t.collect(now)
 	for _, inc := range incs {
 		t.reconcile(inc, cfg, version, set, now, optedOut)
 	}
+	t.commitHolds()
 	t.flushFlood(cfg, version, now)
 	t.mu.Lock()
 	defer t.mu.Unlock()

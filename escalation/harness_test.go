@@ -61,6 +61,8 @@ type memStore struct {
 	// records when each step start was submitted (since t0).
 	failSteps   int
 	stepSubmits []time.Duration
+	// holdCommits counts the delivery commits that record flood holds.
+	holdCommits int
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -102,6 +104,9 @@ func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int,
 			s.onFail()
 		}
 		return 0, errors.New("no quorum")
+	}
+	if len(d.Items) > 0 && d.Items[0].Outcome == incident.OutcomeHeld {
+		s.holdCommits++
 	}
 	n := s.st.ApplyDelivery(s.clock.Now(), d)
 	s.mu.Unlock()

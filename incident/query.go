@@ -93,6 +93,7 @@ func (inc *Incident) Clone() *Incident {
 	c.Notifications = append([]Notification(nil), inc.Notifications...)
 	for i := range c.Notifications {
 		c.Notifications[i].SentAt = cloneTime(c.Notifications[i].SentAt)
+		c.Notifications[i].HeldAt = cloneTime(c.Notifications[i].HeldAt)
 	}
 	c.Timeline = append([]Entry(nil), inc.Timeline...)
 	return &c
@@ -197,6 +198,22 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 func (s *State) EachOpen(fn func(*Incident)) {
 	for _, inc := range s.open {
 		fn(inc)
+	}
+}
+
+// EachSentSince calls fn with every notification sent after since (not a
+// copy: fn must not keep or change it), for the leader's flood-control
+// windows. Incidents resolved before since sent nothing after it.
+func (s *State) EachSentSince(since time.Time, fn func(*Notification)) {
+	for _, inc := range s.incidents {
+		if inc.ResolvedAt != nil && !inc.ResolvedAt.After(since) {
+			continue
+		}
+		for i := range inc.Notifications {
+			if n := &inc.Notifications[i]; n.SentAt != nil && n.SentAt.After(since) {
+				fn(n)
+			}
+		}
 	}
 }
 

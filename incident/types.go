@@ -108,6 +108,8 @@ type Notification struct {
 	ReplyCode  int        `json:"reply_code,omitempty"`  // SMS reply code on that phone
 	ProviderID string     `json:"provider_id,omitempty"` // Message-ID, Twilio sid, delivery id
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
+	// HeldAt is when flood control first held it back (nil: never held).
+	HeldAt *time.Time `json:"held_at,omitempty"`
 }
 
 // Notification statuses.
@@ -147,6 +149,7 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
+	EntryNotifyHeld    = "notify_held" // flood control holds a page for the next summary
 	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
 	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
 	EntryReply         = "reply"       // a reply that changed nothing, and why
