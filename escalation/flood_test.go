@@ -79,4 +79,3 @@ func hasEntry(inc *incident.Incident, typ string) bool {
 	}
 	return false
 }
-
