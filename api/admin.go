@@ -147,7 +147,7 @@ func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 // rotateReplyKey adds a new reply-token key; the previous one keeps
-// verifying for cluster.ReplyTokenLifetime. Secrets never leave the cluster.
+// verifying for reply.TokenLifetime. Secrets never leave the cluster.
 func (s *Server) rotateReplyKey(w http.ResponseWriter, r *http.Request) {
 	kr, err := s.node.RotateReplyKey(r.Context())
 	if err != nil {

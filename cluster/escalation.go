@@ -49,10 +49,6 @@ func (n *Node) SubmitSMSOptOut(ctx context.Context, o *incident.SMSOptOut) (bool
 // Clock is the node's leader clock, which stamps every command.
 func (n *Node) Clock() time.Time { return n.opts.Clock() }
 
-// ReplyTokenLifetime is how long an emailed Reply-To token is accepted, and
-// so how long a rotated-out key keeps verifying.
-const ReplyTokenLifetime = 7 * 24 * time.Hour
-
 // ensureKeyring creates the reply-token key on the first leader of a
 // cluster. The leader draws the secret; replicas only store it.
 func (n *Node) ensureKeyring(ctx context.Context) {
@@ -70,7 +66,7 @@ func (n *Node) ensureKeyring(ctx context.Context) {
 }
 
 // RotateReplyKey adds a new current reply-token key; the old one keeps
-// verifying for ReplyTokenLifetime. Keys retired before now are dropped.
+// verifying for reply.TokenLifetime. Keys retired before now are dropped.
 func (n *Node) RotateReplyKey(ctx context.Context) (reply.Keyring, error) {
 	now := n.opts.Clock()
 	old := n.fsm.Keyring().Keys
@@ -81,7 +77,7 @@ func (n *Node) RotateReplyKey(ctx context.Context) (reply.Keyring, error) {
 			continue
 		}
 		if k.NotAfter.IsZero() {
-			k.NotAfter = now.Add(ReplyTokenLifetime)
+			k.NotAfter = now.Add(reply.TokenLifetime)
 		}
 		keys = append(keys, k)
 		if k.ID >= next {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
@@ -68,8 +67,6 @@ type FSM struct {
 	appliedIndex atomic.Uint64
 	// fatal stops the process on a log entry this binary cannot apply.
 	fatal func(error)
-	// ackDelay observes trigger-to-acknowledgement times as acks apply.
-	ackDelay prometheus.Observer
 }
 
 // NewFSM returns an empty state machine. fatal is called (and must not return
@@ -117,20 +114,13 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		if err := json.Unmarshal(c.Body, &e); err != nil {
 			return Result{Err: fmt.Errorf("decode event: %w", err)}
 		}
-		res := f.incidents.ApplyEvent(now, &e)
-		if e.Action == incident.ActionAcknowledge && res.Incident != 0 {
-			f.observeAck(res.Incident)
-		}
-		return Result{Value: res}
+		return Result{Value: f.incidents.ApplyEvent(now, &e)}
 	case TypeAction:
 		var a incident.Action
 		if err := json.Unmarshal(c.Body, &a); err != nil {
 			return Result{Err: fmt.Errorf("decode action: %w", err)}
 		}
 		inc, err := f.incidents.ApplyAction(now, &a)
-		if err == nil && a.Kind == incident.Ack {
-			f.observeAck(a.Incident)
-		}
 		return Result{Value: inc, Err: err}
 	case TypeStepStart:
 		var st incident.StepStart
@@ -195,15 +185,6 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 		Sources: cc.Sources, Env: cc.Env, Config: cfg}
 	f.config.Store(ac)
 	return Result{Value: ac}
-}
-
-func (f *FSM) observeAck(id uint64) {
-	if f.ackDelay == nil {
-		return
-	}
-	if d, ok := f.incidents.AckDelay(id); ok && d >= 0 {
-		f.ackDelay.Observe(d.Seconds())
-	}
 }
 
 // KeyringCommand replaces the reply-token keyring. The leader generates the

@@ -105,16 +105,6 @@ func Open(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
-	if opts.Registry != nil {
-		// Set before Raft starts applying, so apply reads it without a race.
-		ack := prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "pagerd_incident_time_to_ack_seconds",
-			Help:    "Time from an incident's trigger to its acknowledgement, observed as acknowledgements apply on this node.",
-			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
-		})
-		opts.Registry.MustRegister(ack)
-		n.fsm.ackDelay = ack
-	}
 	// The forwarder's HTTP client exists before Raft starts: startRaft may
 	// launch joinLoop, which posts the join request with it right away.
 	n.forwarder = newForwarder(n)

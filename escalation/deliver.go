@@ -9,6 +9,7 @@ import (
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
+	"github.com/pagerd/pagerd/reply"
 )
 
 // job is one message to send: one notification, or a flood-control summary
@@ -53,10 +54,16 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	}
 	max, per := cfg.Channels.FloodControl.Limits()
 	t.mu.Lock()
-	admitted := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	admitted, until := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	if !admitted && n.HeldAt == nil {
+		// Held: it goes out in the summary at the window's end. The hold is
+		// recorded in the timeline by one commit per engine step (holds).
+		item.Outcome, item.HeldUntil = incident.OutcomeHeld, &until
+		t.holds = append(t.holds, item)
+	}
 	t.mu.Unlock()
 	if !admitted {
-		return // held: it goes out in the summary at the window's end
+		return
 	}
 	t.send(job{channel: n.Channel, items: []incident.DeliveryItem{item}, msg: t.message(inc, n, user, cfg, now),
 		flood: &floodKey{n.User, n.Channel}, admitted: now}, cfg, version)
@@ -81,7 +88,7 @@ func (t *term) replyTo(id string, cfg *config.Config, now time.Time) string {
 	if domain == "" {
 		return ""
 	}
-	token, err := t.e.opts.Store.ReplyKeyring().Mint(id, now.Add(t.e.opts.ReplyTokenLifetime))
+	token, err := t.e.opts.Store.ReplyKeyring().Mint(id, now.Add(reply.TokenLifetime))
 	if err != nil {
 		t.e.log.Warn("mint reply token; page goes out without Reply-To", "notification", id, "err", err)
 		return ""

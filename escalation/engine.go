@@ -77,8 +77,6 @@ type Options struct {
 	Rand        func() float64 // backoff jitter
 	// Concurrency bounds the sends and commits in flight.
 	Concurrency int
-	// ReplyTokenLifetime is how long an email's Reply-To token is accepted.
-	ReplyTokenLifetime time.Duration
 	// IsLeader, when set, is checked right before each send, so a node that
 	// has just lost leadership does not start new sends.
 	IsLeader func() bool
@@ -115,9 +113,6 @@ func New(opts Options) *Engine {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.ReplyTokenLifetime <= 0 {
-		opts.ReplyTokenLifetime = 7 * 24 * time.Hour
 	}
 	return &Engine{opts: opts, log: opts.Logger.With("component", "escalation"), metrics: newMetrics(opts.Registry)}
 }
@@ -167,15 +162,31 @@ type term struct {
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
+	// holds are the flood-control holds of this step, committed together;
+	// floodSeeded: the windows hold the replicated send times.
+	holds       []incident.DeliveryItem
+	floodSeeded bool
 
 	setVersion string
 	set        *schedule.Set
+
+	// start is when the term began: acknowledgements stamped from then on
+	// were committed by this leader, so it observes their time to ack
+	// (ackSeen: once per incident). Earlier ones, replayed or seen by a
+	// previous leader, are not observed again. Only step's goroutine
+	// touches them.
+	start   time.Time
+	ackSeen map[uint64]bool
+	// stepFails counts the failed commits of an incident's step start in a
+	// row (see startStep).
+	stepFails map[uint64]int
 }
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, inflight: map[string]bool{},
-		timers: newTimerHeap(), flood: newFlood()}
+		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
+		stepFails: map[uint64]int{}}
 }
 
 // changed is the store's watch callback.
@@ -183,6 +194,7 @@ func (t *term) changed(ids []uint64, all bool) {
 	t.mu.Lock()
 	for _, id := range ids {
 		t.dirty[id] = true
+		delete(t.stepFails, id) // the incident changed: a fresh retry budget
 	}
 	t.all = t.all || all
 	t.mu.Unlock()
@@ -205,10 +217,12 @@ func (t *term) step() time.Time {
 	}
 	now := t.e.opts.Clock.Now()
 	set := t.schedules(cfg, version)
+	t.seedFlood(cfg, now)
 	incs, optedOut := t.collect(now)
 	for _, inc := range incs {
 		t.reconcile(inc, cfg, version, set, now, optedOut)
 	}
+	t.commitHolds()
 	t.flushFlood(cfg, version, now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -237,6 +251,9 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 		}
 		for id := range ids {
 			inc, ok := st.Get(id)
+			if ok {
+				t.observeAck(inc)
+			}
 			if !ok || !inc.Status.Open() {
 				continue
 			}
@@ -269,7 +286,7 @@ func (t *term) schedules(cfg *config.Config, version string) *schedule.Set {
 func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version string, set *schedule.Set, now time.Time, optedOut map[string]bool) {
 	reason, wake := due(inc, cfg, now)
 	t.mu.Lock()
-	busy := t.busy[inc.ID]
+	busy := t.busy[inc.ID] || t.stepFails[inc.ID] >= maxStepCommitAttempts
 	t.mu.Unlock()
 	if reason != "" && !busy {
 		t.startStep(planStep(inc, reason, cfg, set, now))
@@ -308,24 +325,75 @@ func (t *term) startStep(st *incident.StepStart) {
 		inc, err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
 		t.mu.Lock()
 		delete(t.busy, st.Incident)
+		fails := 0
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, incident.ErrStale):
+			// Committed, or replan from the state that won.
+			delete(t.stepFails, st.Incident)
 			t.dirty[st.Incident] = true
-		case errors.Is(err, incident.ErrStale):
-			t.dirty[st.Incident] = true // replan from the state that won
 		default:
-			// Not committed (no quorum, leadership lost): try again shortly.
-			t.timers.set(st.Incident, t.e.opts.Clock.Now().Add(time.Second))
+			// Not committed (no quorum, leadership lost, an apply error):
+			// try again after a backoff, a bounded number of times.
+			t.stepFails[st.Incident]++
+			fails = t.stepFails[st.Incident]
+			if fails < maxStepCommitAttempts {
+				t.timers.set(st.Incident, t.e.opts.Clock.Now().Add(stepRetryDelay(fails)))
+			}
 		}
 		t.mu.Unlock()
-		switch {
-		case err == nil && inc != nil:
-			t.e.metrics.steps.WithLabelValues(stepLabel(st)).Inc()
-		case err != nil && !errors.Is(err, incident.ErrStale) && t.ctx.Err() == nil:
-			t.e.log.Warn("commit escalation step", "incident", incident.KeyFor(st.Incident), "err", err)
-		}
+		t.logStepCommit(st, inc, err, fails)
 		t.signal()
 	})
+}
+
+// A step start whose commit fails is retried after 1 s, 2 s, 4 s … up to
+// stepRetryMax, maxStepCommitAttempts times in all (about three minutes).
+// Then this term stops trying that step until the incident changes (any
+// command touching it resets the count) or a new term reconciles it: a
+// commit that fails that long is not a blip, and retrying an apply error
+// forever would only flood the log. Its queued pages still go out.
+const (
+	maxStepCommitAttempts = 8
+	stepRetryMax          = time.Minute
+)
+
+// stepRetryDelay is the wait after the n-th failed step commit in a row.
+func stepRetryDelay(n int) time.Duration {
+	if n > 7 {
+		return stepRetryMax
+	}
+	return min(time.Second<<(n-1), stepRetryMax)
+}
+
+func (t *term) logStepCommit(st *incident.StepStart, inc *incident.Incident, err error, fails int) {
+	switch {
+	case err == nil && inc != nil:
+		t.e.metrics.steps.WithLabelValues(stepLabel(st)).Inc()
+	case err == nil, errors.Is(err, incident.ErrStale), t.ctx.Err() != nil:
+	case fails >= maxStepCommitAttempts:
+		t.e.log.Error("commit escalation step failed; not retrying until the incident changes or leadership moves",
+			"incident", incident.KeyFor(st.Incident), "reason", st.Reason, "attempts", fails, "err", err)
+	default:
+		t.e.log.Warn("commit escalation step; retrying", "incident", incident.KeyFor(st.Incident),
+			"attempt", fails, "retry_in", stepRetryDelay(fails), "err", err)
+	}
+}
+
+// observeAck observes an incident's time to acknowledge once, on the
+// leader, when its first acknowledgement seen in this term was committed in
+// this term. Observing in apply counted every acknowledgement again on each
+// node and on every log replay. ackSeen grows by one small entry per
+// incident acknowledged in the term.
+func (t *term) observeAck(inc *incident.Incident) {
+	at := inc.AcknowledgedAt
+	if at == nil || t.ackSeen[inc.ID] {
+		return
+	}
+	t.ackSeen[inc.ID] = true
+	if at.Before(t.start) {
+		return // committed before this term: replayed, or a previous leader's
+	}
+	t.e.metrics.timeToAck.Observe(at.Sub(inc.CreatedAt).Seconds())
 }
 
 func stepLabel(st *incident.StepStart) string {

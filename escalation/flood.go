@@ -12,9 +12,10 @@ import (
 // beyond that is held; when the window has room again, everything held for
 // that person and channel goes out as one summary.
 //
-// The counts live on the leader only. A new leader starts with empty
-// windows, so a failover during a storm can let one more window's worth of
-// messages through: bounded, and cheaper than a commit per message.
+// The counts live on the leader. A new leader seeds them from the
+// replicated send times (notifications' sent_at), so a failover during a
+// storm does not open a fresh window; only a page whose outcome had not
+// committed when the old leader died is missing from the count.
 type flood struct {
 	windows map[floodKey]*floodWindow
 	max     int // the limits last used, for nextFlush
@@ -49,10 +50,10 @@ func (w *floodWindow) prune(now time.Time, per time.Duration) {
 	w.sent = w.sent[i:]
 }
 
-// admit reports whether h may go out now; if not, it is held. A person with
-// held pages gets no individual message before their summary, so pages
-// arrive in order.
-func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldNotification) bool {
+// admit reports whether h may go out now; if not, it is held until about
+// the returned time. A person with held pages gets no individual message
+// before their summary, so pages arrive in order.
+func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldNotification) (bool, time.Time) {
 	f.max, f.per = max, per
 	w := f.windows[k]
 	if w == nil {
@@ -62,10 +63,33 @@ func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h h
 	w.prune(now, per)
 	if len(w.sent) < max && len(w.held) == 0 {
 		w.sent = append(w.sent, now)
-		return true
+		return true, time.Time{}
 	}
 	w.held = append(w.held, h)
-	return false
+	return false, w.roomAt(now, max, per)
+}
+
+// roomAt is when the window has room for one more message.
+func (w *floodWindow) roomAt(now time.Time, max int, per time.Duration) time.Time {
+	if max > 0 && len(w.sent) >= max {
+		return w.sent[len(w.sent)-max].Add(per)
+	}
+	return now
+}
+
+// seed fills the windows from send times recorded in the replicated state
+// (a new term starts from what the person already received). Times older
+// than per before now are dropped on the next prune.
+func (f *flood) seed(sent map[floodKey][]time.Time) {
+	for k, times := range sent {
+		w := f.windows[k]
+		if w == nil {
+			w = &floodWindow{}
+			f.windows[k] = w
+		}
+		w.sent = append(w.sent, times...)
+		sort.Slice(w.sent, func(a, b int) bool { return w.sent[a].Before(w.sent[b]) })
+	}
 }
 
 // record counts a message sent at now (a summary or a flushed single page).
@@ -117,10 +141,7 @@ func (f *flood) nextFlush(now time.Time) time.Time {
 		if len(w.held) == 0 {
 			continue
 		}
-		at := now
-		if f.max > 0 && len(w.sent) >= f.max {
-			at = w.sent[len(w.sent)-f.max].Add(f.per)
-		}
+		at := w.roomAt(now, f.max, f.per)
 		if next.IsZero() || at.Before(next) {
 			next = at
 		}

@@ -57,6 +57,12 @@ type memStore struct {
 	// calling onFail first (e.g. to end the leadership term).
 	failCommits int
 	onFail      func()
+	// failSteps makes SubmitStepStart fail this many times; stepSubmits
+	// records when each step start was submitted (since t0).
+	failSteps   int
+	stepSubmits []time.Duration
+	// holdCommits counts the delivery commits that record flood holds.
+	holdCommits int
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -76,6 +82,12 @@ func (s *memStore) changed(ids ...uint64) {
 }
 func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) (*incident.Incident, error) {
 	s.mu.Lock()
+	s.stepSubmits = append(s.stepSubmits, s.clock.Now().Sub(t0))
+	if s.failSteps > 0 {
+		s.failSteps--
+		s.mu.Unlock()
+		return nil, errors.New("no quorum")
+	}
 	inc, err := s.st.ApplyStepStart(s.clock.Now(), st)
 	s.mu.Unlock()
 	if err == nil {
@@ -92,6 +104,9 @@ func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int,
 			s.onFail()
 		}
 		return 0, errors.New("no quorum")
+	}
+	if len(d.Items) > 0 && d.Items[0].Outcome == incident.OutcomeHeld {
+		s.holdCommits++
 	}
 	n := s.st.ApplyDelivery(s.clock.Now(), d)
 	s.mu.Unlock()

@@ -7,6 +7,7 @@ type metrics struct {
 	sendLatency   *prometheus.HistogramVec
 	steps         *prometheus.CounterVec
 	summaries     *prometheus.CounterVec
+	timeToAck     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,9 +29,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "pagerd_flood_summaries_total",
 			Help: "Flood-control summary messages sent, by channel.",
 		}, []string{"channel"}),
+		timeToAck: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pagerd_incident_time_to_ack_seconds",
+			Help:    "Time from an incident's trigger to its acknowledgement, observed once by the leader that saw the acknowledgement commit.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries)
+		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.timeToAck)
 	}
 	return m
 }

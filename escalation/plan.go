@@ -25,39 +25,35 @@ func due(inc *incident.Incident, cfg *config.Config, now time.Time) (reason stri
 		if now.Before(*esc.NextAt) {
 			return "", *esc.NextAt
 		}
-		if esc.Seq == 0 {
+		if !esc.Started() {
 			return incident.ReasonTrigger, time.Time{}
 		}
-		if escalatedSinceStep(inc) {
+		if esc.Escalated {
 			return incident.ReasonEscalate, time.Time{}
 		}
 		return incident.ReasonTimeout, time.Time{}
 	case incident.Acknowledged:
-		svc, ok := cfg.Service(inc.Service)
-		if !ok || svc.AckTimeout <= 0 || inc.AcknowledgedAt == nil {
+		at := ackDeadline(inc, cfg)
+		if at == nil {
 			return "", time.Time{}
 		}
-		at := inc.AcknowledgedAt.Add(svc.AckTimeout.D())
-		if now.Before(at) {
-			return "", at
+		if now.Before(*at) {
+			return "", *at
 		}
 		return incident.ReasonAckTimeout, time.Time{}
 	}
 	return "", time.Time{}
 }
 
-// escalatedSinceStep reports whether a person asked for the next step after
-// the current one started (the timeline's last step-changing entry).
-func escalatedSinceStep(inc *incident.Incident) bool {
-	for i := len(inc.Timeline) - 1; i >= 0; i-- {
-		switch inc.Timeline[i].Type {
-		case incident.EntryEscalated:
-			return true
-		case incident.EntryStep, incident.EntryExhausted:
-			return false
-		}
+// ackDeadline is when an acknowledged incident's ack timeout runs out, or
+// nil when its service has none.
+func ackDeadline(inc *incident.Incident, cfg *config.Config) *time.Time {
+	svc, ok := cfg.Service(inc.Service)
+	if !ok || svc.AckTimeout <= 0 || inc.AcknowledgedAt == nil {
+		return nil
 	}
-	return false
+	at := inc.AcknowledgedAt.Add(svc.AckTimeout.D())
+	return &at
 }
 
 // planStep decides the next step of inc at now: which (step, loop) comes
@@ -66,6 +62,9 @@ func escalatedSinceStep(inc *incident.Incident) bool {
 func planStep(inc *incident.Incident, reason string, cfg *config.Config, set *schedule.Set, now time.Time) *incident.StepStart {
 	esc := inc.Escalation
 	st := &incident.StepStart{Incident: inc.ID, ExpectSeq: esc.Seq, Reason: reason}
+	if reason == incident.ReasonAckTimeout {
+		st.AckDeadline = ackDeadline(inc, cfg)
+	}
 	pol, ok := policy(cfg, esc.Policy)
 	if !ok {
 		st.Exhausted = true
@@ -152,7 +151,7 @@ func planStep(inc *incident.Incident, reason string, cfg *config.Config, set *sc
 // last loop starts the policy over, because a person asked for someone.
 func nextStep(esc *incident.Escalation, pol config.Policy, reason string) (step, loop int, more bool) {
 	switch {
-	case esc.Seq == 0 || reason == incident.ReasonAckTimeout:
+	case !esc.Started() || reason == incident.ReasonAckTimeout:
 		return 0, 0, len(pol.Steps) > 0
 	case esc.Step+1 < len(pol.Steps):
 		return esc.Step + 1, esc.Loop, true

@@ -39,6 +39,10 @@ type StepStart struct {
 	// Exhausted: the policy has no step left; nothing is paged.
 	Exhausted bool       `json:"exhausted,omitempty"`
 	NextAt    *time.Time `json:"next_at"`
+	// AckDeadline, for an ack timeout, is the acknowledgement time plus the
+	// service's ack_timeout as the leader planned it. Apply refuses the step
+	// before it (never early), as it refuses other steps before next_at.
+	AckDeadline *time.Time `json:"ack_deadline,omitempty"`
 	// Notifications are the pages of the step with ID, User, Channel, To and
 	// DueAt set; Status is queued, or failed with Error when the plan already
 	// knows it cannot be sent (a user with no phone).
@@ -64,6 +68,9 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		if inc.Status != Acknowledged {
 			return nil, fmt.Errorf("%w: %s is %s, not acknowledged", ErrStale, inc.Key, inc.Status)
 		}
+		if st.AckDeadline == nil || now.Before(*st.AckDeadline) || inc.AcknowledgedAt.After(*st.AckDeadline) {
+			return nil, fmt.Errorf("%w: %s has no ack timeout due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
+		}
 		inc.Status = Triggered
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
 		inc.addEntry(now, EntryRetriggered, "pagerd", "acknowledged but not resolved within the service's ack_timeout; escalation starts over")
@@ -75,6 +82,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		return nil, fmt.Errorf("%w: %s has no step due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
 	}
 	esc.Seq++
+	esc.Escalated = false
 	at := now
 	esc.StepStartedAt = &at
 	esc.NextAt = cloneTime(st.NextAt)
@@ -89,7 +97,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		if n.Status != NotifyFailed {
 			n.Status = NotifyQueued
 		}
-		n.SentAt = nil
+		n.SentAt, n.HeldAt = nil, nil
 		if n.Channel == ChannelSMS && n.Status == NotifyQueued {
 			n.ReplyCode = s.replyCode(n.To, inc.ID)
 		}
@@ -109,6 +117,9 @@ const (
 	OutcomeSent   = "sent"
 	OutcomeRetry  = "retry"
 	OutcomeFailed = "failed"
+	// OutcomeHeld records that flood control holds a due page for the next
+	// summary: no attempt is made or counted, the page stays queued.
+	OutcomeHeld = "held"
 )
 
 // Delivery is the outcome of sending one message, which may stand for
@@ -124,9 +135,12 @@ type DeliveryItem struct {
 	// Attempt is the attempt this outcome is for (1-based). It applies only
 	// if the notification has Attempt-1 attempts recorded, so an outcome
 	// reported twice (old and new leader) counts once.
-	Attempt    int        `json:"attempt"`
-	Outcome    string     `json:"outcome"` // sent | retry | failed
-	RetryAt    *time.Time `json:"retry_at,omitempty"`
+	Attempt int        `json:"attempt"`
+	Outcome string     `json:"outcome"` // sent | retry | failed | held
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+	// HeldUntil, for a hold, is when the leader expects the person's window
+	// to have room again, so the timeline can say when the summary goes out.
+	HeldUntil  *time.Time `json:"held_until,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	ProviderID string     `json:"provider_id,omitempty"`
 	Summary    string     `json:"summary,omitempty"`
@@ -154,6 +168,9 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 	if n == nil || n.Attempts != it.Attempt-1 {
 		return false
 	}
+	if it.Outcome == OutcomeHeld {
+		return applyHold(now, inc, n, it)
+	}
 	// A page that went out is recorded as sent even when an acknowledgement
 	// cancelled it meanwhile: it was in flight, and the record must be true.
 	if n.Status != NotifyQueued && !(n.Status == NotifyCancelled && it.Outcome == OutcomeSent) {
@@ -169,6 +186,9 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 		if it.Summary != "" {
 			msg += " in flood-control summary " + it.Summary
 		}
+		if n.HeldAt != nil {
+			msg += ", released from the flood-control hold of " + n.HeldAt.UTC().Format(time.RFC3339)
+		}
 		inc.addEntry(now, EntryNotified, "pagerd", msg)
 	case OutcomeRetry:
 		n.Error = it.Error
@@ -180,6 +200,22 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 		inc.addEntry(now, EntryNotifyFailed, "pagerd",
 			fmt.Sprintf("could not page %s by %s after %d attempt(s): %s", orWebhook(n), n.Channel, n.Attempts, it.Error))
 	}
+	return true
+}
+
+// applyHold records the first time flood control holds a queued page; a
+// repeat (the next leader holding it again) changes nothing.
+func applyHold(now time.Time, inc *Incident, n *Notification, it *DeliveryItem) bool {
+	if n.Status != NotifyQueued || n.HeldAt != nil {
+		return false
+	}
+	at := now
+	n.HeldAt = &at
+	msg := fmt.Sprintf("page to %s by %s held by flood control: %s has had the most messages a window allows", n.User, n.Channel, n.User)
+	if it.HeldUntil != nil {
+		msg += "; it goes out in a summary at about " + it.HeldUntil.UTC().Format(time.RFC3339)
+	}
+	inc.addEntry(now, EntryNotifyHeld, "pagerd", msg)
 	return true
 }
 

@@ -94,6 +94,7 @@ func (inc *Incident) Clone() *Incident {
 	c.Notifications = append([]Notification(nil), inc.Notifications...)
 	for i := range c.Notifications {
 		c.Notifications[i].SentAt = cloneTime(c.Notifications[i].SentAt)
+		c.Notifications[i].HeldAt = cloneTime(c.Notifications[i].HeldAt)
 	}
 	c.Timeline = append([]Entry(nil), inc.Timeline...)
 	return &c
@@ -227,6 +228,22 @@ func (s *State) EachOpen(fn func(*Incident)) {
 	}
 }
 
+// EachSentSince calls fn with every notification sent after since (not a
+// copy: fn must not keep or change it), for the leader's flood-control
+// windows. Incidents resolved before since sent nothing after it.
+func (s *State) EachSentSince(since time.Time, fn func(*Notification)) {
+	for _, inc := range s.incidents {
+		if inc.ResolvedAt != nil && !inc.ResolvedAt.After(since) {
+			continue
+		}
+		for i := range inc.Notifications {
+			if n := &inc.Notifications[i]; n.SentAt != nil && n.SentAt.After(since) {
+				fn(n)
+			}
+		}
+	}
+}
+
 // PhonePage is an SMS page sent to a phone, for reply handling.
 type PhonePage struct {
 	Incident     *Incident // without timeline and notifications
@@ -278,14 +295,4 @@ func (s *State) Notification(id string) (*Incident, Notification, bool) {
 		return inc.summary(), *n, true
 	}
 	return nil, Notification{}, false
-}
-
-// AckDelay is how long incident id took from trigger to acknowledgement,
-// if it is acknowledged (for the time-to-acknowledge metric).
-func (s *State) AckDelay(id uint64) (time.Duration, bool) {
-	inc := s.byID(id)
-	if inc == nil || inc.AcknowledgedAt == nil {
-		return 0, false
-	}
-	return inc.AcknowledgedAt.Sub(inc.CreatedAt), true
 }

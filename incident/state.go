@@ -334,6 +334,9 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
 	stopEscalation(inc)
+	if inc.Escalation != nil {
+		inc.Escalation.Seq++ // a plan made before this ack is stale
+	}
 	inc.addEntry(now, EntryAcknowledged, actor, msg)
 }
 
@@ -345,8 +348,11 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
 	}
 	due := now
-	inc.Escalation.NextAt = &due
-	inc.Escalation.Exhausted = false
+	esc := inc.Escalation
+	esc.NextAt = &due
+	esc.Exhausted = false
+	esc.Escalated = true
+	esc.Seq++ // a plan made before this escalate is stale
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 

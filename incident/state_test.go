@@ -813,10 +813,12 @@ func ptr[T any](v T) *T { return &v }
 
 // command is one replicated command, as the FSM would apply it.
 type command struct {
-	At     time.Time   `json:"at"`
-	Group  *AlertGroup `json:"group,omitempty"`
-	Event  *Event      `json:"event,omitempty"`
-	Action *Action     `json:"action,omitempty"`
+	At       time.Time   `json:"at"`
+	Group    *AlertGroup `json:"group,omitempty"`
+	Event    *Event      `json:"event,omitempty"`
+	Action   *Action     `json:"action,omitempty"`
+	Step     *StepStart  `json:"step,omitempty"`
+	Delivery *Delivery   `json:"delivery,omitempty"`
 }
 
 // apply decodes the command afresh (as every replica does) and applies it,
@@ -829,6 +831,11 @@ func apply(t testing.TB, s *State, c *command) string {
 		return mustJSON(t, s.ApplyAlertGroup(c.At, c.Group))
 	case c.Event != nil:
 		return mustJSON(t, s.ApplyEvent(c.At, c.Event))
+	case c.Step != nil:
+		inc, err := s.ApplyStepStart(c.At, c.Step)
+		return fmt.Sprintf("%s %v", mustJSON(t, inc), err)
+	case c.Delivery != nil:
+		return fmt.Sprintf("delivery applied %d", s.ApplyDelivery(c.At, c.Delivery))
 	default:
 		inc, err := s.ApplyAction(c.At, c.Action)
 		return fmt.Sprintf("%s %v", mustJSON(t, inc), err)
@@ -872,6 +879,9 @@ func TestRandomCommandsProperty(t *testing.T) {
 		const n = 400
 		for i := 0; i < n; i++ {
 			c := randomCommand(rng, at(i), a.Len())
+			if rng.Intn(2) == 0 {
+				c = randomEscalationCommand(rng, at(i), a)
+			}
 			ra, rb := apply(t, a, c), apply(t, b, c)
 			if ra != rb {
 				t.Fatalf("seed %d command %d %s: results differ: %s vs %s", seed, i, mustJSON(t, c), ra, rb)
@@ -894,7 +904,9 @@ func TestRandomCommandsProperty(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"group created", "group merged", "group nothing", "event created", "event merged",
-		"event nothing", "action ok", "action conflict", "action not found", "action invalid"} {
+		"event nothing", "action ok", "action conflict", "action not found", "action invalid",
+		"step ok", "step exhausted", "step ack_timeout", "step stale", "step not found",
+		"delivery sent", "delivery retry", "delivery failed", "delivery held", "delivery stale"} {
 		if outcomes[want] == 0 {
 			t.Errorf("no command had outcome %q: %v", want, outcomes)
 		}
@@ -903,6 +915,20 @@ func TestRandomCommandsProperty(t *testing.T) {
 
 func outcome(c *command, result string) string {
 	switch {
+	case c.Step != nil && strings.Contains(result, ErrStale.Error()):
+		return "step stale"
+	case c.Step != nil && strings.Contains(result, ErrNotFound.Error()):
+		return "step not found"
+	case c.Step != nil && c.Step.Exhausted:
+		return "step exhausted"
+	case c.Step != nil && c.Step.Reason == ReasonAckTimeout:
+		return "step ack_timeout"
+	case c.Step != nil:
+		return "step ok"
+	case c.Delivery != nil && result == "delivery applied 0":
+		return "delivery stale"
+	case c.Delivery != nil:
+		return "delivery " + c.Delivery.Items[0].Outcome
 	case c.Action != nil && strings.Contains(result, "<nil>"):
 		return "action ok"
 	case c.Action != nil && strings.Contains(result, ErrConflict.Error()):
@@ -942,11 +968,13 @@ func randomCommand(rng *rand.Rand, now time.Time, incidents int) *command {
 		g := group(service, pick("g1", "g2", "g3"), pick("firing", "firing", "resolved"), alerts...)
 		g.AutoResolve = rng.Intn(4) != 0
 		g.Truncated = rng.Intn(2)
+		g.Policy = pick("", "p")
 		return &command{At: now, Group: g}
 	case 1:
 		e := event(pick(ActionTrigger, ActionTrigger, ActionAcknowledge, ActionResolve), pick("e1", "e2", "g1"), pick("sev1", "sev2", "sev3"))
 		e.Service = service
 		e.AutoResolve = rng.Intn(4) != 0
+		e.Policy = pick("", "p")
 		return &command{At: now, Event: e}
 	default:
 		return &command{At: now, Action: &Action{
@@ -1019,15 +1047,19 @@ func checkInvariants(t testing.TB, s *State) {
 	if len(s.open) != len(open) {
 		t.Fatalf("open index has %d entries, %d incidents are open", len(s.open), len(open))
 	}
+	checkEscalationInvariants(t, s)
 }
 
 // checkForward verifies statuses only move forward: triggered → acknowledged →
-// resolved, or triggered → resolved.
+// resolved, or triggered → resolved; the one way back is acknowledged →
+// triggered (an escalate or an ack timeout), which moves the escalation seq.
 func checkForward(t testing.TB, s *State, seen map[uint64]Status) {
 	t.Helper()
 	rank := map[Status]int{Triggered: 0, Acknowledged: 1, Resolved: 2}
 	for _, inc := range s.incidents {
-		if prev, ok := seen[inc.ID]; ok && rank[inc.Status] < rank[prev] {
+		prev, ok := seen[inc.ID]
+		back := ok && rank[inc.Status] < rank[prev]
+		if back && !(prev == Acknowledged && inc.Status == Triggered && inc.Escalation != nil) {
 			t.Fatalf("%s went from %s back to %s", inc.Key, prev, inc.Status)
 		}
 		seen[inc.ID] = inc.Status

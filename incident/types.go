@@ -81,14 +81,22 @@ type Escalation struct {
 	// NextAt is when the next step is due (for a fresh incident: step 0, due
 	// at once); nil once acknowledged, resolved or exhausted.
 	NextAt *time.Time `json:"next_at"`
-	// Seq counts the steps started; 0 means step 0 has not started yet. A
-	// StepStart names the Seq it expects, so a stale leader's or a repeated
-	// firing changes nothing.
-	Seq           int        `json:"seq"`
+	// Seq moves on every change a step plan depends on: a step start, an
+	// acknowledgement, an escalate. A StepStart names the Seq it expects,
+	// so a stale leader's plan, a repeated firing, or an ack timeout planned
+	// against an earlier acknowledgement changes nothing.
+	Seq int `json:"seq"`
+	// StepStartedAt is when the current step started; nil until step 0 has.
 	StepStartedAt *time.Time `json:"step_started_at,omitempty"`
 	// Exhausted is set when the last step of the last repeat has run.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// Escalated is set when a person asked for the next step since the
+	// current one started; the next step starts with reason "escalate".
+	Escalated bool `json:"escalated,omitempty"`
 }
+
+// Started reports whether step 0 has started.
+func (e *Escalation) Started() bool { return e.StepStartedAt != nil }
 
 // Notification is one message to one person (or webhook) on one channel.
 type Notification struct {
@@ -108,6 +116,8 @@ type Notification struct {
 	ReplyCode  int        `json:"reply_code,omitempty"`  // SMS reply code on that phone
 	ProviderID string     `json:"provider_id,omitempty"` // Message-ID, Twilio sid, delivery id
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
+	// HeldAt is when flood control first held it back (nil: never held).
+	HeldAt *time.Time `json:"held_at,omitempty"`
 }
 
 // Notification statuses.
@@ -147,6 +157,7 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
+	EntryNotifyHeld    = "notify_held"    // flood control holds a page for the next summary
 	EntryRetriggered   = "retriggered"    // ack timeout: back to triggered
 	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
 	EntryReply         = "reply"          // a reply that changed nothing, and why

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 )
 
 type emailWant struct {
@@ -318,6 +319,12 @@ func TestHTMLToText(t *testing.T) {
 		"</blockquote>ack":     "\nack",
 		"<STYLE>p{}</STYLE>ok": "ok",
 		"<style>never closed":  "",
+		// A '>' inside a quoted attribute does not end the tag: the old
+		// scanner printed `" href="x">` and the rest of the tag as text.
+		`<a title="a>b" href="x">resolve</a>`:       "resolve",
+		`<img alt='1 > 0'><p data-x="<b>">ack</p>`:  "\nack\n",
+		`x<blockquote cite="q>r">ack</blockquote>y`: "x\ny",
+		`<div style="a:b>c">escalate</div>`:         "\nescalate\n",
 	}
 	for in, want := range cases {
 		if got := htmlToText(in); got != want {
@@ -426,6 +433,20 @@ func FuzzParseEmail(f *testing.F) {
 		}
 		if len(rep.Line) > maxLineField+len("…") || len(rep.From) > maxLineField+len("…") {
 			t.Fatalf("unbounded field: %d %d", len(rep.Line), len(rep.From))
+		}
+	})
+}
+
+// FuzzHTMLToText: any HTML converts without a panic, and the result is
+// valid UTF-8 whenever the input is (the tokenizer never splits a rune).
+func FuzzHTMLToText(f *testing.F) {
+	for _, s := range []string{"<p>ack</p>", `<a title="a>b">r</a>`, "<blockquote>x", "<style>", "x<!--", "&amp;&#x1F600;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := htmlToText(s)
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("htmlToText(%q) = %q: invalid UTF-8", s, out)
 		}
 	})
 }

@@ -1,11 +1,12 @@
 package reply
 
 import (
-	"html"
 	"io"
 	"strings"
 
 	"github.com/emersion/go-message"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // textParts is what the MIME walk found: the first inline text/plain and
@@ -80,81 +81,63 @@ func readText(r io.Reader) string {
 }
 
 // htmlBreakTags end a line of text when they open or close.
-var htmlBreakTags = map[string]bool{
-	"br": true, "p": true, "div": true, "li": true, "tr": true, "table": true,
-	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true,
-	"hr": true, "pre": true, "ul": true, "ol": true,
+var htmlBreakTags = map[atom.Atom]bool{
+	atom.Br: true, atom.P: true, atom.Div: true, atom.Li: true, atom.Tr: true, atom.Table: true,
+	atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true, atom.H5: true, atom.H6: true,
+	atom.Hr: true, atom.Pre: true, atom.Ul: true, atom.Ol: true,
 }
 
 // htmlSkipTags have content that is never reply text.
-var htmlSkipTags = map[string]bool{"head": true, "style": true, "script": true, "title": true}
+var htmlSkipTags = map[atom.Atom]bool{atom.Head: true, atom.Style: true, atom.Script: true, atom.Title: true}
 
-// htmlToText is a deliberately crude HTML-to-text conversion for HTML-only
-// replies: block tags become line breaks, head/style/script are dropped,
-// everything inside <blockquote> (how Gmail, Apple Mail and Thunderbird
-// mark quoted text) is dropped, other tags vanish and entities are decoded.
-// It is linear in the input and never fails.
+// htmlToText converts an HTML-only reply to text: block tags become line
+// breaks, head/style/script/title are dropped, everything inside
+// <blockquote> (how Gmail, Apple Mail and Thunderbird mark quoted text) is
+// dropped, other tags vanish and entities are decoded. The HTML5 tokenizer
+// (golang.org/x/net/html) finds where tags end, so a '>' inside a quoted
+// attribute value does not end the tag early and leak markup into the
+// text. It is linear in the input and never fails.
 func htmlToText(src string) string {
-	lower := asciiLower(src) // same byte offsets as src
+	z := html.NewTokenizer(strings.NewReader(src))
 	var out strings.Builder
-	quoteDepth := 0
-	i := 0
-	for i < len(src) {
-		lt := strings.IndexByte(src[i:], '<')
-		if lt < 0 {
-			if quoteDepth == 0 {
-				out.WriteString(html.UnescapeString(src[i:]))
+	quoteDepth, skipDepth := 0, 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return out.String() // io.EOF: the input can hold nothing else
+		case html.TextToken:
+			if quoteDepth == 0 && skipDepth == 0 {
+				out.Write(z.Text())
 			}
-			break
-		}
-		if quoteDepth == 0 {
-			out.WriteString(html.UnescapeString(src[i : i+lt]))
-		}
-		i += lt
-		if strings.HasPrefix(src[i:], "<!--") {
-			end := strings.Index(src[i+4:], "-->")
-			if end < 0 {
-				break
+		case html.StartTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			switch {
+			case a == atom.Blockquote:
+				quoteDepth++
+			case htmlSkipTags[a]:
+				skipDepth++
+			case htmlBreakTags[a]:
+				out.WriteByte('\n')
 			}
-			i += 4 + end + 3
-			continue
-		}
-		gt := strings.IndexByte(src[i:], '>')
-		if gt < 0 {
-			break // unterminated tag: the rest is markup debris
-		}
-		name, closing := htmlTagName(lower[i+1 : i+gt])
-		i += gt + 1
-		switch {
-		case name == "blockquote" && !closing:
-			quoteDepth++
-		case name == "blockquote" && closing:
-			if quoteDepth > 0 {
-				quoteDepth--
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			switch {
+			case a == atom.Blockquote:
+				quoteDepth = max(quoteDepth-1, 0)
+				out.WriteByte('\n')
+			case htmlSkipTags[a]:
+				skipDepth = max(skipDepth-1, 0)
+			case htmlBreakTags[a]:
+				out.WriteByte('\n')
 			}
-			out.WriteByte('\n')
-		case htmlSkipTags[name] && !closing:
-			end := strings.Index(lower[i:], "</"+name)
-			if end < 0 {
-				i = len(src)
-				continue
+		case html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			if htmlBreakTags[atom.Lookup(name)] {
+				out.WriteByte('\n')
 			}
-			i += end
-		case htmlBreakTags[name]:
-			out.WriteByte('\n')
 		}
+		// Comments and doctypes are never text.
 	}
-	return out.String()
-}
-
-// htmlTagName returns the lower-case element name of a tag body such as
-// "/div class=x" and whether it is a closing tag.
-func htmlTagName(tag string) (string, bool) {
-	closing := strings.HasPrefix(tag, "/")
-	tag = strings.TrimPrefix(tag, "/")
-	end := 0
-	for end < len(tag) && (tag[end] >= 'a' && tag[end] <= 'z' || tag[end] >= '0' && tag[end] <= '9') {
-		end++
-	}
-	return tag[:end], closing
 }

@@ -250,25 +250,3 @@ func TwiML(message string) []byte {
 	b.WriteString("</Message></Response>")
 	return b.Bytes()
 }
-
-// LowestFreeCode returns the lowest positive integer not in inUse: the reply
-// code for a new page to a phone, given the codes of that phone's open pages.
-// Non-positive and duplicate entries are ignored. Reusing the lowest free
-// code keeps codes short; a code is only ever ambiguous if the caller lets
-// two open pages to one phone share it, which this prevents.
-func LowestFreeCode(inUse []int) int {
-	// Among len(inUse)+1 candidates at least one is free (pigeonhole), so a
-	// table of that size is enough whatever the values are.
-	taken := make([]bool, len(inUse)+1)
-	for _, c := range inUse {
-		if c >= 1 && c <= len(taken) {
-			taken[c-1] = true
-		}
-	}
-	for i, t := range taken {
-		if !t {
-			return i + 1
-		}
-	}
-	return len(taken) + 1 // unreachable: pigeonhole
-}

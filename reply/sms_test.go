@@ -140,30 +140,6 @@ func TestTwiMLRoundTrips(t *testing.T) {
 	}
 }
 
-func TestLowestFreeCode(t *testing.T) {
-	cases := []struct {
-		in   []int
-		want int
-	}{
-		{nil, 1},
-		{[]int{}, 1},
-		{[]int{1}, 2},
-		{[]int{2}, 1},
-		{[]int{1, 2, 3}, 4},
-		{[]int{3, 1, 2}, 4},
-		{[]int{1, 3}, 2},
-		{[]int{1, 1, 1}, 2},
-		{[]int{0, -5, 1}, 2},
-		{[]int{1 << 40, 1}, 2},
-		{[]int{2, 3, 4, 5}, 1},
-	}
-	for _, c := range cases {
-		if got := LowestFreeCode(c.in); got != c.want {
-			t.Errorf("LowestFreeCode(%v) = %d, want %d", c.in, got, c.want)
-		}
-	}
-}
-
 func FuzzParseSMS(f *testing.F) {
 	for _, s := range []string{"3a", "3 A", " 3ack ", "3 resolve", "ACK", "a", "STOP", "stop all",
 		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!"} {

@@ -28,6 +28,10 @@ const (
 	MaxTokenLen = 64
 	// MinSecretLen is the shortest key secret Mint or Verify will use.
 	MinSecretLen = 16
+	// TokenLifetime is how long an emailed Reply-To token is accepted, and
+	// so how long a rotated-out key keeps verifying. The page sender mints
+	// with it and the cluster retires keys by it: one value for both.
+	TokenLifetime = 7 * 24 * time.Hour
 
 	tokenMACLen  = 12 // 96 bits
 	tokenBodyLen = 1 + 4 + tokenMACLen
@@ -176,7 +180,7 @@ func splitToken(token string) (string, []byte, error) {
 	if len(token) <= tokenTailLen || len(token) > MaxTokenLen {
 		return "", nil, fmt.Errorf("%w: length %d", ErrTokenMalformed, len(token))
 	}
-	lower := asciiLower(token)
+	lower := ASCIILower(token)
 	cut := len(lower) - tokenTailLen
 	id, tail := lower[:cut], lower[cut:]
 	if err := checkNotificationID(id); err != nil {
@@ -213,10 +217,12 @@ func checkNotificationID(id string) error {
 	return nil
 }
 
-// asciiLower folds A-Z only; other bytes pass through and are then refused
+// ASCIILower folds A-Z only; other bytes pass through and are then refused
 // by the alphabet checks. (strings.ToLower would map some non-ASCII runes
-// to ASCII, e.g. the Kelvin sign to 'k', widening what verifies.)
-func asciiLower(s string) string {
+// to ASCII, e.g. the Kelvin sign to 'k', widening what verifies.) The
+// inbound mail server uses it too, so a token's dedupe key is the one
+// spelling Verify accepts.
+func ASCIILower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {

@@ -274,7 +274,7 @@ func FuzzVerifyToken(f *testing.F) {
 		key, _ := ring.lookup(body[0])
 		exp := time.Unix(int64(uint32(body[1])<<24|uint32(body[2])<<16|uint32(body[3])<<8|uint32(body[4])), 0)
 		want, merr := (Keyring{Keys: []Key{{ID: key.ID, Secret: key.Secret}}}).Mint(id, exp)
-		if merr != nil || want != asciiLower(token) {
+		if merr != nil || want != ASCIILower(token) {
 			t.Fatalf("token %q verified as %q but Mint gives %q (%v)", token, id, want, merr)
 		}
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/configs"
 	"github.com/pagerd/pagerd/escalation"
+	"github.com/pagerd/pagerd/notify/channels"
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
@@ -140,10 +141,10 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	defer replies.close()
 	mux.Handle(smshook.Path, replies.smsHandler())
-	var senders escalation.Senders = &escalation.ProviderSenders{}
+	var senders escalation.Senders = &channels.Providers{}
 	if f.dev {
 		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: seed.Channels.Email.From, Reply: replies.devReply})
-		senders = escalation.OutboxSenders{Outbox: box}
+		senders = channels.Outbox{Outbox: box}
 		replies.devBox = box
 		mux.Handle("/dev/", box.Handler())
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")

@@ -356,7 +356,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if at <= 0 || !strings.EqualFold(strings.TrimSuffix(to[at+1:], "."), ss.s.opts.Domain) {
 		return ss.refuse(errWrongDomain, "recipient not at the reply domain", "to_domain", to[at+1:])
 	}
-	local := asciiLower(to[:at])
+	local := reply.ASCIILower(to[:at]) // the one spelling Verify accepts
 	if ss.rcpt {
 		if local == ss.token {
 			return nil // the same address twice
@@ -620,18 +620,6 @@ func fields(page reply.Page, inc *incident.Incident) (key, sev, svc, title strin
 		key = incident.KeyFor(page.Incident)
 	}
 	return reply.OneLine(key), reply.OneLine(sev), reply.OneLine(svc), reply.OneLine(title)
-}
-
-// asciiLower folds A-Z only, as reply.Keyring.Verify does, so the dedupe key
-// is the token's one canonical spelling.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // slogPrinter adapts go-smtp's error log to slog.

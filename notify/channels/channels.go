@@ -1,4 +1,8 @@
-package escalation
+// Package channels builds the senders of each notification channel from the
+// active config: the real provider clients (Providers) or the development
+// outbox (Outbox). The escalation engine asks it for a sender per channel
+// and target; it knows nothing of SMTP, Twilio or HTTP itself.
+package channels
 
 import (
 	"fmt"
@@ -12,9 +16,10 @@ import (
 	"github.com/pagerd/pagerd/notify/webhook"
 )
 
-// ProviderSenders builds the real channel clients from the active config,
-// once per config version.
-type ProviderSenders struct {
+// Providers builds the real channel clients from the active config, once
+// per config version and channel target. The options carry what the config
+// does not (timeouts, HTTP clients in tests).
+type Providers struct {
 	Email   email.Options
 	SMS     sms.Options
 	Webhook webhook.Options
@@ -24,8 +29,10 @@ type ProviderSenders struct {
 	cache   map[string]notify.Sender
 }
 
-// Sender implements Senders.
-func (p *ProviderSenders) Sender(cfg *config.Config, version, channel, target string) (notify.Sender, error) {
+// Sender returns the sender of channel ("email", "sms", or "webhook" with
+// the webhook id as target) under config version; a channel the config
+// cannot build is a permanent error (notify.Permanent).
+func (p *Providers) Sender(cfg *config.Config, version, channel, target string) (notify.Sender, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.version != version || p.cache == nil {
@@ -44,7 +51,7 @@ func (p *ProviderSenders) Sender(cfg *config.Config, version, channel, target st
 	return s, nil
 }
 
-func (p *ProviderSenders) build(cfg *config.Config, channel, target string) (notify.Sender, error) {
+func (p *Providers) build(cfg *config.Config, channel, target string) (notify.Sender, error) {
 	switch channel {
 	case "email":
 		return email.New(cfg.Channels.Email, p.Email)
@@ -61,12 +68,12 @@ func (p *ProviderSenders) build(cfg *config.Config, channel, target string) (not
 	return nil, fmt.Errorf("unknown channel %q", channel)
 }
 
-// OutboxSenders keeps every message in a development outbox instead of
-// sending it (pagerd serve --dev).
-type OutboxSenders struct{ Outbox *outbox.Outbox }
+// Outbox keeps every message in a development outbox instead of sending it
+// (pagerd serve --dev).
+type Outbox struct{ Outbox *outbox.Outbox }
 
-// Sender implements Senders.
-func (o OutboxSenders) Sender(_ *config.Config, _, channel, target string) (notify.Sender, error) {
+// Sender returns the outbox's sender of channel.
+func (o Outbox) Sender(_ *config.Config, _, channel, target string) (notify.Sender, error) {
 	switch channel {
 	case "email", "sms":
 		return o.Outbox.Sender(channel), nil

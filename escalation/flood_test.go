@@ -1,0 +1,81 @@
+package escalation
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+// A new incident's page held by flood control says so in its timeline, and
+// the release says when it went out; a storm's holds cost one commit per
+// engine step, not one per page.
+func TestFloodHoldAndReleaseAreInTheTimeline(t *testing.T) {
+	h := newHarness(t, "  flood_control: {max: 1, per: 1m}\n")
+	first := h.trigger("web", "a")
+	h.settle()
+	h.clock.set(t0.Add(10 * time.Second))
+	var held []uint64
+	for i := 0; i < 5; i++ {
+		held = append(held, h.trigger("web", fmt.Sprintf("storm-%d", i)))
+	}
+	h.settle()
+	if h.store.holdCommits != 1 {
+		t.Errorf("%d commits recorded the 5 holds of one step, want 1", h.store.holdCommits)
+	}
+	for _, id := range held {
+		h.timelineHas(id, incident.EntryNotifyHeld, "page to alice by sms held by flood control")
+		h.timelineHas(id, incident.EntryNotifyHeld, "summary at about 2026-11-23T10:01:00Z")
+		if n := h.incident(id).Notifications[0]; n.Status != incident.NotifyQueued || n.Attempts != 0 || n.HeldAt == nil {
+			t.Fatalf("held page %+v: want queued, no attempt, held_at set", n)
+		}
+	}
+	if inc := h.incident(first); hasEntry(inc, incident.EntryNotifyHeld) {
+		t.Errorf("INC-%d went out at once but its timeline shows a hold", first)
+	}
+	h.runUntil(61 * time.Second)
+	h.expectSent("0s sms alice step0 loop0 INC-1", "1m0s sms alice summary of 5")
+	for _, id := range held {
+		h.timelineHas(id, incident.EntryNotified, "released from the flood-control hold of 2026-11-23T10:00:10Z")
+	}
+	// A hold is recorded once: the same page held again changes nothing.
+	inc := h.incident(held[0])
+	n := inc.Notifications[0]
+	if got := h.store.st.ApplyDelivery(h.clock.Now(), &incident.Delivery{Items: []incident.DeliveryItem{{
+		Incident: inc.ID, Notification: n.ID, Attempt: n.Attempts + 1, Outcome: incident.OutcomeHeld}}}); got != 0 {
+		t.Errorf("a hold of a sent page applied")
+	}
+}
+
+// A new leader in a storm starts from the send times in the replicated
+// state: the person's window is still full, so the next page is held.
+func TestNewLeaderSeedsFloodWindowsFromSendTimes(t *testing.T) {
+	h := newHarness(t, "  flood_control: {max: 3, per: 1m}\n")
+	for i := 0; i < 3; i++ {
+		h.trigger("web", fmt.Sprintf("a%d", i))
+		h.settle()
+		h.clock.set(h.clock.Now().Add(time.Second))
+	}
+	if got := h.rec.take(); len(got) != 3 {
+		t.Fatalf("sent %v before the failover, want 3 pages", got)
+	}
+	h.clock.set(t0.Add(20 * time.Second))
+	h.newTerm() // the leader fails over
+	late := h.trigger("web", "after-failover")
+	h.settle()
+	h.expectSent()
+	h.timelineHas(late, incident.EntryNotifyHeld, "held by flood control")
+	// The window of the first page (sent at 0s) ends at 1m.
+	h.runUntil(time.Minute)
+	h.expectSent("1m0s sms alice step0 loop0 INC-4")
+}
+
+func hasEntry(inc *incident.Incident, typ string) bool {
+	for _, e := range inc.Timeline {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
