@@ -23,6 +23,10 @@ const (
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
 	TypeKeyring    CommandType = 23 // KeyringCommand
+	// A restore: pieces staged in order, then swapped in at once (restore.go).
+	TypeRestoreChunk  CommandType = 24 // RestoreChunk
+	TypeRestoreCommit CommandType = 25 // RestoreCommit
+	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -39,6 +43,10 @@ var commandVersions = map[CommandType]uint8{
 	TypeConfig:     1,
 	TypeNodeMeta:   1,
 	TypeNodeRemove: 1,
+
+	TypeRestoreChunk:  1,
+	TypeRestoreCommit: 1,
+	TypeRestoreAbort:  1,
 }
 
 func (t CommandType) String() string {
@@ -63,6 +71,12 @@ func (t CommandType) String() string {
 		return "node_meta"
 	case TypeNodeRemove:
 		return "node_remove"
+	case TypeRestoreChunk:
+		return "restore_chunk"
+	case TypeRestoreCommit:
+		return "restore_commit"
+	case TypeRestoreAbort:
+		return "restore_abort"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -55,6 +55,8 @@ type FSM struct {
 	nodes     map[string]NodeMeta
 	lastNow   time.Time
 	keyring   reply.Keyring
+	// staging holds the pieces of a restore in progress (restore.go).
+	staging *restoreStaging
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -154,6 +156,12 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return Result{Value: len(kr.Keys)}
 	case TypeConfig:
 		return f.applyConfig(now, c.Body)
+	case TypeRestoreChunk:
+		return f.applyRestoreChunk(c.Body)
+	case TypeRestoreCommit:
+		return f.applyRestoreCommit(c.Body)
+	case TypeRestoreAbort:
+		return f.applyRestoreAbort(c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -244,6 +252,10 @@ type snapshotHeader struct {
 	// a node restored from it (at startup or by snapshot install) reports
 	// where its state is instead of 0 until the next command.
 	AppliedIndex uint64 `json:"applied_index,omitempty"`
+	// Staging is an operator's restore in progress: its pieces are
+	// replicated state, so a node installing this snapshot mid-restore can
+	// still apply the restore's commit like every other node.
+	Staging *restoreStaging `json:"restore_staging,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -261,6 +273,9 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+	if f.staging != nil { // pieces already staged never change; later ones are appended past len
+		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
+	}
 	return &fsmSnapshot{header: h, state: f.incidents.Freeze()}, nil
 }
 
@@ -283,6 +298,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
+	f.staging = h.Staging
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
@@ -318,10 +334,17 @@ func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
 	return &h, st, nil
 }
 
-// ValidateSnapshot checks that r holds a snapshot this binary can restore.
+// ValidateSnapshot checks that r holds a snapshot this binary can restore,
+// its config included.
 func ValidateSnapshot(r io.Reader) error {
-	_, _, err := readSnapshot(r)
-	return err
+	h, _, err := readSnapshot(r)
+	if err != nil || h.Config == nil {
+		return err
+	}
+	if _, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
+		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
+	}
+	return nil
 }
 
 type fsmSnapshot struct {

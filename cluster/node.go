@@ -4,7 +4,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,6 +76,9 @@ type Node struct {
 	// task registered mid-term (OnLeader after Open) starts at once.
 	leaderTerm  *leaderTerm
 	leaderTasks []LeaderTask
+
+	// restoreMu serialises restores on this leader (restore.go).
+	restoreMu sync.Mutex
 
 	stop   context.CancelFunc
 	done   sync.WaitGroup
@@ -321,6 +323,7 @@ func (n *Node) establish(ctx context.Context) bool {
 			return false
 		}
 	}
+	n.dropAbandonedRestore(ctx)
 	n.ensureKeyring(ctx)
 	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
 	if n.fsm.Nodes()[self.ID] != self {
@@ -465,17 +468,4 @@ func (n *Node) takeSnapshot() error {
 		}
 		time.Sleep(50 * time.Millisecond) // Raft offers no signal for this; poll briefly
 	}
-}
-
-// RestoreSnapshot replaces the cluster's state with the snapshot in data. Only
-// the leader can; followers receive it by snapshot install.
-func (n *Node) RestoreSnapshot(data []byte) error {
-	if err := ValidateSnapshot(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("invalid snapshot: %w", err)
-	}
-	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
-	if err := n.raft.Restore(meta, bytes.NewReader(data), 30*time.Second); err != nil {
-		return raftError(err)
-	}
-	return nil
 }

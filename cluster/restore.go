@@ -1,0 +1,239 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
+)
+
+// An operator's restore is replicated as ordinary committed commands, not
+// with raft.Restore: raft.Restore installs the snapshot on the leader alone
+// and then ships it to followers by snapshot install, so a leader killed in
+// between leaves one node with the restored state and the others without
+// (or a follower looping on an install whose log no longer matches). Here
+// the snapshot travels in RestoreChunk commands that only stage bytes, and
+// one RestoreCommit command swaps the state in. Raft commits that entry on
+// every node or on none, so the restore is all-or-nothing for the cluster.
+// The staged bytes are part of the FSM state (and of Raft snapshots), so a
+// node that catches up by snapshot install mid-restore holds them too.
+
+// restoreChunkSize is the snapshot bytes carried per RestoreChunk command.
+const restoreChunkSize = 1 << 20
+
+// restoreTimeout bounds a whole restore on the leader.
+const restoreTimeout = 10 * time.Minute
+
+// RestoreChunk stages one piece of a snapshot being restored. Seq 0 starts a
+// new staging area (discarding any other); later pieces must follow in order.
+type RestoreChunk struct {
+	ID   string `json:"id"`
+	Seq  int    `json:"seq"`
+	Data []byte `json:"data"`
+}
+
+// RestoreCommit replaces the state with the staged snapshot if every piece
+// arrived and the digest matches; either way the staging area is emptied.
+type RestoreCommit struct {
+	ID     string `json:"id"`
+	Chunks int    `json:"chunks"`
+	Size   int    `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// RestoreAbort empties the staging area of restore ID ("" for any).
+type RestoreAbort struct {
+	ID string `json:"id"`
+}
+
+// restoreStaging is the replicated staging area of a restore in progress.
+type restoreStaging struct {
+	ID     string   `json:"id"`
+	Chunks [][]byte `json:"chunks"`
+}
+
+func (s *restoreStaging) size() int {
+	n := 0
+	for _, c := range s.Chunks {
+		n += len(c)
+	}
+	return n
+}
+
+// RestoreApplied is the value a successful RestoreCommit returns.
+type RestoreApplied struct {
+	Incidents int `json:"incidents"`
+	Bytes     int `json:"bytes"`
+}
+
+// applyRestoreChunk runs under the FSM lock.
+func (f *FSM) applyRestoreChunk(body []byte) Result {
+	var c RestoreChunk
+	if err := json.Unmarshal(body, &c); err != nil {
+		return Result{Err: fmt.Errorf("decode restore chunk: %w", err)}
+	}
+	if c.Seq == 0 {
+		f.staging = &restoreStaging{ID: c.ID, Chunks: [][]byte{c.Data}}
+		return Result{Value: 1}
+	}
+	if f.staging == nil || f.staging.ID != c.ID || len(f.staging.Chunks) != c.Seq {
+		return Result{Err: fmt.Errorf("restore %s: chunk %d out of order (staged: %s); restore aborted", c.ID, c.Seq, f.stagingDesc())}
+	}
+	f.staging.Chunks = append(f.staging.Chunks, c.Data)
+	return Result{Value: len(f.staging.Chunks)}
+}
+
+func (f *FSM) stagingDesc() string {
+	if f.staging == nil {
+		return "none"
+	}
+	return f.staging.ID + " with " + strconv.Itoa(len(f.staging.Chunks)) + " chunks"
+}
+
+// applyRestoreCommit runs under the FSM lock. Everything it checks is
+// replicated state, so every node accepts or refuses the commit alike.
+// Membership metadata stays the live cluster's: the snapshot may come from
+// another cluster or from before a membership change, and forwarding must
+// keep reaching the members that exist now.
+func (f *FSM) applyRestoreCommit(body []byte) Result {
+	var c RestoreCommit
+	if err := json.Unmarshal(body, &c); err != nil {
+		return Result{Err: fmt.Errorf("decode restore commit: %w", err)}
+	}
+	st := f.staging
+	if st == nil || st.ID != c.ID {
+		return Result{Err: fmt.Errorf("restore %s: nothing staged (staged: %s); restore aborted", c.ID, f.stagingDesc())}
+	}
+	f.staging = nil
+	if len(st.Chunks) != c.Chunks || st.size() != c.Size {
+		return Result{Err: fmt.Errorf("restore %s: staged %d chunks, %d bytes; want %d, %d", c.ID, len(st.Chunks), st.size(), c.Chunks, c.Size)}
+	}
+	data := bytes.Join(st.Chunks, nil)
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.SHA256 {
+		return Result{Err: fmt.Errorf("restore %s: staged bytes do not match the digest", c.ID)}
+	}
+	h, state, ac, err := decodeSnapshot(data)
+	if err != nil {
+		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
+	}
+	f.incidents = state
+	f.keyring = reply.Keyring{Keys: h.Keyring}
+	if h.LastNow.After(f.lastNow) { // recorded time never runs backwards
+		f.lastNow = h.LastNow
+	}
+	if ac != nil {
+		f.config.Store(ac)
+	}
+	return Result{Value: RestoreApplied{Incidents: state.Len(), Bytes: len(data)}}
+}
+
+func (f *FSM) applyRestoreAbort(body []byte) Result {
+	var a RestoreAbort
+	if err := json.Unmarshal(body, &a); err != nil {
+		return Result{Err: fmt.Errorf("decode restore abort: %w", err)}
+	}
+	if f.staging != nil && (a.ID == "" || a.ID == f.staging.ID) {
+		f.staging = nil
+		return Result{Value: true}
+	}
+	return Result{Value: false}
+}
+
+// RestoreStaged reports whether a restore's pieces are staged but not
+// committed (a restore in progress, or one whose leader died).
+func (f *FSM) RestoreStaged() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.staging != nil
+}
+
+// decodeSnapshot reads a whole snapshot and parses its config with the
+// environment captured in it.
+func decodeSnapshot(data []byte) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
+	h, st, err := readSnapshot(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if h.Config == nil {
+		return h, st, nil, nil
+	}
+	cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
+	}
+	ac := *h.Config
+	ac.Config = cfg
+	return h, st, &ac, nil
+}
+
+// RestoreSnapshot replaces the whole cluster's state with the snapshot in
+// data, as committed commands (see the top of this file). Leader only. If it
+// fails part-way, the staged pieces are dropped and the state is unchanged;
+// if this leader dies part-way, the next leader drops them.
+func (n *Node) RestoreSnapshot(data []byte) error {
+	if _, _, _, err := decodeSnapshot(data); err != nil {
+		return fmt.Errorf("invalid snapshot: %w", err)
+	}
+	n.restoreMu.Lock()
+	defer n.restoreMu.Unlock()
+	if !n.IsLeader() {
+		return unavailable("this node is not the leader")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
+	defer cancel()
+	id := n.opts.NodeID + "-" + strconv.FormatInt(n.opts.Clock().UnixNano(), 36)
+	seq := 0
+	for off := 0; off < len(data) || seq == 0; off += restoreChunkSize {
+		end := min(off+restoreChunkSize, len(data))
+		if _, err := n.Submit(ctx, TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: data[off:end]}); err != nil {
+			n.abortRestore(id)
+			return fmt.Errorf("restore: stage chunk %d: %w", seq, err)
+		}
+		seq++
+	}
+	sum := sha256.Sum256(data)
+	v, err := n.Submit(ctx, TypeRestoreCommit, RestoreCommit{ID: id, Chunks: seq, Size: len(data), SHA256: hex.EncodeToString(sum[:])})
+	if err != nil {
+		n.abortRestore(id)
+		return fmt.Errorf("restore: commit: %w", err)
+	}
+	n.log.Warn("state restored from snapshot", "restore", id, "chunks", seq, "result", v)
+	return nil
+}
+
+// abortRestore drops staged pieces, best effort: if this node no longer
+// leads, the next leader drops them when it takes over.
+func (n *Node) abortRestore(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := n.Submit(ctx, TypeRestoreAbort, RestoreAbort{ID: id}); err != nil {
+		n.log.Warn("drop staged restore", "restore", id, "err", err)
+	}
+}
+
+// dropAbandonedRestore runs on a new leader after its barrier: pieces staged
+// by a restore whose leader is gone can never be committed by it (its
+// request failed with it), so they are dropped. restoreMu keeps a restore
+// this node has just started from being dropped.
+func (n *Node) dropAbandonedRestore(ctx context.Context) {
+	if !n.restoreMu.TryLock() {
+		return
+	}
+	defer n.restoreMu.Unlock()
+	if !n.fsm.RestoreStaged() {
+		return
+	}
+	if _, err := n.Submit(ctx, TypeRestoreAbort, RestoreAbort{}); err != nil {
+		n.log.Warn("drop an abandoned restore", "err", err)
+		return
+	}
+	n.log.Warn("dropped the staged pieces of a restore whose leader is gone; the state is unchanged")
+}

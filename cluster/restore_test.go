@@ -1,0 +1,160 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+// foreignSnapshot is a snapshot of another cluster: other members, other
+// incidents, a later leader time.
+func foreignSnapshot(t *testing.T) []byte {
+	t.Helper()
+	g := NewFSM(func(err error) { t.Fatal(err) })
+	cfgCmd, _ := newCommand(TypeConfig, configCommand(t))
+	meta, _ := newCommand(TypeNodeMeta, NodeMeta{ID: "other-1", RaftAddr: "10.0.0.1:7000", HTTPAddr: "10.0.0.1:8080"})
+	g.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cfgCmd, meta, trigger(t, "x"), trigger(t, "y"), trigger(t, "z"))})
+	return snapshotBytes(t, g)
+}
+
+// liveFSM is the cluster being restored into: its own member and incident.
+func liveFSM(t *testing.T) *FSM {
+	t.Helper()
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	cfgCmd, _ := newCommand(TypeConfig, configCommand(t))
+	meta, _ := newCommand(TypeNodeMeta, NodeMeta{ID: "n1", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:2"})
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cfgCmd, meta, trigger(t, "live"))})
+	return f
+}
+
+// restoreCommands splits data as Node.RestoreSnapshot does, in pieces of size.
+func restoreCommands(t *testing.T, id string, data []byte, size int) (chunks []command, commit command) {
+	t.Helper()
+	for off, seq := 0, 0; off < len(data); off, seq = off+size, seq+1 {
+		c, err := newCommand(TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: data[off:min(off+size, len(data))]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks = append(chunks, c)
+	}
+	sum := sha256.Sum256(data)
+	commit, _ = newCommand(TypeRestoreCommit, RestoreCommit{ID: id, Chunks: len(chunks), Size: len(data), SHA256: hex.EncodeToString(sum[:])})
+	return chunks, commit
+}
+
+func applyOne(t *testing.T, f *FSM, index uint64, c command) Result {
+	t.Helper()
+	return f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: rawEntry(t, c)}).([]Result)[0]
+}
+
+func incidentCount(f *FSM) int {
+	n := 0
+	f.ReadIncidents(func(st *incident.State) { n = st.Len() })
+	return n
+}
+
+// Staged pieces change nothing; the commit swaps the whole state in at once,
+// also on a node that installed a Raft snapshot taken mid-restore; member
+// addresses stay the live cluster's.
+func TestRestoreStagesPiecesAndSwapsAtCommit(t *testing.T) {
+	data := foreignSnapshot(t)
+	f := liveFSM(t)
+	chunks, commit := restoreCommands(t, "r1", data, len(data)/3+1)
+	if len(chunks) < 3 {
+		t.Fatalf("%d chunks; the test wants several", len(chunks))
+	}
+	idx := uint64(2)
+	for i, c := range chunks {
+		if r := applyOne(t, f, idx, c); r.Err != nil {
+			t.Fatalf("chunk %d: %v", i, r.Err)
+		}
+		idx++
+		if i == 1 {
+			// A follower catching up now gets a Raft snapshot holding the
+			// pieces staged so far, then the rest of the log.
+			mid := snapshotBytes(t, f)
+			h := NewFSM(func(err error) { t.Fatal(err) })
+			if err := h.Restore(io.NopCloser(bytes.NewReader(mid))); err != nil {
+				t.Fatal(err)
+			}
+			for j, c := range append(chunks[2:], commit) {
+				if r := applyOne(t, h, idx+uint64(j), c); r.Err != nil {
+					t.Fatalf("node installed mid-restore: %v", r.Err)
+				}
+			}
+			defer func() {
+				if !bytes.Equal(snapshotBytes(t, h), snapshotBytes(t, f)) {
+					t.Error("the node that installed a snapshot mid-restore ended with another state")
+				}
+			}()
+		}
+	}
+	if n := incidentCount(f); n != 1 || !f.RestoreStaged() {
+		t.Fatalf("after staging: %d incidents (want the live 1), staged %v", n, f.RestoreStaged())
+	}
+	if r := applyOne(t, f, idx, commit); r.Err != nil {
+		t.Fatalf("commit: %v", r.Err)
+	}
+	if n := incidentCount(f); n != 3 || f.RestoreStaged() {
+		t.Fatalf("after commit: %d incidents (want the snapshot's 3), staged %v", n, f.RestoreStaged())
+	}
+	nodes := f.Nodes()
+	if len(nodes) != 1 || nodes["n1"].HTTPAddr != "127.0.0.1:2" {
+		t.Fatalf("members after restoring a foreign snapshot: %v; want the live n1 only", nodes)
+	}
+}
+
+// A restore missing a piece, or out of order, or aborted, changes nothing,
+// on every node alike (the checks read only replicated state).
+func TestIncompleteRestoreChangesNothing(t *testing.T) {
+	data := foreignSnapshot(t)
+	chunks, commit := restoreCommands(t, "r1", data, len(data)/3+1)
+	abort, _ := newCommand(TypeRestoreAbort, RestoreAbort{})
+	for name, log := range map[string][]command{
+		"missing piece":  append([]command{chunks[0], chunks[1]}, commit),
+		"out of order":   append([]command{chunks[0], chunks[2], chunks[1]}, commit),
+		"aborted":        append(append([]command{}, chunks...), abort, commit),
+		"corrupt digest": append(append([]command{}, chunks...), mustCommand(t, TypeRestoreCommit, RestoreCommit{ID: "r1", Chunks: len(chunks), Size: len(data), SHA256: "00"})),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := liveFSM(t)
+			before := stateBytes(t, f)
+			var last Result
+			for i, c := range log {
+				last = applyOne(t, f, uint64(2+i), c)
+			}
+			if last.Err == nil {
+				t.Fatal("commit accepted")
+			}
+			if f.RestoreStaged() {
+				t.Fatal("pieces still staged after the commit was refused")
+			}
+			if after := stateBytes(t, f); !bytes.Equal(before, after) {
+				t.Fatalf("state changed:\n%s\n---\n%s", before, after)
+			}
+		})
+	}
+}
+
+var appliedIndexRe = regexp.MustCompile(`"applied_index":\d+`)
+
+// stateBytes is the snapshot without the applied index, which every entry moves.
+func stateBytes(t *testing.T, f *FSM) []byte {
+	return appliedIndexRe.ReplaceAll(snapshotBytes(t, f), nil)
+}
+
+func mustCommand(t *testing.T, ct CommandType, body any) command {
+	t.Helper()
+	c, err := newCommand(ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
