@@ -234,17 +234,15 @@ func (v *validator) checkRotations() {
 				v.add(idx(p+".participants", j, ""), "unknown user %q", u)
 			}
 		}
-		switch {
-		case r.Shift == 0:
-			v.add(p+".shift", "required and must be positive (e.g. 1w)")
-		case r.Shift < 0:
-			v.add(p+".shift", "must be positive")
+		// CheckShift and ParseAnchor are what schedule.Compile runs too.
+		if err := CheckShift(r.Shift); err != nil {
+			v.add(p+".shift", "%v", err)
 		}
 		loc := v.zone(p+".timezone", r.Timezone)
 		if r.Start == "" {
 			v.add(p+".start", "required (a handoff instant, e.g. \"2026-11-02 09:00\")")
 		} else if loc != nil {
-			if _, err := ParseTime(r.Start, loc); err != nil {
+			if _, _, _, err := ParseAnchor(r.Start, loc); err != nil {
 				v.add(p+".start", "%v", err)
 			}
 		}
@@ -275,15 +273,12 @@ func (v *validator) clock(path, s string, end bool) (int, bool) {
 		v.add(path, "required (\"HH:MM\")")
 		return 0, false
 	}
-	if end && s == "24:00" {
-		return 24 * 60, true
-	}
-	t, err := time.Parse("15:04", s)
-	if err != nil || len(s) != 5 {
-		v.add(path, "invalid time of day %q (want \"HH:MM\", 00:00 to 23:59%s)", s, map[bool]string{true: ", or 24:00", false: ""}[end])
+	sec, err := ParseClock(s, end)
+	if err != nil {
+		v.add(path, "%v", err)
 		return 0, false
 	}
-	return t.Hour()*60 + t.Minute(), true
+	return int(sec / 60), true
 }
 
 func (v *validator) checkSchedules() {
@@ -330,12 +325,12 @@ func (v *validator) instant(path, s string, loc *time.Location) (time.Time, bool
 	if loc == nil {
 		return time.Time{}, false // the zone error is already reported
 	}
-	t, err := ParseTime(s, loc)
+	sec, err := ParseInstant(s, loc)
 	if err != nil {
 		v.add(path, "%v", err)
 		return time.Time{}, false
 	}
-	return t, true
+	return time.Unix(sec, 0), true
 }
 
 func (v *validator) checkChannels() {
