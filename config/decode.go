@@ -248,7 +248,10 @@ func (d *decoder) key(k *yaml.Node, path string, first map[string]*yaml.Node) (s
 // field describes one decodable struct field.
 type field struct {
 	index  int
-	secret bool
+	secret bool // never quoted in messages
+	// urlSecret: a URL whose path and query are the secret part; Redacted
+	// keeps its scheme and host (secret:"url").
+	urlSecret bool
 }
 
 type fieldTable struct {
@@ -264,7 +267,8 @@ func structFields(t reflect.Type) fieldTable {
 		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
-		ft.byName[name] = field{index: i, secret: sf.Tag.Get("secret") == "true"}
+		tag := sf.Tag.Get("secret")
+		ft.byName[name] = field{index: i, secret: tag != "", urlSecret: tag == "url"}
 		ft.names = append(ft.names, name)
 	}
 	return ft

@@ -13,7 +13,11 @@ import (
 // loading it reads no clock, so every node that loads the same sources and
 // environment values gets the same Config.
 type Config struct {
-	Timezone     string        `yaml:"timezone"`
+	Timezone string `yaml:"timezone"`
+	// Auth is how the API authenticates: "tokens" (the default: api_tokens,
+	// at least one with scope admin) or "none" (an open API, which only a
+	// node started with --dev accepts).
+	Auth         string        `yaml:"auth"`
 	APITokens    []APIToken    `yaml:"api_tokens"`
 	Users        []User        `yaml:"users"`
 	Rotations    []Rotation    `yaml:"rotations"`
@@ -23,10 +27,24 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+
+	// access is where validation found the auth settings, so CheckAccess can
+	// point at them.
+	access accessPos
 }
 
-// APIToken is a bearer token for the non-ingest API and the CLI.
+// APIToken is a bearer token for the non-ingest API and the CLI. Scope says
+// what it may do (ScopeRead, ScopeRespond, ScopeAdmin); Parse fills in
+// ScopeAdmin when it is absent, so configs written before scopes keep working.
 type APIToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token" secret:"true"`
+	Scope string `yaml:"scope"`
+}
+
+// FeedToken lets a calendar app read one schedule's calendar.ics, and nothing
+// else. It may be sent as ?token= because calendar apps subscribe by URL.
+type FeedToken struct {
 	Name  string `yaml:"name"`
 	Token string `yaml:"token" secret:"true"`
 }
@@ -72,6 +90,8 @@ type Schedule struct {
 	Timezone  string     `yaml:"timezone"`
 	Layers    []string   `yaml:"layers"`
 	Overrides []Override `yaml:"overrides"`
+	// FeedTokens read this schedule's calendar feed only.
+	FeedTokens []FeedToken `yaml:"feed_tokens"`
 }
 
 // Override puts User on call in [From, To), replacing only Replaces if set.
@@ -188,9 +208,12 @@ type SMSChannel struct {
 }
 
 // Webhook is an outbound webhook target.
+// Its URL is tagged secret:"url": webhook URLs often carry their credential
+// in the path (chat and incident tools do), so messages never quote it and
+// Redacted shows only its scheme and host.
 type Webhook struct {
 	ID     string `yaml:"id"`
-	URL    string `yaml:"url"`
+	URL    string `yaml:"url" secret:"url"`
 	Secret string `yaml:"secret" secret:"true"`
 }
 

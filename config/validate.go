@@ -73,6 +73,7 @@ func (v *validator) run() {
 	v.checkServices()
 	v.checkIntegrations()
 	v.checkAPITokens()
+	v.checkAuth()
 	v.checkSeverity()
 	v.fillZones()
 }
