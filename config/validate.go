@@ -25,6 +25,7 @@ type validator struct {
 	bad      map[string]bool
 	errs     *errorList
 	fallback pos
+	fromEnv  envValues
 	top      *time.Location
 
 	users, rotations, schedules, webhooks map[string]bool
@@ -59,7 +60,7 @@ func (v *validator) add(path, format string, args ...any) {
 		}
 		p = p[:i]
 	}
-	v.errs.add(v.at(path), "%s: "+format, append([]any{label(path)}, args...)...)
+	v.errs.add(v.at(path), "%s: %s", label(path), v.fromEnv.hide(path, fmt.Sprintf(format, args...)))
 }
 
 func (v *validator) run() {
@@ -343,7 +344,8 @@ func (v *validator) checkChannels() {
 		if w.URL == "" {
 			v.add(p, "required")
 		} else if err := checkURL(w.URL); err != nil {
-			v.add(p, "%v", err)
+			// Not quoted: a webhook URL's path is often its credential.
+			v.add(p, "invalid URL (want an absolute http or https URL; the value is not shown, as webhook URLs often hold a secret)")
 		}
 	}
 	if ch.Email != (EmailChannel{}) {

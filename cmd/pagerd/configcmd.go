@@ -140,4 +140,3 @@ func configApply(args []string, stdout, stderr io.Writer) error {
 	c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "applied %s\n", out.Version) })
 	return nil
 }
-
