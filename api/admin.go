@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/pagerd/pagerd/cluster"
@@ -23,11 +24,16 @@ type ConfigView struct {
 	Version   string    `json:"version"`
 	AppliedAt time.Time `json:"applied_at"`
 	YAML      string    `json:"yaml"`
+	// Secrets holds a salted, slow digest of every secret (config.Secrets
+	// names them), so `config plan` can say "secret changed" without the
+	// secret ever leaving the cluster.
+	Secrets map[string]string `json:"secrets"`
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 	ac := s.node.FSM().Config()
-	writeJSON(w, http.StatusOK, ConfigView{Version: ac.Version, AppliedAt: ac.AppliedAt, YAML: config.Redacted(ac.Sources)})
+	writeJSON(w, http.StatusOK, ConfigView{Version: ac.Version, AppliedAt: ac.AppliedAt,
+		YAML: config.Redacted(ac.Sources), Secrets: s.digests.get(ac)})
 }
 
 // ConfigUpload is the JSON form of PUT /v1/config, used by `pagerd config
@@ -40,6 +46,17 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	sources, err := readConfigBody(w, r)
 	if err != nil {
 		writeBodyError(w, err)
+		return
+	}
+	// The admission rule Parse leaves out (see config.CheckAccess): refuse a
+	// config that would leave the API open, unless this is a --dev node and
+	// the config says auth: none.
+	cfg, err := config.Parse(sources, os.LookupEnv)
+	if err == nil {
+		err = cfg.CheckAccess(s.dev)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ac, err := s.node.ApplyConfig(r.Context(), sources)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +31,9 @@ type Options struct {
 	// Now is the clock for read-only queries that default to "now" (on-call,
 	// shifts, calendar); time.Now when nil.
 	Now func() time.Time
+	// Dev is serve --dev: only then is a config with `auth: none` accepted
+	// and served without tokens.
+	Dev bool
 }
 
 // Server is the HTTP API of one node.
@@ -41,6 +43,8 @@ type Server struct {
 	mux       *http.ServeMux
 	now       func() time.Time
 	schedules scheduleCache
+	dev       bool
+	digests   digestCache
 }
 
 // New builds the API.
@@ -51,7 +55,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{node: o.Node, log: o.Logger, mux: http.NewServeMux(), now: o.Now}
+	s := &Server{node: o.Node, log: o.Logger, mux: http.NewServeMux(), now: o.Now, dev: o.Dev}
 	m, lead := s.mux, o.Node.LeaderOnly
 	if o.Ingest != nil {
 		for _, p := range []string{"POST /v1/ingest/alertmanager", "POST /v1/ingest/alertmanager/{key}", "POST /v2/enqueue"} {
@@ -114,43 +118,6 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
-type tokenNameKey struct{}
-
-// auth checks the API bearer token against the active config's api_tokens. A
-// config without api_tokens leaves the API open (development only; the docs
-// say so). With no config committed yet the answer is 503: that is transient.
-func (s *Server) auth(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ac := s.node.FSM().Config()
-		if ac == nil {
-			cluster.WriteUnavailable(w, "no config committed yet; retry", time.Second)
-			return
-		}
-		if len(ac.Config.APITokens) == 0 {
-			h.ServeHTTP(w, r)
-			return
-		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok && strings.HasSuffix(r.URL.Path, ".ics") {
-			// Calendar apps subscribe by URL and cannot send headers.
-			tok = r.URL.Query().Get("token")
-			ok = tok != ""
-		}
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="pagerd"`)
-			writeError(w, http.StatusUnauthorized, "missing API token: send Authorization: Bearer TOKEN")
-			return
-		}
-		name, ok := ac.Config.APITokenName(strings.TrimSpace(tok))
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="pagerd"`)
-			writeError(w, http.StatusUnauthorized, "unknown API token")
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(withTokenName(r.Context(), name)))
-	})
-}
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {

@@ -38,7 +38,7 @@ var badCases = []badCase{
 		`t.yaml:1:1: the top level of a config file must be a mapping, not a list`,
 	}},
 	{"unknown top key", "timezon: UTC\n", nil, []string{
-		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels)`,
+		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, auth, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels)`,
 	}},
 	{"unknown nested key", "users:\n  - {id: a, emial: a@example.com}\n", nil, []string{
 		`t.yaml:2:13: users[0]: unknown key "emial" (allowed: id, name, email, phone, notify)`,
@@ -59,8 +59,15 @@ var badCases = []badCase{
 		`t.yaml:1:11: timezone: environment variable "TZ_NAME" is not set`,
 	}},
 	{"env inside string", "timezone: \"Europe/${CITY}\"\n", map[string]string{"CITY": "Nowhere"}, []string{
-		`t.yaml:1:11: timezone: unknown timezone "Europe/Nowhere" (use an IANA name such as Europe/Amsterdam)`,
+		`t.yaml:1:11: timezone: unknown timezone "Europe/${CITY}" (use an IANA name such as Europe/Amsterdam)`,
 	}},
+	// Issue 10.10: a value from the environment is never echoed, even in a
+	// field that is not secret; the message shows what was written.
+	{"env value in a non-secret field", "users:\n  - {id: a, phone: \"${PHONE}\", notify: [{via: sms, after: \"${WAIT}\"}]}\n",
+		map[string]string{"PHONE": "hunter2-SECRET", "WAIT": "S3CRET"}, []string{
+			`t.yaml:2:20: users[0].phone: invalid phone number "${PHONE}" (want E.164, e.g. +31612345678)`,
+			`t.yaml:2:59: users[0].notify[0].after: invalid duration "${WAIT}" (use e.g. 90s, 10m, 1d, 1w)`,
+		}},
 	{"bad env syntax", "timezone: ${TZ\n", nil, []string{
 		`t.yaml:1:11: timezone: unterminated ${ reference (write $$ for a literal $)`,
 	}},
@@ -181,7 +188,7 @@ var badCases = []badCase{
 		`t.yaml:3:32: channels.sms.from: invalid phone number "555" (want E.164, e.g. +15550000000)`,
 		`t.yaml:3:49: channels.sms.api_base: invalid URL "ftp://x" (want an absolute http or https URL)`,
 		`t.yaml:3:72: channels.sms.public_url: invalid URL "/relative" (want an absolute http or https URL)`,
-		`t.yaml:5:20: channels.webhooks[0].url: invalid URL "chat.example.com" (want an absolute http or https URL)`,
+		`t.yaml:5:20: channels.webhooks[0].url: invalid URL (want an absolute http or https URL; the value is not shown, as webhook URLs often hold a secret)`,
 		`t.yaml:6:7: channels.webhooks[1].url: required`,
 		`t.yaml:6:12: channels.webhooks[1].id: duplicate "w" (already used by channels.webhooks[0])`,
 	}},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ type decoder struct {
 	// bad holds paths that already have an error, so validation does not
 	// pile a second, derived complaint onto the same field.
 	bad map[string]bool
+	// fromEnv holds the fields whose value came from ${NAME} expansion, so
+	// messages show the reference instead of the environment's value.
+	fromEnv envValues
 }
 
 // fail reports a value at path that could not be decoded, and remembers the
@@ -56,7 +60,7 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 // report reports a problem in the mapping at path (a bad key) that leaves the
 // rest of the value usable.
 func (d *decoder) report(n *yaml.Node, path, format string, args ...any) {
-	d.errs.add(d.at(n), "%s: "+format, append([]any{label(path)}, args...)...)
+	d.errs.add(d.at(n), "%s: %s", label(path), d.fromEnv.hide(path, fmt.Sprintf(format, args...)))
 }
 
 func (d *decoder) at(n *yaml.Node) pos { return d.files.pos(n) }
@@ -122,6 +126,9 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool, want string) (s
 	if err != nil {
 		d.fail(n, path, "%v", err)
 		return "", false
+	}
+	if s != n.Value {
+		d.fromEnv.record(path, s, n.Value)
 	}
 	return s, true
 }
@@ -248,7 +255,10 @@ func (d *decoder) key(k *yaml.Node, path string, first map[string]*yaml.Node) (s
 // field describes one decodable struct field.
 type field struct {
 	index  int
-	secret bool
+	secret bool // never quoted in messages
+	// urlSecret: a URL whose path and query are the secret part; Redacted
+	// keeps its scheme and host (secret:"url").
+	urlSecret bool
 }
 
 type fieldTable struct {
@@ -264,7 +274,8 @@ func structFields(t reflect.Type) fieldTable {
 		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
-		ft.byName[name] = field{index: i, secret: sf.Tag.Get("secret") == "true"}
+		tag := sf.Tag.Get("secret")
+		ft.byName[name] = field{index: i, secret: tag != "", urlSecret: tag == "url"}
 		ft.names = append(ft.names, name)
 	}
 	return ft

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -155,4 +156,32 @@ func LookupMap(env map[string]string) func(string) (string, bool) {
 		v, ok := env[name]
 		return v, ok
 	}
+}
+
+// envValues maps a field path to its expanded value and the text written
+// (with its ${NAME} references). Values from the environment are often
+// secrets put in a field that is not marked secret; messages about such a
+// field show what was written, never what the environment held.
+type envValues map[string][2]string
+
+func (e *envValues) record(path, expanded, written string) {
+	if *e == nil {
+		*e = envValues{}
+	}
+	(*e)[path] = [2]string{expanded, written}
+}
+
+// hide replaces the expanded value of path's field in msg by what was
+// written. Quoted forms are replaced always; a bare value only when it is
+// long enough not to collide with the rest of the message.
+func (e envValues) hide(path, msg string) string {
+	v, ok := e[path]
+	if !ok || v[0] == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, strconv.Quote(v[0]), strconv.Quote(v[1]))
+	if len(v[0]) >= 4 {
+		msg = strings.ReplaceAll(msg, v[0], v[1])
+	}
+	return msg
 }

@@ -25,13 +25,23 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 	if len(sources) == 0 {
 		errs.add(pos{"config", 1, 1}, "no config sources")
 	}
-	files := fileIndex{}
-	roots := make([]*yaml.Node, 0, len(sources))
 	for i, src := range sources {
 		order[i] = src.Name
+	}
+	if !checkBytes(sources, errs) {
+		return nil, errs.sorted(order)
+	}
+	files := fileIndex{}
+	roots := make([]*yaml.Node, 0, len(sources))
+	written := 0
+	for _, src := range sources {
 		root := parseSource(src, errs)
 		files.record(root, src.Name)
 		roots = append(roots, root)
+		written += countNodes(root)
+	}
+	if !checkNodes(written, sources, errs) {
+		return nil, errs.sorted(order)
 	}
 	// A file that does not parse contributes nothing, so cross-references into
 	// it would all look broken; validation waits until every file parses.
@@ -42,7 +52,7 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}, budget: decodeBudget(len(files))}
 	d.decode(merged, reflect.ValueOf(&cfg).Elem(), "", false)
 	if syntaxOK && !d.tooBig {
-		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources)}
+		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources), fromEnv: d.fromEnv}
 		v.run()
 	}
 	if len(errs.errs) > 0 {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net/url"
 	"reflect"
 	"strings"
 
@@ -15,8 +16,10 @@ const RedactedValue = "<redacted>"
 // with the literal value of every secret field (those tagged secret:"true" in
 // Config) replaced by "<redacted>". A value that is exactly one ${NAME}
 // reference is kept, since it names where the secret lives rather than being
-// it. Several sources are concatenated, each after a "# file: NAME" line.
-// Comments are kept; indentation is normalized to two spaces.
+// it. Webhook URLs keep only their scheme and host. Comments are dropped: a
+// commented-out old token is still a secret, and a comment's text cannot be
+// told apart from one. Several sources are concatenated, each after a
+// "# file: NAME" line; indentation is normalized to two spaces.
 func Redacted(sources []Source) string {
 	var b strings.Builder
 	for _, src := range sources {
@@ -41,6 +44,7 @@ func redactSource(src Source) string {
 	var b bytes.Buffer
 	for _, doc := range docs {
 		markSecrets(doc, reflect.TypeOf(Config{}), false, map[visitKey]bool{})
+		dropComments(doc, map[*yaml.Node]bool{})
 		out, err := encodeNode(doc)
 		if err != nil {
 			return "# (could not be re-encoded; content withheld)\n"
@@ -112,7 +116,11 @@ func markSecrets(n *yaml.Node, t reflect.Type, secret bool, seen map[visitKey]bo
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := structFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if f, ok := fields.byName[n.Content[i].Value]; ok {
+			f, ok := fields.byName[n.Content[i].Value]
+			switch {
+			case ok && f.urlSecret:
+				blankURL(n.Content[i+1])
+			case ok:
 				markSecrets(n.Content[i+1], t.Field(f.index).Type, f.secret, seen)
 			}
 		}
@@ -137,4 +145,38 @@ func blank(n *yaml.Node) {
 	n.Value = RedactedValue
 	n.Style = yaml.DoubleQuotedStyle
 	n.Content = nil
+}
+
+// blankURL keeps a URL's scheme and host and replaces the rest: enough to
+// see where webhooks go without the path that often is their credential.
+func blankURL(n *yaml.Node) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || isPureRef(n.Value) || isNull(n) {
+		if n != nil && n.Kind != yaml.ScalarNode {
+			blank(n)
+		}
+		return
+	}
+	u, err := url.Parse(n.Value)
+	if err != nil || u.Scheme == "" || u.Host == "" || strings.Contains(u.Host, "$") {
+		blank(n)
+		return
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		n.Value = u.Scheme + "://" + u.Host + "/" + RedactedValue
+		n.Style = yaml.DoubleQuotedStyle
+		n.Tag = "!!str"
+	}
+}
+
+// dropComments removes every comment from the tree.
+func dropComments(n *yaml.Node, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		dropComments(c, seen)
+	}
 }

@@ -46,6 +46,9 @@ func readPath(p string) ([]Source, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if !info.IsDir() {
+		if info.Size() > MaxConfigBytes {
+			return nil, sizeError(p, info.Size())
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
@@ -69,6 +72,9 @@ func readPath(p string) ([]Source, error) {
 	out := make([]Source, 0, len(names))
 	for _, n := range names {
 		full := filepath.Join(p, n)
+		if fi, err := os.Stat(full); err == nil && fi.Size() > MaxConfigBytes {
+			return nil, sizeError(full, fi.Size())
+		}
 		data, err := os.ReadFile(full)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)

@@ -179,16 +179,20 @@ func TestSecretsNeverInErrors(t *testing.T) {
 func TestRedacted(t *testing.T) {
 	srcs := []Source{
 		{Name: "secrets.yaml", Data: []byte(secretsConfig)},
-		{Name: "more.yaml", Data: []byte("# ops team\nusers: [{id: zed, email: zed@example.com}]  # keep me\n")},
+		{Name: "more.yaml", Data: []byte("# ops team\n# api_tokens: [{name: old, token: COMMENTED-OUT-TOKEN}]\n" +
+			"users: [{id: zed, email: zed@example.com}]  # line comment\n" +
+			"channels:\n  webhooks:\n    - {id: chat, url: \"https://chat.example.com/hooks/T0/B1/XYZSECRETPATH?k=QUERYSECRET\"}\n")},
 	}
 	out := Redacted(srcs)
-	for _, s := range secretValues {
+	// Issue 10.10: comments may hold old secrets, and a webhook URL's path
+	// is often its credential.
+	for _, s := range append(secretValues, "COMMENTED-OUT-TOKEN", "# ops team", "# line comment", "XYZSECRETPATH", "QUERYSECRET") {
 		if strings.Contains(out, s) {
 			t.Errorf("Redacted output contains secret %q:\n%s", s, out)
 		}
 	}
 	for _, want := range []string{
-		"# file: secrets.yaml\n", "# file: more.yaml\n# ops team\n", "# keep me",
+		"# file: secrets.yaml\n", "# file: more.yaml\n", `url: "https://chat.example.com/<redacted>"`, `url: "<redacted>"`,
 		`token: "${ENV_TOKEN}"`, `key: "${ENV_TOKEN}"`, `auth_token: "${SMS_TOKEN}"`,
 		`token: "<redacted>"`, `account_sid: "<redacted>"`, `secret: "<redacted>"`, `secret: *k`,
 		"email: zed@example.com", `from: "bad"`,

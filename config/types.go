@@ -6,13 +6,18 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
 )
 
 // Config is one validated pagerd configuration (spec §3). It is a plain value:
 // loading it reads no clock, so every node that loads the same sources and
 // environment values gets the same Config.
 type Config struct {
-	Timezone     string        `yaml:"timezone"`
+	Timezone string `yaml:"timezone"`
+	// Auth is how the API authenticates: "tokens" (the default: api_tokens,
+	// at least one with scope admin) or "none" (an open API, which only a
+	// node started with --dev accepts).
+	Auth         string        `yaml:"auth"`
 	APITokens    []APIToken    `yaml:"api_tokens"`
 	Users        []User        `yaml:"users"`
 	Rotations    []Rotation    `yaml:"rotations"`
@@ -22,10 +27,24 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+
+	// access is where validation found the auth settings, so CheckAccess can
+	// point at them.
+	access accessPos
 }
 
-// APIToken is a bearer token for the non-ingest API and the CLI.
+// APIToken is a bearer token for the non-ingest API and the CLI. Scope says
+// what it may do (ScopeRead, ScopeRespond, ScopeAdmin); Parse fills in
+// ScopeAdmin when it is absent, so configs written before scopes keep working.
 type APIToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token" secret:"true"`
+	Scope string `yaml:"scope"`
+}
+
+// FeedToken lets a calendar app read one schedule's calendar.ics, and nothing
+// else. It may be sent as ?token= because calendar apps subscribe by URL.
+type FeedToken struct {
 	Name  string `yaml:"name"`
 	Token string `yaml:"token" secret:"true"`
 }
@@ -71,6 +90,8 @@ type Schedule struct {
 	Timezone  string     `yaml:"timezone"`
 	Layers    []string   `yaml:"layers"`
 	Overrides []Override `yaml:"overrides"`
+	// FeedTokens read this schedule's calendar feed only.
+	FeedTokens []FeedToken `yaml:"feed_tokens"`
 }
 
 // Override puts User on call in [From, To), replacing only Replaces if set.
@@ -187,9 +208,12 @@ type SMSChannel struct {
 }
 
 // Webhook is an outbound webhook target.
+// Its URL is tagged secret:"url": webhook URLs often carry their credential
+// in the path (chat and incident tools do), so messages never quote it and
+// Redacted shows only its scheme and host.
 type Webhook struct {
 	ID     string `yaml:"id"`
-	URL    string `yaml:"url"`
+	URL    string `yaml:"url" secret:"url"`
 	Secret string `yaml:"secret" secret:"true"`
 }
 
@@ -212,66 +236,27 @@ type Duration time.Duration
 // D returns the duration as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// ParseDuration parses Go durations extended with `d` and `w`, e.g. "1w2d3h".
+// ParseDuration reads a config duration: Prometheus' duration syntax
+// (model.ParseDuration: whole numbers of w, d, h, m, s, ms, largest unit
+// first, e.g. "1w2d3h"), and otherwise any Go duration ("1.5h", "300us").
+// Prometheus' "y" is refused: a year is not a fixed length, and the contract
+// promises Go durations plus d and w only.
 func ParseDuration(s string) (Duration, error) {
-	orig := s
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
 	}
-	neg := false
-	if s[0] == '-' || s[0] == '+' {
-		neg = s[0] == '-'
-		s = s[1:]
+	if strings.Contains(s, "y") {
+		return 0, fmt.Errorf("invalid duration %q: years are not a unit here (use d or w)", s)
 	}
-	var total time.Duration
-	for s != "" {
-		i := 0
-		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
-			i++
-		}
-		j := i
-		for j < len(s) && !(s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
-			j++
-		}
-		num, unit := s[:i], s[i:j]
-		if num == "" || unit == "" {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", orig)
-		}
-		var part time.Duration
-		switch unit {
-		case "d", "w":
-			if strings.Contains(num, ".") {
-				return 0, fmt.Errorf("invalid duration %q: fractional %s not allowed", orig, unit)
-			}
-			var n int64
-			if _, err := fmt.Sscan(num, &n); err != nil || n > 100000 {
-				return 0, fmt.Errorf("invalid duration %q", orig)
-			}
-			if unit == "w" {
-				n *= 7
-			}
-			if n > 100000 {
-				return 0, fmt.Errorf("invalid duration %q: too long", orig)
-			}
-			part = time.Duration(n) * 24 * time.Hour
-		default:
-			p, err := time.ParseDuration(num + unit)
-			if err != nil {
-				return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", orig)
-			}
-			part = p
-		}
-		// Guard the sum: each part fits, but together they may overflow.
-		if total > time.Duration(1<<63-1)-part {
-			return 0, fmt.Errorf("invalid duration %q: too long", orig)
-		}
-		total += part
-		s = s[j:]
+	if d, err := model.ParseDuration(s); err == nil {
+		return Duration(d), nil
+	} else if strings.Contains(err.Error(), "out of range") {
+		return 0, fmt.Errorf("invalid duration %q: too long", s)
 	}
-	if neg {
-		total = -total
+	if d, err := time.ParseDuration(s); err == nil {
+		return Duration(d), nil
 	}
-	return Duration(total), nil
+	return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 10m, 1d, 1w)", s)
 }
 
 // String formats the duration in the largest whole unit that fits.
@@ -289,6 +274,9 @@ func (d Duration) String() string {
 // WallTimeLayout is the layout of a wall-clock time without an offset.
 const WallTimeLayout = "2006-01-02 15:04"
 
+// wallLayouts are the accepted forms of a wall-clock time without an offset.
+var wallLayouts = []string{WallTimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05"}
+
 // ParseTime reads a config time: RFC 3339 with an offset is taken as is; a wall
 // clock time ("2026-11-25 18:00", optionally with ":05" seconds) is read in loc.
 // A wall time inside a spring-forward gap resolves to the first instant after the
@@ -297,7 +285,7 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	for _, layout := range []string{WallTimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05"} {
+	for _, layout := range wallLayouts {
 		if w, err := time.Parse(layout, s); err == nil {
 			return WallClock(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc), nil
 		}

@@ -25,6 +25,7 @@ type validator struct {
 	bad      map[string]bool
 	errs     *errorList
 	fallback pos
+	fromEnv  envValues
 	top      *time.Location
 
 	users, rotations, schedules, webhooks map[string]bool
@@ -59,7 +60,7 @@ func (v *validator) add(path, format string, args ...any) {
 		}
 		p = p[:i]
 	}
-	v.errs.add(v.at(path), "%s: "+format, append([]any{label(path)}, args...)...)
+	v.errs.add(v.at(path), "%s: %s", label(path), v.fromEnv.hide(path, fmt.Sprintf(format, args...)))
 }
 
 func (v *validator) run() {
@@ -73,6 +74,7 @@ func (v *validator) run() {
 	v.checkServices()
 	v.checkIntegrations()
 	v.checkAPITokens()
+	v.checkAuth()
 	v.checkSeverity()
 	v.fillZones()
 }
@@ -234,17 +236,15 @@ func (v *validator) checkRotations() {
 				v.add(idx(p+".participants", j, ""), "unknown user %q", u)
 			}
 		}
-		switch {
-		case r.Shift == 0:
-			v.add(p+".shift", "required and must be positive (e.g. 1w)")
-		case r.Shift < 0:
-			v.add(p+".shift", "must be positive")
+		// CheckShift and ParseAnchor are what schedule.Compile runs too.
+		if err := CheckShift(r.Shift); err != nil {
+			v.add(p+".shift", "%v", err)
 		}
 		loc := v.zone(p+".timezone", r.Timezone)
 		if r.Start == "" {
 			v.add(p+".start", "required (a handoff instant, e.g. \"2026-11-02 09:00\")")
 		} else if loc != nil {
-			if _, err := ParseTime(r.Start, loc); err != nil {
+			if _, _, _, err := ParseAnchor(r.Start, loc); err != nil {
 				v.add(p+".start", "%v", err)
 			}
 		}
@@ -275,15 +275,12 @@ func (v *validator) clock(path, s string, end bool) (int, bool) {
 		v.add(path, "required (\"HH:MM\")")
 		return 0, false
 	}
-	if end && s == "24:00" {
-		return 24 * 60, true
-	}
-	t, err := time.Parse("15:04", s)
-	if err != nil || len(s) != 5 {
-		v.add(path, "invalid time of day %q (want \"HH:MM\", 00:00 to 23:59%s)", s, map[bool]string{true: ", or 24:00", false: ""}[end])
+	sec, err := ParseClock(s, end)
+	if err != nil {
+		v.add(path, "%v", err)
 		return 0, false
 	}
-	return t.Hour()*60 + t.Minute(), true
+	return int(sec / 60), true
 }
 
 func (v *validator) checkSchedules() {
@@ -330,12 +327,12 @@ func (v *validator) instant(path, s string, loc *time.Location) (time.Time, bool
 	if loc == nil {
 		return time.Time{}, false // the zone error is already reported
 	}
-	t, err := ParseTime(s, loc)
+	sec, err := ParseInstant(s, loc)
 	if err != nil {
 		v.add(path, "%v", err)
 		return time.Time{}, false
 	}
-	return t, true
+	return time.Unix(sec, 0), true
 }
 
 func (v *validator) checkChannels() {
@@ -347,7 +344,8 @@ func (v *validator) checkChannels() {
 		if w.URL == "" {
 			v.add(p, "required")
 		} else if err := checkURL(w.URL); err != nil {
-			v.add(p, "%v", err)
+			// Not quoted: a webhook URL's path is often its credential.
+			v.add(p, "invalid URL (want an absolute http or https URL; the value is not shown, as webhook URLs often hold a secret)")
 		}
 	}
 	if ch.Email != (EmailChannel{}) {

@@ -40,13 +40,16 @@ func TestWallClockDST(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "10m": 10 * time.Minute, "1d": 24 * time.Hour, "1w": 7 * 24 * time.Hour, "1w2d3h": 9*24*time.Hour + 3*time.Hour, "0m": 0, "1.5h": 90 * time.Minute} {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "10m": 10 * time.Minute, "1d": 24 * time.Hour, "1w": 7 * 24 * time.Hour, "1w2d3h": 9*24*time.Hour + 3*time.Hour, "0m": 0, "1.5h": 90 * time.Minute,
+		"90500ms": 90500 * time.Millisecond, "1d12h": 36 * time.Hour, "0": 0, "300us": 300 * time.Microsecond} {
 		got, err := ParseDuration(in)
 		if err != nil || got.D() != want {
 			t.Errorf("%s: got %v %v want %v", in, got.D(), err, want)
 		}
 	}
-	for _, bad := range []string{"", "1", "d", "1x", "1.5d", "abc", "1h-"} {
+	// Prometheus' syntax (model.ParseDuration): units largest first, each
+	// once, so "1d1d" and "1h1d" are typos rather than 2d and 25h; no years.
+	for _, bad := range []string{"", "1", "d", "1x", "1.5d", "abc", "1h-", "1d1d", "1h1d", "1y", "300000w"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("%q: want error", bad)
 		}

@@ -22,10 +22,6 @@ var (
 	ErrRange = errors.New("out of range")
 )
 
-// minShift keeps windows cheap to enumerate; nobody is paged in turns shorter
-// than a minute, so a shorter shift is taken as a config mistake.
-const minShift = 60
-
 // Set is a compiled configuration: every zone loaded, every time parsed. It is
 // immutable after Compile and safe for concurrent use.
 type Set struct {
@@ -163,11 +159,12 @@ func compileRotation(cr *config.Rotation, defZone string, zones zoneCache) (*rot
 			return nil, wrap("empty participant")
 		}
 	}
-	shift := cr.Shift.D()
-	if shift%time.Second != 0 || shift < minShift*time.Second {
-		return nil, wrap("shift %s must be a whole number of seconds and at least 1m", cr.Shift)
+	// The same checks Parse ran while validating: a validated config compiles.
+	if err := config.CheckShift(cr.Shift); err != nil {
+		return nil, wrap("shift: %v", err)
 	}
-	day, tod, inst, err := parseAnchor(cr.Start, loc)
+	shift := cr.Shift.D()
+	day, tod, inst, err := config.ParseAnchor(cr.Start, loc)
 	if err != nil {
 		return nil, wrap("start: %v", err)
 	}
@@ -185,33 +182,6 @@ func compileRotation(cr *config.Rotation, defZone string, zones zoneCache) (*rot
 		r.overnights = r.overnights || cw.toDay > 0
 	}
 	return r, nil
-}
-
-// parseAnchor reads a rotation start as a wall-clock reading in loc: the day
-// and time of day of the handoff, plus the instant of the anchor handoff. The
-// reading (not the instant) anchors whole-day rotations, so "02:30" keeps
-// meaning 02:30 on days where it exists even if the anchor day was a
-// spring-forward day.
-func parseAnchor(s string, loc *time.Location) (day, tod, inst int64, err error) {
-	if t, perr := time.Parse(time.RFC3339, s); perr == nil {
-		if t.Nanosecond() != 0 {
-			return 0, 0, 0, fmt.Errorf("%q has fractional seconds", s)
-		}
-		_, off := t.In(loc).Zone()
-		naive := t.Unix() + int64(off)
-		return floorDiv(naive, secondsPerDay), floorMod(naive, secondsPerDay), t.Unix(), checkRange(t)
-	}
-	for _, layout := range []string{config.WallTimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05"} {
-		w, perr := time.Parse(layout, s)
-		if perr != nil {
-			continue
-		}
-		naive := w.Unix()
-		day, tod = floorDiv(naive, secondsPerDay), floorMod(naive, secondsPerDay)
-		inst = config.WallClock(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc).Unix()
-		return day, tod, inst, checkRange(w)
-	}
-	return 0, 0, 0, fmt.Errorf("invalid time %q (want \"YYYY-MM-DD HH:MM\" or RFC 3339)", s)
 }
 
 var dayNames = map[string]time.Weekday{
@@ -236,11 +206,11 @@ func compileWindow(w config.Window) (window, error) {
 		}
 		cw.days[wd] = true
 	}
-	from, err := parseClock(w.From, false)
+	from, err := config.ParseClock(w.From, false)
 	if err != nil {
 		return cw, fmt.Errorf("from: %v", err)
 	}
-	to, err := parseClock(w.To, true)
+	to, err := config.ParseClock(w.To, true)
 	if err != nil {
 		return cw, fmt.Errorf("to: %v", err)
 	}
@@ -251,30 +221,6 @@ func compileWindow(w config.Window) (window, error) {
 		cw.toDay = 1
 	}
 	return cw, nil
-}
-
-// parseClock reads "HH:MM" as seconds of day; "24:00" only when allowed.
-func parseClock(s string, allow24 bool) (int64, error) {
-	if len(s) != 5 || s[2] != ':' {
-		return 0, fmt.Errorf("invalid time of day %q (want HH:MM)", s)
-	}
-	digits := func(a, b byte) (int64, bool) {
-		if a < '0' || a > '9' || b < '0' || b > '9' {
-			return 0, false
-		}
-		return int64(a-'0')*10 + int64(b-'0'), true
-	}
-	h, ok1 := digits(s[0], s[1])
-	m, ok2 := digits(s[3], s[4])
-	switch {
-	case !ok1 || !ok2 || m > 59:
-		return 0, fmt.Errorf("invalid time of day %q (want HH:MM)", s)
-	case h == 24 && m == 0 && allow24:
-		return secondsPerDay, nil
-	case h > 23:
-		return 0, fmt.Errorf("invalid time of day %q (want HH:MM)", s)
-	}
-	return h*3600 + m*60, nil
 }
 
 func (s *Set) compileSchedule(cs *config.Schedule, defZone string, zones zoneCache) (*compiledSchedule, error) {
@@ -310,11 +256,11 @@ func compileOverride(o config.Override, loc *time.Location) (override, error) {
 	if o.User == "" {
 		return override{}, fmt.Errorf("missing user")
 	}
-	from, err := parseInstant(o.From, loc)
+	from, err := config.ParseInstant(o.From, loc)
 	if err != nil {
 		return override{}, fmt.Errorf("from: %v", err)
 	}
-	to, err := parseInstant(o.To, loc)
+	to, err := config.ParseInstant(o.To, loc)
 	if err != nil {
 		return override{}, fmt.Errorf("to: %v", err)
 	}
@@ -322,18 +268,6 @@ func compileOverride(o config.Override, loc *time.Location) (override, error) {
 		return override{}, fmt.Errorf("to %q is not after from %q", o.To, o.From)
 	}
 	return override{from: from, to: to, user: o.User, replaces: o.Replaces}, nil
-}
-
-// parseInstant reads a config time as whole Unix seconds.
-func parseInstant(s string, loc *time.Location) (int64, error) {
-	t, err := config.ParseTime(s, loc)
-	if err != nil {
-		return 0, err
-	}
-	if t.Nanosecond() != 0 {
-		return 0, fmt.Errorf("%q has fractional seconds", s)
-	}
-	return t.Unix(), checkRange(t)
 }
 
 var (

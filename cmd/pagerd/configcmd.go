@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"reflect"
-	"sort"
 	"strings"
 	"time"
 
@@ -46,10 +44,23 @@ func loadLocal(paths []string) ([]config.Source, *config.Config, error) {
 		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
 	cfg, err := config.Parse(sources, os.LookupEnv)
+	if err == nil {
+		// auth: none passes here with a warning (accessWarnings): whether it
+		// is accepted depends on the node (--dev), which check cannot know.
+		err = cfg.CheckAccess(true)
+	}
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
 	return sources, cfg, nil
+}
+
+// accessWarnings says when a config leaves the API open.
+func accessWarnings(cfg *config.Config) []string {
+	if cfg.OpenAPI() {
+		return []string{"auth: none leaves the API open; only a node started with --dev accepts this config"}
+	}
+	return nil
 }
 
 func configCheck(args []string, stdout, stderr io.Writer) error {
@@ -62,7 +73,7 @@ func configCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range gapWarnings(cfg, time.Now()) {
+	for _, w := range append(accessWarnings(cfg), gapWarnings(cfg, time.Now())...) {
 		fmt.Fprintln(stderr, "warning: "+w)
 	}
 	fmt.Fprintf(stdout, "%s: valid\n", strings.Join(paths, ", "))
@@ -128,144 +139,4 @@ func configApply(args []string, stdout, stderr io.Writer) error {
 	json.Unmarshal(raw, &out)
 	c.emit(stdout, raw, func() { fmt.Fprintf(stdout, "applied %s\n", out.Version) })
 	return nil
-}
-
-func configPlan(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("config plan", flag.ContinueOnError)
-	c := clientFlags(fs)
-	against := fs.String("against", "", "compare with this config file or directory offline instead of the server's active config")
-	weeks := fs.Int("weeks", 4, "how many weeks of shifts to compare")
-	at := fs.String("from", "", "start of the compared window (RFC 3339; default now)")
-	paths, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if *weeks < 1 || *weeks > 52 {
-		return usagef("--weeks must be from 1 to 52")
-	}
-	from := time.Now()
-	if *at != "" {
-		if from, err = time.Parse(time.RFC3339, *at); err != nil {
-			return usagef("--from: %v", err)
-		}
-	}
-	_, newCfg, err := loadLocal(paths)
-	if err != nil {
-		return err
-	}
-	oldCfg, err := planBaseline(c, *against)
-	if err != nil {
-		return err
-	}
-	return printPlan(stdout, stderr, oldCfg, newCfg, from, from.Add(time.Duration(*weeks)*7*24*time.Hour))
-}
-
-// planBaseline is the config the plan compares against: a file, or the
-// server's active config (its secrets are redacted, which the comparison of
-// shifts and objects does not need).
-func planBaseline(c *client, against string) (*config.Config, error) {
-	if against != "" {
-		_, cfg, err := loadLocal([]string{against})
-		return cfg, err
-	}
-	var view api.ConfigView
-	if _, err := c.getJSON("/v1/config", nil, &view); err != nil {
-		return nil, err
-	}
-	placeholder := func(name string) (string, bool) {
-		if v, ok := os.LookupEnv(name); ok {
-			return v, true
-		}
-		return "placeholder-" + name, true
-	}
-	// Secrets come back redacted, all alike; validation wants them distinct.
-	// Plan compares schedules and objects, never secrets, so number them.
-	yaml := view.YAML
-	for i := 1; strings.Contains(yaml, config.RedactedValue); i++ {
-		yaml = strings.Replace(yaml, config.RedactedValue, fmt.Sprintf("redacted-%d", i), 1)
-	}
-	cfg, err := config.Parse([]config.Source{{Name: "server:" + view.Version, Data: []byte(yaml)}}, placeholder)
-	if err != nil {
-		return nil, fmt.Errorf("parse the server's active config: %w", err)
-	}
-	return cfg, nil
-}
-
-func printPlan(stdout, stderr io.Writer, oldCfg, newCfg *config.Config, from, to time.Time) error {
-	objs := diffObjects(oldCfg, newCfg)
-	fmt.Fprintf(stdout, "config objects: %d changed\n", len(objs))
-	for _, o := range objs {
-		fmt.Fprintln(stdout, "  "+o)
-	}
-	oldSet, err := schedule.Compile(oldCfg)
-	if err != nil {
-		return fmt.Errorf("compile current schedules: %w", err)
-	}
-	newSet, err := schedule.Compile(newCfg)
-	if err != nil {
-		return fmt.Errorf("compile new schedules: %w", err)
-	}
-	changes, err := schedule.Diff(oldSet, newSet, from, to)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\non-call shifts %s → %s: %d changed\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), len(changes))
-	for _, ch := range changes {
-		fmt.Fprintln(stdout, "  "+schedule.FormatChange(ch))
-	}
-	for _, w := range gapWarnings(newCfg, from) {
-		fmt.Fprintln(stderr, "warning: "+w)
-	}
-	return nil
-}
-
-// diffObjects lists config objects added, removed and changed, by kind and id.
-func diffObjects(oldCfg, newCfg *config.Config) []string {
-	var out []string
-	kinds := []struct {
-		name     string
-		old, new map[string]any
-	}{
-		{"user", byID(oldCfg.Users, func(u config.User) string { return u.ID }), byID(newCfg.Users, func(u config.User) string { return u.ID })},
-		{"rotation", byID(oldCfg.Rotations, func(r config.Rotation) string { return r.ID }), byID(newCfg.Rotations, func(r config.Rotation) string { return r.ID })},
-		{"schedule", byID(oldCfg.Schedules, func(s config.Schedule) string { return s.ID }), byID(newCfg.Schedules, func(s config.Schedule) string { return s.ID })},
-		{"policy", byID(oldCfg.Policies, func(p config.Policy) string { return p.ID }), byID(newCfg.Policies, func(p config.Policy) string { return p.ID })},
-		{"service", byID(oldCfg.Services, func(s config.Service) string { return s.ID }), byID(newCfg.Services, func(s config.Service) string { return s.ID })},
-		{"integration", byID(oldCfg.Integrations, func(i config.Integration) string { return i.Name }), byID(newCfg.Integrations, func(i config.Integration) string { return i.Name })},
-	}
-	for _, k := range kinds {
-		ids := map[string]bool{}
-		for id := range k.old {
-			ids[id] = true
-		}
-		for id := range k.new {
-			ids[id] = true
-		}
-		sorted := make([]string, 0, len(ids))
-		for id := range ids {
-			sorted = append(sorted, id)
-		}
-		sort.Strings(sorted)
-		for _, id := range sorted {
-			o, inOld := k.old[id]
-			n, inNew := k.new[id]
-			switch {
-			case !inOld:
-				out = append(out, fmt.Sprintf("+ %s %s (added)", k.name, id))
-			case !inNew:
-				out = append(out, fmt.Sprintf("- %s %s (removed)", k.name, id))
-			case !reflect.DeepEqual(o, n):
-				out = append(out, fmt.Sprintf("~ %s %s (changed)", k.name, id))
-			}
-		}
-	}
-	return out
-}
-
-func byID[T any](items []T, id func(T) string) map[string]any {
-	m := make(map[string]any, len(items))
-	for _, it := range items {
-		m[id(it)] = it
-	}
-	return m
 }

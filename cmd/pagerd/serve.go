@@ -76,7 +76,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return usagef("--bootstrap and --join exclude each other")
 	}
 	log := newLogger(stderr, f.logLevel, f.logFormat)
-	sources, err := readServeConfig(f.config, log)
+	sources, err := readServeConfig(f.config, f.dev, log)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // readServeConfig reads and validates the seed config. The default path falls
 // back to the example embedded in the binary, so `pagerd serve` runs anywhere.
-func readServeConfig(path string, log *slog.Logger) ([]config.Source, error) {
+// A config that would leave the API open is refused (auth: none only with
+// --dev), as PUT /v1/config refuses it.
+func readServeConfig(path string, dev bool, log *slog.Logger) ([]config.Source, error) {
 	sources, err := config.ReadSources(path)
 	if err != nil && path == defaultConfigPath && errors.Is(err, os.ErrNotExist) {
 		log.Info("no configs/example.yaml here; using the embedded example config")
@@ -95,7 +97,11 @@ func readServeConfig(path string, log *slog.Logger) ([]config.Source, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	if _, err := config.Parse(sources, os.LookupEnv); err != nil {
+	cfg, err := config.Parse(sources, os.LookupEnv)
+	if err == nil {
+		err = cfg.CheckAccess(dev)
+	}
+	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
 	return sources, nil
@@ -123,7 +129,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	ingest := router.NewHandler(activeConfig, node, router.Options{Registerer: reg, Logger: log})
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log}))
+	mux.Handle("/", api.New(api.Options{Node: node, Ingest: ingest, Gatherer: reg, Registry: reg, Logger: log, Dev: f.dev}))
+	go warnConfigDrift(node, sources, log)
 	seed, err := config.Parse(sources, os.LookupEnv)
 	if err != nil {
 		node.Close()
@@ -187,17 +194,19 @@ func shutdown(srv *http.Server, node *cluster.Node, log *slog.Logger) error {
 	return nil
 }
 
-// joinToken authenticates this node's join request: $PAGERD_TOKEN, else the
-// first API token of its own config (members normally share one config).
+// joinToken authenticates this node's join request and reply forwarding:
+// $PAGERD_TOKEN, else the first admin-scoped API token of its own config
+// (members normally share one config).
 func joinToken(sources []config.Source) string {
 	if t := os.Getenv("PAGERD_TOKEN"); t != "" {
 		return t
 	}
 	cfg, err := config.Parse(sources, os.LookupEnv)
-	if err != nil || len(cfg.APITokens) == 0 {
+	if err != nil {
 		return ""
 	}
-	return cfg.APITokens[0].Token
+	tok, _ := cfg.AdminToken()
+	return tok
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
