@@ -105,7 +105,7 @@ func configPlan(args []string, stdout, stderr io.Writer) error {
 // server's active config with its secrets redacted and their digests.
 func planBaseline(c *client, against string) (baseline, error) {
 	if against != "" {
-		_, cfg, err := loadLocal([]string{against})
+		_, cfg, err := readLocal([]string{against}, false)
 		if err != nil {
 			return baseline{}, err
 		}
