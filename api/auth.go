@@ -21,11 +21,7 @@ const calendarRoute = "/v1/schedules/{id}/calendar.ics"
 // read, never a calendar). Anything not listed needs admin: a route added
 // later is closed until someone decides otherwise.
 func requiredScope(r *http.Request) string {
-	route := r.Pattern
-	if _, path, ok := strings.Cut(route, " "); ok {
-		route = path // "GET /v1/incidents" → "/v1/incidents"
-	}
-	switch route {
+	switch routeOf(r) {
 	case "/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/export",
 		"/v1/oncall", "/v1/schedules/{id}/oncall", "/v1/schedules/{id}/shifts", calendarRoute:
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -41,7 +37,16 @@ func requiredScope(r *http.Request) string {
 	return config.ScopeAdmin
 }
 
-func isCalendar(r *http.Request) bool { return strings.HasSuffix(r.Pattern, " "+calendarRoute) }
+// routeOf is the path part of the pattern that matched ("GET /v1/incidents"
+// → "/v1/incidents"), whether or not the pattern names a method.
+func routeOf(r *http.Request) string {
+	if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+		return path
+	}
+	return r.Pattern
+}
+
+func isCalendar(r *http.Request) bool { return routeOf(r) == calendarRoute }
 
 // auth checks the bearer token against the active config: an api_tokens entry
 // whose scope covers the route, or, on the calendar route only, a feed token

@@ -140,3 +140,13 @@ channels:
 		t.Errorf("WithoutSecrets: %+v, original %+v", blank.APITokens, cfg.APITokens)
 	}
 }
+
+// FuzzDigestMatches: a digest comes from a server the CLI talks to; no input
+// may panic or make the check spin.
+func FuzzDigestMatches(f *testing.F) {
+	f.Add(DigestSecret([]byte("0123456789abcdef"), "v"), "v")
+	f.Add("pbkdf2-sha256$1$$", "")
+	f.Fuzz(func(t *testing.T, digest, value string) {
+		DigestMatches(digest, value)
+	})
+}

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,4 +114,23 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return at
+}
+
+// FuzzParsedConfigCompiles is the same property over whole documents: any
+// YAML that Parse accepts compiles.
+func FuzzParsedConfigCompiles(f *testing.F) {
+	if ex, err := os.ReadFile("../configs/example.yaml"); err == nil {
+		f.Add(ex)
+	}
+	f.Add([]byte(scheduleYAML("1w", "2026-11-02 09:00", "2026-11-25 18:00", "2026-11-26 09:00", "22:00", "06:00")))
+	f.Add([]byte(scheduleYAML("61s", "2026-11-02T09:00:00+14:00", "0001-01-01 00:00", "9999-12-31 23:59", "00:00", "24:00")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := config.Parse([]config.Source{{Name: "f.yaml", Data: data}}, nil)
+		if err != nil {
+			return
+		}
+		if _, err := schedule.Compile(cfg); err != nil {
+			t.Fatalf("validated but does not compile: %v\n%s", err, data)
+		}
+	})
 }

@@ -40,11 +40,11 @@ func TestExampleLoads(t *testing.T) {
 	if !ok || in.Name != "prometheus" || len(in.Routes[0].Compiled) != 1 || len(in.Routes[1].Compiled) != 2 {
 		t.Errorf("IntegrationByKey(prometheus) = %+v, %v", in, ok)
 	}
-	if name, ok := cfg.APITokenName("dev-admin-token"); !ok || name != "admin" {
-		t.Errorf("APITokenName = %q, %v", name, ok)
+	if tok, ok := cfg.APITokenFor("dev-admin-token"); !ok || tok.Name != "admin" || tok.Scope != ScopeAdmin {
+		t.Errorf("APITokenFor = %+v, %v", tok, ok)
 	}
-	if _, ok := cfg.APITokenName("dev-admin-toke"); ok {
-		t.Errorf("APITokenName accepted a wrong token")
+	if _, ok := cfg.APITokenFor("dev-admin-toke"); ok {
+		t.Errorf("APITokenFor accepted a wrong token")
 	}
 	if _, ok := cfg.IntegrationByKey(""); ok {
 		t.Errorf("IntegrationByKey accepted an empty key")

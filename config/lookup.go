@@ -43,21 +43,6 @@ func (c *Config) IntegrationByKey(key string) (*Integration, bool) {
 	return &c.Integrations[found], true
 }
 
-// APITokenName returns the name of the API token equal to token, comparing
-// every token in constant time.
-func (c *Config) APITokenName(token string) (string, bool) {
-	if token == "" {
-		return "", false
-	}
-	name, ok := "", false
-	for _, t := range c.APITokens {
-		if secretEqual(token, t.Token) && !ok {
-			name, ok = t.Name, true
-		}
-	}
-	return name, ok
-}
-
 // secretEqual compares digests rather than the strings themselves so that not
 // even the length of a configured secret leaks through timing.
 func secretEqual(given, configured string) bool {

@@ -103,6 +103,13 @@ func TestTokenScopesAndFeedTokens(t *testing.T) {
 		{"config with a feed token equal to an API token", "PUT", "/v1/config", admin,
 			"api_tokens: [{name: a, token: same-token}]\nusers: [{id: u, email: u@example.com}]\nrotations: [{id: r, participants: [u], shift: 1d, start: \"2026-11-02 09:00\"}]\n" +
 				"schedules: [{id: s, layers: [r], feed_tokens: [{name: f, token: same-token}]}]\n", 400, "schedules[0].feed_tokens[0].token: same value as api_tokens[0].token"},
+		// Issue 10.3: what validates compiles, so this is refused up front
+		// instead of making /v1/oncall answer 500 afterwards.
+		{"config whose shift cannot compile", "PUT", "/v1/config", admin,
+			"api_tokens: [{name: a, token: aaaaaaaa}]\nusers: [{id: u, email: u@example.com}]\n" +
+				"rotations: [{id: r, participants: [u], shift: 90500ms, start: \"2026-11-02 09:00\"}]\n", 400,
+			"config.yaml:3:47: rotations[0].shift: 1m30.5s is not a whole number of seconds"},
+		{"on call still answers", "GET", "/v1/oncall", readToken, "", 200, ""},
 		{"admin downloads the snapshot", "GET", "/v1/snapshot", admin, "", 200, ""},
 	}
 	before := configVersion(t, c, n)

@@ -21,8 +21,14 @@ func TestConfigPlanComparesSecretsByDigest(t *testing.T) {
   webhooks:
     - {id: chat, url: "https://chat.example.com/hooks/T0/B1/SECRETPATH", secret: "hook-secret"}
 `
-	c := testcluster.Start(t, 1, testcluster.Options{Config: withHook})
+	c := testcluster.Start(t, 1, testcluster.Options{Config: withHook + "# old: {name: admin, token: COMMENTED-OUT-TOKEN}\n"})
 	n := c.Nodes[0]
+	// Issue 10.10: GET /v1/config shows no comment and no webhook path.
+	var view struct{ YAML string }
+	if code := c.GetJSON(n, "/v1/config", &view); code != 200 || strings.Contains(view.YAML, "COMMENTED-OUT-TOKEN") ||
+		strings.Contains(view.YAML, "SECRETPATH") || !strings.Contains(view.YAML, "https://chat.example.com/<redacted>") {
+		t.Errorf("GET /v1/config (%d) shows a comment or a webhook path:\n%s", code, view.YAML)
+	}
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)

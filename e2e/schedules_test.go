@@ -24,6 +24,8 @@ schedules:
     layers: [ops]
     overrides:
       - {from: "2026-11-25 18:00", to: "2026-11-26 09:00", user: dave, replaces: bob}
+    feed_tokens:
+      - {name: cal, token: "test-web-feed-token"}
 services:
   - {id: checkout, name: Checkout}
 integrations:
@@ -79,8 +81,13 @@ func TestScheduleEndpointsAndCLI(t *testing.T) {
 		t.Errorf("/v1/oncall: %+v", all.OnCall)
 	}
 
-	// Calendar feed: subscribable by URL with ?token=, one VEVENT per shift.
-	code, body := c.Do(n, http.MethodGet, "/v1/schedules/web/calendar.ics?token="+testcluster.Token, nil,
+	// Calendar feed: subscribable by URL with a feed token as ?token=, one
+	// VEVENT per shift. An API token is never taken from a URL.
+	if code, _ := c.Do(n, http.MethodGet, "/v1/schedules/web/calendar.ics?token="+testcluster.Token, nil,
+		map[string]string{"Authorization": ""}); code != 401 {
+		t.Errorf("calendar.ics with the API token as ?token: %d, want 401", code)
+	}
+	code, body := c.Do(n, http.MethodGet, "/v1/schedules/web/calendar.ics?token=test-web-feed-token", nil,
 		map[string]string{"Authorization": ""})
 	if code != 200 || !strings.HasPrefix(string(body), "BEGIN:VCALENDAR\r\n") || !strings.Contains(string(body), "BEGIN:VEVENT") {
 		t.Errorf("calendar.ics with ?token: %d %.200s", code, body)

@@ -18,7 +18,8 @@ const driftWait = 10 * time.Minute
 // the replicated config; --config only seeds a new cluster. Without this
 // warning an edited file is ignored without a word (issue 11.2).
 func warnConfigDrift(node *cluster.Node, sources []config.Source, log *slog.Logger) {
-	fileVersion := config.Version(sources, config.CaptureEnv(sources, os.LookupEnv))
+	env := config.CaptureEnv(sources, os.LookupEnv)
+	fileVersion := config.Version(sources, env)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.Now().Add(driftWait)
@@ -29,7 +30,9 @@ func warnConfigDrift(node *cluster.Node, sources []config.Source, log *slog.Logg
 		<-tick.C
 	}
 	ac := node.FSM().Config()
-	if ac == nil || ac.Version == fileVersion {
+	// Compared by content: the same files under another path (each node
+	// has its own, and `serve` may use the embedded example) are no drift.
+	if ac == nil || config.Version(unnamed(sources), env) == config.Version(unnamed(ac.Sources), ac.Env) {
 		return
 	}
 	log.Warn("the --config file differs from the cluster's active config; this node runs the active config. "+
@@ -42,6 +45,14 @@ func sourceNames(sources []config.Source) []string {
 	out := make([]string, len(sources))
 	for i, s := range sources {
 		out[i] = s.Name
+	}
+	return out
+}
+
+func unnamed(sources []config.Source) []config.Source {
+	out := make([]config.Source, len(sources))
+	for i, s := range sources {
+		out[i] = config.Source{Data: s.Data}
 	}
 	return out
 }

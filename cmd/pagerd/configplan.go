@@ -105,7 +105,7 @@ func configPlan(args []string, stdout, stderr io.Writer) error {
 // server's active config with its secrets redacted and their digests.
 func planBaseline(c *client, against string) (baseline, error) {
 	if against != "" {
-		_, cfg, err := loadLocal([]string{against})
+		_, cfg, err := readLocal([]string{against}, false)
 		if err != nil {
 			return baseline{}, err
 		}
@@ -245,13 +245,21 @@ func objectKinds(o, n *config.Config) []objectKind {
 		}
 		return m
 	}
+	// Feed tokens are listed on their own; a schedule changes when who is
+	// on call can change.
+	schedules := func(c *config.Config) map[string]any {
+		return byID(c.Schedules, func(s config.Schedule) string { return s.ID }, func(s config.Schedule) any {
+			s.FeedTokens = nil
+			return s
+		})
+	}
 	return []objectKind{
 		{"setting", settings(o), settings(n)},
 		{"api_token", tokens(o), tokens(n)},
 		{"feed_token", feeds(o), feeds(n)},
 		{"user", byID(o.Users, func(u config.User) string { return u.ID }), byID(n.Users, func(u config.User) string { return u.ID })},
 		{"rotation", byID(o.Rotations, func(r config.Rotation) string { return r.ID }), byID(n.Rotations, func(r config.Rotation) string { return r.ID })},
-		{"schedule", byID(o.Schedules, func(s config.Schedule) string { return s.ID }), byID(n.Schedules, func(s config.Schedule) string { return s.ID })},
+		{"schedule", schedules(o), schedules(n)},
 		{"policy", byID(o.Policies, func(p config.Policy) string { return p.ID }), byID(n.Policies, func(p config.Policy) string { return p.ID })},
 		{"service", byID(o.Services, func(s config.Service) string { return s.ID }), byID(n.Services, func(s config.Service) string { return s.ID })},
 		{"integration", byID(o.Integrations, func(i config.Integration) string { return i.Name }), byID(n.Integrations, func(i config.Integration) string { return i.Name })},
@@ -305,10 +313,15 @@ func scopeChange(o, n any) string {
 	return ""
 }
 
-func byID[T any](items []T, id func(T) string) map[string]any {
+// byID maps items by id; view, if given, is what gets compared.
+func byID[T any](items []T, id func(T) string, view ...func(T) any) map[string]any {
 	m := make(map[string]any, len(items))
 	for _, it := range items {
-		m[id(it)] = it
+		if len(view) > 0 {
+			m[id(it)] = view[0](it)
+		} else {
+			m[id(it)] = it
+		}
 	}
 	return m
 }
