@@ -29,7 +29,8 @@ import (
 //   - CheckoutErrors fires per flag the test serves as a metric, and resolves
 //     when the flag drops; Alertmanager sends it through webhook_configs.
 //   - PaymentsDown (vector(1)) always fires; Alertmanager sends it through
-//     pagerduty_configs with the README's severity and details.
+//     pagerduty_configs with the README's severity and details. Flag p adds
+//     a second PaymentsDown alert to the group.
 //
 // It checks severity, labels, Prometheus' generatorURL in the incident and in
 // the emailed page, grouping, resolution by the source, and that the resolved
@@ -100,6 +101,17 @@ func TestPrometheusAlertmanagerEndToEnd(t *testing.T) {
 	if p := prAwaitEmail(t, c, n, pay.Key); !strings.Contains(p.Body, "  Graph: "+promURL+"/graph?g0.expr=vector%281%29") {
 		t.Errorf("payments page lacks the graph link:\n%s", p.Body)
 	}
+	// The group grows (flag p): the same incident, its title now counting two.
+	flags.set("p", 1)
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		inc := amGetIncident(t, c, n, pay.ID)
+		return strings.HasPrefix(inc.Title, "[FIRING:2] PaymentsDown"), "payments title " + inc.Title
+	})
+	var l amIncidentList
+	if code := c.GetJSON(n, "/v1/incidents?status=all&service=payments", &l); code != http.StatusOK || len(l.Incidents) != 1 {
+		t.Errorf("payments incidents after the group grew: %d %s", code, amDescribeAll(l.Incidents))
+	}
+	stage("payments title follows the grown group")
 
 	// 3. Resolve: both flags drop, Alertmanager sends the group resolved.
 	flags.set("a", 0)
@@ -223,6 +235,10 @@ const prRules = `groups:
         expr: vector(1)
         labels: {service: payments, severity: critical}
         annotations: {summary: payments down}
+      - alert: PaymentsDown
+        expr: e2e_payments_flag == 1
+        labels: {service: payments, severity: critical}
+        annotations: {summary: payments down}
 `
 
 // prStartPrometheus runs Prometheus scraping the flags target and sending to
@@ -290,8 +306,9 @@ scrape_configs:
 	return promURL
 }
 
-// prFlags serves the metric e2e_flag{flag="a|b|c"} that CheckoutErrors is
-// evaluated on; set flips a flag.
+// prFlags serves the metrics e2e_flag{flag="a|b|c"} that CheckoutErrors is
+// evaluated on and e2e_payments_flag (flag "p") for the second PaymentsDown
+// alert; set flips a flag.
 type prFlags struct {
 	addr string
 	mu   sync.Mutex
@@ -300,7 +317,7 @@ type prFlags struct {
 
 func prStartFlags(t *testing.T) *prFlags {
 	t.Helper()
-	f := &prFlags{vals: map[string]int{"a": 0, "b": 0, "c": 0}}
+	f := &prFlags{vals: map[string]int{"a": 0, "b": 0, "c": 0, "p": 0}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -314,6 +331,7 @@ func prStartFlags(t *testing.T) *prFlags {
 		for _, k := range []string{"a", "b", "c"} {
 			fmt.Fprintf(w, "e2e_flag{flag=%q} %d\n", k, f.vals[k])
 		}
+		fmt.Fprintf(w, "# TYPE e2e_payments_flag gauge\ne2e_payments_flag %d\n", f.vals["p"])
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
