@@ -167,9 +167,12 @@ func amRequirePeerBinary(t testing.TB, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	t.Fatalf("%s is not installed. This test runs a real Prometheus Alertmanager: run the repository's test "+
-		"command (.ci/run), which installs it, or install it yourself with `apt-get install prometheus-alertmanager` "+
-		"(provides /usr/bin/prometheus-alertmanager and /usr/bin/amtool)", name)
+	pkg := "prometheus-alertmanager" // provides /usr/bin/prometheus-alertmanager and /usr/bin/amtool
+	if name == "prometheus" {
+		pkg = "prometheus"
+	}
+	t.Fatalf("%s is not installed. This test runs the real peer: run the repository's test "+
+		"command (scripts/test), which installs it, or install it yourself with `apt-get install %s`", name, pkg)
 	return ""
 }
 
@@ -187,7 +190,6 @@ type amDaemon struct {
 // test failed.
 func amStartAlertmanager(t testing.TB, bin, webhookURL string) *amDaemon {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`route:
   receiver: pagerd
   group_by: [alertname, service]
@@ -205,18 +207,25 @@ receivers:
             type: Bearer
             credentials: %q
 `, webhookURL, testcluster.PrometheusKey)
+	return amStartAlertmanagerConfig(t, bin, testcluster.FreePort(t), cfg)
+}
+
+// amStartAlertmanagerConfig runs Alertmanager on addr with the config text
+// cfg, its external URL set to http://addr, and waits until it is ready.
+func amStartAlertmanagerConfig(t testing.TB, bin, addr, cfg string) *amDaemon {
+	t.Helper()
+	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := testcluster.FreePort(t)
 	logPath := filepath.Join(dir, "alertmanager.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+		"--web.listen-address="+addr, "--web.external-url=http://"+addr, "--cluster.listen-address=", "--log.level=debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -11,6 +11,7 @@ import (
 // incident holds only the firing alert (it said "2 alerts" with one firing),
 // and a later notification still carrying the stale alert does not add it.
 func TestStaleResolvedAlertJoinsNoNewIncident(t *testing.T) {
+	group := currentGroup
 	s := NewState()
 	s.ApplyAlertGroup(at(0), group("checkout", keyA, "firing", alert("a", "firing", "sev1")))
 	s.ApplyAlertGroup(at(1), group("checkout", keyA, "resolved", alert("a", "resolved", "sev1")))
@@ -46,9 +47,11 @@ func TestStaleResolvedAlertJoinsNoNewIncident(t *testing.T) {
 // source's latest summary (Alertmanager's pagerduty_configs counts the
 // group's alerts in it), and stops changing once the incident is resolved.
 func TestTitleFollowsTheSource(t *testing.T) {
+	group := currentGroup
 	s := NewState()
 	trigger := func(summary string) {
 		e := event(ActionTrigger, "g1", "sev1")
+		e.RulesVersion = RulesCurrent
 		e.Alert.Annotations["summary"] = summary
 		s.ApplyEvent(at(0), e)
 	}
@@ -71,5 +74,34 @@ func TestTitleFollowsTheSource(t *testing.T) {
 	s.ApplyAlertGroup(at(3), g)
 	if got := mustGet(t, s, 2).Title; got != "High error rate on 2 instances" {
 		t.Fatalf("a resolved payload changed the title to %q", got)
+	}
+}
+
+// currentGroup is a group as the router builds it now, with RulesCurrent.
+func currentGroup(service, key, status string, alerts ...Alert) *AlertGroup {
+	g := group(service, key, status, alerts...)
+	g.RulesVersion = RulesCurrent
+	return g
+}
+
+// TestCommandsBeforeRulesVersionApplyAsBefore: a log entry written before
+// rules version 1 is replayed exactly as the old binary applied it (the
+// stale resolved alert joins, the title stays), so a node that replays its
+// log after an upgrade reaches the state its peers reached live.
+func TestCommandsBeforeRulesVersionApplyAsBefore(t *testing.T) {
+	s := NewState()
+	s.ApplyAlertGroup(at(0), group("checkout", keyA, "firing", alert("a", "firing", "sev1")))
+	s.ApplyAlertGroup(at(1), group("checkout", keyA, "resolved", alert("a", "resolved", "sev1")))
+	g := group("checkout", keyA, "firing", alert("a", "resolved", "sev1"), alert("b", "firing", "sev3"))
+	s.ApplyAlertGroup(at(2), g)
+	g = group("checkout", keyA, "firing", alert("b", "firing", "sev3"))
+	g.Title = "new title"
+	s.ApplyAlertGroup(at(3), g)
+	inc := mustGet(t, s, 2)
+	if alertStatuses(inc) != "a=resolved,b=firing" || inc.Title != "High error rate" {
+		t.Fatalf("old command applied differently: alerts %s title %q", alertStatuses(inc), inc.Title)
+	}
+	if got := strings.Join(entryTypes(inc), ","); got != "triggered,alert_resolved,alert_added" {
+		t.Fatalf("timeline %s", got)
 	}
 }

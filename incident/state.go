@@ -75,13 +75,13 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 			return IngestResult{DedupKey: g.GroupKey}
 		}
 		inc = s.create(now, g.Service, g.GroupKey, SourceAlertmanager, g.Integration, g.Title, g.Policy)
-		s.mergeAlerts(now, inc, g.Alerts, actor)
+		s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
 		return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey, Created: true}
 	}
-	s.mergeAlerts(now, inc, g.Alerts, actor)
+	s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
 	inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
-	if g.Status == "firing" && anyFiring(g.Alerts) {
+	if g.Status == "firing" && anyFiring(g.Alerts) && g.RulesVersion >= 1 {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
@@ -105,10 +105,10 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			inc = s.create(now, e.Service, e.DedupKey, SourceEvents, e.Integration, alert.Annotations["summary"], e.Policy)
 			res.Created = true
-		} else {
+		} else if e.RulesVersion >= 1 {
 			retitle(inc, alert.Annotations["summary"])
 		}
-		s.mergeAlerts(now, inc, []Alert{alert}, actor)
+		s.mergeAlerts(now, inc, []Alert{alert}, actor, e.RulesVersion)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
 	case ActionAcknowledge:
 		if inc == nil {
@@ -278,8 +278,9 @@ func retitle(inc *Incident, title string) {
 // does not hold is skipped: Prometheus re-sends resolved alerts for 15
 // minutes and Alertmanager puts them in the group's next notification, so
 // such an alert belongs to an earlier incident of the group and must neither
-// open nor join this one.
-func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string) {
+// open nor join this one. Commands older than rules version 1 are replayed as
+// they were first applied: such an alert is added.
+func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string, rules int) {
 	idx := s.alertIndex[inc.ID]
 	if idx == nil {
 		idx = make(map[string]int, min(len(alerts), MaxAlerts))
@@ -288,7 +289,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 	log := &alertLog{inc: inc, now: now, actor: actor}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
-		if !known && a.Status == "resolved" {
+		if !known && a.Status == "resolved" && rules >= 1 {
 			continue
 		}
 		if !known && len(inc.Alerts) >= MaxAlerts {
@@ -298,7 +299,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
-			log.add(EntryAlertAdded, describeAlert(a))
+			log.add(entryForNew(a), describeAlert(a))
 			continue
 		}
 		old := inc.Alerts[i]
@@ -314,6 +315,13 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 	}
 	log.flush()
 	inc.AlertCount = len(inc.Alerts) + inc.AlertsDropped
+}
+
+func entryForNew(a Alert) string {
+	if a.Status == "resolved" {
+		return EntryAlertResolved // only for commands before rules version 1
+	}
+	return EntryAlertAdded
 }
 
 // sourceResolved handles a source saying the problem is gone.

@@ -164,6 +164,17 @@ const (
 	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
 )
 
+// RulesCurrent is the apply-rules version the router stamps into AlertGroup
+// and Event commands. Applying a command must give the same state on every
+// replica whenever it is applied, including when a node upgraded to a newer
+// binary replays log entries written before the upgrade, so a change to how a
+// payload is applied takes effect only for commands that carry the version
+// that introduced it:
+//
+//	1: a resolved alert the incident does not hold is not added (issue 11.5);
+//	   a firing payload's title or trigger's summary retitles the open incident.
+const RulesCurrent = 1
+
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
 // payload of a replicated command, so it holds only plain data.
@@ -177,6 +188,9 @@ type AlertGroup struct {
 	Policy      string  `json:"policy,omitempty"` // the service's escalation policy
 	Truncated   int     `json:"truncated"`
 	Alerts      []Alert `json:"alerts"`
+	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
+	// commands written before versions existed.
+	RulesVersion int `json:"rules_version,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -198,6 +212,8 @@ type Event struct {
 	// Alert carries the trigger's payload: summary and details as annotations,
 	// source, component, group and class as labels. Empty for acknowledge/resolve.
 	Alert Alert `json:"alert"`
+	// RulesVersion selects how the command is applied (RulesCurrent).
+	RulesVersion int `json:"rules_version,omitempty"`
 }
 
 // Actions a person takes on an incident.

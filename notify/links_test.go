@@ -3,6 +3,7 @@ package notify
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const testGraph = "http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
@@ -44,4 +45,25 @@ func TestSMSBodyGraphLinkOnlyWhenItFits(t *testing.T) {
 	if SMSSegments(got) > MaxSMSSegments {
 		t.Fatalf("%d segments", SMSSegments(got))
 	}
+}
+
+// FuzzSMSBodyWithLink: whatever the title and graph link, the SMS stays
+// within MaxSMSSegments, is valid UTF-8 and keeps the reply instructions.
+func FuzzSMSBodyWithLink(f *testing.F) {
+	f.Add("HighErrorRate", testGraph)
+	f.Add(strings.Repeat("x", 200), testGraph)
+	f.Add("disk", "http://p/"+strings.Repeat("{", 300))
+	f.Add("é", "http://p/\u2028\xff")
+	f.Fuzz(func(t *testing.T, title, link string) {
+		inc := testIncident()
+		inc.Title = title
+		inc.Alerts[0].GeneratorURL = link
+		body := SMSBody(&Message{Incident: inc, ReplyCode: "3"})
+		if n := SMSSegments(body); n < 1 || n > MaxSMSSegments {
+			t.Fatalf("%d segments: %q", n, body)
+		}
+		if !utf8.ValidString(body) || !strings.HasSuffix(body, " Reply 3a to ack, 3r to resolve, 3e to escalate") {
+			t.Fatalf("body %q", body)
+		}
+	})
 }

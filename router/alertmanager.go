@@ -196,15 +196,16 @@ func alertRoutingLabels(m *AlertmanagerMessage) map[string]string {
 // the command's bytes do not depend on how the sender wrote offsets.
 func (t *Table) BuildAlertGroup(m *AlertmanagerMessage, integrationName, service string) *incident.AlertGroup {
 	g := &incident.AlertGroup{
-		Integration: integrationName,
-		Service:     service,
-		GroupKey:    m.GroupKey,
-		Status:      m.Status,
-		Title:       alertTitle(m),
-		AutoResolve: t.resolvesAutomatically(service),
-		Policy:      t.policyOf(service),
-		Truncated:   int(min(m.TruncatedAlerts, uint64(1<<31-1))),
-		Alerts:      make([]incident.Alert, len(m.Alerts)),
+		Integration:  integrationName,
+		Service:      service,
+		GroupKey:     m.GroupKey,
+		Status:       m.Status,
+		Title:        alertTitle(m),
+		AutoResolve:  t.resolvesAutomatically(service),
+		Policy:       t.policyOf(service),
+		Truncated:    int(min(m.TruncatedAlerts, uint64(1<<31-1))),
+		RulesVersion: incident.RulesCurrent,
+		Alerts:       make([]incident.Alert, len(m.Alerts)),
 	}
 	for i := range m.Alerts {
 		a := &m.Alerts[i]

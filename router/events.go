@@ -186,12 +186,13 @@ func eventRoutingLabels(ev *EventRequest) map[string]string {
 // alert carries the payload; for acknowledge and resolve it is empty.
 func (t *Table) BuildEvent(ev *EventRequest, integrationName, service, dedupKey string) *incident.Event {
 	e := &incident.Event{
-		Integration: integrationName,
-		Service:     service,
-		Action:      ev.EventAction,
-		DedupKey:    dedupKey,
-		AutoResolve: t.resolvesAutomatically(service),
-		Policy:      t.policyOf(service),
+		Integration:  integrationName,
+		Service:      service,
+		Action:       ev.EventAction,
+		DedupKey:     dedupKey,
+		AutoResolve:  t.resolvesAutomatically(service),
+		Policy:       t.policyOf(service),
+		RulesVersion: incident.RulesCurrent,
 	}
 	if ev.EventAction != incident.ActionTrigger || ev.Payload == nil {
 		return e

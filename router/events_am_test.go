@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pagerd/pagerd/incident"
 )
 
 // Bodies captured from a real Alertmanager 0.25 (the Debian package)
@@ -50,6 +52,9 @@ func TestAlertmanagerEventTakesItsSeverityAndLabels(t *testing.T) {
 			}
 			got := e.sub.events[0]
 			a := got.Alert
+			if got.RulesVersion != incident.RulesCurrent {
+				t.Errorf("rules_version %d", got.RulesVersion)
+			}
 			if got.Service != "checkout" {
 				t.Errorf("routed to %q, want checkout (by the alerts' service label)", got.Service)
 			}

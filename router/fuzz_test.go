@@ -144,3 +144,19 @@ func checkEvent(t *testing.T, ev *EventRequest, e *incident.Event) {
 		t.Fatalf("event does not marshal: %v", err)
 	}
 }
+
+// FuzzParseAlertList fuzzes the reader of Alertmanager's text alert list
+// (custom_details.firing of its pagerduty_configs): no panics, and every
+// alert it returns has label and annotation maps.
+func FuzzParseAlertList(f *testing.F) {
+	f.Add("Labels:\n - alertname = A\n - instance = web-1\nAnnotations:\n - summary = s\nmore\nSource: http://p/g\n")
+	f.Add("Labels:\nAnnotations:\nSource: \nLabels:\n - a = b = c\n")
+	f.Add("garbage\n - x = y\nSource:")
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, a := range parseAlertList(text) {
+			if a.Labels == nil || a.Annotations == nil {
+				t.Fatalf("alert without maps: %+v", a)
+			}
+		}
+	})
+}

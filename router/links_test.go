@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/pagerd/pagerd/incident"
 )
 
 // TestAlertmanagerKeepsLinks: Prometheus' generatorURL and a silence link
@@ -19,6 +21,9 @@ func TestAlertmanagerKeepsLinks(t *testing.T) {
 	})
 	if w := e.do("POST", PathAlertmanager, body, bearer(promKey)...); w.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if v := e.sub.groups[0].RulesVersion; v != incident.RulesCurrent {
+		t.Errorf("rules_version %d, want %d: the state would apply the group by old rules", v, incident.RulesCurrent)
 	}
 	a0, a1 := e.sub.groups[0].Alerts[0], e.sub.groups[0].Alerts[1]
 	if a0.GeneratorURL != graph {
