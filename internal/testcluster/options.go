@@ -203,4 +203,5 @@ func (n *Node) Memory() (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
+
 var _ testing.TB = (*Program)(nil)
