@@ -194,7 +194,7 @@ func TestPageEmailReachesRealSMTPServer(t *testing.T) {
 	// pagerd incident shows the escalation and the notification.
 	c.WaitFor(10*time.Second, func() (bool, string) {
 		code, out := c.Run(n, "incident", "INC-1")
-		ok := code == 0 && strings.Contains(out, "escalation: policy two-step, step 0, loop 0") &&
+		ok := code == 0 && strings.Contains(out, "escalation: policy two-step, step 1, loop 1") &&
 			strings.Contains(out, "n1-1-0") && strings.Contains(out, "sent")
 		return ok, out
 	})

@@ -13,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/pagerd/pagerd/config"
 )
 
 // Errors of ApplyAction. The API maps ErrNotFound to 404 and ErrConflict to 409.
@@ -403,7 +401,7 @@ func anyFiring(alerts []Alert) bool {
 func highestSeverity(alerts []Alert, current string) string {
 	best := ""
 	for _, a := range alerts {
-		if a.Status == "firing" && (best == "" || config.SeverityRank(a.Severity) < config.SeverityRank(best)) {
+		if a.Status == "firing" && (best == "" || SeverityRank(a.Severity) < SeverityRank(best)) {
 			best = a.Severity
 		}
 	}
