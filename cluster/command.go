@@ -27,6 +27,7 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -47,6 +48,7 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreChunk:  1,
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
+	TypeOverride:      1,
 }
 
 func (t CommandType) String() string {
@@ -77,6 +79,8 @@ func (t CommandType) String() string {
 		return "restore_commit"
 	case TypeRestoreAbort:
 		return "restore_abort"
+	case TypeOverride:
+		return "schedule_override"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -57,6 +57,11 @@ type FSM struct {
 	keyring   reply.Keyring
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// overrides are the runtime schedule overrides (overrides.go);
+	// overrideGen counts their changes for the compiled-schedule cache.
+	overrides   overrideState
+	overrideGen atomic.Uint64
+	sched       schedCache
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -162,6 +167,8 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyRestoreCommit(c.Body)
 	case TypeRestoreAbort:
 		return f.applyRestoreAbort(c.Body)
+	case TypeOverride:
+		return f.applyOverride(now, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -256,6 +263,8 @@ type snapshotHeader struct {
 	// replicated state, so a node installing this snapshot mid-restore can
 	// still apply the restore's commit like every other node.
 	Staging *restoreStaging `json:"restore_staging,omitempty"`
+	// Overrides are the runtime schedule overrides (overrides.go).
+	Overrides *overrideState `json:"schedule_overrides,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -272,7 +281,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		nodes[k] = v
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
+		Overrides: f.snapshotOverrides()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -299,6 +309,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.staging = h.Staging
+	f.setOverrides(h.Overrides)
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
