@@ -28,6 +28,7 @@ const (
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
+	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -49,6 +50,7 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
+	TypeEventProgress: 1,
 }
 
 func (t CommandType) String() string {
@@ -81,6 +83,8 @@ func (t CommandType) String() string {
 		return "restore_abort"
 	case TypeOverride:
 		return "schedule_override"
+	case TypeEventProgress:
+		return "event_progress"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -129,7 +129,8 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	seq := f.overrides.Seq
 	f.setOverrides(h.Overrides)
 	f.overrides.Seq = max(f.overrides.Seq, seq) // ids are never reused
-	if h.LastNow.After(f.lastNow) {             // recorded time never runs backwards
+	f.events = h.EventCursors
+	if h.LastNow.After(f.lastNow) { // recorded time never runs backwards
 		f.lastNow = h.LastNow
 	}
 	if ac != nil {
