@@ -17,9 +17,10 @@ import (
 
 // receiverScript is a separate HTTP receiver process (python3's
 // http.server). It logs every POST (headers and body) as one JSON line and
-// answers 503 with Retry-After: 1 to the first one, 200 afterwards.
+// answers 503 with Retry-After: 1 to the first one when argv[3] is "503",
+// 200 otherwise, after sleeping argv[4] seconds.
 const receiverScript = `
-import json, sys, threading
+import json, sys, threading, time
 from http.server import HTTPServer, BaseHTTPRequestHandler
 log = open(sys.argv[2], "a", buffering=1)
 lock = threading.Lock()
@@ -29,7 +30,9 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with lock:
             count[0] += 1
-            status = 503 if count[0] == 1 else 200
+            status = 503 if count[0] == 1 and sys.argv[3] == "503" else 200
+        time.sleep(float(sys.argv[4]))
+        with lock:
             log.write(json.dumps({"status": status, "delivery": self.headers.get("X-Pagerd-Delivery"),
                 "ts": self.headers.get("X-Pagerd-Timestamp"), "sig": self.headers.get("X-Pagerd-Signature"),
                 "body": body.decode()}) + "\n")
@@ -57,14 +60,18 @@ type received struct {
 
 // startReceiver runs the receiver process and returns its URL and a reader
 // of what it got so far.
-func startReceiver(t *testing.T) (string, func() []received) {
+func startReceiver(t *testing.T, first503 bool, delay string) (string, func() []received) {
 	t.Helper()
 	dir := t.TempDir()
 	script, portFile, logFile := filepath.Join(dir, "recv.py"), filepath.Join(dir, "port"), filepath.Join(dir, "log.jsonl")
 	if err := os.WriteFile(script, []byte(receiverScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("python3", script, portFile, logFile)
+	mode := "ok"
+	if first503 {
+		mode = "503"
+	}
+	cmd := exec.Command("python3", script, portFile, logFile, mode, delay)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start python3 receiver (a missing python3 is a failure): %v", err)
@@ -115,7 +122,7 @@ type streamEvent struct {
 // once, in order, signed like a page, carrying the bridge URL; the first
 // delivery's 503 is retried.
 func TestIncidentEventsReachChatWebhook(t *testing.T) {
-	url, got := startReceiver(t)
+	url, got := startReceiver(t, true, "0")
 	cfg := `
 timezone: UTC
 api_tokens: [{name: admin, token: "test-admin-token"}]
@@ -196,5 +203,78 @@ channels:
 	}
 	if strings.Index(joined, "triggered") > strings.Index(joined, "acknowledged") || strings.Index(joined, "acknowledged") > strings.Index(joined, "resolved") {
 		t.Errorf("events out of order: %s", joined)
+	}
+}
+
+// A leader change in the middle of an incident's stream: the new leader
+// resumes from the replicated cursor, so every timeline entry arrives, in
+// order, and at most the one in flight at the kill arrives twice.
+func TestIncidentEventsSurviveLeaderKill(t *testing.T) {
+	url, got := startReceiver(t, false, "0.2")
+	cfg := `
+timezone: UTC
+api_tokens: [{name: admin, token: "test-admin-token"}]
+users: [{id: alice, email: alice@example.com, notify: [{via: email}]}]
+policies:
+  - id: web
+    steps: [{notify: [user:alice], escalate_after: 1h}]
+services: [{id: checkout, policy: web, events_to: [webhook:chatops]}]
+integrations: [{name: events, key: "test-events-key", service: checkout}]
+channels:
+  email: {smtp: "127.0.0.1:1", from: "pagerd@example.com"}
+  webhooks: [{id: chatops, url: "` + url + `", secret: "chat-secret"}]
+`
+	c := testcluster.Start(t, 3, testcluster.Options{Config: cfg})
+	leader := c.Leader()
+	pgTrigger(t, c, leader, "kill-1", testcluster.EventsKey)
+	inc := pgIncident(t, c, leader, "kill-1")
+	for i := 0; i < 6; i++ {
+		if code, out := c.Run(leader, "note", inc.Key, fmt.Sprintf("note %d", i)); code != 0 {
+			t.Fatalf("note: %d %s", code, out)
+		}
+	}
+	// Kill the leader once a few events are through and more are pending.
+	c.WaitFor(20*time.Second, func() (bool, string) { return len(got()) >= 2, fmt.Sprintf("%d delivered", len(got())) })
+	leader.Kill()
+	var next *testcluster.Node
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		next = c.Leader()
+		return next != nil && next != leader, "a new leader"
+	})
+	if code, out := c.Run(next, "resolve", inc.Key); code != 0 {
+		t.Fatalf("resolve on the new leader: %d %s", code, out)
+	}
+	var seqs []int
+	c.WaitFor(60*time.Second, func() (bool, string) {
+		inc = pgIncident(t, c, next, "kill-1")
+		seqs = seqs[:0]
+		last := 0
+		for _, r := range got() {
+			var e streamEvent
+			if json.Unmarshal([]byte(r.Body), &e) == nil && e.Incident.ID == inc.ID {
+				seqs = append(seqs, e.Seq)
+				last = max(last, e.Seq)
+			}
+		}
+		return last == len(inc.Timeline) && inc.Status == "resolved", fmt.Sprintf("delivered up to %d of %d (%v)", last, len(inc.Timeline), seqs)
+	})
+	dups := 0
+	for i, s := range seqs {
+		want := i + 1 - dups
+		switch {
+		case s == want:
+		case s == want-1 && i > 0:
+			dups++ // the entry in flight at the kill, again
+		default:
+			t.Fatalf("event %d has seq %d, want %d: %v", i, s, want, seqs)
+		}
+	}
+	if dups > 1 {
+		t.Errorf("%d repeated events, want at most the one in flight: %v", dups, seqs)
+	}
+	for i, r := range got() {
+		if !webhook.Verify("chat-secret", r.TS, []byte(r.Body), r.Sig) {
+			t.Errorf("delivery %d: bad signature", i)
+		}
 	}
 }
