@@ -99,7 +99,9 @@ func (f *failingPoster) PostEvent(_ context.Context, id string, _ []byte) error 
 
 type oneSender struct{ p *failingPoster }
 
-func (s oneSender) Sender(*config.Config, string, string, string) (notify.Sender, error) { return s.p, nil }
+func (s oneSender) Sender(*config.Config, string, string, string) (notify.Sender, error) {
+	return s.p, nil
+}
 
 type instantClock struct{}
 
