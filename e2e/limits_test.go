@@ -31,7 +31,7 @@ func TestSlowClientsAreCutWhileOthersAreServed(t *testing.T) {
 	const (
 		maxConns, overflow = 20, 10
 		slowCount          = 60
-		readTimeout        = 10 * time.Second
+		readTimeout        = 15 * time.Second
 		overflowTimeout    = 2 * time.Second
 	)
 	cfg := testcluster.DefaultConfig + `channels:
