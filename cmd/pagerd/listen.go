@@ -101,19 +101,31 @@ func triage(c net.Conn, refused func()) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(triageTimeout))
 	line, err := bufio.NewReaderSize(io.LimitReader(c, 512), 512).ReadString('\n')
+	answer, healthy := triageAnswer(line, err == nil)
+	if !healthy {
+		refused()
+	}
+	_, _ = c.Write(answer)
+	if !healthy {
+		lingerClose(c)
+	}
+}
+
+// triageAnswer is the answer to a request line (complete: ended by a
+// newline): the health answer to GET or HEAD /healthz, else httpBusy.
+func triageAnswer(line string, complete bool) (answer []byte, healthy bool) {
 	method, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
 	target, _, _ := strings.Cut(rest, " ")
-	if err == nil && (method == http.MethodGet || method == http.MethodHead) && target == "/healthz" {
-		answer := httpHealthy
-		if method == http.MethodHead {
-			answer = answer[:len(answer)-len(healthyBody)]
-		}
-		_, _ = c.Write(answer)
-		return
+	if !complete || target != "/healthz" {
+		return httpBusy, false
 	}
-	refused()
-	_, _ = c.Write(httpBusy)
-	lingerClose(c)
+	switch method {
+	case http.MethodGet:
+		return httpHealthy, true
+	case http.MethodHead:
+		return httpHealthy[:len(httpHealthy)-len(healthyBody)], true
+	}
+	return httpBusy, false
 }
 
 // lingerClose half-closes and drains briefly, as net/http does, so that a
