@@ -157,7 +157,7 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 // acted on with ErrDuplicate. Nothing changes.
 func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*Incident, error) {
 	if msg, refused := s.dedupRefused[dedupID]; refused {
-		return nil, replayedRefusal(msg)
+		return nil, ReplayedRefusal(msg)
 	}
 	inc := named
 	if first := s.byID(firstIncident); first != nil {
@@ -166,11 +166,20 @@ func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*
 	return inc.Clone(), fmt.Errorf("%w: %s already applied to %s", ErrDuplicate, dedupID, inc.Key)
 }
 
-// replayedRefusal is a first delivery's ErrConflict, word for word.
+// ErrReplayed marks a refusal answered again to a retried reply (with
+// ErrConflict): callers that explain refusals (by email) need not explain
+// it twice.
+var ErrReplayed = errors.New("refusal of a retried reply")
+
+// ReplayedRefusal is the error a retried reply gets when its first delivery
+// was refused with message msg: msg word for word, and both ErrConflict and
+// ErrReplayed.
+func ReplayedRefusal(msg string) error { return replayedRefusal(msg) }
+
 type replayedRefusal string
 
-func (r replayedRefusal) Error() string { return string(r) }
-func (r replayedRefusal) Unwrap() error { return ErrConflict }
+func (r replayedRefusal) Error() string   { return string(r) }
+func (r replayedRefusal) Unwrap() []error { return []error{ErrConflict, ErrReplayed} }
 
 // rememberAction remembers an applied reply id with its outcome. Refusals
 // of ids that remember has since forgotten are pruned in bulk; a lookup

@@ -27,27 +27,26 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64     `json:"id"`
-	Key            string     `json:"key"`
-	Title          string     `json:"title"`
-	Service        string     `json:"service"`
-	Severity       string     `json:"severity"`
-	Status         Status     `json:"status"`
-	DedupKey       string     `json:"dedup_key"`
-	Source         string     `json:"source"`
-	Integration    string     `json:"integration"`
-	CreatedAt      time.Time  `json:"created_at"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at"`
-	AcknowledgedBy string     `json:"acknowledged_by"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	ResolvedBy     string     `json:"resolved_by"`
-	AlertCount     int        `json:"alert_count"` // every distinct alert, kept or not
-	// AlertsDropped counts the alerts past MaxAlerts that were not kept.
-	AlertsDropped int            `json:"alerts_dropped"`
-	Alerts        []Alert        `json:"alerts"`
-	Escalation    *Escalation    `json:"escalation"`
-	Notifications []Notification `json:"notifications,omitempty"`
-	Timeline      []Entry        `json:"timeline,omitempty"`
+	ID             uint64         `json:"id"`
+	Key            string         `json:"key"`
+	Title          string         `json:"title"`
+	Service        string         `json:"service"`
+	Severity       string         `json:"severity"`
+	Status         Status         `json:"status"`
+	DedupKey       string         `json:"dedup_key"`
+	Source         string         `json:"source"`
+	Integration    string         `json:"integration"`
+	CreatedAt      time.Time      `json:"created_at"`
+	AcknowledgedAt *time.Time     `json:"acknowledged_at"`
+	AcknowledgedBy string         `json:"acknowledged_by"`
+	ResolvedAt     *time.Time     `json:"resolved_at"`
+	ResolvedBy     string         `json:"resolved_by"`
+	AlertCount     int            `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int            `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert        `json:"alerts"`
+	Escalation     *Escalation    `json:"escalation"`
+	Notifications  []Notification `json:"notifications,omitempty"`
+	Timeline       []Entry        `json:"timeline,omitempty"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
@@ -157,11 +156,10 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
-	EntryNotifyHeld    = "notify_held"    // flood control holds a page for the next summary
-	EntryRetriggered   = "retriggered"    // ack timeout: back to triggered
-	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
-	EntryReply         = "reply"          // a reply that changed nothing, and why
-	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
+	EntryNotifyHeld    = "notify_held" // flood control holds a page for the next summary
+	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
+	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
+	EntryReply         = "reply"       // a reply that changed nothing, and why
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
