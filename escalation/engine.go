@@ -162,9 +162,10 @@ type term struct {
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
-	// holds are the flood-control holds of this step, committed together;
+	// holds are flood-control holds not yet committed (see commitHolds);
 	// floodSeeded: the windows hold the replicated send times.
 	holds       []incident.DeliveryItem
+	holdsBusy   bool // a hold commit is in flight
 	floodSeeded bool
 
 	setVersion string
