@@ -9,8 +9,8 @@ import (
 )
 
 // A new incident's page held by flood control says so in its timeline, and
-// the release says when it went out; a storm's holds cost one commit per
-// engine step, not one per page.
+// the release says when it went out; the holds made together go in one
+// commit, not one per page.
 func TestFloodHoldAndReleaseAreInTheTimeline(t *testing.T) {
 	h := newHarness(t, "  flood_control: {max: 1, per: 1m}\n")
 	first := h.trigger("web", "a")
