@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"net"
@@ -202,6 +203,9 @@ func TestSendAuthRefusedIsPermanent(t *testing.T) {
 	var se *smtp.SMTPError
 	if err == nil || notify.IsRetryable(err) || !strings.Contains(err.Error(), "AUTH") || !errors.As(err, &se) || se.Code != 535 {
 		t.Fatalf("wrong password: err %v, want a permanent AUTH 535", err)
+	}
+	if strings.Contains(err.Error(), "wrong") || strings.Contains(err.Error(), base64.StdEncoding.EncodeToString([]byte("\x00pagerd\x00wrong"))) {
+		t.Fatalf("error text carries the password: %v", err)
 	}
 	_, err = srv.sender(t, "", "", false).Send(sendCtx(t), testMessage())
 	if err == nil || notify.IsRetryable(err) || !strings.Contains(err.Error(), "MAIL FROM") {
