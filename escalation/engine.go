@@ -348,7 +348,7 @@ func (t *term) startStep(st *incident.StepStart) {
 }
 
 // A step start whose commit fails is retried after 1 s, 2 s, 4 s … up to
-// stepRetryMax, maxStepCommitAttempts times in all (about three minutes).
+// stepRetryMax, maxStepCommitAttempts times in all (about two minutes).
 // Then this term stops trying that step until the incident changes (any
 // command touching it resets the count) or a new term reconciles it: a
 // commit that fails that long is not a blip, and retrying an apply error
