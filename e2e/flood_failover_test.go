@@ -22,7 +22,7 @@ func TestFloodWindowSurvivesLeaderKill(t *testing.T) {
 	leader := c.Leader()
 	for _, key := range []string{"flood-a", "flood-b"} {
 		pgTrigger(t, c, leader, key, testcluster.EventsKey)
-		c.WaitFor(10*time.Second, func() (bool, string) {
+		c.WaitFor(30*time.Second, func() (bool, string) {
 			inc := pgIncident(t, c, leader, key)
 			ok := len(inc.Notifications) == 1 && inc.Notifications[0].Status == incident.NotifySent
 			return ok, fmt.Sprintf("%s: page not recorded as sent: %+v", key, inc.Notifications)
@@ -31,7 +31,7 @@ func TestFloodWindowSurvivesLeaderKill(t *testing.T) {
 	leader.Kill()
 	next := c.Leader() // a running node other than the one killed
 	pgTrigger(t, c, next, "flood-c", testcluster.EventsKey)
-	c.WaitFor(10*time.Second, func() (bool, string) {
+	c.WaitFor(30*time.Second, func() (bool, string) {
 		inc := pgIncident(t, c, next, "flood-c")
 		for _, e := range inc.Timeline {
 			if e.Type == incident.EntryNotifyHeld && strings.Contains(e.Message, "held by flood control") {
