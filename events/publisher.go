@@ -238,10 +238,17 @@ func (t *term) loadConfig(cfg *config.Config, version string) {
 	t.enabled.Store(len(t.hooks) > 0)
 }
 
-// start runs the stream k unless it runs already.
+// start runs the stream k unless it runs already. At most
+// maxStreams (4 × Concurrency) streams exist at once, so an incident storm
+// cannot pile up goroutines; the rest stay dirty and start as streams end.
 func (t *term) start(k streamKey, cfg *config.Config, version string) {
 	t.mu.Lock()
 	if t.active[k] {
+		t.mu.Unlock()
+		return
+	}
+	if len(t.active) >= 4*t.p.opts.Concurrency {
+		t.dirty[k.incident] = true
 		t.mu.Unlock()
 		return
 	}

@@ -179,3 +179,39 @@ func TestPublisherGivesUpAfterBoundedAttempts(t *testing.T) {
 		t.Errorf("cursor %+v, want all %d entries given up", c, info.TimelineLen)
 	}
 }
+
+// With room for four streams (Concurrency 1), all ten incidents' streams
+// still complete:
+// the ones that did not fit wait, dirty, for a stream to end.
+func TestPublisherBoundsStreamsAndCatchesUp(t *testing.T) {
+	st := incident.NewState()
+	now := time.Now()
+	for _, key := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		st.ApplyEvent(now, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: key,
+			Alert: incident.Alert{Annotations: map[string]string{"summary": key}, Severity: "sev1"}})
+	}
+	store := &memStore{st: st, progressed: make(chan struct{}, 1), cursors: map[uint64]map[string]incident.EventCursor{},
+		cfg: &config.Config{Services: []config.Service{{ID: "checkout", EventsTo: []string{"webhook:chat"}}}}}
+	poster := &failingPoster{tries: map[string]int{}}
+	p := New(Options{Store: store, Senders: oneSender{poster}, Clock: instantClock{}, Concurrency: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	timeout := time.After(10 * time.Second)
+	done := func() bool {
+		for id := uint64(1); id <= 10; id++ {
+			info, _ := st.StreamInfo(id)
+			if store.EventCursors([]uint64{id})[id]["chat"].Next < info.TimelineLen {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		select {
+		case <-store.progressed:
+		case <-timeout:
+			t.Fatalf("streams did not all finish: %+v", store.EventCursors([]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}))
+		}
+	}
+}
