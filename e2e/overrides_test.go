@@ -106,6 +106,15 @@ func TestRuntimeOverrideChangesOnCallAndPaging(t *testing.T) {
 		list.Overrides[0].By != "admin" || !list.Overrides[0].From.Equal(wantFrom) {
 		t.Fatalf("GET overrides: %+v (want from %s)", list.Overrides, wantFrom)
 	}
+	// The calendar feed and the shifts show it too.
+	if code, ics := c.Do(follower, http.MethodGet, "/v1/schedules/web/calendar.ics", nil, nil); code != 200 || !strings.Contains(string(ics), "SUMMARY:On call: dave (web)") {
+		t.Errorf("calendar.ics with the override: %d, no shift of dave:\n%.600s", code, ics)
+	}
+	var shifts []struct{ User string }
+	c.GetJSON(leader, "/v1/schedules/web/shifts", &shifts)
+	if len(shifts) == 0 || shifts[0].User != "dave" {
+		t.Errorf("shifts from now: %+v, want dave first", shifts)
+	}
 	if code, out := c.Run(leader, "overrides", "web"); code != 0 || !strings.Contains(out, "O1") || !strings.Contains(out, "dave") {
 		t.Errorf("pagerd overrides web: %d %q", code, out)
 	}
