@@ -343,9 +343,11 @@ func (t *term) deliver(k streamKey, id string, body []byte, cfg *config.Config, 
 func (t *term) commit(k streamKey, next int, failure string) bool {
 	p := &incident.EventProgress{Items: []incident.EventProgressItem{{Incident: k.incident, Webhook: k.webhook, Next: next, Error: failure}}}
 	for attempt := 0; attempt < commitAttempts; attempt++ {
-		_, err := t.p.opts.Store.SubmitEventProgress(t.ctx, p)
+		moved, err := t.p.opts.Store.SubmitEventProgress(t.ctx, p)
 		if err == nil {
-			return true
+			// Not moved: the incident left the state, or the cursor is
+			// already past; either way this stream has nothing more to do.
+			return moved > 0
 		}
 		if t.ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return false

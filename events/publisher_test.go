@@ -215,3 +215,20 @@ func TestPublisherBoundsStreamsAndCatchesUp(t *testing.T) {
 		}
 	}
 }
+
+// Without any events_to in the config, the watch callback (run on the
+// apply path) records nothing: ingest pays one atomic load.
+func TestWatchCallbackIsFreeWithoutEventsTo(t *testing.T) {
+	p := New(Options{Store: &memStore{}, Senders: oneSender{}})
+	tm := &term{p: p, wake: make(chan struct{}, 1), dirty: map[uint64]bool{}, active: map[streamKey]bool{}}
+	tm.loadConfig(&config.Config{Services: []config.Service{{ID: "quiet"}}}, "v1")
+	tm.changed([]uint64{1, 2, 3}, false)
+	if len(tm.dirty) != 0 || len(tm.wake) != 0 {
+		t.Fatalf("disabled publisher recorded %v", tm.dirty)
+	}
+	tm.loadConfig(&config.Config{Services: []config.Service{{ID: "loud", EventsTo: []string{"webhook:chat"}}}}, "v2")
+	tm.changed([]uint64{1}, false)
+	if !tm.dirty[1] || len(tm.wake) != 1 {
+		t.Fatalf("enabled publisher did not record: %v", tm.dirty)
+	}
+}
