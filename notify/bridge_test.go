@@ -3,6 +3,7 @@ package notify
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const testBridge = "https://meet.example.com/checkout"
@@ -50,4 +51,25 @@ func TestPagesCarryBridgeURL(t *testing.T) {
 	if strings.Contains(got, "Bridge:") || !strings.HasSuffix(got, "Reply 3a to ack, 3r to resolve, 3e to escalate") {
 		t.Errorf("a bridge must not cut the title or the reply help: %q", got)
 	}
+}
+
+// FuzzSMSBodyWithBridge: whatever the title, graph link and bridge URL, the
+// SMS stays within its segments, valid UTF-8, with the reply help whole.
+func FuzzSMSBodyWithBridge(f *testing.F) {
+	f.Add("HighErrorRate", testGraph, testBridge)
+	f.Add(strings.Repeat("x", 200), testGraph, testBridge)
+	f.Add("é", "", "https://meet/\u2028\xff")
+	f.Add("disk", "", "https://m/"+strings.Repeat("€", 200))
+	f.Fuzz(func(t *testing.T, title, link, bridge string) {
+		inc := testIncident()
+		inc.Title = title
+		inc.Alerts[0].GeneratorURL = link
+		body := SMSBody(&Message{Incident: inc, ReplyCode: "3", BridgeURL: bridge})
+		if n := SMSSegments(body); n < 1 || n > MaxSMSSegments {
+			t.Fatalf("%d segments: %q", n, body)
+		}
+		if !utf8.ValidString(body) || !strings.HasSuffix(body, " Reply 3a to ack, 3r to resolve, 3e to escalate") {
+			t.Fatalf("body %q", body)
+		}
+	})
 }
