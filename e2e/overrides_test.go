@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +119,39 @@ func TestRuntimeOverrideChangesOnCallAndPaging(t *testing.T) {
 	}
 	if code, out := c.Run(leader, "overrides", "web"); code != 0 || !strings.Contains(out, "O1") || !strings.Contains(out, "dave") {
 		t.Errorf("pagerd overrides web: %d %q", code, out)
+	}
+
+	// config plan computes both sides with the runtime override on top:
+	// swapping the rotation's participants today makes the other person
+	// join dave (the override replaces only base), and nobody leaves, as
+	// dave already stands in for base.
+	swapped := filepath.Join(t.TempDir(), "swapped.yaml")
+	if err := os.WriteFile(swapped, []byte(strings.Replace(overrideConfig, "[alice, bob]", "[bob, alice]", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = c.Run(leader, "config", "plan", swapped, "--output", "json", "--weeks", "1")
+	var plan struct {
+		Shifts []struct {
+			Schedule     string
+			Start        time.Time
+			Lost, Gained []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &plan); code != 0 || err != nil {
+		t.Fatalf("config plan: %d %v\n%s", code, err, out)
+	}
+	wantTo, _ := time.ParseInLocation("2006-01-02 15:04", to, ams)
+	web := 0
+	for _, sc := range plan.Shifts {
+		if sc.Schedule == "web" {
+			web++
+			if sc.Start.Before(wantTo) && (len(sc.Lost) != 0 || len(sc.Gained) != 1 || sc.Gained[0] == base) {
+				t.Errorf("plan inside the runtime override (until %s): %+v; want only the other person gained", wantTo, sc)
+			}
+		}
+	}
+	if web == 0 {
+		t.Errorf("plan shows no change to web at all: %s", out)
 	}
 
 	// The next step of the open incident pages the override's user.
