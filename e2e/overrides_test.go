@@ -26,7 +26,7 @@ users:
   - {id: bob, email: bob@example.com, notify: [{via: email}]}
   - {id: dave, email: dave@example.com, notify: [{via: email}]}
 rotations:
-  - {id: ops, participants: [alice, bob], shift: 1d, start: "2026-01-01 00:00"}
+  - {id: ops, participants: [alice, bob], shift: 1w, start: "2026-01-01 00:00"}
 schedules:
   - {id: web, layers: [ops]}
 policies:
@@ -83,9 +83,19 @@ func TestRuntimeOverrideChangesOnCallAndPaging(t *testing.T) {
 
 	// The CLI, through the follower (forwarded to the leader), with
 	// wall-clock times in Europe/Amsterdam.
+	// The override ends by base's handoff, so that base is on call
+	// throughout it and every check below has one right answer.
 	ams, _ := time.LoadLocation("Europe/Amsterdam")
 	now := time.Now().In(ams)
-	from, to := now.Add(-time.Hour).Format("2006-01-02 15:04"), now.Add(3*time.Hour).Format("2006-01-02 15:04")
+	var cur []struct{ End time.Time }
+	if code := c.GetJSON(leader, "/v1/schedules/web/shifts", &cur); code != 200 || len(cur) == 0 {
+		t.Fatalf("shifts: %d %v", code, cur)
+	}
+	end := now.Add(3 * time.Hour)
+	if cur[0].End.Before(end) {
+		end = cur[0].End.In(ams)
+	}
+	from, to := now.Add(-time.Hour).Format("2006-01-02 15:04"), end.Format("2006-01-02 15:04")
 	code, out := c.Run(follower, "override", "web", "--user", "dave", "--replaces", base, "--from", from, "--to", to)
 	if code != 0 || !strings.HasPrefix(out, "O1: dave on call ") {
 		t.Fatalf("pagerd override: %d %q", code, out)
