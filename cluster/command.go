@@ -19,6 +19,7 @@ const (
 	TypeStepStart  CommandType = 13 // incident.StepStart
 	TypeDelivery   CommandType = 14 // incident.Delivery
 	TypeSMSOptOut  CommandType = 15 // incident.SMSOptOut
+	TypeSeverity   CommandType = 16 // incident.SeverityChange
 	TypeConfig     CommandType = 20 // ConfigCommand
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
@@ -33,8 +34,11 @@ const (
 // log entry with an unknown type or a newer version stops the node loudly: an
 // older binary that skipped it would diverge from its peers.
 var commandVersions = map[CommandType]uint8{
-	TypeAlertGroup: 1,
-	TypeEvent:      1,
+	// Version 2 of alert_group and event carries the leader's paging plan
+	// (deferrals); only commands with one are stamped 2 (see submitIngest).
+	TypeAlertGroup: 2,
+	TypeEvent:      2,
+	TypeSeverity:   1,
 	TypeAction:     1,
 	TypeStepStart:  1,
 	TypeDelivery:   1,
@@ -63,6 +67,8 @@ func (t CommandType) String() string {
 		return "delivery"
 	case TypeSMSOptOut:
 		return "sms_opt_out"
+	case TypeSeverity:
+		return "severity"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/pagerd/pagerd/incident"
+)
 
 // SeverityPolicy is what one severity demands (spec §5.1 severities).
 type SeverityPolicy struct {
@@ -118,3 +122,17 @@ func (c *Config) PagingDeferral(sev string, now time.Time) (until time.Time, win
 
 // ValidSeverity reports whether s is one of Severities.
 func ValidSeverity(s string) bool { return SeverityRank(s) < len(Severities) }
+
+// PagingPlan is the leader's answer, at now, to "would paging wait for
+// business hours" for every severity: one incident.Deferral per severity
+// whose paging waits. The leader stamps it into the commands that open
+// incidents or set severities, so apply never evaluates clocks or zones.
+func (c *Config) PagingPlan(now time.Time) []incident.Deferral {
+	var plan []incident.Deferral
+	for _, sev := range Severities {
+		if until, window, ok := c.PagingDeferral(sev, now); ok {
+			plan = append(plan, incident.Deferral{Severity: sev, Window: window, Until: until.UTC()})
+		}
+	}
+	return plan
+}

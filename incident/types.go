@@ -27,11 +27,14 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64     `json:"id"`
-	Key            string     `json:"key"`
-	Title          string     `json:"title"`
-	Service        string     `json:"service"`
-	Severity       string     `json:"severity"`
+	ID       uint64 `json:"id"`
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+	// SeveritySetBy is who last set the severity by hand (empty: it follows
+	// the alerts). A person's severity stands until changed again.
+	SeveritySetBy  string     `json:"severity_set_by,omitempty"`
 	Status         Status     `json:"status"`
 	DedupKey       string     `json:"dedup_key"`
 	Source         string     `json:"source"`
@@ -43,9 +46,12 @@ type Incident struct {
 	ResolvedBy     string     `json:"resolved_by"`
 	AlertCount     int        `json:"alert_count"` // every distinct alert, kept or not
 	// AlertsDropped counts the alerts past MaxAlerts that were not kept.
-	AlertsDropped int            `json:"alerts_dropped"`
-	Alerts        []Alert        `json:"alerts"`
-	Escalation    *Escalation    `json:"escalation"`
+	AlertsDropped int         `json:"alerts_dropped"`
+	Alerts        []Alert     `json:"alerts"`
+	Escalation    *Escalation `json:"escalation"`
+	// DeferredUntil is set while paging waits for the severity's business
+	// hours window (spec §5.2): the escalation's step 0 is due then.
+	DeferredUntil *time.Time     `json:"deferred_until"`
 	Notifications []Notification `json:"notifications,omitempty"`
 	Timeline      []Entry        `json:"timeline,omitempty"`
 
@@ -141,6 +147,12 @@ type Entry struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor"`
 	Message string    `json:"message"`
+	// From, To and Note structure a change (severity_changed: the old and
+	// new severity and the person's note), so reports and summaries need
+	// not parse Message.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Timeline entry types.
@@ -162,6 +174,10 @@ const (
 	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
 	EntryReply         = "reply"          // a reply that changed nothing, and why
 	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
+	// EntryDeferred: paging waits for the severity's business hours.
+	EntryDeferred = "deferred"
+	// EntrySeverityChanged: a person set the severity (From, To, Note).
+	EntrySeverityChanged = "severity_changed"
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -191,6 +207,8 @@ type AlertGroup struct {
 	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
 	// commands written before versions existed.
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -214,6 +232,8 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 }
 
 // Actions a person takes on an incident.
