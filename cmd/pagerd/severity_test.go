@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,29 @@ func TestSeverityCommandStartsDeferredPaging(t *testing.T) {
 	last := inc.Timeline[len(inc.Timeline)-1]
 	if last.Type != incident.EntrySeverityChanged || last.Actor != "bob" || last.From != "sev3" || last.To != "sev1" || last.Note != "checkout down" {
 		t.Fatalf("timeline entry %+v", last)
+	}
+}
+
+// config check points at a severity page that names no window and at a
+// malformed time_intervals entry, FILE:LINE:COL.
+func TestConfigCheckBusinessHours(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/bad.yaml"
+	yaml := "timezone: UTC\nbusiness_hours:\n  - id: office\n    times:\n      - {weekdays: [\"monday:fryday\"]}\nseverities:\n  sev3: {page: ofice}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "config", "check", path)
+	all := out + errOut
+	for _, want := range []string{
+		path + `:5:21: business_hours[0].times[0].weekdays[0]: fryday is not a valid weekday`,
+		path + `:7:16: severities.sev3.page: "ofice" is neither "always" nor the id of a business_hours window (known: office)`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("config check lacks %q:\n%s", want, all)
+		}
+	}
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
 	}
 }
