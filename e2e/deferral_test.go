@@ -37,10 +37,10 @@ severities:
 func TestDeferredPageSurvivesLeaderKill(t *testing.T) {
 	box := pgStartSMTP(t)
 	c := testcluster.Start(t, 3, testcluster.Options{Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
-	// The window opens at a minute boundary at least 8 s away, so the
-	// trigger and the kill 3 s before it both fit.
+	// The window opens at a minute boundary at least 15 s away, so the
+	// config, the trigger and the kill 3 s before it fit on a loaded host.
 	opens := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
-	if time.Until(opens) < 8*time.Second {
+	if time.Until(opens) < 15*time.Second {
 		opens = opens.Add(time.Minute)
 	}
 	leader := c.Leader()
