@@ -33,15 +33,23 @@ const (
 // commandVersions is the highest version of each type this binary applies. A
 // log entry with an unknown type or a newer version stops the node loudly: an
 // older binary that skipped it would diverge from its peers.
+//
+// Version 2 of event, action, step_start and delivery (issue 11): an
+// acknowledgement or escalate moves the escalation seq, an ack-timeout step
+// carries and is checked against its deadline, and a delivery may record a
+// flood-control hold. Version-1 entries still apply by the version-1 rules
+// (incident.LogV1), so a log written before the upgrade replays to the same
+// state; a binary that knows only version 1 stops at a version-2 entry.
 var commandVersions = map[CommandType]uint8{
-	// Version 2 of alert_group and event carries the leader's paging plan
-	// (deferrals); only commands with one are stamped 2 (see submitIngest).
+	// alert_group 2 and event 3 carry the leader's paging plan (business
+	// hours, `deferrals`); only commands with one are stamped so, the
+	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
-	TypeEvent:      2,
+	TypeEvent:      3,
+	TypeAction:     2,
+	TypeStepStart:  2,
+	TypeDelivery:   2,
 	TypeSeverity:   1,
-	TypeAction:     1,
-	TypeStepStart:  1,
-	TypeDelivery:   1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -52,6 +60,13 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
 }
+
+// planVersions is the first version of each ingest command that may carry
+// a paging plan (incident.Deferral). A command without a plan means the same
+// to a binary from before business hours, so it is stamped one lower and a
+// rolling upgrade does not stop older nodes on every alert; one with a plan
+// stops them instead of letting them page what their peers defer.
+var planVersions = map[CommandType]uint8{TypeAlertGroup: 2, TypeEvent: 3}
 
 func (t CommandType) String() string {
 	switch t {

@@ -372,18 +372,15 @@ func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.Ing
 	return submitIngest(ctx, n, TypeEvent, e, len(e.Deferrals) > 0)
 }
 
-// submitIngest commits an alert group or event. One without a paging plan
-// means the same to a binary from before business hours, so it stays
-// version 1 and a rolling upgrade does not stop old nodes on every alert;
-// one with a plan is version 2, which an old binary refuses loudly rather
-// than paging at once what its peers defer.
+// submitIngest commits an alert group or event, stamped with the version
+// before planVersions unless it carries a paging plan.
 func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned bool) (incident.IngestResult, error) {
 	c, err := newCommand(t, body)
 	if err != nil {
 		return incident.IngestResult{}, err
 	}
 	if !planned {
-		c.Version = 1
+		c.Version = planVersions[t] - 1
 	}
 	v, err := n.batcher.submit(ctx, c)
 	if err != nil {

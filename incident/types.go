@@ -34,21 +34,20 @@ type Incident struct {
 	Severity string `json:"severity"`
 	// SeveritySetBy is who last set the severity by hand (empty: it follows
 	// the alerts). A person's severity stands until changed again.
-	SeveritySetBy  string     `json:"severity_set_by,omitempty"`
-	Status         Status     `json:"status"`
-	DedupKey       string     `json:"dedup_key"`
-	Source         string     `json:"source"`
-	Integration    string     `json:"integration"`
-	CreatedAt      time.Time  `json:"created_at"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at"`
-	AcknowledgedBy string     `json:"acknowledged_by"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	ResolvedBy     string     `json:"resolved_by"`
-	AlertCount     int        `json:"alert_count"` // every distinct alert, kept or not
-	// AlertsDropped counts the alerts past MaxAlerts that were not kept.
-	AlertsDropped int         `json:"alerts_dropped"`
-	Alerts        []Alert     `json:"alerts"`
-	Escalation    *Escalation `json:"escalation"`
+	SeveritySetBy  string      `json:"severity_set_by,omitempty"`
+	Status         Status      `json:"status"`
+	DedupKey       string      `json:"dedup_key"`
+	Source         string      `json:"source"`
+	Integration    string      `json:"integration"`
+	CreatedAt      time.Time   `json:"created_at"`
+	AcknowledgedAt *time.Time  `json:"acknowledged_at"`
+	AcknowledgedBy string      `json:"acknowledged_by"`
+	ResolvedAt     *time.Time  `json:"resolved_at"`
+	ResolvedBy     string      `json:"resolved_by"`
+	AlertCount     int         `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int         `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert     `json:"alerts"`
+	Escalation     *Escalation `json:"escalation"`
 	// DeferredUntil is set while paging waits for the severity's business
 	// hours window (spec §5.2): the escalation's step 0 is due then.
 	DeferredUntil *time.Time     `json:"deferred_until"`
@@ -169,14 +168,13 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
-	EntryNotifyHeld    = "notify_held"    // flood control holds a page for the next summary
-	EntryRetriggered   = "retriggered"    // ack timeout: back to triggered
-	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
-	EntryReply         = "reply"          // a reply that changed nothing, and why
-	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
+	EntryNotifyHeld    = "notify_held" // flood control holds a page for the next summary
+	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
+	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
+	EntryReply         = "reply"       // a reply that changed nothing, and why
 	// EntryDeferred: paging waits for the severity's business hours.
 	EntryDeferred = "deferred"
-	// EntrySeverityChanged: a person set the severity (From, To, Note).
+	// EntrySeverityChanged: the severity changed (From, To, Note).
 	EntrySeverityChanged = "severity_changed"
 )
 
@@ -234,6 +232,9 @@ type Event struct {
 	RulesVersion int `json:"rules_version,omitempty"`
 	// Deferrals are the leader's paging plan (see Deferral).
 	Deferrals []Deferral `json:"deferrals,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // Actions a person takes on an incident.
@@ -254,7 +255,18 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
+
+// LogV1 is the log-entry version of event, action and step_start commands
+// written before issue 11. They apply by the rules of their time: an
+// acknowledgement or escalate leaves the escalation seq alone (and sets no
+// Escalated), and an ack-timeout step has no deadline check, so a log from
+// before the upgrade replays to exactly the state it produced then. Any
+// other version (0 for a command built in this binary) uses today's rules.
+const LogV1 = 1
 
 // IngestResult is what applying an AlertGroup or Event did.
 type IngestResult struct {
