@@ -175,3 +175,18 @@ func TestBadPracticeConfigs(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPagingPlan is what the leader adds to every ingest command:
+// Friday evening, sev3 waits until Monday.
+func BenchmarkPagingPlan(b *testing.B) {
+	cfg, err := Parse([]Source{{Name: "t.yaml", Data: []byte(officeYAML)}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at, _ := ParseTime("2026-11-27 18:00", ams)
+	for b.Loop() {
+		if len(cfg.PagingPlan(at)) != 1 {
+			b.Fatal("no deferral")
+		}
+	}
+}
