@@ -35,9 +35,9 @@ func waiting(inc *Incident) bool {
 	return inc.Status == Triggered && inc.Escalation != nil && !inc.Escalation.Started() && !inc.Escalation.Exhausted
 }
 
-// planPaging applies the leader's plan to an incident whose severity was
-// just been set. Only paging that has not begun
-// moves: a page already sent is never taken back.
+// planPaging applies the leader's plan to an incident whose severity has
+// just been set, and says what it did for the timeline. Only paging that
+// has not begun moves: a page already sent is never taken back.
 func planPaging(now time.Time, inc *Incident, plan []Deferral) string {
 	if !waiting(inc) {
 		return ""
@@ -75,9 +75,9 @@ func followAlertSeverity(now time.Time, inc *Incident, plan []Deferral, actor st
 	if inc.DeferredUntil == nil || from == inc.Severity {
 		return
 	}
-	msg := planPaging(now, inc, plan)
-	inc.Timeline = append(inc.Timeline, Entry{At: now, Type: EntrySeverityChanged, Actor: actor, From: from, To: inc.Severity,
-		Message: fmt.Sprintf("severity %s → %s by the alerts%s", from, inc.Severity, msg)})
+	at := len(inc.Timeline) // the change comes before the deferral it causes
+	inc.Timeline = append(inc.Timeline, Entry{At: now, Type: EntrySeverityChanged, Actor: actor, From: from, To: inc.Severity})
+	inc.Timeline[at].Message = fmt.Sprintf("severity %s → %s by the alerts", from, inc.Severity) + planPaging(now, inc, plan)
 }
 
 // SeverityChange is a person setting an incident's severity (spec §5.3).
