@@ -118,9 +118,9 @@ type streamEvent struct {
 }
 
 // Spec §5.1 events_to through a real node and a real receiver process: every
-// timeline entry of the incident (trigger, page, ack, note, resolve) arrives
-// once, in order, signed like a page, carrying the bridge URL; the first
-// delivery's 503 is retried.
+// timeline entry of the incident (trigger, page, ack, severity change, note,
+// resolve) arrives once, in order, signed like a page, carrying the bridge
+// URL; the first delivery's 503 is retried.
 func TestIncidentEventsReachChatWebhook(t *testing.T) {
 	url, got := startReceiver(t, true, "0")
 	cfg := `
@@ -152,7 +152,7 @@ channels:
 		inc = pgIncident(t, c, n, "chat-1")
 		return len(inc.Notifications) > 0, "the page"
 	})
-	for _, args := range [][]string{{"ack", inc.Key, "--as", "alice"}, {"note", inc.Key, "rolled back"}, {"resolve", inc.Key}} {
+	for _, args := range [][]string{{"ack", inc.Key, "--as", "alice"}, {"severity", inc.Key, "sev2"}, {"note", inc.Key, "rolled back"}, {"resolve", inc.Key}} {
 		if code, out := c.Run(n, args...); code != 0 {
 			t.Fatalf("pagerd %v: %d %s", args, code, out)
 		}
@@ -196,7 +196,7 @@ channels:
 		t.Errorf("%d events for %d timeline entries: %v", len(events), len(inc.Timeline), types)
 	}
 	joined := strings.Join(types, ",")
-	for _, want := range []string{"triggered", "step", "acknowledged", "note", "resolved"} {
+	for _, want := range []string{"triggered", "step", "acknowledged", "severity_changed", "note", "resolved"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no %s event in %s", want, joined)
 		}

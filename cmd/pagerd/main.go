@@ -48,6 +48,7 @@ func init() {
 		"cluster":   {"status | remove NODE", runCluster},
 		"snapshot":  {"save FILE | restore FILE", runSnapshot},
 		"note":      {"add a note to an incident's timeline", runNote},
+		"severity":  {"set an incident's severity (sev1..sev3)", runSeverity},
 		"version":   {"print the version", runVersion},
 	}
 }
