@@ -102,6 +102,12 @@ func (s *Server) auth(h http.Handler) http.Handler {
 			cluster.WriteUnavailable(w, "no config committed yet; retry", time.Second)
 			return
 		}
+		// A restarting node's config (its tokens) is older than the cluster's
+		// until it has caught up: check no token against it.
+		if !s.node.CaughtUp() {
+			cluster.WriteUnavailable(w, "this node is catching up with the cluster; retry", time.Second)
+			return
+		}
 		if len(ac.Config.APITokens) == 0 {
 			h.ServeHTTP(w, r)
 			return
@@ -128,15 +134,12 @@ func (s *Server) auth(h http.Handler) http.Handler {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case s.node.Leader() == "":
-		writeError(w, http.StatusServiceUnavailable, "no known leader")
-	case s.node.FSM().Config() == nil:
-		writeError(w, http.StatusServiceUnavailable, "no committed config applied yet")
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
-			"config_version": s.node.FSM().Config().Version, "applied_index": s.node.FSM().AppliedIndex()})
+	if why := s.node.NotReady(); why != "" {
+		writeError(w, http.StatusServiceUnavailable, why)
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
+		"config_version": s.node.FSM().Config().Version, "applied_index": s.node.AppliedIndex()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

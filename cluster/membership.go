@@ -195,7 +195,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		return nil, raftError(err)
 	}
 	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
-	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.fsm.AppliedIndex()}
+	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.AppliedIndex()}
 	meta := n.fsm.Nodes()
 	var wg sync.WaitGroup
 	for _, s := range cf.Configuration().Servers {
@@ -264,7 +264,7 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	num := func(k string) float64 { f, _ := strconv.ParseFloat(stats[k], 64); return f }
 	ch <- prometheus.MustNewConstMetric(descRaftTerm, prometheus.GaugeValue, num("term"))
-	ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(c.n.fsm.AppliedIndex()))
+	ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(c.n.AppliedIndex()))
 	ch <- prometheus.MustNewConstMetric(descRaftCommit, prometheus.GaugeValue, num("commit_index"))
 	ch <- prometheus.MustNewConstMetric(descRaftPeers, prometheus.GaugeValue, num("num_peers")+1)
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -66,6 +67,7 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
+	commits   *commitWatch // the transport as Raft uses it (catchup.go)
 	batcher   *batcher
 	forwarder *forwarder
 
@@ -76,6 +78,9 @@ type Node struct {
 	// task registered mid-term (OnLeader after Open) starts at once.
 	leaderTerm  *leaderTerm
 	leaderTasks []LeaderTask
+
+	caughtUp      atomic.Bool
+	catchUpTarget atomic.Uint64
 
 	// restoreMu serialises restores on this leader (restore.go).
 	restoreMu sync.Mutex
@@ -130,8 +135,9 @@ func Open(opts Options) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
-	n.done.Add(1)
+	n.done.Add(2)
 	go n.watchLeadership(ctx)
+	go n.watchCatchUp(ctx)
 	return n, nil
 }
 
@@ -165,7 +171,8 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("inspect data dir: %w", err)
 	}
-	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.transport)
+	n.commits = newCommitWatch(n.transport)
+	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.commits)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -232,8 +239,26 @@ func (n *Node) Leader() string {
 	return string(id)
 }
 
-// Ready reports whether the node knows a leader and has a committed config.
-func (n *Node) Ready() bool { return n.Leader() != "" && n.fsm.Config() != nil }
+// Ready reports whether the node knows a leader, has a committed config and
+// has caught up with what the cluster had committed when it started.
+func (n *Node) Ready() bool { return n.NotReady() == "" }
+
+// NotReady says why the node is not ready, or "" when it is.
+func (n *Node) NotReady() string {
+	switch {
+	case n.Leader() == "":
+		return "no known leader"
+	case !n.CaughtUp():
+		applied, target := n.CatchUp()
+		if target == 0 {
+			return "catching up with the cluster: waiting to hear the leader's commit index"
+		}
+		return fmt.Sprintf("catching up with the cluster: applied %d of %d", applied, target)
+	case n.fsm.Config() == nil:
+		return "no committed config applied yet"
+	}
+	return ""
+}
 
 // OnLeader registers a task to run whenever this node is the leader. Register
 // before leadership can be gained (right after Open).
@@ -432,6 +457,9 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) closeStores() {
+	if n.commits != nil {
+		n.commits.close()
+	}
 	if n.transport != nil {
 		n.transport.Close()
 	}

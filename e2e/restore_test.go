@@ -26,11 +26,11 @@ import (
 // process (the log entry framing is the documented on-disk format).
 // The snapshot lists members: those of c, so that the kill rounds test the
 // restore's atomicity, not which member addresses it keeps.
-func bigSnapshot(t *testing.T, c *testcluster.Cluster, n, pad int) []byte {
+func bigSnapshot(t *testing.T, c *testcluster.Cluster, cfg string, n, pad int) []byte {
 	t.Helper()
 	fsm := cluster.NewFSM(func(err error) { t.Fatal(err) })
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	cc := cluster.ConfigCommand{Sources: []config.Source{{Name: "config.yaml", Data: []byte(testcluster.DefaultConfig)}}, Env: map[string]string{}}
+	cc := cluster.ConfigCommand{Sources: []config.Source{{Name: "config.yaml", Data: []byte(cfg)}}, Env: map[string]string{}}
 	apply := func(index uint64, t8 cluster.CommandType, body any) {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -90,7 +90,7 @@ func TestRestoreSurvivesLeaderKill(t *testing.T) {
 		mustOK(t, "trigger", code, body, 202)
 	}
 	file := filepath.Join(t.TempDir(), "backup.snap")
-	if err := os.WriteFile(file, bigSnapshot(t, c, 2500, 14000), 0o600); err != nil {
+	if err := os.WriteFile(file, bigSnapshot(t, c, testcluster.DefaultConfig, 2500, 14000), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Round 0 restores undisturbed and measures how long a restore takes.
