@@ -134,12 +134,14 @@ func (s *Server) auth(h http.Handler) http.Handler {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	// node and raft_state are in both answers: GET /v1/cluster on another
+	// member reads them to report this member's state.
 	if why := s.node.NotReady(); why != "" {
-		writeError(w, http.StatusServiceUnavailable, why)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": why, "node": s.node.ID(), "raft_state": s.node.RaftState()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
-		"config_version": s.node.FSM().Config().Version, "applied_index": s.node.AppliedIndex()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(), "node": s.node.ID(),
+		"raft_state": s.node.RaftState(), "config_version": s.node.FSM().Config().Version, "applied_index": s.node.AppliedIndex()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
@@ -143,7 +144,13 @@ func Open(opts Options) (*Node, error) {
 
 func (n *Node) startRaft() error {
 	var err error
-	n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.opts.DataDir, "raft.db")})
+	// bbolt locks the file; without a timeout a second process on the same
+	// data dir would wait for the lock silently and forever.
+	path := filepath.Join(n.opts.DataDir, "raft.db")
+	n.store, err = raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bbolt.Options{Timeout: storeLockTimeout}})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("data dir %s is in use: %s is locked by another process (is another pagerd serving it?)", n.opts.DataDir, path)
+	}
 	if err != nil {
 		return fmt.Errorf("open raft store: %w", err)
 	}
@@ -192,6 +199,9 @@ func (n *Node) startRaft() error {
 	}
 	return nil
 }
+
+// storeLockTimeout bounds the wait for the data dir's file lock.
+const storeLockTimeout = 2 * time.Second
 
 func (n *Node) raftConfig(hlog hclog.Logger) *raft.Config {
 	rc := raft.DefaultConfig()

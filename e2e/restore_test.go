@@ -206,6 +206,9 @@ func TestRestoreForeignSnapshotKeepsForwarding(t *testing.T) {
 	var st testcluster.Status
 	c.GetJSON(f, "/v1/cluster", &st)
 	for _, m := range st.Nodes {
+		if want := map[bool]string{true: "leader", false: "follower"}[m.ID == st.Leader]; m.State != want {
+			t.Errorf("member %s reported %q, want %q", m.ID, m.State, want)
+		}
 		if m.HTTPAddr != nodeByID(c, m.ID).HTTPAddr {
 			t.Errorf("member %s listed at %s after the restore, lives at %s", m.ID, m.HTTPAddr, nodeByID(c, m.ID).HTTPAddr)
 		}
