@@ -239,13 +239,48 @@ func TestLeaderTimeNeverRunsBackwards(t *testing.T) {
 }
 
 func TestSubmitOnFollowerOrClosedNodeIsUnavailable(t *testing.T) {
-	n, _ := startNode(t, time.Now)
-	n.Close()
-	_, err := n.SubmitEvent(context.Background(), &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"})
-	var ra interface{ RetryAfter() time.Duration }
-	if !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
-		t.Fatalf("submit after close: %v, want a RetryAfter error", err)
+	ev := &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"}
+	wantRetryable := func(what string, err error) {
+		t.Helper()
+		var ra interface{ RetryAfter() time.Duration }
+		if !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
+			t.Fatalf("submit %s: %v, want a RetryAfter error", what, err)
+		}
 	}
+	t.Run("follower", func(t *testing.T) {
+		leader := openNodeAt(t, t.TempDir(), freeAddr(t))
+		defer leader.Close()
+		// A second real node, made a voter directly (the HTTP join needs
+		// the API): it follows and receives the log, but does not lead.
+		addr := freeAddr(t)
+		f, err := Open(Options{NodeID: "t2", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+			Join: []string{"http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := leader.raft.AddVoter("t2", raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
+			t.Fatal(err)
+		}
+		awaitCond(t, 10*time.Second, "t2 follows with the config", func() bool { return f.Leader() == "t1" && f.FSM().Config() != nil })
+		_, err = f.SubmitEvent(context.Background(), ev)
+		wantRetryable("on a follower", err)
+		f.FSM().ReadIncidents(func(st *incident.State) {
+			if st.Len() != 0 {
+				t.Fatalf("a refused submit on the follower left %d incidents", st.Len())
+			}
+		})
+		if _, err := leader.SubmitEvent(context.Background(), ev); err != nil {
+			t.Fatalf("the same submit on the leader: %v", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		n, _ := startNode(t, time.Now)
+		n.Close()
+		_, err := n.SubmitEvent(context.Background(), ev)
+		wantRetryable("after close", err)
+	})
 }
 
 func histogram(t *testing.T, reg *prometheus.Registry, name string) *dto.Histogram {
