@@ -11,7 +11,7 @@ import (
 
 func openNodeAt(t *testing.T, dir, addr string) *Node {
 	t.Helper()
-	n, err := Open(Options{NodeID: "t1", DataDir: dir, RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+	n, err := Open(Options{NodeID: "t1", DataDir: dir, RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SeedConfig: func() (*ConfigCommand, error) { return configCommand(t), nil },
 		Fatal:      func(err error) { t.Errorf("fatal: %v", err) }})
@@ -58,3 +58,6 @@ func TestAppliedIndexCountsNoOpEntries(t *testing.T) {
 			st.AppliedIndex, last, n.FSM().AppliedIndex())
 	}
 }
+
+// testHeartbeat keeps in-process elections quick (the default is 2 s).
+const testHeartbeat = 300 * time.Millisecond

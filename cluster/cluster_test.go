@@ -166,7 +166,7 @@ func startNode(t *testing.T, clock func() time.Time) (*Node, *prometheus.Registr
 	addr := ln.Addr().String()
 	ln.Close()
 	reg := prometheus.NewRegistry()
-	n, err := Open(Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+	n, err := Open(Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Clock: clock,
 		SeedConfig: func() (*ConfigCommand, error) { return configCommand(t), nil },
 		Fatal:      func(err error) { t.Errorf("fatal: %v", err) }})
@@ -251,7 +251,8 @@ func TestSubmitOnFollowerOrClosedNodeIsUnavailable(t *testing.T) {
 		leader := openNodeAt(t, t.TempDir(), freeAddr(t))
 		defer leader.Close()
 		// A second real node, made a voter directly (the HTTP join needs
-		// the API): it follows and receives the log, but does not lead.
+		// the API): it follows and receives the log, but does not lead (its
+		// default 2 s election timeout is far above the leader's heartbeats).
 		addr := freeAddr(t)
 		f, err := Open(Options{NodeID: "t2", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
 			Join: []string{"http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
