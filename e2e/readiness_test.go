@@ -27,10 +27,13 @@ func TestRestartedNodeIsNotReadyUntilCaughtUp(t *testing.T) {
 	if err := os.WriteFile(file, bigSnapshot(t, c, withOld, 2000, 10000), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if rc, out := c.Run(c.Leader(), "snapshot", "restore", file); rc != 0 {
-		t.Fatalf("snapshot restore: exit %d: %s", rc, out)
-	}
-	code, body := c.Do(c.Leader(), http.MethodPut, "/v1/config", []byte(testcluster.DefaultConfig), nil)
+	restoreRetrying(t, c, file)
+	var code int
+	var body []byte
+	c.WaitFor(30*time.Second, func() (bool, string) { // a 503 during an election is retried
+		code, body = c.Do(c.Leader(), http.MethodPut, "/v1/config", []byte(testcluster.DefaultConfig), nil)
+		return code != http.StatusServiceUnavailable, string(body)
+	})
 	mustOK(t, "PUT /v1/config revoking a token", code, body, 200)
 	var applied struct{ Version string }
 	json.Unmarshal(body, &applied)
