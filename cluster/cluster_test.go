@@ -29,7 +29,7 @@ integrations:
   - {name: events, key: "k-${EVENTS_SUFFIX}", service: checkout}
 `
 
-func rawEntry(t *testing.T, cmds ...command) []byte {
+func rawEntry(t testing.TB, cmds ...command) []byte {
 	t.Helper()
 	data, err := encodeBatch(&batch{Now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), Commands: cmds})
 	if err != nil {
@@ -38,7 +38,7 @@ func rawEntry(t *testing.T, cmds ...command) []byte {
 	return data
 }
 
-func trigger(t *testing.T, key string) command {
+func trigger(t testing.TB, key string) command {
 	t.Helper()
 	c, err := newCommand(TypeEvent, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: key,
 		Alert: incident.Alert{Annotations: map[string]string{"summary": key}, Severity: "sev1"}})
@@ -124,7 +124,7 @@ func TestFSMSnapshotRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-func configCommand(t *testing.T) *ConfigCommand {
+func configCommand(t testing.TB) *ConfigCommand {
 	t.Helper()
 	cc, err := CaptureConfig([]config.Source{{Name: "c.yaml", Data: []byte(testConfig)}},
 		func(name string) (string, bool) {
@@ -136,7 +136,7 @@ func configCommand(t *testing.T) *ConfigCommand {
 	return cc
 }
 
-func snapshotBytes(t *testing.T, f *FSM) []byte {
+func snapshotBytes(t testing.TB, f *FSM) []byte {
 	t.Helper()
 	s, err := f.Snapshot()
 	if err != nil {
