@@ -1,9 +1,9 @@
 package nodebackend
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,21 +19,21 @@ import (
 // maxAnswer bounds how much of the leader's answer is read.
 const maxAnswer = 4 << 20
 
-// forwardAction posts the action to the leader's public API, as the CLI
-// would, with the reply's channel and dedup id, and maps the answer back.
+// forwardAction posts the action to the leader's public API as a
+// node-to-node request (only those may set the reply's channel and dedup
+// id), and maps the answer back.
 func (b *Backend) forwardAction(ctx context.Context, a *incident.Action) (reply.Result, error) {
-	base, headers := b.node.LeaderAPI()
-	if base == "" {
+	body, _ := json.Marshal(map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID})
+	path := "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
+	// Signed with the node's cluster credentials, not an API token: a token
+	// rotation must not stop followers from forwarding replies.
+	req, err := b.node.LeaderRequest(ctx, http.MethodPost, path, body)
+	if errors.Is(err, cluster.ErrNoLeader) {
 		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
-	body, _ := json.Marshal(map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID})
-	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return reply.Result{}, err
+		return reply.Result{}, fmt.Errorf("%w: sign the forwarded reply: %v", reply.ErrTransient, err)
 	}
-	req.Header = headers
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return reply.Result{}, fmt.Errorf("%w: forward to leader: %v", reply.ErrTransient, err)
