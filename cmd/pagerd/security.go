@@ -22,6 +22,11 @@ type securityFlags struct {
 // rotating: the first signs, every one is accepted).
 const clusterSecretEnv = "PAGERD_CLUSTER_SECRET"
 
+// devClusterSecret is what --dev nodes without TLS or a secret of their own
+// share, so the README's three-node --dev cluster joins with no setup. It is
+// public: a --dev cluster is not protected from anyone who reaches its ports.
+const devClusterSecret = "pagerd-dev-cluster-secret-not-secret"
+
 // minClusterSecretLen keeps a guessable secret out.
 const minClusterSecretLen = 16
 

@@ -119,6 +119,11 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
+	if len(secrets) == 0 && f.security.tlsFiles() == nil && f.dev {
+		// --dev stays a one-liner on loopback: a fixed, public secret.
+		secrets = []string{devClusterSecret}
+		log.Warn("development mode: nodes authenticate each other with a built-in, public cluster secret; set " + clusterSecretEnv + " or --raft-tls-* for a real cluster")
+	}
 	node, err := cluster.Open(cluster.Options{
 		NodeID: f.nodeID, DataDir: f.dataDir, RaftAddr: f.raftAddr, HTTPAddr: f.httpAddr,
 		Join: splitList(f.join), TLS: f.security.tlsFiles(), ClusterSecrets: secrets,
