@@ -123,3 +123,29 @@ func FuzzParseNodeAuth(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyNodeRequest: whatever a client puts in the node headers and
+// body, verification answers an error or a member, never panics, and never
+// accepts without the secret.
+func FuzzVerifyNodeRequest(f *testing.F) {
+	f.Add("n2 1764417600 hmac AAAA", "", "{}")
+	f.Add("n2 1764417600 cert AAAA", "AAAA.BBBB", "{}")
+	f.Add("n2 1764417600 cert AAAA", "", "")
+	now := time.Unix(1764417600, 0)
+	ca := testpki.NewCA(f, "cluster-ca")
+	dir := f.TempDir()
+	files := ca.WriteNode(f, dir, "n1")
+	src, err := newTLSSource(TLSFiles{Cert: files.Cert, Key: files.Key, CA: files.CA}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	leader := authNode("n1", now, src, "the-cluster-secret-0123")
+	f.Fuzz(func(t *testing.T, auth, chain, body string) {
+		r, _ := http.NewRequest(http.MethodPost, "/v1/cluster/join", strings.NewReader(body))
+		r.Header.Set(NodeAuthHeader, auth)
+		r.Header.Set(NodeCertHeader, chain)
+		if id, err := leader.VerifyNodeRequest(r); err == nil {
+			t.Fatalf("accepted %q as %q", auth, id)
+		}
+	})
+}

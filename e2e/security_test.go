@@ -155,7 +155,7 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 	}
 
 	// A fourth process with its own CA's certificate asks to join.
-	n4 := startStranger(t, stranger, leader)
+	n4 := startOutsideNode(t, "n4", stranger, leader)
 	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
 		log := n4.log()
 		return strings.Contains(log, "join attempt failed") && strings.Contains(log, "401"), "n4 log:\n" + log
@@ -183,30 +183,43 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 	if code, body := c.Event(c.Leader(), "trigger", "after-stranger", "still here"); code != 202 {
 		t.Fatalf("event after the stranger: %d %s", code, body)
 	}
+
+	// A node with a certificate from the cluster CA joins, through a
+	// follower (which checks its signature and passes the join on).
+	n5 := startOutsideNode(t, "n5", ca.WriteNode(t, dir, "n5"), c.Followers()[0])
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		st := clusterStatus(t, c, c.Leader())
+		for _, m := range st.Nodes {
+			if m.ID == "n5" && m.Suffrage == "voter" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("members %+v; n5 log:\n%s", st.Nodes, n5.log())
+	})
 }
 
-type strangerProc struct {
+type outsideProc struct {
 	cmd     *exec.Cmd
 	logPath string
 }
 
-func (p *strangerProc) log() string { b, _ := os.ReadFile(p.logPath); return string(b) }
+func (p *outsideProc) log() string { b, _ := os.ReadFile(p.logPath); return string(b) }
 
-// startStranger runs a pagerd that is not a member, with certificate f,
+// startOutsideNode runs a pagerd with an empty data dir and certificate f,
 // joining through member's HTTP address.
-func startStranger(t *testing.T, f testpki.Files, member *testcluster.Node) *strangerProc {
+func startOutsideNode(t *testing.T, id string, f testpki.Files, member *testcluster.Node) *outsideProc {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfg, []byte(testcluster.DefaultConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &strangerProc{logPath: filepath.Join(dir, "n4.log")}
+	p := &outsideProc{logPath: filepath.Join(dir, id+".log")}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"serve", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--node-id", "n4",
+	args := append([]string{"serve", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--node-id", id,
 		"--http-addr", testcluster.FreePort(t), "--raft-addr", testcluster.FreePort(t), "--join", member.URL()}, f.Args()...)
 	p.cmd = exec.Command(testcluster.Binary(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
