@@ -118,6 +118,9 @@ func Open(opts Options) (*Node, error) {
 			return nil, err
 		}
 		n.tls = src
+		if opts.Registry != nil {
+			opts.Registry.MustRegister(src.refused)
+		}
 	}
 	// The forwarder's HTTP client exists before Raft starts: startRaft may
 	// launch joinLoop, which posts the join request with it right away.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // raftHandshakeTimeout bounds a TLS handshake on the Raft port, so a peer
@@ -62,7 +63,7 @@ func (l *tlsStreamLayer) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handshakeConn{Conn: tls.Server(c, l.src.serverConfig()), log: l.log}, nil
+	return &handshakeConn{Conn: tls.Server(c, l.src.serverConfig()), log: l.log, refused: l.src.refused}, nil
 }
 
 func (l *tlsStreamLayer) Close() error   { return l.raw.Close() }
@@ -86,9 +87,10 @@ func (l *tlsStreamLayer) Dial(address raft.ServerAddress, timeout time.Duration)
 // first byte is read or written, and logs a refused peer once.
 type handshakeConn struct {
 	*tls.Conn
-	log  *slog.Logger
-	once sync.Once
-	err  error
+	log     *slog.Logger
+	refused prometheus.Counter
+	once    sync.Once
+	err     error
 }
 
 func (c *handshakeConn) handshake() error {
@@ -97,6 +99,7 @@ func (c *handshakeConn) handshake() error {
 		defer cancel()
 		c.err = c.Conn.HandshakeContext(ctx)
 		if c.err != nil {
+			c.refused.Inc()
 			c.log.Warn("refused a Raft connection: TLS handshake failed", "remote", c.RemoteAddr().String(), "err", c.err)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagerd/pagerd/internal/testpki"
 )
@@ -88,6 +89,11 @@ func TestTLSStreamLayerMembersOnly(t *testing.T) {
 	}
 	if err := <-errc; err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("server side of a stranger: %v, want a certificate error", err)
+	}
+	var m dto.Metric
+	server.src.refused.Write(&m)
+	if got := m.GetCounter().GetValue(); got != 1 {
+		t.Errorf("pagerd_raft_tls_refused_total = %v after one stranger, want 1", got)
 	}
 
 	// Plain TCP with a Raft-looking first byte: the handshake fails.

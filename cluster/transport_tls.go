@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TLSFiles are the PEM files of --raft-tls-cert, --raft-tls-key and
@@ -38,6 +40,9 @@ type tlsMaterial struct {
 type tlsSource struct {
 	files TLSFiles
 	onErr func(error)
+	// refused counts Raft connections whose TLS handshake failed: a peer
+	// without a CA-signed certificate, or not speaking TLS at all.
+	refused prometheus.Counter
 
 	mu      sync.Mutex
 	cur     *tlsMaterial
@@ -49,7 +54,10 @@ func newTLSSource(files TLSFiles, onErr func(error)) (*tlsSource, error) {
 	if files.Cert == "" || files.Key == "" || files.CA == "" {
 		return nil, errors.New("raft TLS needs all three of --raft-tls-cert, --raft-tls-key and --raft-tls-ca")
 	}
-	s := &tlsSource{files: files, onErr: onErr}
+	s := &tlsSource{files: files, onErr: onErr, refused: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pagerd_raft_tls_refused_total",
+		Help: "Connections to the Raft port refused because their TLS handshake failed (no certificate from the cluster CA, or not TLS).",
+	})}
 	m, err := loadTLSMaterial(files)
 	if err != nil {
 		return nil, err
