@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,10 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
-	tls       *tlsSource // nil without --raft-tls-*
+	tls       *tlsSource      // nil without --raft-tls-*
+	raftLayer *tlsStreamLayer // the TLS stream layer and its HTTP tunnel; nil without TLS
+	tunnelMu  sync.Mutex
+	tunnelSrv *http.Server
 	batcher   *batcher
 	forwarder *forwarder
 
@@ -157,7 +161,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newRaftTransport(n.opts.RaftAddr, n.tls, hlog, n.log)
+	n.transport, n.raftLayer, err = newRaftTransport(n.opts.RaftAddr, n.tls, hlog, n.log)
 	if err != nil {
 		return fmt.Errorf("raft transport on %s: %w", n.opts.RaftAddr, err)
 	}
@@ -437,6 +441,7 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) closeStores() {
+	n.closeTunnel()
 	if n.transport != nil {
 		n.transport.Close()
 	}

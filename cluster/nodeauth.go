@@ -259,15 +259,15 @@ func (n *Node) NodeRequest(ctx context.Context, method, baseURL, path string, bo
 	return req, nil
 }
 
-// LeaderRequest is NodeRequest to the current leader's HTTP API; the error
-// is ErrNoLeader while there is none.
+// LeaderRequest is NodeRequest to the current leader's HTTP API, to send
+// with NodeTransport (through the TLS tunnel when there is one); the error is
+// ErrNoLeader while there is none.
 func (n *Node) LeaderRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
-	leader := n.Leader()
-	addr := n.fsm.Nodes()[leader].HTTPAddr
-	if leader == "" || addr == "" {
+	base, ok := n.leaderBase()
+	if !ok {
 		return nil, ErrNoLeader
 	}
-	req, err := n.NodeRequest(ctx, method, addr, path, body)
+	req, err := n.NodeRequest(ctx, method, base, path, body)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"io"
 	"net"
 	"strings"
@@ -32,36 +33,40 @@ func testLayer(t *testing.T, src *tlsSource) *tlsStreamLayer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.Close() })
-	return &tlsStreamLayer{raw: raw, advertise: raw.Addr(), src: src, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	l := newTLSStreamLayer(raw, raw.Addr(), src, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
-// echoOnce accepts one connection and echoes what it reads until EOF; the
-// error of the read (a failed handshake) goes to errc.
-func echoOnce(l *tlsStreamLayer) chan error {
-	errc := make(chan error, 1)
+// echo serves every connection ln accepts by echoing it.
+func echo(ln net.Listener) {
 	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			errc <- err
-			return
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
 		}
-		defer c.Close()
-		_, err = io.Copy(c, c)
-		errc <- err
 	}()
-	return errc
+}
+
+func refusedCount(src *tlsSource) float64 {
+	var m dto.Metric
+	src.refused.Write(&m)
+	return m.GetCounter().GetValue()
 }
 
 // TestTLSStreamLayerMembersOnly: two holders of certificates from the
 // cluster CA talk; a dialler with a certificate from another CA, or with none
-// (plain TCP, as the Raft TCP transport dials), never gets a byte through.
+// (plain TCP, as the Raft TCP transport dials), never gets a byte through,
+// and each refusal is counted.
 func TestTLSStreamLayerMembersOnly(t *testing.T) {
 	ca := testpki.NewCA(t, "cluster-ca")
 	server := testLayer(t, tlsFixture(t, ca, "n1"))
 	member := testLayer(t, tlsFixture(t, ca, "n2"))
+	echo(server)
 
-	errc := echoOnce(server)
 	c, err := member.Dial(raft.ServerAddress(server.Addr().String()), 5*time.Second)
 	if err != nil {
 		t.Fatalf("member dial: %v", err)
@@ -72,12 +77,10 @@ func TestTLSStreamLayerMembersOnly(t *testing.T) {
 		t.Fatalf("member echo: %q %v", buf, err)
 	}
 	c.Close()
-	<-errc
 
 	// Another CA: the server refuses the client's certificate, and the
 	// client refuses the server's.
 	stranger := testLayer(t, tlsFixture(t, testpki.NewCA(t, "other-ca"), "n4"))
-	errc = echoOnce(server)
 	if c, err := stranger.Dial(raft.ServerAddress(server.Addr().String()), 5*time.Second); err == nil {
 		// TLS 1.3: the client may finish before the server has judged its
 		// certificate; the server's refusal then shows on the first read.
@@ -87,33 +90,50 @@ func TestTLSStreamLayerMembersOnly(t *testing.T) {
 		}
 		c.Close()
 	}
-	if err := <-errc; err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("server side of a stranger: %v, want a certificate error", err)
-	}
-	var m dto.Metric
-	server.src.refused.Write(&m)
-	if got := m.GetCounter().GetValue(); got != 1 {
-		t.Errorf("pagerd_raft_tls_refused_total = %v after one stranger, want 1", got)
-	}
+	waitFor(t, func() bool { return refusedCount(server.src) == 1 }, "one refusal counted")
 
 	// Plain TCP with a Raft-looking first byte: the handshake fails.
-	errc = echoOnce(server)
 	raw, err := net.Dial("tcp", server.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw.Write([]byte{1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80})
-	if err := <-errc; err == nil {
-		t.Fatal("plain TCP got past the TLS listener")
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(raw, buf); err == nil {
+		t.Fatal("plain TCP got an answer from the TLS listener")
 	}
 	raw.Close()
+	waitFor(t, func() bool { return refusedCount(server.src) == 2 }, "two refusals counted")
 
 	// The member dialling a stranger's listener refuses it too.
-	errc = echoOnce(stranger)
 	if _, err := member.Dial(raft.ServerAddress(stranger.Addr().String()), 5*time.Second); err == nil || !strings.Contains(err.Error(), "cluster CA") {
 		t.Fatalf("member dialling a stranger: %v, want refusal naming the cluster CA", err)
 	}
-	<-errc
+
+	// The HTTP tunnel: a member's tunnel connection reaches the tunnel
+	// listener, not Raft.
+	echo(server.tunnel)
+	tc, err := member.DialTunnel(context.Background(), server.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Write([]byte("GET /"))
+	buf = make([]byte, 5)
+	if _, err := io.ReadFull(tc, buf); err != nil || string(buf) != "GET /" {
+		t.Fatalf("tunnel echo: %q %v (the tunnel byte must not reach the handler)", buf, err)
+	}
+	tc.Close()
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 5s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestTLSSourceRefusesWrongFiles: a certificate from another CA than the one
@@ -160,10 +180,10 @@ func TestRaftOverTLSTransport(t *testing.T) {
 	ca := testpki.NewCA(t, "cluster-ca")
 	hlog := hclog.NewNullLogger()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := newRaftTransport("0.0.0.0:0", tlsFixture(t, ca, "n1"), hlog, log); err == nil {
+	if _, _, err := newRaftTransport("0.0.0.0:0", tlsFixture(t, ca, "n1"), hlog, log); err == nil {
 		t.Fatal("0.0.0.0 is not an address peers can reach; want an error")
 	}
-	a, err := newRaftTransport("127.0.0.1:0", tlsFixture(t, ca, "n1"), hlog, log)
+	a, _, err := newRaftTransport("127.0.0.1:0", tlsFixture(t, ca, "n1"), hlog, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,9 +179,14 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 		// stranger's doing (its term would be attackTerm).
 		t.Logf("term moved from %d to %d by an election of the cluster's own", before.Term, after.Term)
 	}
-	// The secured cluster still commits.
-	if code, body := c.Event(c.Leader(), "trigger", "after-stranger", "still here"); code != 202 {
-		t.Fatalf("event after the stranger: %d %s", code, body)
+	// The secured cluster still commits, also what a follower takes: it
+	// proxies the request through the TLS tunnel on the leader's Raft port.
+	follower := c.Followers()[0]
+	if code, body := c.Event(follower, "trigger", "after-stranger", "still here"); code != 202 {
+		t.Fatalf("event through follower %s: %d %s", follower.ID, code, body)
+	}
+	if code, body := c.Do(follower, "POST", "/v1/incidents/1/ack", []byte(`{"note":"through the tunnel"}`), nil); code != 200 {
+		t.Fatalf("ack through follower %s: %d %s", follower.ID, code, body)
 	}
 
 	// A node with a certificate from the cluster CA joins, through a

@@ -173,6 +173,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
 	var handler http.Handler = mux
+	// With --raft-tls-*, members send each other's API requests through
+	// the Raft port's TLS (cluster/tunnel.go).
+	node.ServeTunnel(handler)
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {
 		node.Close()
