@@ -242,9 +242,19 @@ func startOutsideNode(t *testing.T, id string, f testpki.Files, member *testclus
 // and acts, without a restart. (Before, followers forwarded with the admin
 // token of their start-up config: 401, then 451 until restart.)
 func TestTokenRotationKeepsFollowerRepliesWorking(t *testing.T) {
+	t.Run("cluster secret", func(t *testing.T) { tokenRotation(t, testcluster.Options{}) })
+	// With TLS the follower forwards through the tunnel on the leader's Raft port.
+	t.Run("mutual TLS", func(t *testing.T) {
+		files := testpki.NewCA(t, "pagerd-cluster-ca").WriteNode(t, t.TempDir(), "member")
+		tokenRotation(t, testcluster.Options{ExtraArgs: files.Args(), Env: []string{"PAGERD_CLUSTER_SECRET="}})
+	})
+}
+
+func tokenRotation(t *testing.T, opts testcluster.Options) {
 	box := pgStartSMTP(t)
 	cfg := fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")
-	c := testcluster.Start(t, 3, testcluster.Options{SMTP: true, Config: cfg})
+	opts.SMTP, opts.Config = true, cfg
+	c := testcluster.Start(t, 3, opts)
 	leader := c.Leader()
 	pgTrigger(t, c, leader, "rotate-tokens", testcluster.EventsKey)
 	replyTo, subject := rpPageEmail(t, c, box, "n1-1-0")
