@@ -234,7 +234,7 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "channel: want api, sms, email or dev")
 		return
 	}
-	if msg, ok := checkInternalFields(r.Context(), body); !ok {
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
 		writeError(w, http.StatusForbidden, msg)
 		return
 	}

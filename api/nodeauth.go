@@ -21,6 +21,7 @@ type tokenScopeKey struct{}
 var nodeRoutes = map[string]bool{
 	"POST /v1/cluster/join":            true,
 	"POST /v1/incidents/{id}/{action}": true,
+	"POST /v1/incidents/{id}/severity": true, // a reply's 3s1 or sev1
 }
 
 func (s *Server) nodeAuth(h http.Handler, w http.ResponseWriter, r *http.Request) {
@@ -55,22 +56,29 @@ func tokenScope(ctx context.Context) string {
 	return s
 }
 
-// checkInternalFields refuses the fields of an action body that only a node
-// forwarding a reply may set: the reply's channel and dedup id always, and
-// `by` naming someone other than the token unless the token is admin (the
-// CLI's --as, for an operator recording an action taken by phone).
-func checkInternalFields(ctx context.Context, body actionBody) (string, bool) {
+// checkInternalFields refuses the fields of an action or severity body that
+// only a node forwarding a reply may set: the reply's channel and dedup id
+// always, and `by` as checkActor says.
+func checkInternalFields(ctx context.Context, by, channel, dedupID string) (string, bool) {
 	if fromNode(ctx) != "" {
 		return "", true
 	}
 	switch {
-	case body.Channel != "" && body.Channel != "api":
+	case channel != "" && channel != "api":
 		return "channel: only a pagerd node forwarding a reply sets it; API clients leave it out (it is \"api\")", false
-	case body.DedupID != "":
+	case dedupID != "":
 		return "dedup_id: only a pagerd node forwarding a reply sets it; API clients leave it out", false
-	case body.By != "" && body.By != tokenName(ctx) && tokenScope(ctx) != config.ScopeAdmin:
-		return fmt.Sprintf("by: token %q has scope %s and acts as itself; acting as user %q needs an admin token (or leave by out)",
-			tokenName(ctx), tokenScope(ctx), body.By), false
 	}
-	return "", true
+	return checkActor(ctx, by)
+}
+
+// checkActor refuses `by` naming someone other than the token, unless the
+// token is admin (the CLI's --as, for an operator recording an action taken
+// by phone) or the request a node's (a reply, acting as the paged user).
+func checkActor(ctx context.Context, by string) (string, bool) {
+	if fromNode(ctx) != "" || by == "" || by == tokenName(ctx) || tokenScope(ctx) == config.ScopeAdmin {
+		return "", true
+	}
+	return fmt.Sprintf("by: token %q has scope %s and acts as itself; acting as user %q needs an admin token (or leave by out)",
+		tokenName(ctx), tokenScope(ctx), by), false
 }

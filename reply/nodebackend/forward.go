@@ -21,9 +21,14 @@ const maxAnswer = 4 << 20
 
 // forwardAction posts the action to the leader's public API as a
 // node-to-node request (only those may set the reply's channel and dedup
-// id), and maps the answer back.
-func (b *Backend) forwardAction(ctx context.Context, a *incident.Action) (reply.Result, error) {
-	body, _ := json.Marshal(map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID})
+// id), and maps the answer back. A severity change (kind "severity")
+// carries the severity it sets.
+func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severity string) (reply.Result, error) {
+	fields := map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	if a.Kind == reply.ActionSeverity {
+		fields["severity"] = severity
+	}
+	body, _ := json.Marshal(fields)
 	path := "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
 	// Signed with the node's cluster credentials, not an API token: a token
 	// rotation must not stop followers from forwarding replies.
