@@ -335,6 +335,10 @@ func TestAPITokensCannotSetInternalFields(t *testing.T) {
 		{"admin claims the sms channel", "POST", "/v1/incidents/1/resolve", admin, `{"channel":"sms"}`, 403, "channel: only a pagerd node"},
 		{"respond acts as alice", "POST", "/v1/incidents/1/ack", respondToken, `{"by":"alice"}`, 403, `by: token "bot" has scope respond`},
 		{"respond notes as alice", "POST", "/v1/incidents/1/notes", respondToken, `{"by":"alice","note":"x"}`, 403, "needs an admin token"},
+		{"respond sets a severity with a dedup_id", "POST", "/v1/incidents/1/severity", respondToken, `{"severity":"sev3","dedup_id":"m1"}`, 403, "dedup_id: only a pagerd node"},
+		{"respond sets a severity as alice", "POST", "/v1/incidents/1/severity", respondToken, `{"severity":"sev3","by":"alice"}`, 403, "needs an admin token"},
+		{"respond makes an override as alice", "POST", "/v1/schedules/web/overrides", respondToken,
+			`{"from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","user":"alice","by":"alice"}`, 403, "needs an admin token"},
 		{"forged node credentials", "POST", "/v1/incidents/1/ack", "", `{"dedup_id":"m1"}`, 401, "node credentials"},
 		// Allowed: naming itself, the api channel, and an admin acting as a user.
 		{"respond notes as itself", "POST", "/v1/incidents/1/notes", respondToken, `{"by":"bot","note":"looking","channel":"api"}`, 200, ""},
