@@ -373,6 +373,9 @@ func TestAPITokensCannotSetInternalFields(t *testing.T) {
 	// ...but they open nothing else, and a wrong secret opens nothing.
 	code, body = send(t, nodeSigned(t, testcluster.ClusterSecret, "n2", "GET", n.URL()+"/v1/config", ""))
 	checkRow(t, authRow{"node reads the config", "GET", "/v1/config", "", "", 403, "node credentials are for joining and forwarding replies only"}, code, body)
+	joinN9 := `{"id":"n9","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`
+	code, body = send(t, nodeSigned(t, testcluster.ClusterSecret, "n2", "POST", n.URL()+"/v1/cluster/join", joinN9))
+	checkRow(t, authRow{"node joins another id", "POST", "/v1/cluster/join", "", joinN9, 403, `node "n2" may join only itself`}, code, body)
 	code, body = send(t, nodeSigned(t, "a-guessed-secret-0000", "n2", "POST", n.URL()+"/v1/incidents/1/resolve", "{}"))
 	checkRow(t, authRow{"wrong cluster secret", "POST", "/v1/incidents/1/resolve", "", "{}", 401, "cluster secret not accepted"}, code, body)
 
