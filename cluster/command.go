@@ -30,6 +30,12 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Learning from incidents (cluster/learning.go).
+	TypePostmortem      CommandType = 60 // learning.PostmortemCommand
+	TypeFollowupAdd     CommandType = 61 // learning.FollowupAdd
+	TypeFollowupPatch   CommandType = 62 // learning.FollowupPatch
+	TypeReminderQueue   CommandType = 63 // learning.ReminderQueue
+	TypeReminderOutcome CommandType = 64 // learning.ReminderOutcome
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -63,6 +69,12 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
+
+	TypePostmortem:      1,
+	TypeFollowupAdd:     1,
+	TypeFollowupPatch:   1,
+	TypeReminderQueue:   1,
+	TypeReminderOutcome: 1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -106,6 +118,9 @@ func (t CommandType) String() string {
 		return "schedule_override"
 	case TypeEventProgress:
 		return "event_progress"
+	}
+	if name, ok := learningNames[t]; ok {
+		return name
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

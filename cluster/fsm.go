@@ -14,6 +14,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -64,6 +65,8 @@ type FSM struct {
 	sched       schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
+	// learning holds postmortems, follow-ups and reminders (learning.go).
+	learning *learning.State
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -81,7 +84,7 @@ type FSM struct {
 // NewFSM returns an empty state machine. fatal is called (and must not return
 // normally to Raft) when the log holds a command this binary does not know.
 func NewFSM(fatal func(error)) *FSM {
-	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, fatal: fatal}
+	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, learning: learning.NewState(), fatal: fatal}
 }
 
 // Apply implements raft.FSM. It returns []Result, one per command of the batch.
@@ -102,6 +105,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	for i := range b.Commands {
 		results[i] = f.applyCommand(b.Now, &b.Commands[i])
+		f.afterCommand(b.Now, results[i])
 		ch.note(b.Commands[i].Type, results[i])
 	}
 	f.mu.Unlock()
@@ -183,6 +187,8 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyOverride(now, c.Body)
 	case TypeEventProgress:
 		return f.applyEventProgress(now, c.Body)
+	case TypePostmortem, TypeFollowupAdd, TypeFollowupPatch, TypeReminderQueue, TypeReminderOutcome:
+		return f.applyLearning(now, c)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -281,6 +287,8 @@ type snapshotHeader struct {
 	Overrides *overrideState `json:"schedule_overrides,omitempty"`
 	// EventCursors are the event stream cursors (eventcursor.go).
 	EventCursors eventCursors `json:"event_cursors,omitempty"`
+	// Learning is postmortems, follow-ups and reminders (learning.go).
+	Learning json.RawMessage `json:"learning,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -299,6 +307,11 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
+	lb, err := f.learning.Encode()
+	if err != nil {
+		return nil, err
+	}
+	h.Learning = lb
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -321,7 +334,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		ac = h.Config
 		ac.Config = cfg
 	}
+	ls, err := learning.Decode(h.Learning)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	f.mu.Lock()
+	f.learning = ls
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.staging = h.Staging

@@ -1,0 +1,264 @@
+package learning
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// Incidents finds an incident by id (the FSM's incident state).
+type Incidents func(id uint64) (*incident.Incident, bool)
+
+// DefaultPostmortemDue is how long after resolve a postmortem is due when
+// the severity's postmortem_due is unset.
+const DefaultPostmortemDue = 5 * 24 * time.Hour
+
+// ApplyPostmortem creates or edits a postmortem. A PUT on an incident
+// without one creates it by hand (any severity), prefilled unless a body
+// is given.
+func (s *State) ApplyPostmortem(now time.Time, cfg *config.Config, incs Incidents, c *PostmortemCommand) (Postmortem, error) {
+	inc, ok := incs(c.Incident)
+	if !ok {
+		return Postmortem{}, notFound("incident %s not found", incident.KeyFor(c.Incident))
+	}
+	if err := checkPostmortem(cfg, c); err != nil {
+		return Postmortem{}, err
+	}
+	p, ok := s.Postmortems[c.Incident]
+	if !ok {
+		p = newPostmortem(now, cfg, inc, c.By)
+		s.Postmortems[c.Incident] = p
+	}
+	if c.Status != "" && c.Status != p.Status {
+		p.Status = c.Status
+		if c.Status == StatusPublished {
+			at := now
+			p.PublishedAt = &at
+		}
+	}
+	if c.Owner != "" {
+		p.Owner = c.Owner
+	}
+	if c.BodySet {
+		p.Body = c.Body
+	}
+	p.UpdatedAt, p.UpdatedBy = now, c.By
+	return *p, nil
+}
+
+func checkPostmortem(cfg *config.Config, c *PostmortemCommand) error {
+	switch {
+	case c.Status != "" && !slices.Contains([]string{StatusDraft, StatusInReview, StatusPublished}, c.Status):
+		return invalid("status: unknown status %q (want draft, in_review or published)", c.Status)
+	case c.Owner != "" && !knownUser(cfg, c.Owner):
+		return invalid("owner: unknown user %q", c.Owner)
+	case len(c.Body) > MaxBody:
+		return invalid("body: %d bytes is over the %d-byte cap", len(c.Body), MaxBody)
+	case !utf8.ValidString(c.Body):
+		return invalid("body: not valid UTF-8")
+	}
+	return nil
+}
+
+func knownUser(cfg *config.Config, id string) bool {
+	if cfg == nil {
+		return false
+	}
+	_, ok := cfg.User(id)
+	return ok
+}
+
+// OnResolved creates the postmortem a resolved incident's severity
+// requires. The FSM calls it after every command that touched inc; only a
+// resolve in this very batch (ResolvedAt == now) counts, so a later
+// command on an old incident never creates one.
+func (s *State) OnResolved(now time.Time, cfg *config.Config, inc *incident.Incident) bool {
+	if inc == nil || inc.ResolvedAt == nil || !inc.ResolvedAt.Equal(now) || cfg == nil {
+		return false
+	}
+	if _, ok := s.Postmortems[inc.ID]; ok {
+		return false
+	}
+	if cfg.SeverityPolicyOf(inc.Severity).Postmortem != config.PostmortemRequired {
+		return false
+	}
+	s.Postmortems[inc.ID] = newPostmortem(now, cfg, inc, "pagerd")
+	return true
+}
+
+func newPostmortem(now time.Time, cfg *config.Config, inc *incident.Incident, by string) *Postmortem {
+	due := DefaultPostmortemDue
+	if cfg != nil {
+		if d := time.Duration(cfg.SeverityPolicyOf(inc.Severity).PostmortemDue); d > 0 {
+			due = d
+		}
+	}
+	return &Postmortem{Incident: inc.ID, Key: incident.KeyFor(inc.ID), Status: StatusDraft,
+		Owner: IncidentManager(inc), DueAt: now.Add(due), Body: Prefill(cfg, inc),
+		CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
+}
+
+// ApplyFollowupAdd adds a follow-up with the next id of its incident.
+func (s *State) ApplyFollowupAdd(now time.Time, cfg *config.Config, incs Incidents, c *FollowupAdd) (Followup, error) {
+	inc, ok := incs(c.Incident)
+	if !ok {
+		return Followup{}, notFound("incident %s not found", incident.KeyFor(c.Incident))
+	}
+	if err := checkFollowupAdd(now, cfg, c); err != nil {
+		return Followup{}, err
+	}
+	if s.Seq[c.Incident] >= MaxFollowupsPerIncident {
+		return Followup{}, conflict("incident %s already has %d follow-ups", inc.Key, MaxFollowupsPerIncident)
+	}
+	due := c.Due
+	if due.IsZero() {
+		due = now.Add(time.Duration(cfg.SeverityPolicyOf(inc.Severity).FollowupsDue))
+	}
+	prio := c.Priority
+	if prio == "" {
+		prio = PriorityNormal
+	}
+	s.Seq[c.Incident]++
+	id := fmt.Sprintf("%s-F%d", incident.KeyFor(c.Incident), s.Seq[c.Incident])
+	f := &Followup{ID: id, Incident: c.Incident, Key: incident.KeyFor(c.Incident), Title: strings.TrimSpace(c.Title),
+		Owner: c.Owner, Due: due, Priority: prio, Link: c.Link, Status: FollowupOpen, CreatedAt: now, CreatedBy: c.By}
+	s.Followups[id] = f
+	return *f, nil
+}
+
+func checkFollowupAdd(now time.Time, cfg *config.Config, c *FollowupAdd) error {
+	switch {
+	case strings.TrimSpace(c.Title) == "":
+		return invalid("title: required")
+	case len(c.Title) > maxTitle:
+		return invalid("title: over %d bytes", maxTitle)
+	case c.Owner == "":
+		return invalid("owner: required")
+	case !knownUser(cfg, c.Owner):
+		return invalid("owner: unknown user %q", c.Owner)
+	case !c.Due.IsZero() && !c.Due.After(now):
+		return invalid("due: %s is in the past", c.Due.UTC().Format(time.RFC3339))
+	case c.Priority != "" && !slices.Contains([]string{PriorityHigh, PriorityNormal, PriorityLow}, c.Priority):
+		return invalid("priority: unknown priority %q (want high, normal or low)", c.Priority)
+	}
+	return checkLink(c.Link)
+}
+
+func checkLink(link string) error {
+	if link == "" {
+		return nil
+	}
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(link) > maxLink {
+		return invalid("link: want an http or https URL of at most %d bytes", maxLink)
+	}
+	return nil
+}
+
+// ApplyFollowupPatch changes a follow-up. Closing one already closed is a
+// conflict whose message says by whom and when (a reply `done` answers it).
+func (s *State) ApplyFollowupPatch(now time.Time, cfg *config.Config, c *FollowupPatch) (Followup, error) {
+	f, ok := s.Followups[strings.ToUpper(c.ID)]
+	if !ok {
+		return Followup{}, notFound("follow-up %s not found", c.ID)
+	}
+	if err := checkPatch(now, cfg, f, c); err != nil {
+		return *f, err
+	}
+	if c.Status != "" && c.Status != f.Status {
+		f.Status = c.Status
+		if c.Status == FollowupOpen {
+			f.ClosedAt, f.ClosedBy, f.ClosedVia = nil, "", ""
+		} else {
+			at := now
+			f.ClosedAt, f.ClosedBy, f.ClosedVia = &at, c.By, orElse(c.Via, "api")
+		}
+	}
+	if c.Owner != "" {
+		f.Owner = c.Owner
+	}
+	if c.Due != nil {
+		f.Due = *c.Due
+	}
+	if c.Note != "" {
+		f.Note = c.Note
+	}
+	if c.Link != nil {
+		f.Link = *c.Link
+	}
+	return *f, nil
+}
+
+func checkPatch(now time.Time, cfg *config.Config, f *Followup, c *FollowupPatch) error {
+	switch {
+	case c.Status != "" && !slices.Contains([]string{FollowupOpen, FollowupDone, FollowupWontDo}, c.Status):
+		return invalid("status: unknown status %q (want open, done or wont_do)", c.Status)
+	case c.Owner != "" && !knownUser(cfg, c.Owner):
+		return invalid("owner: unknown user %q", c.Owner)
+	case c.Due != nil && !c.Due.After(now):
+		return invalid("due: %s is in the past", c.Due.UTC().Format(time.RFC3339))
+	case len(c.Note) > maxNote:
+		return invalid("note: over %d bytes", maxNote)
+	case c.Via == "email" && c.By != f.Owner:
+		return conflict("follow-up %s is owned by %s; only its owner may close it by reply", f.ID, f.Owner)
+	case c.Status != "" && c.Status != FollowupOpen && f.Status != FollowupOpen:
+		return conflict("follow-up %s is already %s (by %s at %s)", f.ID, f.Status, f.ClosedBy,
+			f.ClosedAt.UTC().Format(time.RFC3339))
+	}
+	if c.Link != nil {
+		return checkLink(*c.Link)
+	}
+	return nil
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ApplyReminderQueue records reminders about to be sent; refused whole if
+// any is recorded already.
+func (s *State) ApplyReminderQueue(now time.Time, c *ReminderQueue) ([]ReminderRecord, error) {
+	if len(c.Items) == 0 {
+		return nil, invalid("items: required")
+	}
+	for _, it := range c.Items {
+		if _, ok := s.Reminders[it.ID]; ok {
+			return nil, conflict("reminder %s already recorded", it.ID)
+		}
+	}
+	out := make([]ReminderRecord, 0, len(c.Items))
+	for _, it := range c.Items {
+		r := it
+		r.To, r.Status, r.QueuedAt, r.DoneAt, r.Error = c.To, ReminderQueued, now, nil, ""
+		s.Reminders[r.ID] = &r
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ApplyReminderOutcome records how a queued reminder mail went.
+func (s *State) ApplyReminderOutcome(now time.Time, c *ReminderOutcome) (int, error) {
+	if c.Status != ReminderSent && c.Status != ReminderFailed {
+		return 0, invalid("status: want sent or failed")
+	}
+	n := 0
+	for _, id := range c.IDs {
+		r, ok := s.Reminders[id]
+		if !ok || r.Status != ReminderQueued {
+			continue
+		}
+		at := now
+		r.Status, r.DoneAt, r.Error = c.Status, &at, c.Error
+		n++
+	}
+	return n, nil
+}
