@@ -157,6 +157,9 @@ type followupPatchBody struct {
 	Note   string  `json:"note"`
 	Link   *string `json:"link"`
 	By     string  `json:"by"`
+	// Via is "email" when a follower forwards a reminder reply; only
+	// node-to-node requests may set it (apply then checks by = owner).
+	Via string `json:"via"`
 }
 
 func (s *Server) patchFollowup(w http.ResponseWriter, r *http.Request) {
@@ -169,8 +172,12 @@ func (s *Server) patchFollowup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msg)
 		return
 	}
+	if b.Via != "" && fromNode(r.Context()) == "" {
+		writeError(w, http.StatusForbidden, "via: only set by a pagerd node forwarding a reply")
+		return
+	}
 	c := &learning.FollowupPatch{ID: r.PathValue("id"), Status: b.Status, Owner: strings.TrimSpace(b.Owner),
-		Note: b.Note, Link: b.Link, By: s.actor(r, b.By), Via: "api"}
+		Note: b.Note, Link: b.Link, By: s.actor(r, b.By), Via: orElse(b.Via, "api")}
 	if b.Due != "" {
 		now := s.node.Now()
 		due, err := s.parseDue(b.Due, now)
@@ -237,6 +244,13 @@ func (s *Server) actor(r *http.Request, by string) string {
 		return by
 	}
 	return tokenName(r.Context())
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func orBodyHint(err error, fields string) error {
