@@ -81,7 +81,8 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 	case domain == "":
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
-	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: rw.backend, Followups: rw.backend, Confirm: rw.confirm,
+	followups, _ := rw.backend.(reply.FollowupBackend) // nodebackend: reminder replies
+	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: rw.backend, Followups: followups, Confirm: rw.confirm,
 		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg})
 	if err != nil {
 		return nil, err
