@@ -138,7 +138,6 @@ func reminderText(items []reminders.Reminder, canReply bool) (subject, body stri
 	return subject, b.String()
 }
 
-
 func reminderMessageID(items []reminders.Reminder) string {
 	h := sha256.New()
 	for _, it := range items {
@@ -146,4 +145,3 @@ func reminderMessageID(items []reminders.Reminder) string {
 	}
 	return "rem-" + hex.EncodeToString(h.Sum(nil)[:12])
 }
-
