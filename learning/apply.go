@@ -208,8 +208,7 @@ func checkPatch(now time.Time, cfg *config.Config, f *Followup, c *FollowupPatch
 	case c.Via == "email" && c.By != f.Owner:
 		return conflict("follow-up %s is owned by %s; only its owner may close it by reply", f.ID, f.Owner)
 	case c.Status != "" && c.Status != FollowupOpen && f.Status != FollowupOpen:
-		return conflict("follow-up %s is already %s (by %s at %s)", f.ID, f.Status, f.ClosedBy,
-			f.ClosedAt.UTC().Format(time.RFC3339))
+		return conflict("follow-up %s is already %s (by %s%s)", f.ID, f.Status, orElse(f.ClosedBy, "someone"), closedWhen(f))
 	}
 	if c.Link != nil {
 		return checkLink(*c.Link)
@@ -261,4 +260,11 @@ func (s *State) ApplyReminderOutcome(now time.Time, c *ReminderOutcome) (int, er
 		n++
 	}
 	return n, nil
+}
+
+func closedWhen(f *Followup) string {
+	if f.ClosedAt == nil {
+		return ""
+	}
+	return " at " + f.ClosedAt.UTC().Format(time.RFC3339)
 }
