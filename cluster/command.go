@@ -29,58 +29,6 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 )
 
-// commandVersions is the highest version of each type this binary applies. A
-// log entry with an unknown type or a newer version stops the node loudly: an
-// older binary that skipped it would diverge from its peers.
-var commandVersions = map[CommandType]uint8{
-	TypeAlertGroup: 1,
-	TypeEvent:      1,
-	TypeAction:     1,
-	TypeStepStart:  1,
-	TypeDelivery:   1,
-	TypeSMSOptOut:  1,
-	TypeKeyring:    1,
-	TypeConfig:     1,
-	TypeNodeMeta:   1,
-	TypeNodeRemove: 1,
-
-	TypeRestoreChunk:  1,
-	TypeRestoreCommit: 1,
-	TypeRestoreAbort:  1,
-}
-
-func (t CommandType) String() string {
-	switch t {
-	case TypeAlertGroup:
-		return "alert_group"
-	case TypeEvent:
-		return "event"
-	case TypeAction:
-		return "action"
-	case TypeStepStart:
-		return "step_start"
-	case TypeDelivery:
-		return "delivery"
-	case TypeSMSOptOut:
-		return "sms_opt_out"
-	case TypeKeyring:
-		return "keyring"
-	case TypeConfig:
-		return "config"
-	case TypeNodeMeta:
-		return "node_meta"
-	case TypeNodeRemove:
-		return "node_remove"
-	case TypeRestoreChunk:
-		return "restore_chunk"
-	case TypeRestoreCommit:
-		return "restore_commit"
-	case TypeRestoreAbort:
-		return "restore_abort"
-	}
-	return fmt.Sprintf("type_%d", uint8(t))
-}
-
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the
 // rest the encoded entry. Every entry is a batch so that many requests share
 // one Raft commit (group commit).
@@ -105,12 +53,23 @@ type command struct {
 	Body      json.RawMessage `json:"b"`
 }
 
+// newCommand encodes body as the newest version of type t this binary
+// writes. The leader goes through Node.encodeCommand instead, which applies
+// the version gate.
 func newCommand(t CommandType, body any) (command, error) {
+	s := lookup(t)
+	if s == nil {
+		return command{}, fmt.Errorf("encode %s command: %w", t, errUnknownCommand)
+	}
+	return encodeCommand(t, s.version, body)
+}
+
+func encodeCommand(t CommandType, v uint8, body any) (command, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return command{}, fmt.Errorf("encode %s command: %w", t, err)
 	}
-	return command{Type: t, Version: commandVersions[t], Body: b}, nil
+	return command{Type: t, Version: v, Body: b}, nil
 }
 
 func encodeBatch(b *batch) ([]byte, error) {
@@ -124,7 +83,18 @@ func encodeBatch(b *batch) ([]byte, error) {
 // errUnknownCommand marks log data this binary cannot apply.
 var errUnknownCommand = errors.New("unknown command")
 
-func decodeBatch(data []byte) (*batch, error) {
+// decodedBatch is a log entry with every command body decoded, ready to apply.
+type decodedBatch struct {
+	batch
+	bodies []any
+}
+
+// decodeBatch decodes a whole log entry, every command body included, before
+// anything of it is applied: a type this binary does not know, a version
+// newer than it applies or a body that does not decode strictly is an error
+// that stops the node, because applying less than the leader wrote (or
+// skipping the entry) would make this replica diverge without a word.
+func decodeBatch(data []byte) (*decodedBatch, error) {
 	if len(data) < 2 || data[0] != entryBatch {
 		return nil, fmt.Errorf("%w: log entry kind %v", errUnknownCommand, head(data))
 	}
@@ -132,22 +102,35 @@ func decodeBatch(data []byte) (*batch, error) {
 		return nil, fmt.Errorf("%w: batch format version %d is newer than this binary's %d; upgrade pagerd",
 			errUnknownCommand, data[1], entryBatchVersion)
 	}
-	var b batch
-	if err := json.Unmarshal(data[2:], &b); err != nil {
+	var b decodedBatch
+	if err := decodeStrict(data[2:], &b.batch); err != nil {
 		return nil, fmt.Errorf("decode batch: %w", err)
 	}
-	for _, c := range b.Commands {
-		known, ok := commandVersions[c.Type]
-		if !ok {
+	b.bodies = make([]any, len(b.Commands))
+	for i, c := range b.Commands {
+		s := lookup(c.Type)
+		if s == nil {
 			return nil, fmt.Errorf("%w: type %d; upgrade pagerd", errUnknownCommand, c.Type)
 		}
-		if c.Version > known {
+		if c.Version > s.version {
 			return nil, fmt.Errorf("%w: %s version %d is newer than this binary's %d; upgrade pagerd",
-				errUnknownCommand, c.Type, c.Version, known)
+				errUnknownCommand, c.Type, c.Version, s.version)
 		}
+		if c.Version == 0 {
+			return nil, fmt.Errorf("%w: %s version 0 does not exist", errUnknownCommand, c.Type)
+		}
+		body, err := s.decode(c.Version, c.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: decode %s version %d body of request %s: %v",
+				errBadBody, c.Type, c.Version, c.RequestID, err)
+		}
+		b.bodies[i] = body
 	}
 	return &b, nil
 }
+
+// errBadBody marks a log entry whose command body does not decode.
+var errBadBody = errors.New("undecodable command body")
 
 func head(b []byte) []byte {
 	if len(b) > 2 {

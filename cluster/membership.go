@@ -22,6 +22,15 @@ type JoinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// Version and Commands are the joiner's binary version and the newest
+	// version of each command type it applies (NodeMeta); absent from
+	// releases before the version gate.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
+}
+
+func (r JoinRequest) meta() NodeMeta {
+	return NodeMeta{ID: r.ID, RaftAddr: r.RaftAddr, HTTPAddr: r.HTTPAddr, Version: r.Version, Commands: r.Commands}
 }
 
 // Join adds a voter, or updates the addresses of an existing member, and
@@ -44,7 +53,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 		}
 	}
 	if present && suffrage == raft.Voter {
-		_, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr})
+		_, err := n.Submit(ctx, TypeNodeMeta, req.meta())
 		return err
 	}
 	// A new member joins as a non-voter and is promoted once it has caught up:
@@ -56,7 +65,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 			return raftError(err)
 		}
 	}
-	if _, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}); err != nil {
+	if _, err := n.Submit(ctx, TypeNodeMeta, req.meta()); err != nil {
 		return err
 	}
 	if !n.awaitReady(ctx, req.HTTPAddr, 20*time.Second) {
@@ -119,14 +128,21 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 	return err
 }
 
-// joinLoop asks the given members to add this node until one accepts.
+// joinLoop asks the given members to add this node until one accepts. A
+// member running a release from before the version gate refuses the version
+// fields (400, unknown field), so it is then asked without them; this node
+// announces its versions to a later leader (announceLoop).
 func (n *Node) joinLoop() {
-	req := JoinRequest{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
-	body, _ := json.Marshal(req)
+	self := n.self()
+	req := JoinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, Version: self.Version, Commands: self.Commands}
+	legacy := JoinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr}
 	delay := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		for _, u := range n.opts.Join {
-			err := n.postJoin(u, body)
+			err := n.postJoin(u, req)
+			if refusedAsUnknown(err) {
+				err = n.postJoin(u, legacy)
+			}
 			if err == nil {
 				n.log.Info("joined cluster", "via", u)
 				return
@@ -141,7 +157,11 @@ func (n *Node) joinLoop() {
 	}
 }
 
-func (n *Node) postJoin(base string, body []byte) error {
+func (n *Node) postJoin(base string, jr JoinRequest) error {
+	body, err := json.Marshal(jr)
+	if err != nil {
+		return fmt.Errorf("encode join request: %w", err)
+	}
 	u := strings.TrimRight(normalizeURL(base), "/") + "/v1/cluster/join"
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -158,7 +178,7 @@ func (n *Node) postJoin(base string, body []byte) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		return &joinError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
 	}
 	return nil
 }
@@ -177,6 +197,11 @@ type MemberStatus struct {
 	HTTPAddr string `json:"http_addr"`
 	Suffrage string `json:"suffrage"`
 	State    string `json:"state"` // leader | follower | unreachable
+	// Version is the member's binary version and Commands the newest
+	// version of each command type it applies, as it announced them; both
+	// empty for a member running a release from before the version gate.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
 }
 
 // Status is GET /v1/cluster.
@@ -185,6 +210,9 @@ type Status struct {
 	Term         uint64         `json:"term"`
 	AppliedIndex uint64         `json:"applied_index"`
 	Nodes        []MemberStatus `json:"nodes"`
+	// CommandVersions is the version of each command type the leader
+	// writes now: the newest every member applies (the version gate).
+	CommandVersions map[string]uint8 `json:"command_versions"`
 }
 
 // Status reports membership as this node sees it. Each member's liveness is
@@ -195,12 +223,16 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		return nil, raftError(err)
 	}
 	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
-	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.fsm.AppliedIndex()}
+	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.fsm.AppliedIndex(), CommandVersions: n.GateVersions()}
 	meta := n.fsm.Nodes()
 	var wg sync.WaitGroup
 	for _, s := range cf.Configuration().Servers {
-		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: meta[string(s.ID)].HTTPAddr,
-			Suffrage: strings.ToLower(s.Suffrage.String())}
+		rec := meta[string(s.ID)]
+		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: rec.HTTPAddr,
+			Suffrage: strings.ToLower(s.Suffrage.String()), Version: rec.Version, Commands: rec.Commands}
+		if m.ID == n.opts.NodeID { // this node's own, even before its record is committed
+			m.Version, m.Commands = n.opts.Version, CommandVersions()
+		}
 		st.Nodes = append(st.Nodes, m)
 	}
 	for i := range st.Nodes {

@@ -52,6 +52,9 @@ type Options struct {
 	// info, warn, error); warn when empty.
 	RaftLogLevel string
 
+	// Version is this binary's version, shown by GET /v1/cluster.
+	Version string
+
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
 	Fatal func(error)
@@ -120,8 +123,9 @@ func Open(opts Options) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
-	n.done.Add(1)
+	n.done.Add(2)
 	go n.watchLeadership(ctx)
+	go n.announceLoop(ctx)
 	return n, nil
 }
 
@@ -325,8 +329,8 @@ func (n *Node) establish(ctx context.Context) bool {
 	}
 	n.dropAbandonedRestore(ctx)
 	n.ensureKeyring(ctx)
-	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
-	if n.fsm.Nodes()[self.ID] != self {
+	self := n.self()
+	if rec, ok := n.fsm.Node(self.ID); !ok || !rec.Equal(self) {
 		if _, err := n.Submit(ctx, TypeNodeMeta, self); err != nil {
 			n.log.Warn("record own address", "err", err)
 		}
@@ -350,7 +354,7 @@ func (n *Node) establish(ctx context.Context) bool {
 // value its apply produced. Only the leader accepts; elsewhere the error is
 // Unavailable (HTTP handlers forward to the leader before calling this).
 func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error) {
-	c, err := newCommand(t, body)
+	c, err := n.encodeCommand(t, body)
 	if err != nil {
 		return nil, err
 	}
