@@ -45,16 +45,25 @@ func memberCommandVersion(m NodeMeta, known bool, t CommandType) uint8 {
 // writableVersion is the newest version of t that every member applies,
 // and the members that do not apply this binary's newest version of t.
 func (n *Node) writableVersion(t CommandType) (uint8, []string) {
-	v := lookup(t).version
-	var lagging []string
+	var others []string
 	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
-		id := string(s.ID)
-		if id == n.opts.NodeID {
-			continue
+		if id := string(s.ID); id != n.opts.NodeID {
+			others = append(others, id)
 		}
-		m, known := n.fsm.Node(id)
+	}
+	return gateVersion(t, others, n.fsm.Node)
+}
+
+// gateVersion is writableVersion for the members others (this node aside:
+// it applies what it writes) whose records record returns.
+func gateVersion(t CommandType, others []string, record func(id string) (NodeMeta, bool)) (uint8, []string) {
+	newest := lookup(t).version
+	v := newest
+	var lagging []string
+	for _, id := range others {
+		m, known := record(id)
 		have := memberCommandVersion(m, known, t)
-		if have < lookup(t).version {
+		if have < newest {
 			lagging = append(lagging, id)
 		}
 		v = min(v, have)
@@ -66,11 +75,18 @@ func (n *Node) writableVersion(t CommandType) (uint8, []string) {
 // encodeCommand encodes body as the newest version of t every member
 // applies: the leader's side of the version gate.
 func (n *Node) encodeCommand(t CommandType, body any) (command, error) {
-	s := lookup(t)
-	if s == nil {
+	if lookup(t) == nil {
 		return command{}, fmt.Errorf("encode %s command: %w", t, errUnknownCommand)
 	}
 	v, lagging := n.writableVersion(t)
+	return gatedCommand(t, v, lagging, body)
+}
+
+// gatedCommand encodes body as version v of t: as it is when v is this
+// binary's newest, else downgraded, else refused with Unavailable naming
+// the members still to upgrade.
+func gatedCommand(t CommandType, v uint8, lagging []string, body any) (command, error) {
+	s := lookup(t)
 	if v < s.version {
 		ok := false
 		if v > 0 && s.downgrade != nil {

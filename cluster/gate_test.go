@@ -1,0 +1,98 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+func records(m map[string]NodeMeta) func(string) (NodeMeta, bool) {
+	return func(id string) (NodeMeta, bool) { r, ok := m[id]; return r, ok }
+}
+
+// The leader writes alert_group version 2 (with the rules version) only once
+// every member announced that it applies it; before, version 1 without the
+// rules version, which the older members apply as they always did.
+func TestGateWritesOldVersionUntilEveryMemberApplies(t *testing.T) {
+	group := &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing", RulesVersion: incident.RulesCurrent}
+	members := map[string]NodeMeta{
+		"n2": {ID: "n2", Commands: CommandVersions()},
+		"n3": {ID: "n3"}, // a release from before the gate: announces nothing
+	}
+	v, lagging := gateVersion(TypeAlertGroup, []string{"n2", "n3", "n4"}, records(members))
+	if v != 1 || strings.Join(lagging, ",") != "n3,n4" {
+		t.Fatalf("gate: version %d, lagging %v; want 1, [n3 n4]", v, lagging)
+	}
+	c, err := gatedCommand(TypeAlertGroup, v, lagging, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 1 || strings.Contains(string(c.Body), "rules_version") {
+		t.Fatalf("gate closed: wrote version %d body %s; want version 1 without rules_version", c.Version, c.Body)
+	}
+	if group.RulesVersion != incident.RulesCurrent {
+		t.Fatal("downgrade changed the caller's body")
+	}
+
+	members["n3"] = NodeMeta{ID: "n3", Commands: CommandVersions()}
+	members["n4"] = NodeMeta{ID: "n4", Commands: CommandVersions()}
+	v, lagging = gateVersion(TypeAlertGroup, []string{"n2", "n3", "n4"}, records(members))
+	c, err = gatedCommand(TypeAlertGroup, v, lagging, group)
+	if err != nil || c.Version != 2 || len(lagging) != 0 {
+		t.Fatalf("gate open: version %d lagging %v err %v", c.Version, lagging, err)
+	}
+	var back incident.AlertGroup
+	if err := json.Unmarshal(c.Body, &back); err != nil || back.RulesVersion != incident.RulesCurrent {
+		t.Fatalf("gate open: body %s", c.Body)
+	}
+}
+
+// A command no older version can express is refused with Unavailable (503)
+// naming the members still to upgrade, and nothing is written.
+func TestGateRefusesNewTypeNamingLaggingMembers(t *testing.T) {
+	const typeNew CommandType = 250
+	registry[typeNew] = spec("gate_test_only", 1, func(*FSM, time.Time, *struct{}) Result { return Result{} })
+	defer delete(registry, typeNew)
+	members := map[string]NodeMeta{"n2": {ID: "n2", Commands: CommandVersions()}, "n3": {ID: "n3"}}
+	v, lagging := gateVersion(typeNew, []string{"n2", "n3"}, records(members))
+	_, err := gatedCommand(typeNew, v, lagging, &struct{}{})
+	var un *Unavailable
+	if !errors.As(err, &un) || !strings.Contains(un.Reason, "still to upgrade: n3") || v != 0 || un.RetryAfter() < time.Second {
+		t.Fatalf("err = %v; want Unavailable naming n3 only (n2 announced the type)", err)
+	}
+}
+
+// A body that does not decode strictly stops the node before anything of
+// its entry is applied, instead of being recorded as a failed command.
+func TestUndecodableBodyStopsTheNode(t *testing.T) {
+	for name, body := range map[string]string{
+		"unknown field":  `{"service":"checkout","group_key":"g","status":"firing","alerts":[],"colour":"red"}`,
+		"wrong type":     `{"service":5}`,
+		"nested unknown": `{"service":"checkout","action":"trigger","dedup_key":"k","alert":{"labels":{},"shade":1}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ct := TypeAlertGroup
+			if strings.Contains(body, "dedup_key") {
+				ct = TypeEvent
+			}
+			var fatal error
+			f := NewFSM(func(err error) { fatal = err })
+			bad := command{Type: ct, Version: 1, RequestID: "bad-1", Body: []byte(body)}
+			f.Apply(&raft.Log{Index: 9, Type: raft.LogCommand, Data: rawEntry(t, trigger(t, "first"), bad)})
+			if !errors.Is(fatal, errBadBody) || !strings.Contains(fatal.Error(), "log index 9") || !strings.Contains(fatal.Error(), "bad-1") {
+				t.Fatalf("fatal = %v; want errBadBody naming index 9 and request bad-1", fatal)
+			}
+			f.ReadIncidents(func(st *incident.State) {
+				if st.Len() != 0 {
+					t.Fatalf("%d incidents applied from an entry with an undecodable body", st.Len())
+				}
+			})
+		})
+	}
+}

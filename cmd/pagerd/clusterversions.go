@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// memberCommands shows the newest command versions a member applies: the
+// types past version 1 by name, so the column stays short. A member that
+// announced none runs a release from before the version gate.
+func memberCommands(cmds map[string]uint8) string {
+	if len(cmds) == 0 {
+		return "(before the version gate: all at 1)"
+	}
+	return commandVersionsLine(cmds)
+}
+
+// commandVersionsLine is "alert_group=2 event=2, others 1".
+func commandVersionsLine(cmds map[string]uint8) string {
+	var newer []string
+	for name, v := range cmds {
+		if v > 1 {
+			newer = append(newer, fmt.Sprintf("%s=%d", name, v))
+		}
+	}
+	sort.Strings(newer)
+	if len(newer) == 0 {
+		return "all at 1"
+	}
+	return strings.Join(newer, " ") + ", others 1"
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
