@@ -107,7 +107,7 @@ func goldenSteps(snap []byte) []goldenStep {
 		{t: TypeStepStart, v: 1, body: func() any {
 			return &incident.StepStart{Incident: 1, ExpectSeq: 0, Reason: incident.ReasonTrigger, NextAt: tp("5m"),
 				Notifications: []incident.Notification{{ID: "1-0-0-alice-sms", User: "alice", Channel: incident.ChannelSMS, To: "+31612345001", Status: incident.NotifyQueued, DueAt: goldenNow}},
-				Message: "step 1: alice"}
+				Message:       "step 1: alice"}
 		}, check: noErr},
 		{t: TypeDelivery, v: 1, body: func() any {
 			return &incident.Delivery{Items: []incident.DeliveryItem{{Incident: 1, Notification: "1-0-0-alice-sms", Attempt: 1, Outcome: incident.OutcomeSent, ProviderID: "SM123"}}}
