@@ -22,12 +22,12 @@ import (
 // announce the versions they apply in their metadata (NodeMeta.Commands).
 
 // legacyCommands is what a member that announced no command versions
-// applies: the release before the registry (commit 96b32a0 of this
-// repository) applied version 1 of these types and no other.
+// applies: the previous release (commit 8114ae1 of this repository, the
+// replicated core before the registry) applied version 1 of these types
+// and no other; the restore commands came later.
 var legacyCommands = map[CommandType]uint8{
 	TypeAlertGroup: 1, TypeEvent: 1, TypeAction: 1, TypeStepStart: 1, TypeDelivery: 1, TypeSMSOptOut: 1,
 	TypeConfig: 1, TypeNodeMeta: 1, TypeNodeRemove: 1, TypeKeyring: 1,
-	TypeRestoreChunk: 1, TypeRestoreCommit: 1, TypeRestoreAbort: 1,
 }
 
 // gateRetryAfter is the Retry-After of a command the gate refuses: an

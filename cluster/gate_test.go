@@ -96,3 +96,29 @@ func TestUndecodableBodyStopsTheNode(t *testing.T) {
 		})
 	}
 }
+
+// Version 1 bodies carry nothing a version 1 applier would drop or misread:
+// no alert links, no flood-control holds; an ack timeout (which needs its
+// deadline) is not expressible and waits for the gate.
+func TestDowngradesLeaveOutWhatVersion1DoesNotKnow(t *testing.T) {
+	ev := &incident.Event{Action: incident.ActionTrigger, DedupKey: "k", RulesVersion: 1,
+		Alert: incident.Alert{GeneratorURL: "http://prom/graph", SilenceURL: "http://am/silence"}}
+	c, err := gatedCommand(TypeEvent, 1, []string{"n3"}, ev)
+	if err != nil || strings.Contains(string(c.Body), "http://") || strings.Contains(string(c.Body), "rules_version") {
+		t.Fatalf("event v1: %s %v", c.Body, err)
+	}
+	d := &incident.Delivery{Items: []incident.DeliveryItem{{Incident: 1, Outcome: incident.OutcomeHeld}, {Incident: 2, Outcome: incident.OutcomeSent}}}
+	c, err = gatedCommand(TypeDelivery, 1, []string{"n3"}, d)
+	if err != nil || strings.Contains(string(c.Body), "held") || !strings.Contains(string(c.Body), "sent") {
+		t.Fatalf("delivery v1: %s %v", c.Body, err)
+	}
+	at := time.Now()
+	_, err = gatedCommand(TypeStepStart, 1, []string{"n3"}, &incident.StepStart{Reason: incident.ReasonAckTimeout, AckDeadline: &at})
+	var un *Unavailable
+	if !errors.As(err, &un) || !strings.Contains(un.Reason, "n3") {
+		t.Fatalf("ack timeout v1: %v", err)
+	}
+	if c, err = gatedCommand(TypeStepStart, 1, []string{"n3"}, &incident.StepStart{Reason: incident.ReasonTrigger}); err != nil || c.Version != 1 {
+		t.Fatalf("plain step v1: %v %v", c.Version, err)
+	}
+}

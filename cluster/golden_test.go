@@ -124,6 +124,25 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("action: %+v", r.Value)
 			}
 		}},
+		// An ack timeout (version 2: with its deadline) and a flood-control
+		// hold of the page it queues (version 2: outcome held).
+		{t: TypeStepStart, v: 2, body: func() any {
+			return &incident.StepStart{Incident: 1, ExpectSeq: 2, Reason: incident.ReasonAckTimeout, NextAt: tp("15m"), AckDeadline: tp("9500ms"),
+				Notifications: []incident.Notification{{ID: "1-1-0-alice-sms", User: "alice", Channel: incident.ChannelSMS, To: "+31612345001", Status: incident.NotifyQueued, DueAt: goldenNow}},
+				Message: "step 1 again: alice"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Triggered {
+				t.Fatalf("ack timeout did not retrigger: %+v", r.Value)
+			}
+		}},
+		{t: TypeDelivery, v: 2, body: func() any {
+			return &incident.Delivery{Items: []incident.DeliveryItem{{Incident: 1, Notification: "1-1-0-alice-sms", Attempt: 1, Outcome: incident.OutcomeHeld, HeldUntil: tp("1m")}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			if d, _ := r.Value.(deliveryApplied); d.n != 1 {
+				t.Fatalf("hold applied %d items", d.n)
+			}
+		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },
 			check: func(t *testing.T, f *FSM, r Result) {
 				if r.Value != true {

@@ -42,8 +42,9 @@ type commandSpec struct {
 // (testdata/entries) and, when older members must keep working until the
 // gate opens, a downgrade to the version they apply.
 var registry = map[CommandType]*commandSpec{
-	// Version 2 carries the apply-rules version (incident.RulesCurrent);
-	// version 1 bodies apply with the rules of before (RulesVersion 0).
+	// Version 2 carries the apply-rules version (incident.RulesCurrent) and
+	// the alerts' links (generator_url, silence_url); version 1 bodies apply
+	// with the rules of before (RulesVersion 0) and carry no links.
 	TypeAlertGroup: withDowngrade(spec("alert_group", 2, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
 		return Result{Value: f.incidents.ApplyAlertGroup(now, g)}
 	}), downgradeAlertGroup),
@@ -54,13 +55,20 @@ var registry = map[CommandType]*commandSpec{
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
 	}),
-	TypeStepStart: spec("step_start", 1, func(f *FSM, now time.Time, st *incident.StepStart) Result {
+	// Version 2 may carry an ack timeout's deadline (ack_deadline), which
+	// apply checks; version 1 ack timeouts had none and applied at once.
+	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
+		if v == 1 && st.AckDeadline == nil {
+			st.AckDeadline = &now // as version 1 applied: due when written
+		}
 		inc, err := f.incidents.ApplyStepStart(now, st)
 		return Result{Value: inc, Err: err}
-	}),
-	TypeDelivery: spec("delivery", 1, func(f *FSM, now time.Time, d *incident.Delivery) Result {
+	}), downgradeStepStart),
+	// Version 2 may carry flood-control holds (outcome "held"), which
+	// version 1 appliers took for failures.
+	TypeDelivery: withDowngrade(spec("delivery", 2, func(f *FSM, now time.Time, d *incident.Delivery) Result {
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, d), d: d}}
-	}),
+	}), downgradeDelivery),
 	TypeSMSOptOut: spec("sms_opt_out", 1, func(f *FSM, now time.Time, o *incident.SMSOptOut) Result {
 		return Result{Value: f.incidents.ApplySMSOptOut(now, o)}
 	}),
@@ -96,6 +104,11 @@ var registry = map[CommandType]*commandSpec{
 
 // spec is a command whose body of every version decodes into a *T.
 func spec[T any](name string, version uint8, apply func(f *FSM, now time.Time, body *T) Result) *commandSpec {
+	return specV(name, version, func(f *FSM, now time.Time, _ uint8, body *T) Result { return apply(f, now, body) })
+}
+
+// specV is spec for an applier that tells versions apart.
+func specV[T any](name string, version uint8, apply func(f *FSM, now time.Time, v uint8, body *T) Result) *commandSpec {
 	return &commandSpec{
 		name: name, version: version,
 		decode: func(_ uint8, body []byte) (any, error) {
@@ -105,7 +118,7 @@ func spec[T any](name string, version uint8, apply func(f *FSM, now time.Time, b
 			}
 			return &v, nil
 		},
-		apply: func(f *FSM, now time.Time, _ uint8, body any) Result { return apply(f, now, body.(*T)) },
+		apply: func(f *FSM, now time.Time, v uint8, body any) Result { return apply(f, now, v, body.(*T)) },
 	}
 }
 
@@ -133,7 +146,8 @@ func withDowngrade(s *commandSpec, d func(body any, v uint8) (any, bool)) *comma
 
 // downgradeAlertGroup writes an alert group for members that apply version
 // 1 only: without the rules version, so it applies with the rules those
-// members apply (a version 1 body's rules version is 0).
+// members apply (a version 1 body's rules version is 0), and without the
+// alerts' links, which those members would drop.
 func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	g, ok := body.(*incident.AlertGroup)
 	if !ok || v != 1 {
@@ -141,6 +155,10 @@ func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	}
 	old := *g
 	old.RulesVersion = 0
+	old.Alerts = make([]incident.Alert, len(g.Alerts))
+	for i, a := range g.Alerts {
+		old.Alerts[i] = unlinked(a)
+	}
 	return &old, true
 }
 
@@ -152,6 +170,38 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 	}
 	old := *e
 	old.RulesVersion = 0
+	old.Alert = unlinked(e.Alert)
+	return &old, true
+}
+
+func unlinked(a incident.Alert) incident.Alert {
+	a.GeneratorURL, a.SilenceURL = "", ""
+	return a
+}
+
+// downgradeStepStart: a step without an ack deadline is the same in
+// version 1; an ack timeout needs the deadline, so it waits for the gate.
+func downgradeStepStart(body any, v uint8) (any, bool) {
+	st, ok := body.(*incident.StepStart)
+	if !ok || v != 1 || st.AckDeadline != nil {
+		return nil, false
+	}
+	return st, true
+}
+
+// downgradeDelivery leaves flood-control holds out: they only annotate the
+// timeline, and a version 1 applier would record them as failures.
+func downgradeDelivery(body any, v uint8) (any, bool) {
+	d, ok := body.(*incident.Delivery)
+	if !ok || v != 1 {
+		return nil, false
+	}
+	old := incident.Delivery{Items: make([]incident.DeliveryItem, 0, len(d.Items))}
+	for _, it := range d.Items {
+		if it.Outcome != incident.OutcomeHeld {
+			old.Items = append(old.Items, it)
+		}
+	}
 	return &old, true
 }
 
