@@ -129,7 +129,7 @@ func goldenSteps(snap []byte) []goldenStep {
 		{t: TypeStepStart, v: 2, body: func() any {
 			return &incident.StepStart{Incident: 1, ExpectSeq: 2, Reason: incident.ReasonAckTimeout, NextAt: tp("15m"), AckDeadline: tp("9500ms"),
 				Notifications: []incident.Notification{{ID: "1-1-0-alice-sms", User: "alice", Channel: incident.ChannelSMS, To: "+31612345001", Status: incident.NotifyQueued, DueAt: goldenNow}},
-				Message: "step 1 again: alice"}
+				Message:       "step 1 again: alice"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
 			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Triggered {
