@@ -136,7 +136,7 @@ func (n *Node) announceLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		leader := n.Leader()
-		if leader == "" || leader == n.opts.NodeID || leader == told || !n.isVoter() {
+		if leader == "" || leader == n.opts.NodeID || leader == told || !n.isMember() {
 			continue
 		}
 		m, ok := n.fsm.Node(leader)
@@ -153,11 +153,12 @@ func (n *Node) announceLoop(ctx context.Context) {
 	}
 }
 
-// isVoter reports whether this node is a voter of the Raft configuration.
-func (n *Node) isVoter() bool {
+// isMember reports whether this node is in the Raft configuration (voter
+// or not); a node still joining announces itself through its join.
+func (n *Node) isMember() bool {
 	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
 		if s.ID == raft.ServerID(n.opts.NodeID) {
-			return s.Suffrage == raft.Voter
+			return true
 		}
 	}
 	return false
