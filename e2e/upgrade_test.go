@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,10 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 	assertGate(t, c, newLeader, 1)
 	probeRetitle(t, c, newLeader, last, "probe-mixed", false)
 	assertRestoreRefused(t, c, newLeader, last.ID)
+	status := clusterStatusCLI(t, newBin, newLeader)
+	if !strings.Contains(status, "(before the version gate: all at 1)") || !strings.Contains(status, "leader writes: all at 1; held back: restore_abort, restore_chunk, restore_commit") {
+		t.Fatalf("pagerd cluster status with an old member:\n%s", status)
+	}
 	if code, exited := last.WaitExit(10 * time.Millisecond); exited {
 		t.Fatalf("old member %s stopped (exit %d) applying what the new leader wrote:\n%s", last.ID, code, last.Log())
 	}
@@ -115,8 +121,24 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 			t.Fatalf("member %s after the upgrade: version %q commands %v", m.ID, m.Version, m.Commands)
 		}
 	}
+	status = clusterStatusCLI(t, newBin, c.Leader())
+	if strings.Count(status, "alert_group=2") != 4 || strings.Contains(status, "before the version gate") {
+		t.Fatalf("pagerd cluster status after the upgrade (want alert_group=2 for 3 members and the leader's writes):\n%s", status)
+	}
 	load.verify(t, c)
 	pages.verify(t)
+}
+
+// clusterStatusCLI runs `pagerd cluster status` of bin against node n.
+func clusterStatusCLI(t *testing.T, bin string, n *testcluster.Node) string {
+	t.Helper()
+	cmd := exec.Command(bin, "cluster", "status")
+	cmd.Env = append(os.Environ(), "PAGERD_SERVER="+n.URL(), "PAGERD_TOKEN="+testcluster.Token)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pagerd cluster status: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // awaitVoters waits until the leader lists every node as a voter: Start

@@ -16,19 +16,29 @@ func memberCommands(cmds map[string]uint8) string {
 	return commandVersionsLine(cmds)
 }
 
-// commandVersionsLine is "alert_group=2 event=2, others 1".
+// commandVersionsLine is "alert_group=2 event=2, others 1"; types at
+// version 0 (the leader writes none: a member does not apply them yet) are
+// added as "; held back: restore_chunk, …".
 func commandVersionsLine(cmds map[string]uint8) string {
-	var newer []string
+	var newer, held []string
 	for name, v := range cmds {
-		if v > 1 {
+		switch {
+		case v == 0:
+			held = append(held, name)
+		case v > 1:
 			newer = append(newer, fmt.Sprintf("%s=%d", name, v))
 		}
 	}
 	sort.Strings(newer)
-	if len(newer) == 0 {
-		return "all at 1"
+	sort.Strings(held)
+	line := "all at 1"
+	if len(newer) > 0 {
+		line = strings.Join(newer, " ") + ", others 1"
 	}
-	return strings.Join(newer, " ") + ", others 1"
+	if len(held) > 0 {
+		line += "; held back: " + strings.Join(held, ", ")
+	}
+	return line
 }
 
 func orText(s, def string) string {
