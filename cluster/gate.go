@@ -136,15 +136,19 @@ func (n *Node) announceLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		leader := n.Leader()
-		if leader == "" || leader == n.opts.NodeID || leader == told || !n.isMember() {
+		if leader == "" || leader == n.opts.NodeID || leader == told {
 			continue
 		}
+		raftAddr, member := n.configuredAddr()
 		m, ok := n.fsm.Node(leader)
-		if !ok || m.HTTPAddr == "" {
+		if !member || !ok || m.HTTPAddr == "" {
 			continue
 		}
+		// The Raft address as the configuration has it, not this node's
+		// own: a join with another address would move the member there
+		// (an operator or a test may have pointed it at a proxy).
 		self := n.self()
-		req := JoinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, Version: self.Version, Commands: self.Commands}
+		req := JoinRequest{ID: self.ID, RaftAddr: raftAddr, HTTPAddr: self.HTTPAddr, Version: self.Version, Commands: self.Commands}
 		if err := n.postJoin(m.HTTPAddr, req); err != nil {
 			n.log.Debug("announce versions to the leader", "leader", leader, "err", err)
 			continue
@@ -153,15 +157,16 @@ func (n *Node) announceLoop(ctx context.Context) {
 	}
 }
 
-// isMember reports whether this node is in the Raft configuration (voter
-// or not); a node still joining announces itself through its join.
-func (n *Node) isMember() bool {
+// configuredAddr is this node's Raft address in the Raft configuration;
+// false while it is not a member (a node still joining announces itself
+// through its join).
+func (n *Node) configuredAddr() (string, bool) {
 	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
 		if s.ID == raft.ServerID(n.opts.NodeID) {
-			return true
+			return string(s.Address), true
 		}
 	}
-	return false
+	return "", false
 }
 
 // joinError is a join request the member answered with an HTTP error.
