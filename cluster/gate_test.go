@@ -121,4 +121,7 @@ func TestDowngradesLeaveOutWhatVersion1DoesNotKnow(t *testing.T) {
 	if c, err = gatedCommand(TypeStepStart, 1, []string{"n3"}, &incident.StepStart{Reason: incident.ReasonTrigger}); err != nil || c.Version != 1 {
 		t.Fatalf("plain step v1: %v %v", c.Version, err)
 	}
+	if c, err = gatedCommand(TypeAction, 1, []string{"n3"}, &incident.Action{Incident: 1, Kind: incident.Ack}); err != nil || c.Version != 1 {
+		t.Fatalf("action v1: %v %v", c.Version, err)
+	}
 }

@@ -120,14 +120,15 @@ func goldenSteps(snap []byte) []goldenStep {
 			return &incident.Action{Incident: 1, Kind: incident.Ack, By: "alice", Channel: "sms", Note: "on it", DedupID: "SM999"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
-			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Acknowledged {
-				t.Fatalf("action: %+v", r.Value)
+			// Version 1: the escalation's Seq stays, as the previous release had it.
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Acknowledged || inc.Escalation.Seq != 1 {
+				t.Fatalf("action v1: %+v", r.Value)
 			}
 		}},
 		// An ack timeout (version 2: with its deadline) and a flood-control
 		// hold of the page it queues (version 2: outcome held).
 		{t: TypeStepStart, v: 2, body: func() any {
-			return &incident.StepStart{Incident: 1, ExpectSeq: 2, Reason: incident.ReasonAckTimeout, NextAt: tp("15m"), AckDeadline: tp("9500ms"),
+			return &incident.StepStart{Incident: 1, ExpectSeq: 1, Reason: incident.ReasonAckTimeout, NextAt: tp("15m"), AckDeadline: tp("9500ms"),
 				Notifications: []incident.Notification{{ID: "1-1-0-alice-sms", User: "alice", Channel: incident.ChannelSMS, To: "+31612345001", Status: incident.NotifyQueued, DueAt: goldenNow}},
 				Message:       "step 1 again: alice"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
@@ -141,6 +142,15 @@ func goldenSteps(snap []byte) []goldenStep {
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			if d, _ := r.Value.(deliveryApplied); d.n != 1 {
 				t.Fatalf("hold applied %d items", d.n)
+			}
+		}},
+		{t: TypeAction, v: 2, body: func() any {
+			return &incident.Action{Incident: 1, Kind: incident.Ack, By: "alice", Channel: "api"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			// Version 2: an ack makes a step planned before it stale.
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Acknowledged || inc.Escalation.Seq != 3 {
+				t.Fatalf("action v2: %+v", r.Value)
 			}
 		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },

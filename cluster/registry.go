@@ -48,13 +48,20 @@ var registry = map[CommandType]*commandSpec{
 	TypeAlertGroup: withDowngrade(spec("alert_group", 2, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
 		return Result{Value: f.incidents.ApplyAlertGroup(now, g)}
 	}), downgradeAlertGroup),
-	TypeEvent: withDowngrade(spec("event", 2, func(f *FSM, now time.Time, e *incident.Event) Result {
+	// Version 2 also moves the escalation's Seq on an acknowledgement, as
+	// action version 2 does; version 1 leaves it, as the previous release did.
+	TypeEvent: withDowngrade(specV("event", 2, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
+		e.LegacyPlan = v == 1
 		return Result{Value: f.incidents.ApplyEvent(now, e)}
 	}), downgradeEvent),
-	TypeAction: spec("action", 1, func(f *FSM, now time.Time, a *incident.Action) Result {
+	// Version 2: an ack or escalate moves the escalation's Seq (a step
+	// planned before it is stale) and an escalate marks the next step's
+	// reason; version 1 (same body) applies as the previous release did.
+	TypeAction: withDowngrade(specV("action", 2, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
+		a.LegacyPlan = v == 1
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
-	}),
+	}), sameBodyAsV1),
 	// Version 2 may carry an ack timeout's deadline (ack_deadline), which
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
@@ -173,6 +180,10 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 	old.Alert = unlinked(e.Alert)
 	return &old, true
 }
+
+// sameBodyAsV1 writes the body unchanged as version 1: it means the same
+// to a version 1 applier, which applies it with that version's rules.
+func sameBodyAsV1(body any, v uint8) (any, bool) { return body, v == 1 }
 
 func unlinked(a incident.Alert) incident.Alert {
 	a.GeneratorURL, a.SilenceURL = "", ""

@@ -115,7 +115,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 			return res
 		}
 		if inc.Status == Triggered {
-			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event")
+			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event", e.LegacyPlan)
 		}
 	case ActionResolve:
 		if inc == nil {
@@ -203,7 +203,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			}
 			return nil, conflict(inc, "acknowledge")
 		}
-		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note))
+		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note), a.LegacyPlan)
 	case Resolve:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
@@ -216,7 +216,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Escalation == nil {
 			return nil, fmt.Errorf("%w: %s has no escalation policy to advance", ErrConflict, inc.Key)
 		}
-		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note))
+		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note), a.LegacyPlan)
 	case Note:
 		if strings.TrimSpace(a.Note) == "" {
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
@@ -336,13 +336,16 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 	s.resolve(now, inc, actor, "resolved by source")
 }
 
-func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
+// acknowledge records an acknowledgement. legacyPlan applies a command of
+// the previous release's version as that release did: the escalation's Seq
+// stays (see Action.LegacyPlan).
+func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, legacyPlan bool) {
 	t := now
 	inc.Status = Acknowledged
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
 	stopEscalation(inc)
-	if inc.Escalation != nil {
+	if inc.Escalation != nil && !legacyPlan {
 		inc.Escalation.Seq++ // a plan made before this ack is stale
 	}
 	inc.addEntry(now, EntryAcknowledged, actor, msg)
@@ -350,7 +353,8 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
 
 // escalate makes the next step due now; an acknowledged incident returns to
 // triggered, since someone decided the acknowledger cannot handle it.
-func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
+// legacyPlan: as acknowledge's.
+func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, legacyPlan bool) {
 	if inc.Status == Acknowledged {
 		inc.Status = Triggered
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
@@ -359,8 +363,10 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
 	esc := inc.Escalation
 	esc.NextAt = &due
 	esc.Exhausted = false
-	esc.Escalated = true
-	esc.Seq++ // a plan made before this escalate is stale
+	if !legacyPlan {
+		esc.Escalated = true
+		esc.Seq++ // a plan made before this escalate is stale
+	}
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 

@@ -214,6 +214,8 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// LegacyPlan: see Action.LegacyPlan (an acknowledge event).
+	LegacyPlan bool `json:"-"`
 }
 
 // Actions a person takes on an incident.
@@ -234,6 +236,12 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// LegacyPlan applies the command as the previous release did: an ack
+	// or escalate leaves the escalation's Seq (and sets no Escalated). The
+	// cluster's applier sets it for version 1 commands, which that release
+	// wrote and which a leader writes until every member is upgraded
+	// (cluster/registry.go); it is not part of the encoded command.
+	LegacyPlan bool `json:"-"`
 }
 
 // IngestResult is what applying an AlertGroup or Event did.
