@@ -136,7 +136,7 @@ func (n *Node) announceLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		leader := n.Leader()
-		if leader == "" || leader == n.opts.NodeID || leader == told {
+		if leader == "" || leader == n.opts.NodeID || (leader == told && n.recordCurrent()) {
 			continue
 		}
 		raftAddr, member := n.configuredAddr()
@@ -155,6 +155,14 @@ func (n *Node) announceLoop(ctx context.Context) {
 		}
 		told = leader
 	}
+}
+
+// recordCurrent reports whether the committed record of this node carries
+// its current versions (a join without them may have replaced it).
+func (n *Node) recordCurrent() bool {
+	rec, ok := n.fsm.Node(n.opts.NodeID)
+	self := n.self()
+	return ok && rec.Version == self.Version && NodeMeta{ID: rec.ID, Commands: rec.Commands}.Equal(NodeMeta{ID: self.ID, Commands: self.Commands})
 }
 
 // configuredAddr is this node's Raft address in the Raft configuration;

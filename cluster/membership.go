@@ -29,8 +29,17 @@ type JoinRequest struct {
 	Commands map[string]uint8 `json:"commands,omitempty"`
 }
 
-func (r JoinRequest) meta() NodeMeta {
-	return NodeMeta{ID: r.ID, RaftAddr: r.RaftAddr, HTTPAddr: r.HTTPAddr, Version: r.Version, Commands: r.Commands}
+// joinMeta is the member record a join writes. A join without versions (an
+// operator's, or a member of the previous release) keeps the versions the
+// member announced before: only the member itself tells them.
+func (n *Node) joinMeta(r JoinRequest) NodeMeta {
+	m := NodeMeta{ID: r.ID, RaftAddr: r.RaftAddr, HTTPAddr: r.HTTPAddr, Version: r.Version, Commands: r.Commands}
+	if m.Commands == nil {
+		if old, ok := n.fsm.Node(r.ID); ok {
+			m.Version, m.Commands = old.Version, old.Commands
+		}
+	}
+	return m
 }
 
 // Join adds a voter, or updates the addresses of an existing member, and
@@ -53,7 +62,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 		}
 	}
 	if present && suffrage == raft.Voter {
-		_, err := n.Submit(ctx, TypeNodeMeta, req.meta())
+		_, err := n.Submit(ctx, TypeNodeMeta, n.joinMeta(req))
 		return err
 	}
 	// A new member joins as a non-voter and is promoted once it has caught up:
@@ -65,7 +74,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 			return raftError(err)
 		}
 	}
-	if _, err := n.Submit(ctx, TypeNodeMeta, req.meta()); err != nil {
+	if _, err := n.Submit(ctx, TypeNodeMeta, n.joinMeta(req)); err != nil {
 		return err
 	}
 	if !n.awaitReady(ctx, req.HTTPAddr, 20*time.Second) {
