@@ -19,6 +19,7 @@ const (
 	TypeStepStart  CommandType = 13 // incident.StepStart
 	TypeDelivery   CommandType = 14 // incident.Delivery
 	TypeSMSOptOut  CommandType = 15 // incident.SMSOptOut
+	TypeSeverity   CommandType = 16 // incident.SeverityChange
 	TypeConfig     CommandType = 20 // ConfigCommand
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
@@ -27,6 +28,8 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
+	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

@@ -80,6 +80,13 @@ type FSM struct {
 	keyring   reply.Keyring
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// overrides are the runtime schedule overrides (overrides.go);
+	// overrideGen counts their changes for the compiled-schedule cache.
+	overrides   overrideState
+	overrideGen atomic.Uint64
+	sched       schedCache
+	// events are the event stream cursors (eventcursor.go).
+	events eventCursors
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -216,6 +223,10 @@ type snapshotHeader struct {
 	// replicated state, so a node installing this snapshot mid-restore can
 	// still apply the restore's commit like every other node.
 	Staging *restoreStaging `json:"restore_staging,omitempty"`
+	// Overrides are the runtime schedule overrides (overrides.go).
+	Overrides *overrideState `json:"schedule_overrides,omitempty"`
+	// EventCursors are the event stream cursors (eventcursor.go).
+	EventCursors eventCursors `json:"event_cursors,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -232,7 +243,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		nodes[k] = v
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -259,6 +271,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.staging = h.Staging
+	f.setOverrides(h.Overrides)
+	f.events = h.EventCursors
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

@@ -33,6 +33,23 @@ var goldenAdd = flag.Bool("golden-add", false, "write missing golden fixtures un
 
 var goldenNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
+// goldenConfig is the config of the golden entries: every command finds
+// the users, schedule and service it names.
+const goldenConfig = `
+timezone: UTC
+users:
+  - {id: alice, email: alice@example.com, phone: "+31612345001"}
+  - {id: bob, email: bob@example.com}
+rotations:
+  - {id: ops, participants: [alice, bob], shift: 1w, start: "2026-11-02 00:00"}
+schedules:
+  - {id: web, layers: [ops]}
+services:
+  - {id: checkout, name: Checkout}
+integrations:
+  - {name: events, key: "k-${EVENTS_SUFFIX}", service: checkout}
+`
+
 // goldenStep is one fixture entry, applied in this order to one state so
 // every command finds what it acts on.
 type goldenStep struct {
@@ -58,7 +75,7 @@ func goldenSteps(snap []byte) []goldenStep {
 	linked.Fingerprint, linked.GeneratorURL, linked.SilenceURL = "fp2", "http://prom:9090/graph?g0.expr=up", "http://am:9093/#/silences/new"
 	return []goldenStep{
 		{t: TypeConfig, v: 1, body: func() any {
-			return &ConfigCommand{Sources: []config.Source{{Name: "c.yaml", Data: []byte(testConfig)}}, Env: map[string]string{"EVENTS_SUFFIX": "secret"}}
+			return &ConfigCommand{Sources: []config.Source{{Name: "c.yaml", Data: []byte(goldenConfig)}}, Env: map[string]string{"EVENTS_SUFFIX": "secret"}}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
 			if f.Config() == nil || f.Config().Config.Integrations[0].Key != "k-secret" {
@@ -103,6 +120,19 @@ func goldenSteps(snap []byte) []goldenStep {
 					t.Fatalf("event v2 did not retitle incident 3: %+v", inc)
 				}
 			})
+		}},
+		{t: TypeEvent, v: 3, body: func() any {
+			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionTrigger, DedupKey: "ev-3", RulesVersion: 1,
+				Alert:     incident.Alert{Annotations: map[string]string{"summary": "queue slow"}, Severity: "sev3"},
+				Deferrals: []incident.Deferral{{Severity: "sev3", Window: "office", Until: goldenNow.Add(12 * time.Hour)}}}
+		}, check: ingestCreated(4)},
+		{t: TypeSeverity, v: 1, body: func() any {
+			return &incident.SeverityChange{Incident: 4, Severity: "sev1", By: "alice", Channel: "api", Note: "customers notice", DedupID: "sev-1"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Severity != "sev1" {
+				t.Fatalf("severity: %+v", r.Value)
+			}
 		}},
 		{t: TypeStepStart, v: 1, body: func() any {
 			return &incident.StepStart{Incident: 1, ExpectSeq: 0, Reason: incident.ReasonTrigger, NextAt: tp("5m"),
@@ -159,6 +189,22 @@ func goldenSteps(snap []byte) []goldenStep {
 					t.Fatalf("opt-out: %+v", r)
 				}
 			}},
+		{t: TypeOverride, v: 1, body: func() any {
+			return &OverrideCommand{Op: OverrideAdd, Override: RuntimeOverride{Schedule: "web", From: goldenNow, To: goldenNow.Add(8 * time.Hour),
+				User: "bob", Replaces: "alice", By: "admin"}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if o, _ := r.Value.(RuntimeOverride); o.ID != "O1" || o.User != "bob" {
+				t.Fatalf("override: %+v", r.Value)
+			}
+		}},
+		{t: TypeEventProgress, v: 1, body: func() any {
+			return &incident.EventProgress{Items: []incident.EventProgressItem{{Incident: 1, Webhook: "chat", Next: 1, Error: "502 from chat"}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			if r.Value != 1 {
+				t.Fatalf("event progress moved %v cursors", r.Value)
+			}
+		}},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},
 		{t: TypeRestoreCommit, v: 1, body: func() any {
 			return &RestoreCommit{ID: "r1", Chunks: 1, Size: len(snap), SHA256: hex.EncodeToString(sum[:])}

@@ -361,16 +361,25 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 	return n.batcher.submit(ctx, c)
 }
 
-// SubmitAlertGroup implements router.Submitter.
+// SubmitAlertGroup implements router.Submitter. The leader stamps its
+// paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
+	g.Deferrals = n.pagingPlan()
 	return submitIngest(ctx, n, TypeAlertGroup, g)
 }
 
-// SubmitEvent implements router.Submitter.
+// SubmitEvent implements router.Submitter, stamping the paging plan.
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
+	if e.Action == incident.ActionTrigger {
+		e.Deferrals = n.pagingPlan()
+	}
 	return submitIngest(ctx, n, TypeEvent, e)
 }
 
+// submitIngest commits an alert group or event. The version gate chooses
+// its version: until every member applies the newest, it is written without
+// the paging plan (and what else the older version lacks), so older members
+// page as they did instead of stopping.
 func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incident.IngestResult, error) {
 	v, err := n.Submit(ctx, t, body)
 	if err != nil {

@@ -42,32 +42,30 @@ type commandSpec struct {
 // (testdata/entries) and, when older members must keep working until the
 // gate opens, a downgrade to the version they apply.
 var registry = map[CommandType]*commandSpec{
-	// Version 2 carries the apply-rules version (incident.RulesCurrent) and
-	// the alerts' links (generator_url, silence_url); version 1 bodies apply
-	// with the rules of before (RulesVersion 0) and carry no links.
+	// Version 2 carries the apply-rules version (incident.RulesCurrent),
+	// the alerts' links (generator_url, silence_url) and the leader's paging
+	// plan (deferrals, business hours); version 1 is the previous release's
+	// body, applied with rules version 0.
 	TypeAlertGroup: withDowngrade(spec("alert_group", 2, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
 		return Result{Value: f.incidents.ApplyAlertGroup(now, g)}
 	}), downgradeAlertGroup),
-	// Version 2 also moves the escalation's Seq on an acknowledgement, as
-	// action version 2 does; version 1 leaves it, as the previous release did.
-	TypeEvent: withDowngrade(specV("event", 2, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
-		e.LegacyPlan = v == 1
+	// Version 2 as alert_group's, and an acknowledgement moves the
+	// escalation's seq (incident.LogV1); version 3 carries the paging plan.
+	TypeEvent: withDowngrade(specV("event", 3, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
+		e.LogVersion = v
 		return Result{Value: f.incidents.ApplyEvent(now, e)}
 	}), downgradeEvent),
-	// Version 2: an ack or escalate moves the escalation's Seq (a step
-	// planned before it is stale) and an escalate marks the next step's
-	// reason; version 1 (same body) applies as the previous release did.
+	// Version 2 (same body): an ack or escalate moves the escalation's seq,
+	// so a step planned before it is stale (incident.LogV1).
 	TypeAction: withDowngrade(specV("action", 2, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
-		a.LegacyPlan = v == 1
+		a.LogVersion = v
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
 	}), sameBodyAsV1),
 	// Version 2 may carry an ack timeout's deadline (ack_deadline), which
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
-		if v == 1 && st.AckDeadline == nil {
-			st.AckDeadline = &now // as version 1 applied: due when written
-		}
+		st.LogVersion = v
 		inc, err := f.incidents.ApplyStepStart(now, st)
 		return Result{Value: inc, Err: err}
 	}), downgradeStepStart),
@@ -78,6 +76,10 @@ var registry = map[CommandType]*commandSpec{
 	}), downgradeDelivery),
 	TypeSMSOptOut: spec("sms_opt_out", 1, func(f *FSM, now time.Time, o *incident.SMSOptOut) Result {
 		return Result{Value: f.incidents.ApplySMSOptOut(now, o)}
+	}),
+	TypeSeverity: spec("severity", 1, func(f *FSM, now time.Time, sc *incident.SeverityChange) Result {
+		inc, err := f.incidents.ApplySeverityChange(now, sc)
+		return Result{Value: inc, Err: err}
 	}),
 	TypeConfig: specRaw[ConfigCommand]("config", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyConfig(now, body)
@@ -106,6 +108,12 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeRestoreAbort: specRaw[RestoreAbort]("restore_abort", 1, func(f *FSM, _ time.Time, body []byte) Result {
 		return f.applyRestoreAbort(body)
+	}),
+	TypeOverride: specRaw[OverrideCommand]("schedule_override", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyOverride(now, body)
+	}),
+	TypeEventProgress: specRaw[incident.EventProgress]("event_progress", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyEventProgress(now, body)
 	}),
 }
 
@@ -153,15 +161,17 @@ func withDowngrade(s *commandSpec, d func(body any, v uint8) (any, bool)) *comma
 
 // downgradeAlertGroup writes an alert group for members that apply version
 // 1 only: without the rules version, so it applies with the rules those
-// members apply (a version 1 body's rules version is 0), and without the
-// alerts' links, which those members would drop.
+// members apply (a version 1 body's rules version is 0), without the alerts'
+// links, which those members would drop, and without the paging plan, which
+// they would ignore: until every member is upgraded, business hours defer
+// nothing and every severity pages at once, as before.
 func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	g, ok := body.(*incident.AlertGroup)
 	if !ok || v != 1 {
 		return nil, false
 	}
 	old := *g
-	old.RulesVersion = 0
+	old.RulesVersion, old.Deferrals = 0, nil
 	old.Alerts = make([]incident.Alert, len(g.Alerts))
 	for i, a := range g.Alerts {
 		old.Alerts[i] = unlinked(a)
@@ -169,15 +179,19 @@ func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	return &old, true
 }
 
-// downgradeEvent is downgradeAlertGroup for Events v2 events.
+// downgradeEvent: version 2 without the paging plan; version 1 as
+// downgradeAlertGroup's.
 func downgradeEvent(body any, v uint8) (any, bool) {
 	e, ok := body.(*incident.Event)
-	if !ok || v != 1 {
+	if !ok || v < 1 || v > 2 {
 		return nil, false
 	}
 	old := *e
-	old.RulesVersion = 0
-	old.Alert = unlinked(e.Alert)
+	old.Deferrals = nil
+	if v == 1 {
+		old.RulesVersion = 0
+		old.Alert = unlinked(e.Alert)
+	}
 	return &old, true
 }
 

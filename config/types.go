@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
+
+	"github.com/pagerd/pagerd/incident"
 )
 
 // Config is one validated pagerd configuration (spec §3). It is a plain value:
@@ -27,6 +29,11 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+	// BusinessHours are named windows (spec §5.1); Severities say, per
+	// severity, whether to page always or only inside one of them. Parse
+	// fills every severity's policy with the defaults.
+	BusinessHours []BusinessHours           `yaml:"business_hours"`
+	Severities    map[string]SeverityPolicy `yaml:"severities"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.
@@ -122,6 +129,11 @@ type Service struct {
 	Policy      string   `yaml:"policy"`
 	AutoResolve *bool    `yaml:"auto_resolve"` // nil means true
 	AckTimeout  Duration `yaml:"ack_timeout"`
+	// EventsTo lists webhook targets ("webhook:ID") that receive every
+	// timeline event of the service's incidents, signed and in order.
+	EventsTo []string `yaml:"events_to"`
+	// BridgeURL is the incident call link shown in pages and events.
+	BridgeURL string `yaml:"bridge_url"`
 }
 
 // ResolvesAutomatically reports whether a source's "resolved" resolves incidents.
@@ -195,6 +207,10 @@ type EmailChannel struct {
 	SMTP        string `yaml:"smtp"`
 	From        string `yaml:"from"`
 	ReplyDomain string `yaml:"reply_domain"`
+	// Username and Password log in to the relay (SMTP AUTH PLAIN or LOGIN),
+	// only ever over TLS: STARTTLS, or implicit TLS on port 465.
+	Username string `yaml:"username"`
+	Password string `yaml:"password" secret:"true"`
 }
 
 // SMSChannel is a Twilio-compatible SMS provider.
@@ -217,18 +233,12 @@ type Webhook struct {
 	Secret string `yaml:"secret" secret:"true"`
 }
 
-// Severities are the incident severities, most severe first.
-var Severities = []string{"sev1", "sev2", "sev3"}
+// Severities are the incident severities, most severe first (the incident
+// package's scale).
+var Severities = incident.Severities
 
 // SeverityRank orders severities: lower is more severe; unknown ranks last.
-func SeverityRank(s string) int {
-	for i, v := range Severities {
-		if v == s {
-			return i
-		}
-	}
-	return len(Severities)
-}
+func SeverityRank(s string) int { return incident.SeverityRank(s) }
 
 // Duration is a time.Duration that also accepts `d` (24h) and `w` (7d) units.
 type Duration time.Duration

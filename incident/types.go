@@ -27,25 +27,30 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64     `json:"id"`
-	Key            string     `json:"key"`
-	Title          string     `json:"title"`
-	Service        string     `json:"service"`
-	Severity       string     `json:"severity"`
-	Status         Status     `json:"status"`
-	DedupKey       string     `json:"dedup_key"`
-	Source         string     `json:"source"`
-	Integration    string     `json:"integration"`
-	CreatedAt      time.Time  `json:"created_at"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at"`
-	AcknowledgedBy string     `json:"acknowledged_by"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	ResolvedBy     string     `json:"resolved_by"`
-	AlertCount     int        `json:"alert_count"` // every distinct alert, kept or not
-	// AlertsDropped counts the alerts past MaxAlerts that were not kept.
-	AlertsDropped int            `json:"alerts_dropped"`
-	Alerts        []Alert        `json:"alerts"`
-	Escalation    *Escalation    `json:"escalation"`
+	ID       uint64 `json:"id"`
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+	// SeveritySetBy is who last set the severity by hand (empty: it follows
+	// the alerts). A person's severity stands until changed again.
+	SeveritySetBy  string      `json:"severity_set_by,omitempty"`
+	Status         Status      `json:"status"`
+	DedupKey       string      `json:"dedup_key"`
+	Source         string      `json:"source"`
+	Integration    string      `json:"integration"`
+	CreatedAt      time.Time   `json:"created_at"`
+	AcknowledgedAt *time.Time  `json:"acknowledged_at"`
+	AcknowledgedBy string      `json:"acknowledged_by"`
+	ResolvedAt     *time.Time  `json:"resolved_at"`
+	ResolvedBy     string      `json:"resolved_by"`
+	AlertCount     int         `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int         `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert     `json:"alerts"`
+	Escalation     *Escalation `json:"escalation"`
+	// DeferredUntil is set while paging waits for the severity's business
+	// hours window (spec §5.2): the escalation's step 0 is due then.
+	DeferredUntil *time.Time     `json:"deferred_until"`
 	Notifications []Notification `json:"notifications,omitempty"`
 	Timeline      []Entry        `json:"timeline,omitempty"`
 
@@ -141,6 +146,12 @@ type Entry struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor"`
 	Message string    `json:"message"`
+	// From, To and Note structure a change (severity_changed: the old and
+	// new severity and the person's note), so reports and summaries need
+	// not parse Message.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Timeline entry types.
@@ -157,11 +168,14 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
-	EntryNotifyHeld    = "notify_held"    // flood control holds a page for the next summary
-	EntryRetriggered   = "retriggered"    // ack timeout: back to triggered
-	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
-	EntryReply         = "reply"          // a reply that changed nothing, and why
-	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
+	EntryNotifyHeld    = "notify_held" // flood control holds a page for the next summary
+	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
+	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
+	EntryReply         = "reply"       // a reply that changed nothing, and why
+	// EntryDeferred: paging waits for the severity's business hours.
+	EntryDeferred = "deferred"
+	// EntrySeverityChanged: the severity changed (From, To, Note).
+	EntrySeverityChanged = "severity_changed"
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -191,6 +205,8 @@ type AlertGroup struct {
 	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
 	// commands written before versions existed.
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -214,8 +230,11 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
-	// LegacyPlan: see Action.LegacyPlan (an acknowledge event).
-	LegacyPlan bool `json:"-"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // Actions a person takes on an incident.
@@ -236,13 +255,18 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
-	// LegacyPlan applies the command as the previous release did: an ack
-	// or escalate leaves the escalation's Seq (and sets no Escalated). The
-	// cluster's applier sets it for version 1 commands, which that release
-	// wrote and which a leader writes until every member is upgraded
-	// (cluster/registry.go); it is not part of the encoded command.
-	LegacyPlan bool `json:"-"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
+
+// LogV1 is the log-entry version of event, action and step_start commands
+// written before issue 11. They apply by the rules of their time: an
+// acknowledgement or escalate leaves the escalation seq alone (and sets no
+// Escalated), and an ack-timeout step has no deadline check, so a log from
+// before the upgrade replays to exactly the state it produced then. Any
+// other version (0 for a command built in this binary) uses today's rules.
+const LogV1 = 1
 
 // IngestResult is what applying an AlertGroup or Event did.
 type IngestResult struct {

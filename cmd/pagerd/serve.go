@@ -21,6 +21,7 @@ import (
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/configs"
 	"github.com/pagerd/pagerd/escalation"
+	"github.com/pagerd/pagerd/events"
 	"github.com/pagerd/pagerd/notify/channels"
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
@@ -53,7 +54,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.smtpKey, "smtp-tls-key", "", "PEM private key for STARTTLS on --smtp-addr")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its only voter")
 	fs.StringVar(&f.join, "join", "", "comma-separated HTTP addresses of existing members")
-	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails and SMS in memory at /dev/outbox")
+	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails, SMS and webhooks in memory at /dev/outbox instead of sending them")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text | json")
 	fs.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "log entries between snapshots (0: default 8192)")
@@ -159,6 +160,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
+	// services[].events_to: incident timelines to webhooks, also leader-only.
+	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {

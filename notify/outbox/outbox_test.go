@@ -21,6 +21,7 @@ import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
 	"github.com/pagerd/pagerd/notify/email"
+	"github.com/pagerd/pagerd/notify/webhook"
 )
 
 // clock returns a Now that starts at a fixed instant in a non-UTC zone and
@@ -224,7 +225,7 @@ func TestWebhookJSONShape(t *testing.T) {
 	checkMessage(t, msgs[0], map[string]any{
 		"seq": 1, "id": "n42-2-0", "channel": "webhook", "to": "chatops", "user": "",
 		"subject":  "",
-		"body":     `{"id":"n42-2-0","type":"incident.notify","incidents":[{"key":"INC-42","title":"HighErrorRate","status":"triggered"}],"step":2,"loop":0}`,
+		"body":     realWebhookBody(t, m, atTime(1)),
 		"reply_to": "", "reply_code": "",
 		"incidents": []string{"INC-42"}, "notifications": []string{"n42-2-0"},
 		"step": 2, "loop": 0, "summary": false, "node": "n1", "at": at(1),
@@ -264,7 +265,7 @@ func TestSummaryJSONShape(t *testing.T) {
 		got["subject"] != notify.EmailSubject(&noBundle) {
 		t.Errorf("summary without Bundled: %v", got)
 	}
-	wantBody := `{"id":"s-hook-9","type":"incident.notify","incidents":[{"key":"INC-42","title":"HighErrorRate","status":"triggered"},{"key":"INC-43","title":"DiskFull","status":""}],"step":0,"loop":0}`
+	wantBody := realWebhookBody(t, &hook, atTime(3))
 	if b := msgs[2].(map[string]any)["body"]; b != wantBody {
 		t.Errorf("webhook summary body\n got %s\nwant %s", b, wantBody)
 	}
@@ -733,5 +734,50 @@ func TestHTMLCountsStepsFromOne(t *testing.T) {
 	html := do(t, o.Handler(), "GET", "/dev/outbox", nil, nil).Body.String()
 	if !strings.Contains(html, "step 2, loop 3") {
 		t.Errorf("HTML lacks \"step 2, loop 3\":\n%s", html)
+	}
+}
+
+// atTime is the instant of clock's n-th call (1-based).
+func atTime(n int) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, at(n))
+	return t
+}
+
+// realWebhookBody is what the real webhook sender posts for m at now,
+// captured by a real HTTP receiver: the outbox must show exactly that.
+func realWebhookBody(t *testing.T, m *notify.Message, now time.Time) string {
+	t.Helper()
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer srv.Close()
+	s, err := webhook.New(config.Webhook{ID: "chatops", URL: srv.URL}, webhook.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
+}
+
+// An incident event posted to a webhook is kept with its exact body.
+func TestOutboxKeepsIncidentEvents(t *testing.T) {
+	o := New(Options{})
+	s, ok := o.WebhookSender("chat").(interface {
+		PostEvent(context.Context, string, []byte) error
+	})
+	if !ok {
+		t.Fatal("the outbox webhook sender cannot keep incident events")
+	}
+	body := []byte(`{"id":"e1-1","type":"incident.event","incident":{"key":"INC-1"}}`)
+	if err := s.PostEvent(context.Background(), "e1-1", body); err != nil {
+		t.Fatal(err)
+	}
+	msgs := o.Messages(0)
+	if len(msgs) != 1 || msgs[0].Body != string(body) || msgs[0].To != "chat" || msgs[0].Incidents[0] != "INC-1" {
+		t.Fatalf("kept %+v", msgs)
 	}
 }

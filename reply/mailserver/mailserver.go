@@ -493,6 +493,7 @@ func (ss *session) Data(r io.Reader) error {
 		User:     ss.page.User,
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
+		Severity: rep.Severity,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
 	}
@@ -509,6 +510,12 @@ func (ss *session) Data(r io.Reader) error {
 		s.count(OutcomeActed)
 		log.Info("email reply applied")
 		s.confirm(log, ss.page, res.Incident, confirmation(req.Kind, ss.page, res.Incident), msgID, rep.From)
+		return nil
+	case errors.Is(err, incident.ErrReplayed):
+		// A redelivery of a refused reply: its explanation went out the
+		// first time.
+		s.count(OutcomeDuplicate)
+		log.Info("email reply already refused (redelivery)", "err", err)
 		return nil
 	case errors.Is(err, incident.ErrConflict):
 		s.count(OutcomeConflict)
@@ -562,6 +569,7 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
+		reply.ActionSeverity: "Severity set:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }
