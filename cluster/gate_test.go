@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +125,69 @@ func TestDowngradesLeaveOutWhatVersion1DoesNotKnow(t *testing.T) {
 	}
 	if c, err = gatedCommand(TypeAction, 1, []string{"n3"}, &incident.Action{Incident: 1, Kind: incident.Ack}); err != nil || c.Version != 1 {
 		t.Fatalf("action v1: %v %v", c.Version, err)
+	}
+}
+
+// On a real node: a member of the Raft configuration that announced no
+// versions (the previous release) holds the leader to version 1 and makes
+// it refuse a type that release does not know, naming the member; its
+// announced record opens the gate; a later join without versions (an
+// operator's) keeps what the member announced.
+func TestGateOnARealNodeFollowsMemberRecords(t *testing.T) {
+	n, _ := startNode(t, time.Now)
+	ctx := context.Background()
+	if got := n.GateVersions(); !maps.Equal(got, CommandVersions()) {
+		t.Fatalf("alone, the leader writes %v; want its own versions", got)
+	}
+	// A member that never answers: a non-voter does not cost the quorum.
+	if err := n.raft.AddNonvoter("old", "127.0.0.1:1", 0, 5*time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if v := n.GateVersions(); v["event"] != 1 || v["alert_group"] != 1 || v["severity"] != 0 {
+		t.Fatalf("with a member of the previous release the leader writes %v", v)
+	}
+	_, err := n.SubmitSeverity(ctx, &incident.SeverityChange{Incident: 1, Severity: "sev1"})
+	var un *Unavailable
+	if !errors.As(err, &un) || !strings.Contains(un.Reason, "still to upgrade: old") {
+		t.Fatalf("severity change with an old member: %v; want 503 naming old", err)
+	}
+	r, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "k",
+		RulesVersion: incident.RulesCurrent, Alert: incident.Alert{Annotations: map[string]string{"summary": "first"}}})
+	if err != nil || !r.Created {
+		t.Fatalf("event with an old member: %+v %v", r, err)
+	}
+	if _, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "k",
+		RulesVersion: incident.RulesCurrent, Alert: incident.Alert{Annotations: map[string]string{"summary": "second"}}}); err != nil {
+		t.Fatal(err)
+	}
+	title := func() string {
+		var s string
+		n.FSM().ReadIncidents(func(st *incident.State) { inc, _ := st.Get(r.Incident); s = inc.Title })
+		return s
+	}
+	if got := title(); got != "first" {
+		t.Fatalf("written as version 1 (rules 0), a second trigger must not retitle: %q", got)
+	}
+
+	if _, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: "old", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:1",
+		Version: "next", Commands: CommandVersions()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.GateVersions(); !maps.Equal(got, CommandVersions()) {
+		t.Fatalf("after the member announced, the leader writes %v", got)
+	}
+	if _, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "k",
+		RulesVersion: incident.RulesCurrent, Alert: incident.Alert{Annotations: map[string]string{"summary": "third"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := title(); got != "third" {
+		t.Fatalf("written as the newest version, a trigger retitles: %q", got)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	n.Join(short, JoinRequest{ID: "old", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:2"}) // not ready: 503 after recording
+	if m, _ := n.FSM().Node("old"); m.HTTPAddr != "127.0.0.1:2" || !maps.Equal(m.Commands, CommandVersions()) || m.Version != "next" {
+		t.Fatalf("a join without versions: record %+v; want the new address and the announced versions", m)
 	}
 }
