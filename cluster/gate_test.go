@@ -4,7 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +194,49 @@ func TestGateOnARealNodeFollowsMemberRecords(t *testing.T) {
 	n.Join(short, JoinRequest{ID: "old", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:2"}) // not ready: 503 after recording
 	if m, _ := n.FSM().Node("old"); m.HTTPAddr != "127.0.0.1:2" || !maps.Equal(m.Commands, CommandVersions()) || m.Version != "next" {
 		t.Fatalf("a join without versions: record %+v; want the new address and the announced versions", m)
+	}
+}
+
+// A new node joining through a member of the previous release, whose join
+// endpoint refuses the version fields as unknown (400), asks again without
+// them instead of retrying the refused request forever.
+func TestJoinFallsBackToTheLegacyRequest(t *testing.T) {
+	bodies := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- string(b)
+		if strings.Contains(string(b), `"commands"`) {
+			http.Error(w, `{"error":"json: unknown field \"version\""}`, http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte(`{"status":"joined"}`))
+	}))
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	n, err := Open(Options{NodeID: "new", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", Join: []string{srv.URL},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for i, want := range []string{`"commands"`, ""} {
+		select {
+		case b := <-bodies:
+			if want != "" && !strings.Contains(b, want) || want == "" && strings.Contains(b, `"commands"`) {
+				t.Fatalf("join request %d: %s", i+1, b)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("join request %d not sent", i+1)
+		}
+	}
+	select {
+	case b := <-bodies:
+		t.Fatalf("joined, yet asked again: %s", b)
+	case <-time.After(500 * time.Millisecond): // nothing to await: the absence of a request
 	}
 }
