@@ -89,6 +89,7 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 	}
 	newLeader := c.Leader()
 	load.await(t, 20)
+	awaitAnnounced(t, c, newLeader, first.ID, leader.ID)
 	// The gate is closed: the new leader writes event version 1 (rules
 	// version 0: a second trigger does not retitle), the old member applies
 	// it, and a command version 1 cannot express is refused naming it.
@@ -159,6 +160,27 @@ func awaitVoters(t *testing.T, c *testcluster.Cluster) {
 			}
 		}
 		return voters == len(c.Nodes), fmt.Sprintf("%d of %d voters", voters, len(c.Nodes))
+	})
+}
+
+// awaitAnnounced waits until the leader's member list shows the versions of
+// the upgraded members (each announces them to a new leader within about a
+// second).
+func awaitAnnounced(t *testing.T, c *testcluster.Cluster, leader *testcluster.Node, ids ...string) {
+	t.Helper()
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		var st clusterStatus
+		if code := c.GetJSON(leader, "/v1/cluster", &st); code != 200 {
+			return false, fmt.Sprintf("GET /v1/cluster: %d", code)
+		}
+		for _, id := range ids {
+			for _, m := range st.Nodes {
+				if m.ID == id && !maps.Equal(m.Commands, cluster.CommandVersions()) {
+					return false, fmt.Sprintf("%s has not announced its versions: %v", id, m.Commands)
+				}
+			}
+		}
+		return true, ""
 	})
 }
 
