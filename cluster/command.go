@@ -27,6 +27,9 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 27 // LoginLinkCommand
+	TypeLoginUse  CommandType = 28 // LoginUseCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -54,6 +57,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreChunk:  1,
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 func (t CommandType) String() string {
@@ -84,6 +89,10 @@ func (t CommandType) String() string {
 		return "restore_commit"
 	case TypeRestoreAbort:
 		return "restore_abort"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

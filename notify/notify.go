@@ -42,6 +42,9 @@ type Message struct {
 	// Summary, when non-empty, makes this a flood-control summary listing the
 	// incidents it bundles, one line each.
 	Summary []*incident.Incident
+	// Notice, when set, makes this a plain notice (notice.go) instead of
+	// a page: EmailSubject and EmailBody send its text as it is.
+	Notice *Notice
 	// Bundled lists the ids of the notifications a summary stands for
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.

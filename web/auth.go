@@ -1,0 +1,116 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+
+	"github.com/pagerd/pagerd/config"
+)
+
+type viewerKey struct{}
+
+// pageFunc is a console page: it renders for a signed-in viewer.
+type pageFunc func(w http.ResponseWriter, r *http.Request, v *viewer)
+
+// read serves a page to a signed-in viewer; anyone else is sent to
+// /ui/login (with --dev, signed in as the first user instead).
+func (c *Console) read(fn pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := c.config()
+		if cfg == nil {
+			c.errorPage(w, r, nil, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+			return
+		}
+		v, ok := c.viewer(r, cfg)
+		if !ok && c.dev {
+			v, ok = c.devSignIn(w, r, cfg)
+		}
+		if !ok {
+			c.toLogin(w, r)
+			return
+		}
+		fn(w, r, v)
+	})
+}
+
+// write guards a state-changing POST: a valid session, and the CSRF token
+// of that same session in the form. Anything else is refused before the
+// handler runs, so a forged POST changes nothing.
+func (c *Console) write(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := c.config()
+		if cfg == nil {
+			c.errorPage(w, r, nil, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+			return
+		}
+		v, ok := c.viewer(r, cfg)
+		if !ok {
+			c.errorPage(w, r, nil, http.StatusUnauthorized, "You are not signed in (or your session expired). Sign in and try again.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		got := r.PostFormValue("csrf")
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(v.CSRF)) != 1 {
+			c.errorPage(w, r, v, http.StatusForbidden, "This form's security token is missing or belongs to another session; nothing was changed. Reload the page and try again.")
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(withViewer(r, v)))
+	})
+}
+
+const maxForm = 64 << 10
+
+func (c *Console) config() *config.Config {
+	if ac := c.node.FSM().Config(); ac != nil {
+		return ac.Config
+	}
+	return nil
+}
+
+// viewer is the signed-in viewer of r, if its session cookie verifies.
+func (c *Console) viewer(r *http.Request, cfg *config.Config) (*viewer, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	s, key, ok := c.parseSession(ck.Value)
+	if !ok {
+		return nil, false
+	}
+	return viewerFor(cfg, s, key)
+}
+
+// devSignIn signs a --dev visitor in as the config's first user.
+func (c *Console) devSignIn(w http.ResponseWriter, r *http.Request, cfg *config.Config) (*viewer, bool) {
+	if len(cfg.Users) == 0 {
+		return nil, false
+	}
+	val, s, err := c.newSession(cfg.Users[0].ID, kindDev)
+	if err != nil {
+		return nil, false
+	}
+	setSession(w, r, val)
+	_, key, _ := c.parseSession(val)
+	return viewerFor(cfg, s, key)
+}
+
+func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("HX-Request") != "" {
+		// An htmx poll whose session ran out: reload the whole page there.
+		w.Header().Set("HX-Redirect", "/ui/login")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+}
+
+func withViewer(r *http.Request, v *viewer) context.Context {
+	return context.WithValue(r.Context(), viewerKey{}, v)
+}
+
+func viewerOf(r *http.Request) *viewer {
+	v, _ := r.Context().Value(viewerKey{}).(*viewer)
+	return v
+}
