@@ -84,8 +84,11 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 		t.Fatal("two sessions share a CSRF token")
 	}
 	for name, try := range map[string]func() int{
-		"no token":              func() int { c, _, _ := post(t, a, cs.url+"/ui/incidents/INC-1/ack", nil); return c },
-		"other session's token": func() int { c, _, _ := post(t, a, cs.url+"/ui/incidents/INC-1/ack", url.Values{"csrf": {csrfOf(t, pageB)}}); return c },
+		"no token": func() int { c, _, _ := post(t, a, cs.url+"/ui/incidents/INC-1/ack", nil); return c },
+		"other session's token": func() int {
+			c, _, _ := post(t, a, cs.url+"/ui/incidents/INC-1/ack", url.Values{"csrf": {csrfOf(t, pageB)}})
+			return c
+		},
 		"no session": func() int {
 			c, _, _ := post(t, client(t), cs.url+"/ui/incidents/INC-1/resolve", url.Values{"csrf": {csrfOf(t, pageA)}})
 			return c
