@@ -55,7 +55,7 @@ func TestTokenSignInActsAsToken(t *testing.T) {
 		t.Fatalf("incident page: %d\n%s", code, page)
 	}
 	code, _, h := post(t, c, cs.url+"/ui/incidents/INC-1/ack", url.Values{"csrf": {csrfOf(t, page)}})
-	if code != http.StatusSeeOther || h.Get("Location") != "/ui/incidents/INC-1?done=ack" {
+	if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/ui/incidents/INC-1?done=ack&at=") {
 		t.Fatalf("ack: %d %q", code, h.Get("Location"))
 	}
 	if inc := apiIncident(t, cs, "1"); !strings.Contains(inc, `"acknowledged_by": "admin"`) {

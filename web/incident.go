@@ -41,6 +41,7 @@ type nextStep struct {
 }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	awaitApplied(r.Context(), c.node.FSM(), r.URL.Query().Get("at"))
 	c.showIncident(w, r, v, http.StatusOK, actionDone[actionKinds[r.URL.Query().Get("done")]], false)
 }
 
@@ -159,7 +160,7 @@ func (c *Console) incidentAction(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		// Post/redirect/get: a reload does not repeat the action.
-		http.Redirect(w, r, "/ui/incidents/"+inc.Key+"?done="+r.PathValue("action"), http.StatusSeeOther)
+		http.Redirect(w, r, "/ui/incidents/"+inc.Key+"?done="+r.PathValue("action")+"&"+atParam(c.node.FSM()), http.StatusSeeOther)
 	case errors.Is(err, incident.ErrConflict), errors.Is(err, incident.ErrInvalid):
 		c.showIncident(w, r, v, http.StatusConflict, err.Error(), true)
 	case errors.As(err, &ra):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -84,10 +85,17 @@ const tzCookie = "pagerd_tz"
 
 func (c *Console) clockFor(r *http.Request) clock {
 	k := clock{Loc: time.UTC, Zone: "UTC", Now: c.now()}
-	if ck, err := r.Cookie(tzCookie); err == nil && validZoneName(ck.Value) {
-		if loc, err := time.LoadLocation(ck.Value); err == nil {
-			k.Loc, k.Zone = loc, ck.Value
-		}
+	ck, err := r.Cookie(tzCookie)
+	if err != nil {
+		return k
+	}
+	// tz.js URI-encodes the name ("Asia%2FTokyo").
+	name, err := url.PathUnescape(ck.Value)
+	if err != nil || !validZoneName(name) {
+		return k
+	}
+	if loc, err := time.LoadLocation(name); err == nil {
+		k.Loc, k.Zone = loc, name
 	}
 	return k
 }

@@ -95,7 +95,7 @@ func TestTimesInViewerZone(t *testing.T) {
 	trigger(t, cs, `"zone"`)
 	c := signIn(t, cs, "test-admin-token")
 	u, _ := url.Parse(cs.url + "/ui/")
-	c.Jar.SetCookies(u, []*http.Cookie{{Name: tzCookie, Value: "Asia/Tokyo", Path: "/ui/"}})
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: tzCookie, Value: "Asia%2FTokyo", Path: "/ui/"}})
 	_, b, _ := get(t, c, cs.url+"/ui/incidents/INC-1")
 	if !strings.Contains(b, `data-zone="Asia/Tokyo"`) || !strings.Contains(b, " JST</time>") || !strings.Contains(b, `Z (UTC)"`) {
 		t.Fatalf("not in the viewer's zone:\n%s", b)
