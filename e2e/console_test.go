@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -258,11 +259,27 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 		w, h  int64
 	}{{"phone", 390, 844}, {"desktop", 1280, 860}} {
 		var png []byte
-		run(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Sleep(100*time.Millisecond), chromedp.FullScreenshot(&png, 90))
+		run(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.FullScreenshot(&png, 100))
 		path := filepath.Join("..", "docs", "img", "console-"+name+"-"+size.label+".png")
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	run(t, ctx, chromedp.EmulateViewport(1280, 860))
+}
+
+// chromedp is for tests only: the pagerd binary must not link it.
+func TestChromedpIsTestOnly(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../cmd/pagerd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "chromedp") || strings.Contains(dep, "gobwas") {
+			t.Fatalf("cmd/pagerd links %s", dep)
+		}
+	}
+	if !strings.Contains(string(out), "github.com/pagerd/pagerd/web") {
+		t.Fatal("cmd/pagerd does not link the web console")
+	}
 }

@@ -123,4 +123,7 @@ func TestLayoutDaysMarksGaps(t *testing.T) {
 	if s := days[1].Items[0]; s.User != "bob" || !s.Start.Equal(day.Add(24*time.Hour)) || !s.End.Equal(day.Add(30*time.Hour)) {
 		t.Fatalf("day 2 starts with %+v, want bob's shift cut at midnight", s)
 	}
+	if s := days[0].Items[3]; s.From != "20:00" || s.To != "24:00" {
+		t.Fatalf("bob's evening is labelled %s-%s, want 20:00-24:00", s.From, s.To)
+	}
 }

@@ -30,6 +30,9 @@ type dayView struct {
 type slot struct {
 	User       string // empty: a gap
 	Start, End time.Time
+	// From and To label the part within one day in the viewer's zone
+	// ("24:00" for a slot that runs to midnight).
+	From, To string
 }
 
 func (c *Console) schedulePage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -91,7 +94,12 @@ func layoutDays(shifts []schedule.Shift, from time.Time, days int) ([]dayView, i
 		out[i].Date = ds
 		for _, s := range slots {
 			if s.End.After(ds) && s.Start.Before(de) {
-				out[i].Items = append(out[i].Items, slot{User: s.User, Start: later(s.Start, ds), End: earlier(s.End, de)})
+				part := slot{User: s.User, Start: later(s.Start, ds), End: earlier(s.End, de)}
+				part.From, part.To = part.Start.In(from.Location()).Format("15:04"), part.End.In(from.Location()).Format("15:04")
+				if part.End.Equal(de) {
+					part.To = "24:00"
+				}
+				out[i].Items = append(out[i].Items, part)
 			}
 		}
 	}
