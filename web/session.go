@@ -103,6 +103,10 @@ func (c *Console) newSession(name, kind string) (string, session, error) {
 // parseSession verifies a cookie value: a known key, a valid MAC, not
 // expired.
 func (c *Console) parseSession(v string) (session, []byte, bool) {
+	return c.parseSessionWith(c.node.FSM().Keyring(), v)
+}
+
+func (c *Console) parseSessionWith(kr reply.Keyring, v string) (session, []byte, bool) {
 	payload, rest, ok1 := strings.Cut(v, ".")
 	kid, sig, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 {
@@ -113,7 +117,7 @@ func (c *Console) parseSession(v string) (session, []byte, bool) {
 		return session{}, nil, false
 	}
 	now := c.now()
-	for _, k := range c.node.FSM().Keyring().Keys {
+	for _, k := range kr.Keys {
 		if k.ID != uint8(id) || (!k.NotAfter.IsZero() && now.After(k.NotAfter)) {
 			continue
 		}
