@@ -59,6 +59,13 @@ type FSM struct {
 	loginLinks map[string]LoginLink
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// overrides are the runtime schedule overrides (overrides.go);
+	// overrideGen counts their changes for the compiled-schedule cache.
+	overrides   overrideState
+	overrideGen atomic.Uint64
+	sched       schedCache
+	// events are the event stream cursors (eventcursor.go).
+	events eventCursors
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -142,6 +149,13 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
 		}
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
+	case TypeSeverity:
+		var sc incident.SeverityChange
+		if err := json.Unmarshal(c.Body, &sc); err != nil {
+			return Result{Err: fmt.Errorf("decode severity change: %w", err)}
+		}
+		inc, err := f.incidents.ApplySeverityChange(now, &sc)
+		return Result{Value: inc, Err: err}
 	case TypeSMSOptOut:
 		var o incident.SMSOptOut
 		if err := json.Unmarshal(c.Body, &o); err != nil {
@@ -171,6 +185,10 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyRestoreCommit(c.Body)
 	case TypeRestoreAbort:
 		return f.applyRestoreAbort(c.Body)
+	case TypeOverride:
+		return f.applyOverride(now, c.Body)
+	case TypeEventProgress:
+		return f.applyEventProgress(now, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -267,6 +285,10 @@ type snapshotHeader struct {
 	// replicated state, so a node installing this snapshot mid-restore can
 	// still apply the restore's commit like every other node.
 	Staging *restoreStaging `json:"restore_staging,omitempty"`
+	// Overrides are the runtime schedule overrides (overrides.go).
+	Overrides *overrideState `json:"schedule_overrides,omitempty"`
+	// EventCursors are the event stream cursors (eventcursor.go).
+	EventCursors eventCursors `json:"event_cursors,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -284,6 +306,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
 		LoginLinks: f.sortedLoginLinks()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
@@ -312,6 +335,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.restoreLoginLinks(h.LoginLinks)
 	f.staging = h.Staging
+	f.setOverrides(h.Overrides)
+	f.events = h.EventCursors
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

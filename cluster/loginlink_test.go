@@ -6,19 +6,9 @@ import (
 	"io"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
 )
 
-// applyAt applies cmds as one entry stamped now and returns their results.
-func applyAt(t *testing.T, f *FSM, index uint64, now time.Time, cmds ...command) []Result {
-	t.Helper()
-	data, err := encodeBatch(&batch{Now: now, Commands: cmds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: data}).([]Result)
-}
+// applyAt is in overrides_test.go.
 
 func loginCmd(t *testing.T, typ CommandType, body any) command {
 	t.Helper()

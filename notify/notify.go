@@ -42,6 +42,9 @@ type Message struct {
 	// Summary, when non-empty, makes this a flood-control summary listing the
 	// incidents it bundles, one line each.
 	Summary []*incident.Incident
+	// BridgeURL is the service's incident call link (services[].bridge_url),
+	// shown in the page; empty for none.
+	BridgeURL string
 	// Notice, when set, makes this a plain notice (notice.go) instead of
 	// a page: EmailSubject and EmailBody send its text as it is.
 	Notice *Notice

@@ -65,6 +65,10 @@ func TestTokenSignInActsAsToken(t *testing.T) {
 	if !strings.Contains(page, "Acknowledged.") || !strings.Contains(page, `id="acked-by">admin<`) {
 		t.Fatalf("page after ack:\n%s", page)
 	}
+	code, _, _ = post(t, c, cs.url+"/ui/incidents/INC-1/severity", url.Values{"csrf": {csrfOf(t, page)}, "severity": {"sev3"}})
+	if inc := apiIncident(t, cs, "1"); code != http.StatusSeeOther || !strings.Contains(inc, `"severity": "sev3"`) {
+		t.Fatalf("severity: %d\n%s", code, inc)
+	}
 	code, _, _ = post(t, c, cs.url+"/ui/incidents/INC-1/note", url.Values{"csrf": {csrfOf(t, page)}, "note": {"looking"}})
 	if code != http.StatusSeeOther || !strings.Contains(apiIncident(t, cs, "1"), `"message": "looking"`) {
 		t.Fatalf("note: %d", code)

@@ -42,7 +42,12 @@ type nextStep struct {
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	awaitApplied(r.Context(), c.node.FSM(), r.URL.Query().Get("at"))
-	c.showIncident(w, r, v, http.StatusOK, actionDone[actionKinds[r.URL.Query().Get("done")]], false)
+	done := r.URL.Query().Get("done")
+	flash := actionDone[actionKinds[done]]
+	if done == "severity" {
+		flash = "Severity set."
+	}
+	c.showIncident(w, r, v, http.StatusOK, flash, false)
 }
 
 func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *viewer, status int, flash string, bad bool) {

@@ -2,30 +2,16 @@ package web
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/schedule"
 )
 
-// scheduleCache compiles the active config's schedules once per version.
-type scheduleCache struct {
-	mu  sync.Mutex
-	cfg *cluster.ActiveConfig
-	set *schedule.Set
-	err error
-}
-
+// schedules are the active config's schedules with the runtime overrides
+// on top, as every other reader sees them.
 func (c *Console) schedules() (*schedule.Set, error) {
-	ac := c.node.FSM().Config()
-	c.sched.mu.Lock()
-	defer c.sched.mu.Unlock()
-	if c.sched.cfg != ac {
-		c.sched.cfg = ac
-		c.sched.set, c.sched.err = schedule.Compile(ac.Config)
-	}
-	return c.sched.set, c.sched.err
+	set, _, err := c.node.FSM().Schedules()
+	return set, err
 }
 
 // onCallRow is one schedule's now and next.

@@ -20,6 +20,7 @@ var funcs = template.FuncMap{
 	"join":  strings.Join,
 	"lower": strings.ToLower,
 	"add":   func(a, b int) int { return a + b },
+	"list":  func(s ...string) []string { return s },
 }
 
 func mustParsePages() *pages {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/schedule"
 )
 
@@ -19,6 +20,9 @@ type scheduleData struct {
 	Next     string
 	Days     []dayView
 	Gaps     int
+	// Overrides are the runtime overrides of this schedule (pagerd
+	// override), already part of the shifts shown.
+	Overrides []cluster.RuntimeOverride
 }
 
 type dayView struct {
@@ -69,6 +73,7 @@ func (c *Console) schedulePage(w http.ResponseWriter, r *http.Request, v *viewer
 		return
 	}
 	d.Days, d.Gaps = layoutDays(shifts, d.From, days)
+	d.Overrides = c.node.FSM().Overrides(id)
 	c.render(w, r, http.StatusOK, "schedule", "layout", pageData{Title: "Schedule " + id, Nav: "oncall", V: v, Data: d})
 }
 

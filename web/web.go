@@ -57,7 +57,6 @@ type Console struct {
 	now    func() time.Time
 	pages  *pages
 	mux    *http.ServeMux
-	sched  scheduleCache
 }
 
 // New builds the console. It panics only if the embedded templates do not
@@ -93,6 +92,7 @@ func (c *Console) routes() {
 	m.Handle("GET /ui/incidents/rows", c.read(c.incidentRows))
 	m.Handle("GET /ui/incidents/{key}", c.read(c.incidentPage))
 	m.Handle("POST /ui/incidents/{key}/{action}", lead(c.write(http.HandlerFunc(c.incidentAction))))
+	m.Handle("POST /ui/incidents/{key}/severity", lead(c.write(http.HandlerFunc(c.incidentSeverity))))
 	m.Handle("GET /ui/oncall", c.read(c.oncallPage))
 	m.Handle("GET /ui/schedules/{id}", c.read(c.schedulePage))
 	m.Handle("GET /ui/services", c.read(c.servicesPage))
