@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pagerd/pagerd/internal/nodetest"
 	"github.com/pagerd/pagerd/notify/channels"
@@ -54,8 +55,13 @@ type console struct {
 }
 
 func startConsole(t testing.TB, dev bool) *console {
+	return startConsoleAt(t, dev, nil)
+}
+
+// startConsoleAt runs the node with clock as the leader's clock.
+func startConsoleAt(t testing.TB, dev bool, clock func() time.Time) *console {
 	t.Helper()
-	n := nodetest.Start(t, nodetest.Options{Config: testConfig})
+	n := nodetest.Start(t, nodetest.Options{Config: testConfig, Clock: clock})
 	box := outbox.New(outbox.Options{Node: "t1", EmailFrom: "pagerd@example.com"})
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", New(Options{Node: n.Node, Mailer: channels.Outbox{Outbox: box}, Dev: dev}))
