@@ -45,6 +45,22 @@ func TestPagesWithoutSessionGoToLogin(t *testing.T) {
 	}
 }
 
+// A sign-in form posted from another site signs nobody in (login CSRF).
+func TestCrossSiteSignInRefused(t *testing.T) {
+	cs := startConsole(t, false)
+	req, _ := http.NewRequest("POST", cs.url+"/ui/login", strings.NewReader(url.Values{"token": {nodetest.Token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example.com")
+	resp, err := client(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+		t.Fatalf("cross-site sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
 // Signed in with a token, the console acknowledges as that token's name.
 func TestTokenSignInActsAsToken(t *testing.T) {
 	cs := startConsole(t, false)
@@ -92,6 +108,17 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 		"other session's token": func() int {
 			c, _, _ := post(t, a, cs.url+"/ui/incidents/INC-1/ack", url.Values{"csrf": {csrfOf(t, pageB)}})
 			return c
+		},
+		"from another site": func() int {
+			req, _ := http.NewRequest("POST", cs.url+"/ui/incidents/INC-1/ack", strings.NewReader(url.Values{"csrf": {csrfOf(t, pageA)}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "https://evil.example.com")
+			resp, err := a.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
 		},
 		"no session": func() int {
 			c, _, _ := post(t, client(t), cs.url+"/ui/incidents/INC-1/resolve", url.Values{"csrf": {csrfOf(t, pageA)}})

@@ -81,10 +81,10 @@ func (c *Console) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", cacheStatic(http.FileServerFS(static))))
 	m.HandleFunc("GET /ui/login", c.loginPage)
-	m.HandleFunc("POST /ui/login", c.loginToken)
-	m.Handle("POST /ui/login/mail", lead(http.HandlerFunc(c.loginMail)))
+	m.Handle("POST /ui/login", c.sameSiteOnly(c.loginToken))
+	m.Handle("POST /ui/login/mail", lead(c.sameSiteOnly(c.loginMail)))
 	m.HandleFunc("GET /ui/login/link", c.linkPage)
-	m.Handle("POST /ui/login/link", lead(http.HandlerFunc(c.linkUse)))
+	m.Handle("POST /ui/login/link", lead(c.sameSiteOnly(c.linkUse)))
 	m.Handle("POST /ui/logout", c.write(http.HandlerFunc(c.logout)))
 
 	m.Handle("GET /ui/{$}", c.read(c.incidentsPage))
