@@ -127,3 +127,27 @@ func TestLayoutDaysMarksGaps(t *testing.T) {
 		t.Fatalf("bob's evening is labelled %s-%s, want 20:00-24:00", s.From, s.To)
 	}
 }
+
+// An Alertmanager alert's page links its graph (generatorURL), silence and
+// runbook, and shows labels and annotations.
+func TestAlertmanagerAlertPage(t *testing.T) {
+	cs := startConsole(t, false)
+	body := `{"receiver":"hook","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"HighErrorRate","instance":"web-1","severity":"critical"},"annotations":{"runbook_url":"https://runbooks.example.com/checkout","summary":"5xx above 5%"},"startsAt":"2026-11-21T11:32:04Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom:9090/graph?g0.expr=x","fingerprint":"b1c11497b32ce15e"}],"groupLabels":{"alertname":"HighErrorRate"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am:9093","version":"4","groupKey":"{}:{alertname=\"HighErrorRate\"}","truncatedAlerts":0}`
+	req, _ := http.NewRequest("POST", cs.node.URL+"/v1/ingest/alertmanager", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer am-integration-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ingest: %d", resp.StatusCode)
+	}
+	_, b, _ := get(t, signIn(t, cs, "test-admin-token"), cs.url+"/ui/incidents/INC-1")
+	for _, want := range []string{`href="http://prom:9090/graph?g0.expr=x"`, `href="https://runbooks.example.com/checkout"`,
+		`>silence</a>`, `<b>alertname</b>=HighErrorRate`, `5xx above 5%`} {
+		if !strings.Contains(b, want) {
+			t.Fatalf("page lacks %s:\n%s", want, b)
+		}
+	}
+}

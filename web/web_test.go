@@ -17,7 +17,7 @@ import (
 )
 
 // Secrets of testConfig that must never reach a page.
-var secrets = []string{nodetest.Token, "read-only-secret-token", "evk-integration-secret", "AC0123456789secret", "sms-auth-token-secret", "hook-signing-secret"}
+var secrets = []string{nodetest.Token, "read-only-secret-token", "evk-integration-secret", "AC0123456789secret", "sms-auth-token-secret", "hook-signing-secret", "am-integration-secret"}
 
 const testConfig = `
 timezone: UTC
@@ -40,6 +40,7 @@ services:
   - {id: checkout, name: Checkout API, policy: p}
 integrations:
   - {name: events, key: "evk-integration-secret", service: checkout}
+  - {name: am, key: "am-integration-secret", service: checkout}
 channels:
   email: {smtp: "127.0.0.1:1", from: pagerd@example.com}
   sms: {provider: twilio, account_sid: "AC0123456789secret", auth_token: "sms-auth-token-secret", from: "+15550000000", api_base: "http://127.0.0.1:1"}
