@@ -104,7 +104,8 @@ func (c *Console) viewer(r *http.Request, cfg *config.Config) (*viewer, bool) {
 		return nil, false
 	}
 	s, key, ok := c.parseSession(ck.Value)
-	if !ok {
+	if !ok || (s.Kind == kindDev && !c.dev) {
+		// A --dev session is no session on a node started without --dev.
 		return nil, false
 	}
 	return viewerFor(cfg, s, key)

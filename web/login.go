@@ -122,6 +122,9 @@ func (c *Console) mailLink(ctx context.Context, ac *cluster.ActiveConfig, u conf
 	}
 	secret := base64.RawURLEncoding.EncodeToString(raw)
 	id := linkID(secret)
+	if c.mailer == nil {
+		return errors.New("no mail channel configured for the console")
+	}
 	l, err := c.node.SubmitLoginLink(ctx, cluster.LoginLinkCommand{ID: id, User: u.ID})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -85,6 +86,23 @@ func TestDevSignsInFirstUser(t *testing.T) {
 		if code != 200 || !strings.Contains(b, `id="dev-banner"`) || !strings.Contains(b, "<b>alice</b>") {
 			t.Fatalf("%s in dev: %d\n%s", p, code, b)
 		}
+	}
+}
+
+// A --dev session cookie is no session on a node without --dev.
+func TestDevSessionOnlyInDev(t *testing.T) {
+	cs := startConsole(t, false)
+	con := New(Options{Node: cs.node.Node})
+	val, _, err := con.newSession("alice", kindDev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/ui/", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: val})
+	rec := httptest.NewRecorder()
+	con.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("dev session on a non-dev node: %d, want 303 to login", rec.Code)
 	}
 }
 
