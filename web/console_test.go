@@ -179,3 +179,25 @@ func TestMailedLinkSignsInOnce(t *testing.T) {
 		t.Fatalf("unknown link: %d", code)
 	}
 }
+
+// The live list's poll answers 204 while nothing changed, so htmx leaves
+// the rows alone, and the rows again once an incident comes in.
+func TestRowsPollAnswersOnlyChanges(t *testing.T) {
+	cs := startConsole(t, false)
+	c := signIn(t, cs, nodetest.Token)
+	var v, body string
+	code := 0
+	for try := 0; try < 3 && code != http.StatusNoContent; try++ { // a minute may roll over between the two requests
+		_, page, _ := get(t, c, cs.url+"/ui/incidents")
+		v = regexp1(t, `id="rows-version" name="v" value="([^"]+)"`, page)
+		code, body, _ = get(t, c, cs.url+"/ui/incidents/rows?status=open&v="+v)
+	}
+	if code != http.StatusNoContent || body != "" {
+		t.Fatalf("unchanged list: %d %q", code, body)
+	}
+	trigger(t, cs, `"new one"`)
+	code, body, _ = get(t, c, cs.url+"/ui/incidents/rows?status=open&v="+v)
+	if code != http.StatusOK || !strings.Contains(body, `data-key="INC-1"`) || strings.Contains(body, `value="`+v+`"`) {
+		t.Fatalf("after a trigger: %d\n%s", code, body)
+	}
+}

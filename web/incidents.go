@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 
 	"github.com/pagerd/pagerd/incident"
 )
@@ -20,6 +21,10 @@ type incidentsData struct {
 	Rows                      []*incident.Incident
 	More                      bool
 	Query                     string // the filters as a query string, for the live refresh
+	// Version names what the rows show: this node's applied index and the
+	// minute (ages are shown to the minute). The poll sends it back; an
+	// unchanged list answers 204 and htmx leaves the rows alone.
+	Version string
 }
 
 var listStatuses = map[string][]incident.Status{
@@ -35,9 +40,18 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	c.render(w, r, http.StatusOK, "incidents", "layout", pageData{Title: "Incidents", Nav: "incidents", V: v, Data: d})
 }
 
-// incidentRows is the list's body alone, polled by htmx every second.
+// incidentRows is the list's body alone, polled by htmx every second:
+// 204 (nothing to swap) while the list is as the browser has it.
 func (c *Console) incidentRows(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if got := r.URL.Query().Get("v"); got != "" && got == c.rowsVersion() {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	c.render(w, r, http.StatusOK, "incidents", "rows", pageData{V: v, Data: c.listIncidents(r)})
+}
+
+func (c *Console) rowsVersion() string {
+	return strconv.FormatUint(c.node.FSM().AppliedIndex(), 10) + "-" + strconv.FormatInt(c.now().Unix()/60, 10)
 }
 
 // listIncidents reads the filters (unknown values fall back to the
@@ -62,6 +76,7 @@ func (c *Console) listIncidents(r *http.Request) incidentsData {
 			f.Statuses[s] = true
 		}
 	}
+	d.Version = c.rowsVersion()
 	var next uint64
 	c.node.FSM().ReadIncidents(func(st *incident.State) { d.Rows, next = st.List(f, 0, listLimit) })
 	d.More = next != 0

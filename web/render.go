@@ -160,7 +160,7 @@ func (k clock) In(t *time.Time) string {
 func short(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", max(0, int(d/time.Second)))
+		return "<1m" // to the minute: the live list changes only when something happens
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d/time.Minute))
 	case d < 24*time.Hour:
