@@ -18,9 +18,8 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, v *viewer)
 // /ui/login (with --dev, signed in as the first user instead).
 func (c *Console) read(fn pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg := c.config()
-		if cfg == nil {
-			c.errorPage(w, r, nil, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+		cfg, ready := c.readyConfig(w, r)
+		if !ready {
 			return
 		}
 		v, ok := c.viewer(r, cfg)
@@ -40,9 +39,8 @@ func (c *Console) read(fn pageFunc) http.Handler {
 // handler runs, so a forged POST changes nothing.
 func (c *Console) write(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg := c.config()
-		if cfg == nil {
-			c.errorPage(w, r, nil, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+		cfg, ready := c.readyConfig(w, r)
+		if !ready {
 			return
 		}
 		v, ok := c.viewer(r, cfg)
@@ -88,6 +86,27 @@ func (c *Console) sameSiteOnly(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// readyConfig is the active config once this node may judge sessions and
+// tokens by it: a config is committed, and a restarted node has caught up
+// with the cluster (before that its users and tokens are older than the
+// cluster's). Otherwise it answers 503 and returns false.
+func (c *Console) readyConfig(w http.ResponseWriter, r *http.Request) (*config.Config, bool) {
+	cfg := c.config()
+	msg := ""
+	switch {
+	case cfg == nil:
+		msg = "No config is committed yet; retry in a moment."
+	case !c.node.CaughtUp():
+		msg = "This node is catching up with the cluster; retry in a moment."
+	}
+	if msg != "" {
+		w.Header().Set("Retry-After", "1")
+		c.errorPage(w, r, nil, http.StatusServiceUnavailable, msg)
+		return nil, false
+	}
+	return cfg, true
 }
 
 func (c *Console) config() *config.Config {

@@ -37,9 +37,8 @@ func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, status int
 // loginToken signs in with an API token; the session names the token.
 func (c *Console) loginToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	cfg := c.config()
-	if cfg == nil {
-		c.loginFailed(w, r, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+	cfg, ready := c.readyConfig(w, r)
+	if !ready {
 		return
 	}
 	t, ok := cfg.APITokenFor(strings.TrimSpace(r.PostFormValue("token")))
