@@ -30,6 +30,9 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

@@ -24,8 +24,8 @@ import (
 // legacyCommands is what a member that announced no command versions
 // applies: the previous release (commit 8114ae1 of this repository, the
 // replicated core before the registry) applied version 1 of these types
-// and no other; severity changes, restores, schedule overrides and event
-// stream progress came later.
+// and no other; severity changes, restores, schedule overrides, event
+// stream progress and console login links came later.
 var legacyCommands = map[CommandType]uint8{
 	TypeAlertGroup: 1, TypeEvent: 1, TypeAction: 1, TypeStepStart: 1, TypeDelivery: 1, TypeSMSOptOut: 1,
 	TypeConfig: 1, TypeNodeMeta: 1, TypeNodeRemove: 1, TypeKeyring: 1,

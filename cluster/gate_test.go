@@ -216,7 +216,7 @@ func TestJoinFallsBackToTheLegacyRequest(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	n, err := Open(Options{NodeID: "new", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", Join: []string{srv.URL},
+	n, err := Open(Options{NodeID: "new", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", Join: []string{srv.URL}, ClusterSecrets: []string{"gate-test-cluster-secret-0123456789"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
 	if err != nil {
 		t.Fatal(err)

@@ -205,6 +205,13 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("event progress moved %v cursors", r.Value)
 			}
 		}},
+		{t: TypeLoginLink, v: 1, body: func() any { return &LoginLinkCommand{ID: "link-1", User: "alice"} }, check: noErr},
+		{t: TypeLoginUse, v: 1, body: func() any { return &LoginUseCommand{ID: "link-1"} }, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if l, _ := r.Value.(LoginLink); l.User != "alice" {
+				t.Fatalf("login use: %+v", r.Value)
+			}
+		}},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},
 		{t: TypeRestoreCommit, v: 1, body: func() any {
 			return &RestoreCommit{ID: "r1", Chunks: 1, Size: len(snap), SHA256: hex.EncodeToString(sum[:])}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -213,14 +212,9 @@ func (n *Node) postJoin(base string, jr JoinRequest) error {
 	if err != nil {
 		return fmt.Errorf("encode join request: %w", err)
 	}
-	u := strings.TrimRight(normalizeURL(base), "/") + "/v1/cluster/join"
-	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	req, err := n.NodeRequest(context.Background(), http.MethodPost, base, "/v1/cluster/join", body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if n.opts.JoinToken != "" {
-		req.Header.Set("Authorization", "Bearer "+n.opts.JoinToken)
 	}
 	resp, err := n.forwarder.client.Do(req)
 	if err != nil {

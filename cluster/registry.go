@@ -115,6 +115,12 @@ var registry = map[CommandType]*commandSpec{
 	TypeEventProgress: specRaw[incident.EventProgress]("event_progress", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyEventProgress(now, body)
 	}),
+	TypeLoginLink: specRaw[LoginLinkCommand]("login_link", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyLoginLink(now, body)
+	}),
+	TypeLoginUse: specRaw[LoginUseCommand]("login_use", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyLoginUse(now, body)
+	}),
 }
 
 // spec is a command whose body of every version decodes into a *T.

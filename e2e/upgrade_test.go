@@ -107,7 +107,7 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 	// 3: the last old member. Only now does the gate open.
 	upgrade(last)
 	c.WaitFor(30*time.Second, func() (bool, string) {
-		var st clusterStatus
+		var st upgradeStatus
 		c.GetJSON(c.Leader(), "/v1/cluster", &st)
 		return maps.Equal(st.CommandVersions, cluster.CommandVersions()), fmt.Sprintf("leader writes %v", st.CommandVersions)
 	})
@@ -115,7 +115,7 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 	load.await(t, 20)
 	load.stop()
 
-	var st clusterStatus
+	var st upgradeStatus
 	if code := c.GetJSON(c.Leader(), "/v1/cluster", &st); code != 200 {
 		t.Fatalf("GET /v1/cluster: %d", code)
 	}
@@ -169,7 +169,7 @@ func awaitVoters(t *testing.T, c *testcluster.Cluster) {
 func awaitAnnounced(t *testing.T, c *testcluster.Cluster, leader *testcluster.Node, ids ...string) {
 	t.Helper()
 	c.WaitFor(30*time.Second, func() (bool, string) {
-		var st clusterStatus
+		var st upgradeStatus
 		if code := c.GetJSON(leader, "/v1/cluster", &st); code != 200 {
 			return false, fmt.Sprintf("GET /v1/cluster: %d", code)
 		}
@@ -221,7 +221,7 @@ func (l *eventLoad) run() {
 			action, key = "acknowledge", l.triggered[len(l.acked)]
 		}
 		l.mu.Unlock()
-		if send(client, n, action, key) {
+		if sendEvent(client, n, action, key) {
 			l.mu.Lock()
 			if action == "trigger" {
 				l.triggered = append(l.triggered, key)
@@ -237,8 +237,8 @@ func (l *eventLoad) run() {
 	}
 }
 
-// send posts one event; true when it was answered 202 (acknowledged).
-func send(client *http.Client, n *testcluster.Node, action, key string) bool {
+// sendEvent posts one event; true when it was answered 202 (acknowledged).
+func sendEvent(client *http.Client, n *testcluster.Node, action, key string) bool {
 	ev := map[string]any{"routing_key": testcluster.EventsKey, "event_action": action, "dedup_key": key}
 	if action == "trigger" {
 		ev["payload"] = map[string]any{"summary": "upgrade load " + key, "source": "load", "severity": "critical"}
@@ -319,8 +319,8 @@ func allIncidents(t *testing.T, c *testcluster.Cluster, n *testcluster.Node) map
 	}
 }
 
-// clusterStatus is the part of GET /v1/cluster the upgrade test reads.
-type clusterStatus struct {
+// upgradeStatus is the part of GET /v1/cluster the upgrade test reads.
+type upgradeStatus struct {
 	Leader          string           `json:"leader"`
 	CommandVersions map[string]uint8 `json:"command_versions"`
 	Nodes           []struct {
@@ -332,7 +332,7 @@ type clusterStatus struct {
 
 func assertGate(t *testing.T, c *testcluster.Cluster, leader *testcluster.Node, want uint8) {
 	t.Helper()
-	var st clusterStatus
+	var st upgradeStatus
 	if code := c.GetJSON(leader, "/v1/cluster", &st); code != 200 {
 		t.Fatalf("GET /v1/cluster: %d", code)
 	}
