@@ -7,10 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -400,4 +404,38 @@ func FuzzDecodeBatch(f *testing.F) {
 		fsm := NewFSM(func(err error) { t.Fatalf("fatal after a successful decode: %v", err) })
 		fsm.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: data})
 	})
+}
+
+// Every CommandType constant of command.go has a registry entry: a type
+// added without one could be neither written nor applied.
+func TestEveryCommandTypeIsRegistered(t *testing.T) {
+	file, err := parser.ParseFile(token.NewFileSet(), "command.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	ast.Inspect(file, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || vs.Type == nil || fmt.Sprint(vs.Type) != "CommandType" {
+			return true
+		}
+		for i, name := range vs.Names {
+			lit, ok := vs.Values[i].(*ast.BasicLit)
+			if !ok {
+				t.Fatalf("%s: value is not a literal", name.Name)
+			}
+			v, err := strconv.Atoi(lit.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found++
+			if lookup(CommandType(v)) == nil {
+				t.Errorf("%s (%d) has no registry entry (registry.go)", name.Name, v)
+			}
+		}
+		return true
+	})
+	if found != len(registry) {
+		t.Errorf("command.go declares %d types, the registry has %d", found, len(registry))
+	}
 }
