@@ -30,6 +30,9 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Roles (issue 13.3); numbered apart from the types other branches add.
+	TypeRole       CommandType = 40 // incident.RoleChange
+	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -48,10 +51,14 @@ var commandVersions = map[CommandType]uint8{
 	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
 	TypeEvent:      3,
-	TypeAction:     2,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
 	TypeSeverity:   1,
+	// action 3 carries ack_roles (the acknowledger takes the roles without
+	// a from); only an ack with some is stamped 3 (ackRolesVersion).
+	TypeAction:     3,
+	TypeRole:       1,
+	TypeRoleNotify: 1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -88,6 +95,10 @@ func (t CommandType) String() string {
 		return "sms_opt_out"
 	case TypeSeverity:
 		return "severity"
+	case TypeRole:
+		return "role"
+	case TypeRoleNotify:
+		return "role_notify"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:
