@@ -31,9 +31,25 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 	if a.Kind == reply.ActionSeverity {
 		fields["severity"] = severity
 	}
+	return b.forward(ctx, base, headers, http.MethodPost, url.PathEscape(a.Kind), fields, a.Incident)
+}
+
+// forwardRole puts the reply's role take to the leader's public API
+// (PUT /v1/incidents/{id}/roles/{role}), the replying user as the holder.
+func (b *Backend) forwardRole(ctx context.Context, a *incident.Action, role string) (reply.Result, error) {
+	base, headers := b.node.LeaderAPI()
+	if base == "" {
+		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
+	}
+	fields := map[string]string{"user": a.By, "by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	return b.forward(ctx, base, headers, http.MethodPut, "roles/"+url.PathEscape(role), fields, a.Incident)
+}
+
+// forward sends one incident request to the leader and maps its answer.
+func (b *Backend) forward(ctx context.Context, base string, headers http.Header, method, sub string, fields map[string]string, id uint64) (reply.Result, error) {
 	body, _ := json.Marshal(fields)
-	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	u := base + "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + sub
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return reply.Result{}, err
 	}
@@ -55,7 +71,7 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 		}
 		return reply.Result{Incident: &inc, Duplicate: resp.Header.Get(cluster.DuplicateHeader) == "true"}, nil
 	case resp.StatusCode == http.StatusConflict:
-		return reply.Result{Incident: b.current(a.Incident)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
+		return reply.Result{Incident: b.current(id)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
 	case resp.StatusCode == http.StatusNotFound:
 		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, apiErr.Error)
 	case resp.StatusCode >= 500:
