@@ -88,6 +88,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 	if inc.SeveritySetBy != "" {
 		fmt.Fprintf(w, "severity:  %s, set by %s\n", inc.Severity, inc.SeveritySetBy)
 	}
+	if len(inc.Roles) > 0 {
+		fmt.Fprintf(w, "roles:     %s\n", formatRoles(inc.Roles))
+	}
 	if inc.DeferredUntil != nil {
 		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
 	}
