@@ -393,7 +393,8 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned
 // SubmitAction commits a person's action and returns the incident after it.
 // An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
-	if a.Kind == incident.Ack {
+	if a.Kind == incident.Ack && n.isUser(a.By) {
+		// Only a person (a configured user, not a token name) takes roles.
 		a.AckRoles = n.ackRoles()
 	}
 	c, err := newCommand(TypeAction, a)

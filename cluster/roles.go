@@ -68,3 +68,13 @@ func (n *Node) ackRoles() map[string][]string {
 	}
 	return m
 }
+
+// isUser reports whether id is a user of the active config.
+func (n *Node) isUser(id string) bool {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil || id == "" {
+		return false
+	}
+	_, ok := ac.Config.User(id)
+	return ok
+}
