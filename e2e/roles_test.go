@@ -31,7 +31,7 @@ roles:
 // her incident manager without acknowledging the incident, and she gets the
 // role's instructions; `pagerd role … bob` hands over (bob's instructions
 // by email); the timeline shows both; PUT of an unknown role or user is 400
-// and changes nothing. A second incident's role page answered with a plain
+// and changes nothing; an email reply "take tl" takes the tech lead role. A second incident's role page answered with a plain
 // ack ("2a") also takes the role and leaves the incident triggered.
 func TestRolesAcceptance(t *testing.T) {
 	box := pgStartSMTP(t)
@@ -51,12 +51,13 @@ func TestRolesAcceptance(t *testing.T) {
 
 	pgTrigger(t, c, n, "im-1", testcluster.EventsKey) // severity critical: sev1
 	inc := pgIncident(t, c, n, "im-1")
-	rpPageEmail(t, c, box, fmt.Sprintf("n%d-1-0", inc.ID)) // the policy's page to alice
+	replyTo, subject := rpPageEmail(t, c, box, fmt.Sprintf("n%d-1-0", inc.ID)) // the policy's page to alice
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 1, "no role SMS yet" })
 	if m := tw.Messages()[0]; m.To != "+31612345003" || !strings.HasPrefix(m.Body, "INC-1 needs an Incident Manager:") || !strings.HasSuffix(m.Body, "Reply 1im to take it") {
 		t.Fatalf("role SMS %+v", m)
 	}
 
+	waitRolePageSent(t, c, n, "im-1")
 	code, out := rpTwilio(t, c, n, "+31612345003", "1im", "SMim1", true)
 	if code != 200 || !strings.Contains(out, "You took the role on INC-1") {
 		t.Fatalf("1im: %d %s", code, out)
@@ -111,16 +112,42 @@ func TestRolesAcceptance(t *testing.T) {
 		return false, "no instructions mail to bob yet"
 	})
 
+	// alice answers her incident page by email with "take tl": swaks into
+	// the daemon's SMTP port.
+	if code, out := rpSwaks(t, n.SMTPAddr, "alice@example.com", replyTo,
+		rpReply("take-tl@mail.example.com", "alice@example.com", replyTo, subject, "take tl", "INC page")); code != 0 {
+		t.Fatalf("take tl: swaks exit %d:\n%s", code, out)
+	}
+	if got := pgIncident(t, c, n, "im-1"); got.Roles["tech_lead"] != "alice" || got.Roles["incident_manager"] != "bob" || got.Status != incident.Triggered {
+		t.Fatalf("after take tl: roles %v, status %s", got.Roles, got.Status)
+	}
+
 	// An ack of a role page takes the role, not the incident.
 	pgTrigger(t, c, n, "im-2", testcluster.EventsKey)
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 3, "no second role SMS yet" })
 	if m := tw.Messages()[2]; !strings.HasSuffix(m.Body, "Reply 2im to take it") {
 		t.Fatalf("second role SMS %+v", m)
 	}
+	waitRolePageSent(t, c, n, "im-2")
 	if code, out := rpTwilio(t, c, n, "+31612345003", "2a", "SMim2", true); code != 200 || !strings.Contains(out, "You took the role on INC-2") {
 		t.Fatalf("2a: %d %s", code, out)
 	}
 	if got := pgIncident(t, c, n, "im-2"); got.Roles["incident_manager"] != "carol" || got.Status != incident.Triggered || got.AcknowledgedBy != "" {
 		t.Fatalf("after 2a: roles %v, status %s", got.Roles, got.Status)
 	}
+}
+
+// waitRolePageSent waits until the role page's sent outcome is committed: a
+// reply answers only pages recorded as sent (the SMS reaches the fake
+// Twilio a moment before).
+func waitRolePageSent(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, dedupKey string) {
+	t.Helper()
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		for _, nt := range pgIncident(t, c, n, dedupKey).Notifications {
+			if nt.Kind == incident.KindRolePage && nt.Status == incident.NotifySent {
+				return true, ""
+			}
+		}
+		return false, "role page of " + dedupKey + " not recorded as sent yet"
+	})
 }
