@@ -146,3 +146,25 @@ func TestRaisedSeverityPagesItsRoles(t *testing.T) {
 		t.Fatalf("second role page: %v, want stale", err)
 	}
 }
+
+// A severity that waits for business hours waits for its role pages too:
+// they go out with the escalation, at the window's start.
+func TestRolePageWaitsForBusinessHours(t *testing.T) {
+	h := newHarness(t, officeHours+rolesYAML+"severities:\n  sev3: {page: office, roles: [incident_manager]}\n")
+	h.clock.mu.Lock()
+	h.clock.now = ams(2026, 11, 27, 18, 0) // Friday evening
+	h.clock.mu.Unlock()
+	id := h.triggerSev("disk", "sev3")
+	open := ams(2026, 11, 30, 9, 0)
+	h.runTo(open.Add(-time.Second))
+	if inc := h.incident(id); len(inc.Notifications) != 0 || len(inc.RolesPaged) != 0 {
+		t.Fatalf("paged before the window opened: %+v", inc.Notifications)
+	}
+	h.runTo(open)
+	inc := h.incident(id)
+	pages := notificationsOf(inc, incident.KindRolePage)
+	if len(pages) != 2 || !pages[0].DueAt.Equal(open) || pages[0].User != "alice" {
+		t.Fatalf("role pages at the window's start: %+v", pages)
+	}
+	h.timelineHas(id, incident.EntryRolePaged, "sev3 needs Incident Manager")
+}
