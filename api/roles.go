@@ -39,11 +39,13 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request, put bool) {
 		return
 	}
 	var body roleBody
-	if put || r.ContentLength != 0 {
-		if err := decodeStrict(r, w, &body, maxBody); err != nil {
-			writeBodyError(w, err)
-			return
-		}
+	decode := decodeOptional // DELETE needs no body
+	if put {
+		decode = func(w http.ResponseWriter, r *http.Request, v any) error { return decodeStrict(r, w, v, maxBody) }
+	}
+	if err := decode(w, r, &body); err != nil {
+		writeBodyError(w, err)
+		return
 	}
 	if err := checkRoleBody(body, put); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
