@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/pagerd/pagerd/incident"
 )
@@ -41,7 +42,7 @@ func (n *Node) checkRole(rc *incident.RoleChange) error {
 		return fmt.Errorf("%w: role: no config is active", incident.ErrInvalid)
 	}
 	if _, ok := ac.Config.RoleOf(rc.Role); !ok {
-		return fmt.Errorf("%w: role: unknown role %q (known: %v)", incident.ErrInvalid, rc.Role, ac.Config.RoleIDs())
+		return fmt.Errorf("%w: role: unknown role %q (known: %s)", incident.ErrInvalid, rc.Role, strings.Join(ac.Config.RoleIDs(), ", "))
 	}
 	if rc.User != "" {
 		if _, ok := ac.Config.User(rc.User); !ok {
