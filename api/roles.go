@@ -16,7 +16,8 @@ type roleBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
 	// Channel and DedupID are set when a reply (SMS 3im, email "take im")
-	// received on a follower is forwarded to the leader.
+	// received on a follower is forwarded to the leader; only node-to-node
+	// requests may set them (checkInternalFields).
 	Channel string `json:"channel"`
 	DedupID string `json:"dedup_id"`
 }
@@ -49,6 +50,10 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request, put bool) {
 	}
 	if err := checkRoleBody(body, put); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
+		writeError(w, http.StatusForbidden, msg)
 		return
 	}
 	by := body.By

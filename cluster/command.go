@@ -30,6 +30,9 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
 	// Roles (issue 13.3); numbered apart from the types other branches add.
 	TypeRole       CommandType = 40 // incident.RoleChange
 	TypeRoleNotify CommandType = 41 // incident.RoleNotify
@@ -70,6 +73,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -117,6 +122,10 @@ func (t CommandType) String() string {
 		return "schedule_override"
 	case TypeEventProgress:
 		return "event_progress"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }
