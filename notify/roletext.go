@@ -26,7 +26,7 @@ func roleSMS(m *Message) string {
 	head := incidentKey(inc) + " needs " + article(m.RoleName) + " " + OneLine(m.RoleName) + ": " + incidentHead(inc) + ": "
 	tail := ""
 	if code := OneLine(m.ReplyCode); code != "" {
-		word := m.RoleReply
+		word := OneLine(m.RoleReply)
 		if word == "" {
 			word = "a"
 		}
@@ -51,7 +51,7 @@ func writeRoleBody(b *strings.Builder, m *Message) {
 	}
 	writeIncident(b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 	if m.Kind == incident.KindRolePage && m.ReplyTo != "" {
-		word := m.RoleReply
+		word := OneLine(m.RoleReply)
 		if word == "" {
 			fmt.Fprintf(b, "\nTo take the role, reply to this email with ack as the first line.\n")
 		} else {
