@@ -33,6 +33,9 @@ const (
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand
+	// Roles (issue 13.3); numbered apart from the types other branches add.
+	TypeRole       CommandType = 40 // incident.RoleChange
+	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

@@ -128,8 +128,12 @@ func TestDowngradesLeaveOutWhatVersion1DoesNotKnow(t *testing.T) {
 	if c, err = gatedCommand(TypeStepStart, 1, []string{"n3"}, &incident.StepStart{Reason: incident.ReasonTrigger}); err != nil || c.Version != 1 {
 		t.Fatalf("plain step v1: %v %v", c.Version, err)
 	}
-	if c, err = gatedCommand(TypeAction, 1, []string{"n3"}, &incident.Action{Incident: 1, Kind: incident.Ack}); err != nil || c.Version != 1 {
-		t.Fatalf("action v1: %v %v", c.Version, err)
+	ack := &incident.Action{Incident: 1, Kind: incident.Ack, AckRoles: map[string][]string{"sev1": {"commander"}}}
+	if c, err = gatedCommand(TypeAction, 1, []string{"n3"}, ack); err != nil || c.Version != 1 || strings.Contains(string(c.Body), "ack_roles") {
+		t.Fatalf("action v1: %d %s %v", c.Version, c.Body, err)
+	}
+	if c, err = gatedCommand(TypeAction, 2, []string{"n3"}, ack); err != nil || c.Version != 2 || strings.Contains(string(c.Body), "ack_roles") {
+		t.Fatalf("action v2: %d %s %v", c.Version, c.Body, err)
 	}
 }
 

@@ -187,6 +187,32 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("action v2: %+v", r.Value)
 			}
 		}},
+		{t: TypeAction, v: 3, body: func() any {
+			return &incident.Action{Incident: 4, Kind: incident.Ack, By: "alice", Channel: "sms", AckRoles: map[string][]string{"sev1": {"commander"}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			// Version 3: the ack gives the acknowledger the severity's roles.
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Roles["commander"] != "alice" {
+				t.Fatalf("action v3: %+v", r.Value)
+			}
+		}},
+		{t: TypeRole, v: 1, body: func() any {
+			return &incident.RoleChange{Incident: 4, Role: "scribe", User: "bob", By: "alice", Channel: "api", Note: "take notes", DedupID: "role-1"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Roles["scribe"] != "bob" {
+				t.Fatalf("role: %+v", r.Value)
+			}
+		}},
+		{t: TypeRoleNotify, v: 1, body: func() any {
+			return &incident.RoleNotify{Incident: 4, Kind: incident.KindRoleInstructions, Role: "scribe", User: "bob", Message: "instructions for bob",
+				Notifications: []incident.Notification{{ID: "4-scribe-bob", User: "bob", Channel: incident.ChannelEmail, To: "bob@example.com", Status: incident.NotifyQueued, DueAt: goldenNow}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.RolesBriefed["scribe"] != "bob" {
+				t.Fatalf("role notify: %+v", r.Value)
+			}
+		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },
 			check: func(t *testing.T, f *FSM, r Result) {
 				if r.Value != true {

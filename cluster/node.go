@@ -450,7 +450,14 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incide
 }
 
 // SubmitAction commits a person's action and returns the incident after it.
+// An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	if a.Kind == incident.Ack && n.isUser(a.By) {
+		// Only a person (a configured user, not a token name) takes roles.
+		a.AckRoles = n.ackRoles()
+	}
+	// The version gate writes the roles only once every member applies
+	// them (action version ackRolesVersion); before, the ack gives none.
 	v, err := n.Submit(ctx, TypeAction, a)
 	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
 	return inc, err

@@ -56,12 +56,13 @@ var registry = map[CommandType]*commandSpec{
 		return Result{Value: f.incidents.ApplyEvent(now, e)}
 	}), downgradeEvent),
 	// Version 2 (same body): an ack or escalate moves the escalation's seq,
-	// so a step planned before it is stale (incident.LogV1).
-	TypeAction: withDowngrade(specV("action", 2, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
+	// so a step planned before it is stale (incident.LogV1); version 3
+	// (ackRolesVersion) may carry ack_roles, the roles an ack gives.
+	TypeAction: withDowngrade(specV("action", ackRolesVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
 		a.LogVersion = v
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
-	}), sameBodyAsV1),
+	}), downgradeAction),
 	// Version 2 may carry an ack timeout's deadline (ack_deadline), which
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
@@ -74,6 +75,14 @@ var registry = map[CommandType]*commandSpec{
 	TypeDelivery: withDowngrade(spec("delivery", 2, func(f *FSM, now time.Time, d *incident.Delivery) Result {
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, d), d: d}}
 	}), downgradeDelivery),
+	TypeRole: spec("role", 1, func(f *FSM, now time.Time, rc *incident.RoleChange) Result {
+		inc, err := f.incidents.ApplyRoleChange(now, rc)
+		return Result{Value: inc, Err: err}
+	}),
+	TypeRoleNotify: spec("role_notify", 1, func(f *FSM, now time.Time, rn *incident.RoleNotify) Result {
+		inc, err := f.incidents.ApplyRoleNotify(now, rn)
+		return Result{Value: inc, Err: err}
+	}),
 	TypeSMSOptOut: spec("sms_opt_out", 1, func(f *FSM, now time.Time, o *incident.SMSOptOut) Result {
 		return Result{Value: f.incidents.ApplySMSOptOut(now, o)}
 	}),
@@ -201,9 +210,19 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 	return &old, true
 }
 
-// sameBodyAsV1 writes the body unchanged as version 1: it means the same
-// to a version 1 applier, which applies it with that version's rules.
-func sameBodyAsV1(body any, v uint8) (any, bool) { return body, v == 1 }
+// downgradeAction writes an action for members that apply an older
+// version: without the roles an ack gives (until every member applies
+// them, an ack gives none); otherwise the same body, which such a member
+// applies with its version's rules.
+func downgradeAction(body any, v uint8) (any, bool) {
+	a, ok := body.(*incident.Action)
+	if !ok || v < 1 || v >= ackRolesVersion {
+		return nil, false
+	}
+	old := *a
+	old.AckRoles = nil
+	return &old, true
+}
 
 func unlinked(a incident.Alert) incident.Alert {
 	a.GeneratorURL, a.SilenceURL = "", ""
