@@ -66,6 +66,8 @@ func New(o Options) *Server {
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
 	m.Handle("POST /v1/incidents/{id}/severity", s.auth(lead(http.HandlerFunc(s.setSeverity))))
+	m.Handle("PUT /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.putRole))))
+	m.Handle("DELETE /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.deleteRole))))
 	m.Handle("GET /v1/incidents/{id}/postmortem", s.auth(http.HandlerFunc(s.getPostmortem)))
 	m.Handle("PUT /v1/incidents/{id}/postmortem", s.auth(lead(http.HandlerFunc(s.putPostmortem))))
 	m.Handle("POST /v1/incidents/{id}/followups", s.auth(lead(http.HandlerFunc(s.addFollowup))))

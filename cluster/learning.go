@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/pagerd/pagerd/config"
@@ -24,49 +22,30 @@ var learningNames = map[CommandType]string{
 	TypeReminderOutcome: "reminder_outcome",
 }
 
-// applyLearning runs under the FSM lock.
-func (f *FSM) applyLearning(now time.Time, c *command) Result {
-	cfg := f.activeConfig()
-	incs := func(id uint64) (*incident.Incident, bool) { return f.incidents.Get(id) }
-	switch c.Type {
-	case TypePostmortem:
-		var pc learning.PostmortemCommand
-		if err := json.Unmarshal(c.Body, &pc); err != nil {
-			return Result{Err: fmt.Errorf("decode postmortem: %w", err)}
-		}
-		p, err := f.learning.ApplyPostmortem(now, cfg, incs, &pc)
+func init() {
+	registry[TypePostmortem] = spec("postmortem", 1, func(f *FSM, now time.Time, c *learning.PostmortemCommand) Result {
+		p, err := f.learning.ApplyPostmortem(now, f.activeConfig(), f.incidentByID, c)
 		return Result{Value: p, Err: err}
-	case TypeFollowupAdd:
-		var fa learning.FollowupAdd
-		if err := json.Unmarshal(c.Body, &fa); err != nil {
-			return Result{Err: fmt.Errorf("decode followup add: %w", err)}
-		}
-		fu, err := f.learning.ApplyFollowupAdd(now, cfg, incs, &fa)
+	})
+	registry[TypeFollowupAdd] = spec("followup_add", 1, func(f *FSM, now time.Time, c *learning.FollowupAdd) Result {
+		fu, err := f.learning.ApplyFollowupAdd(now, f.activeConfig(), f.incidentByID, c)
 		return Result{Value: fu, Err: err}
-	case TypeFollowupPatch:
-		var fp learning.FollowupPatch
-		if err := json.Unmarshal(c.Body, &fp); err != nil {
-			return Result{Err: fmt.Errorf("decode followup patch: %w", err)}
-		}
-		fu, err := f.learning.ApplyFollowupPatch(now, cfg, &fp)
+	})
+	registry[TypeFollowupPatch] = spec("followup_patch", 1, func(f *FSM, now time.Time, c *learning.FollowupPatch) Result {
+		fu, err := f.learning.ApplyFollowupPatch(now, f.activeConfig(), c)
 		return Result{Value: fu, Err: err}
-	case TypeReminderQueue:
-		var q learning.ReminderQueue
-		if err := json.Unmarshal(c.Body, &q); err != nil {
-			return Result{Err: fmt.Errorf("decode reminder queue: %w", err)}
-		}
-		recs, err := f.learning.ApplyReminderQueue(now, &q)
+	})
+	registry[TypeReminderQueue] = spec("reminder_queue", 1, func(f *FSM, now time.Time, c *learning.ReminderQueue) Result {
+		recs, err := f.learning.ApplyReminderQueue(now, c)
 		return Result{Value: recs, Err: err}
-	case TypeReminderOutcome:
-		var o learning.ReminderOutcome
-		if err := json.Unmarshal(c.Body, &o); err != nil {
-			return Result{Err: fmt.Errorf("decode reminder outcome: %w", err)}
-		}
-		n, err := f.learning.ApplyReminderOutcome(now, &o)
+	})
+	registry[TypeReminderOutcome] = spec("reminder_outcome", 1, func(f *FSM, now time.Time, c *learning.ReminderOutcome) Result {
+		n, err := f.learning.ApplyReminderOutcome(now, c)
 		return Result{Value: n, Err: err}
-	}
-	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
+	})
 }
+
+func (f *FSM) incidentByID(id uint64) (*incident.Incident, bool) { return f.incidents.Get(id) }
 
 func (f *FSM) activeConfig() *config.Config {
 	if ac := f.config.Load(); ac != nil {

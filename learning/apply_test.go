@@ -40,6 +40,14 @@ func TestOnResolvedOnlyInTheResolvingBatch(t *testing.T) {
 	if p.Owner != "alice" || !p.DueAt.Equal(now.Add(DefaultPostmortemDue)) || !strings.Contains(p.Body, "Duration: 1h0m0s") {
 		t.Fatalf("postmortem %+v", p)
 	}
+	im := resolved(3, "sev2", now)
+	im.Roles = map[string]string{config.RoleIncidentManager: "carol"}
+	if !s.OnResolved(now, cfg, im) {
+		t.Fatal("no postmortem for incident 3")
+	}
+	if p, _ := s.Postmortem(3); p.Owner != "carol" {
+		t.Fatalf("owner %q, want the incident manager carol", p.Owner)
+	}
 	if s.OnResolved(now, cfg, resolved(2, "sev3", now)) {
 		t.Fatal("a sev3 (optional) got a postmortem")
 	}

@@ -2,10 +2,7 @@ package learning
 
 import "github.com/pagerd/pagerd/incident"
 
-// roleHolder is the holder of role on inc. Incidents carry no roles until
-// the roles feature lands; this is the one place to wire it in.
+// roleHolder is the holder of role on inc ("" when nobody holds it).
 func roleHolder(inc *incident.Incident, role string) string {
-	_ = inc
-	_ = role
-	return ""
+	return inc.Roles[role]
 }
