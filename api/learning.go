@@ -259,3 +259,21 @@ func orBodyHint(err error, fields string) error {
 	}
 	return err
 }
+
+// postmortemRef is an incident's postmortem as the incident shows it
+// (spec §5.2): status, due and owner; the body is at .../postmortem.
+type postmortemRef struct {
+	Status string    `json:"status"`
+	DueAt  time.Time `json:"due_at"`
+	Owner  string    `json:"owner"`
+}
+
+// withLearning adds the incident's postmortem (or null) and follow-ups.
+func (s *Server) withLearning(out *incidentJSON) {
+	s.node.FSM().ReadLearning(func(st *learning.State) {
+		if p, ok := st.Postmortem(out.ID); ok {
+			out.Postmortem = &postmortemRef{Status: p.Status, DueAt: p.DueAt, Owner: p.Owner}
+		}
+		out.Followups = st.ListFollowups(learning.Filter{Status: "all", Incident: out.ID})
+	})
+}

@@ -52,15 +52,24 @@ func TestPostmortemDraftedOnResolveOfSev2(t *testing.T) {
 		t.Fatalf("severity %s, want sev2", inc.Severity)
 	}
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(box.messages(t)) > 0, "alice not paged yet" })
+	// bob takes the incident manager role; alice acknowledges first.
+	lnDo(t, c, n, "PUT", fmt.Sprintf("/v1/incidents/%d/roles/incident_manager", inc.ID), `{"user":"bob","by":"bob"}`, 200)
 	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/ack", inc.ID), `{"by":"alice"}`, 200)
-	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/resolve", inc.ID), `{"by":"bob"}`, 200)
+	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/resolve", inc.ID), `{"by":"alice"}`, 200)
 	inc = pgIncident(t, c, n, "pm-sev2")
 	p, code := lnPostmortem(t, c, n, inc.ID)
 	if code != 200 {
 		t.Fatalf("GET postmortem of a resolved sev2: %d", code)
 	}
-	if p.Status != learning.StatusDraft || p.Owner != "alice" {
-		t.Fatalf("postmortem %s owned by %q, want draft owned by alice (the first acknowledger)", p.Status, p.Owner)
+	if p.Status != learning.StatusDraft || p.Owner != "bob" {
+		t.Fatalf("postmortem %s owned by %q, want draft owned by bob (the incident manager)", p.Status, p.Owner)
+	}
+	var shown struct {
+		Postmortem *struct{ Status, Owner string }
+	}
+	c.GetJSON(n, fmt.Sprintf("/v1/incidents/%d", inc.ID), &shown)
+	if shown.Postmortem == nil || shown.Postmortem.Status != "draft" || shown.Postmortem.Owner != "bob" {
+		t.Fatalf("the incident shows postmortem %+v", shown.Postmortem)
 	}
 	if want := inc.ResolvedAt.Add(5 * 24 * time.Hour); !p.DueAt.Equal(want) {
 		t.Fatalf("due %v, want %v (resolve + 5 days)", p.DueAt, want)
