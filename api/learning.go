@@ -135,11 +135,15 @@ func (s *Server) addFollowup(w http.ResponseWriter, r *http.Request) {
 // parseDue reads an RFC 3339 instant, a date (the start of that day in the
 // config's timezone) or a duration from now ("14d", "2w").
 func (s *Server) parseDue(v string, now time.Time) (time.Time, error) {
+	return parseDueIn(v, now, s.defaultZone())
+}
+
+func parseDueIn(v string, now time.Time, zone string) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	if loc, err := time.LoadLocation(s.defaultZone()); err == nil {
+	if loc, err := time.LoadLocation(zone); err == nil {
 		if t, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
 			return t.UTC(), nil
 		}
