@@ -244,7 +244,7 @@ func TestFollowupReminderReplyDone(t *testing.T) {
 // reminder is never resent) and by reminders' fake-clock tests.
 func TestReminderNotRepeatedAfterLeaderChange(t *testing.T) {
 	box := pgStartSMTP(t)
-	c := testcluster.Start(t, 3, testcluster.Options{Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
+	c := testcluster.Start(t, 3, testcluster.Options{SMTP: true, Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
 	leader := c.Leader()
 	lnTrigger(t, c, leader, "fu-ha", "error")
 	inc := pgIncident(t, c, leader, "fu-ha")
@@ -275,5 +275,19 @@ func TestReminderNotRepeatedAfterLeaderChange(t *testing.T) {
 	})
 	if got := len(lnReminders(t, box, first.ID)); got != 1 {
 		t.Fatalf("the first reminder was mailed %d times across the leader change, want once", got)
+	}
+	// bob's `done`, sent to a follower's SMTP listener, is forwarded to the
+	// leader and closes his follow-up.
+	m := lnReminders(t, box, second.ID)[0]
+	replyTo := strings.Trim(m.header.Get("Reply-To"), "<>")
+	follower := c.Followers()[0]
+	if code, out := rpSwaks(t, follower.SMTPAddr, "bob@example.com", replyTo,
+		rpReply("fu-bob-done@x", "bob@example.com", replyTo, m.header.Get("Subject"), "done", "reminder")); code != 0 {
+		t.Fatalf("bob's done via a follower: swaks %d %s", code, out)
+	}
+	var got learning.Followup
+	c.GetJSON(next, "/v1/followups/"+second.ID, &got)
+	if got.Status != learning.FollowupDone || got.ClosedBy != "bob" || got.ClosedVia != "email" {
+		t.Fatalf("after bob's done via a follower: %+v", got)
 	}
 }
