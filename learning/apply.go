@@ -40,6 +40,7 @@ func (s *State) ApplyPostmortem(now time.Time, cfg *config.Config, incs Incident
 		if c.Status == StatusPublished {
 			at := now
 			p.PublishedAt = &at
+			s.forgetReminders(p.Key)
 		}
 	}
 	if c.Owner != "" {
@@ -178,6 +179,7 @@ func (s *State) ApplyFollowupPatch(now time.Time, cfg *config.Config, c *Followu
 		} else {
 			at := now
 			f.ClosedAt, f.ClosedBy, f.ClosedVia = &at, c.By, orElse(c.Via, "api")
+			s.forgetReminders(f.ID)
 		}
 	}
 	if c.Owner != "" {
@@ -267,4 +269,15 @@ func closedWhen(f *Followup) string {
 		return ""
 	}
 	return " at " + f.ClosedAt.UTC().Format(time.RFC3339)
+}
+
+// forgetReminders drops the reminder records about ref once it no longer
+// reminds anyone (a closed follow-up, a published postmortem), so the
+// record stays bounded by what is still open.
+func (s *State) forgetReminders(ref string) {
+	for id, r := range s.Reminders {
+		if r.Ref == ref {
+			delete(s.Reminders, id)
+		}
+	}
 }

@@ -65,8 +65,14 @@ func TestFollowupIDsAndClose(t *testing.T) {
 	if _, err := s.ApplyFollowupPatch(now, cfg, &FollowupPatch{ID: a.ID, Status: FollowupDone, By: "bob", Via: "email"}); !errors.Is(err, incident.ErrConflict) {
 		t.Fatalf("bob closed alice's follow-up by email: %v", err)
 	}
+	if _, err := s.ApplyReminderQueue(now, &ReminderQueue{To: "alice", Items: []ReminderRecord{{ID: "followup/INC-42-F1/x", Ref: "INC-42-F1"}, {ID: "followup/INC-42-F2/x", Ref: "INC-42-F2"}}}); err != nil {
+		t.Fatal(err)
+	}
 	if f, err := s.ApplyFollowupPatch(now, cfg, &FollowupPatch{ID: "inc-42-f1", Status: FollowupDone, By: "alice", Via: "email"}); err != nil || f.ClosedBy != "alice" {
 		t.Fatalf("%+v %v", f, err)
+	}
+	if _, ok := s.Reminder("followup/INC-42-F1/x"); ok || len(s.Reminders) != 1 {
+		t.Fatalf("closing F1 kept its reminder records or dropped others: %v", s.Reminders)
 	}
 	if _, err := s.ApplyFollowupPatch(now, cfg, &FollowupPatch{ID: a.ID, Status: FollowupDone, By: "alice"}); !errors.Is(err, incident.ErrConflict) || !strings.Contains(err.Error(), "already done") {
 		t.Fatalf("second close: %v", err)
