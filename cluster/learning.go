@@ -24,15 +24,15 @@ var learningNames = map[CommandType]string{
 
 func init() {
 	registry[TypePostmortem] = spec("postmortem", 1, func(f *FSM, now time.Time, c *learning.PostmortemCommand) Result {
-		p, err := f.learning.ApplyPostmortem(now, f.activeConfig(), f.incidentByID, c)
+		p, err := f.learning.ApplyPostmortem(now, f.activeConfig(), f.incidents, c)
 		return Result{Value: p, Err: err}
 	})
 	registry[TypeFollowupAdd] = spec("followup_add", 1, func(f *FSM, now time.Time, c *learning.FollowupAdd) Result {
-		fu, err := f.learning.ApplyFollowupAdd(now, f.activeConfig(), f.incidentByID, c)
+		fu, err := f.learning.ApplyFollowupAdd(now, f.activeConfig(), f.incidents, c)
 		return Result{Value: fu, Err: err}
 	})
 	registry[TypeFollowupPatch] = spec("followup_patch", 1, func(f *FSM, now time.Time, c *learning.FollowupPatch) Result {
-		fu, err := f.learning.ApplyFollowupPatch(now, f.activeConfig(), c)
+		fu, err := f.learning.ApplyFollowupPatch(now, f.activeConfig(), f.incidents, c)
 		return Result{Value: fu, Err: err}
 	})
 	registry[TypeReminderQueue] = spec("reminder_queue", 1, func(f *FSM, now time.Time, c *learning.ReminderQueue) Result {
@@ -44,8 +44,6 @@ func init() {
 		return Result{Value: n, Err: err}
 	})
 }
-
-func (f *FSM) incidentByID(id uint64) (*incident.Incident, bool) { return f.incidents.Get(id) }
 
 func (f *FSM) activeConfig() *config.Config {
 	if ac := f.config.Load(); ac != nil {
@@ -75,7 +73,7 @@ func (f *FSM) afterCommand(now time.Time, r Result) {
 		return
 	}
 	if inc, ok := f.incidents.Get(id); ok {
-		f.learning.OnResolved(now, f.activeConfig(), inc)
+		f.learning.OnResolved(now, f.activeConfig(), f.incidents, inc)
 	}
 }
 

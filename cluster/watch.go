@@ -1,6 +1,9 @@
 package cluster
 
-import "github.com/pagerd/pagerd/incident"
+import (
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
+)
 
 // Change says what one applied log entry touched, for the leader's
 // escalation engine: it replans exactly those incidents instead of polling.
@@ -30,6 +33,10 @@ func (c *Change) note(t CommandType, r Result) {
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
 		}
+	case learning.Postmortem: // its timeline got a postmortem_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
+	case learning.Followup: // its timeline got a followup_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
 	case deliveryApplied:
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)

@@ -86,10 +86,19 @@ func TestPostmortemDraftedOnResolveOfSev2(t *testing.T) {
 			t.Errorf("body lacks %q:\n%s", want, p.Body)
 		}
 	}
+	drafted := 0
 	for _, e := range inc.Timeline {
+		if e.Type == learning.EntryPostmortemDrafted {
+			drafted++ // recorded with the draft, after its body was written
+			continue
+		}
 		if !strings.Contains(p.Body, strings.Join(strings.Fields(e.Message), " ")) {
 			t.Errorf("body lacks timeline entry %q", e.Message)
 		}
+	}
+
+	if drafted != 1 {
+		t.Errorf("%d postmortem_drafted timeline entries, want 1", drafted)
 	}
 
 	// The CLI prints the body and stores an edited one.

@@ -12,8 +12,24 @@ import (
 	"github.com/pagerd/pagerd/incident"
 )
 
-// Incidents finds an incident by id (the FSM's incident state).
-type Incidents func(id uint64) (*incident.Incident, bool)
+// Incidents is the FSM's incident state: learning reads incidents and
+// appends postmortem_* and followup_* timeline entries to them.
+type Incidents interface {
+	Get(id uint64) (*incident.Incident, bool)
+	AddEntry(now time.Time, id uint64, typ, actor, msg string) bool
+}
+
+// Timeline entry types (spec §5.2 postmortem_*, followup_*).
+const (
+	EntryPostmortemDrafted = "postmortem_drafted" // made on resolve
+	EntryPostmortemCreated = "postmortem_created" // started by hand
+	EntryPostmortemEdited  = "postmortem_edited"
+	EntryPostmortemStatus  = "postmortem_status" // draft / in_review / published
+	EntryFollowupAdded     = "followup_added"
+	EntryFollowupClosed    = "followup_closed" // done or wont_do
+	EntryFollowupReopened  = "followup_reopened"
+	EntryFollowupChanged   = "followup_changed"
+)
 
 // DefaultPostmortemDue is how long after resolve a postmortem is due when
 // the severity's postmortem_due is unset.
@@ -23,7 +39,7 @@ const DefaultPostmortemDue = 5 * 24 * time.Hour
 // without one creates it by hand (any severity), prefilled unless a body
 // is given.
 func (s *State) ApplyPostmortem(now time.Time, cfg *config.Config, incs Incidents, c *PostmortemCommand) (Postmortem, error) {
-	inc, ok := incs(c.Incident)
+	inc, ok := incs.Get(c.Incident)
 	if !ok {
 		return Postmortem{}, notFound("incident %s not found", incident.KeyFor(c.Incident))
 	}
@@ -34,8 +50,16 @@ func (s *State) ApplyPostmortem(now time.Time, cfg *config.Config, incs Incident
 	if !ok {
 		p = newPostmortem(now, cfg, inc, c.By)
 		s.Postmortems[c.Incident] = p
+		incs.AddEntry(now, c.Incident, EntryPostmortemCreated, c.By, "postmortem started, owner "+p.Owner+", due "+day(p.DueAt))
+	}
+	if c.BodySet && c.Body != p.Body {
+		incs.AddEntry(now, c.Incident, EntryPostmortemEdited, c.By, fmt.Sprintf("postmortem body edited (%d bytes)", len(c.Body)))
+	}
+	if c.Owner != "" && c.Owner != p.Owner {
+		incs.AddEntry(now, c.Incident, EntryPostmortemEdited, c.By, "postmortem owner "+p.Owner+" → "+c.Owner)
 	}
 	if c.Status != "" && c.Status != p.Status {
+		incs.AddEntry(now, c.Incident, EntryPostmortemStatus, c.By, "postmortem "+p.Status+" → "+c.Status)
 		p.Status = c.Status
 		if c.Status == StatusPublished {
 			at := now
@@ -79,7 +103,7 @@ func knownUser(cfg *config.Config, id string) bool {
 // requires. The FSM calls it after every command that touched inc; only a
 // resolve in this very batch (ResolvedAt == now) counts, so a later
 // command on an old incident never creates one.
-func (s *State) OnResolved(now time.Time, cfg *config.Config, inc *incident.Incident) bool {
+func (s *State) OnResolved(now time.Time, cfg *config.Config, incs Incidents, inc *incident.Incident) bool {
 	if inc == nil || inc.ResolvedAt == nil || !inc.ResolvedAt.Equal(now) || cfg == nil {
 		return false
 	}
@@ -89,7 +113,10 @@ func (s *State) OnResolved(now time.Time, cfg *config.Config, inc *incident.Inci
 	if cfg.SeverityPolicyOf(inc.Severity).Postmortem != config.PostmortemRequired {
 		return false
 	}
-	s.Postmortems[inc.ID] = newPostmortem(now, cfg, inc, "pagerd")
+	p := newPostmortem(now, cfg, inc, "pagerd")
+	s.Postmortems[inc.ID] = p
+	incs.AddEntry(now, inc.ID, EntryPostmortemDrafted, "pagerd", "postmortem drafted (severity "+inc.Severity+"), owner "+
+		orElse(p.Owner, "nobody yet")+", due "+day(p.DueAt))
 	return true
 }
 
@@ -107,7 +134,7 @@ func newPostmortem(now time.Time, cfg *config.Config, inc *incident.Incident, by
 
 // ApplyFollowupAdd adds a follow-up with the next id of its incident.
 func (s *State) ApplyFollowupAdd(now time.Time, cfg *config.Config, incs Incidents, c *FollowupAdd) (Followup, error) {
-	inc, ok := incs(c.Incident)
+	inc, ok := incs.Get(c.Incident)
 	if !ok {
 		return Followup{}, notFound("incident %s not found", incident.KeyFor(c.Incident))
 	}
@@ -130,6 +157,7 @@ func (s *State) ApplyFollowupAdd(now time.Time, cfg *config.Config, incs Inciden
 	f := &Followup{ID: id, Incident: c.Incident, Key: incident.KeyFor(c.Incident), Title: strings.TrimSpace(c.Title),
 		Owner: c.Owner, Due: due, Priority: prio, Link: c.Link, Status: FollowupOpen, CreatedAt: now, CreatedBy: c.By}
 	s.Followups[id] = f
+	incs.AddEntry(now, c.Incident, EntryFollowupAdded, c.By, fmt.Sprintf("%s %q for %s, due %s", id, f.Title, f.Owner, day(f.Due)))
 	return *f, nil
 }
 
@@ -164,13 +192,16 @@ func checkLink(link string) error {
 
 // ApplyFollowupPatch changes a follow-up. Closing one already closed is a
 // conflict whose message says by whom and when (a reply `done` answers it).
-func (s *State) ApplyFollowupPatch(now time.Time, cfg *config.Config, c *FollowupPatch) (Followup, error) {
+func (s *State) ApplyFollowupPatch(now time.Time, cfg *config.Config, incs Incidents, c *FollowupPatch) (Followup, error) {
 	f, ok := s.Followups[strings.ToUpper(c.ID)]
 	if !ok {
 		return Followup{}, notFound("follow-up %s not found", c.ID)
 	}
 	if err := checkPatch(now, cfg, f, c); err != nil {
 		return *f, err
+	}
+	if msg := patchMessage(f, c); msg != "" {
+		incs.AddEntry(now, f.Incident, patchEntry(f, c), c.By, f.ID+" "+msg)
 	}
 	if c.Status != "" && c.Status != f.Status {
 		f.Status = c.Status
@@ -280,4 +311,42 @@ func (s *State) forgetReminders(ref string) {
 			delete(s.Reminders, id)
 		}
 	}
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func patchEntry(f *Followup, c *FollowupPatch) string {
+	switch {
+	case c.Status == FollowupOpen && f.Status != FollowupOpen:
+		return EntryFollowupReopened
+	case c.Status != "" && c.Status != FollowupOpen && c.Status != f.Status:
+		return EntryFollowupClosed
+	}
+	return EntryFollowupChanged
+}
+
+func patchMessage(f *Followup, c *FollowupPatch) string {
+	var parts []string
+	if c.Status != "" && c.Status != f.Status {
+		parts = append(parts, f.Status+" → "+c.Status)
+	}
+	if c.Owner != "" && c.Owner != f.Owner {
+		parts = append(parts, "owner "+f.Owner+" → "+c.Owner)
+	}
+	if c.Due != nil {
+		parts = append(parts, "due "+day(*c.Due))
+	}
+	if c.Link != nil {
+		parts = append(parts, "link "+*c.Link)
+	}
+	if c.Note != "" {
+		parts = append(parts, "note: "+c.Note)
+	}
+	if c.Via == "email" {
+		parts = append(parts, "by email reply")
+	}
+	if len(parts) == 0 || (len(parts) == 1 && c.Via == "email") {
+		return ""
+	}
+	return strings.Join(parts, "; ")
 }
