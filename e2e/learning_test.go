@@ -173,6 +173,15 @@ func TestLearningBadInputChangesNothing(t *testing.T) {
 	if code, out := c.Run(n, "followups", "--overdue"); code != 0 || !strings.Contains(out, "no follow-ups") {
 		t.Fatalf("pagerd followups --overdue: %d %s", code, out)
 	}
+	if code, out := c.Run(n, "followup", "add", inc.Key, "Runbook for the queue", "--owner", "bob", "--due", "14d"); code != 0 || !strings.Contains(out, inc.Key+"-F2") {
+		t.Fatalf("pagerd followup add: %d %s", code, out)
+	}
+	if code, out := c.Run(n, "followup", "add", inc.Key, "Ghost work", "--owner", "nobody"); code == 0 || !strings.Contains(out, "owner") {
+		t.Fatalf("pagerd followup add for an unknown owner: %d %s", code, out)
+	}
+	if code, out := c.Run(n, "followup", "done", inc.Key+"-F2"); code != 0 || !strings.Contains(out, "done") {
+		t.Fatalf("pagerd followup done: %d %s", code, out)
+	}
 }
 
 // lnReminders are the reminder mails aiosmtpd received for follow-up id.
