@@ -202,15 +202,24 @@ func (s *Server) patchFollowup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, fu)
 }
 
+// getFollowup answers one follow-up with the reminders recorded about it
+// (queued, sent or failed), so a failed reminder mail is visible.
 func (s *Server) getFollowup(w http.ResponseWriter, r *http.Request) {
-	var fu learning.Followup
+	var out struct {
+		learning.Followup
+		Reminders []learning.ReminderRecord `json:"reminders"`
+	}
 	var ok bool
-	s.node.FSM().ReadLearning(func(st *learning.State) { fu, ok = st.Followup(r.PathValue("id")) })
+	s.node.FSM().ReadLearning(func(st *learning.State) {
+		if out.Followup, ok = st.Followup(r.PathValue("id")); ok {
+			out.Reminders = st.RemindersAbout(out.ID)
+		}
+	})
 	if !ok {
 		writeError(w, http.StatusNotFound, "follow-up "+r.PathValue("id")+" not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, fu)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // listFollowups answers GET /v1/followups?status=&owner=&incident=&overdue=.

@@ -223,6 +223,13 @@ func TestFollowupReminderReplyDone(t *testing.T) {
 	}
 	subject := mail.header.Get("Subject")
 
+	var withRem struct {
+		Reminders []learning.ReminderRecord
+	}
+	c.WaitFor(10*time.Second, func() (bool, string) {
+		c.GetJSON(n, "/v1/followups/"+f.ID, &withRem)
+		return len(withRem.Reminders) == 1 && withRem.Reminders[0].Status == learning.ReminderSent, fmt.Sprintf("reminder records %+v", withRem.Reminders)
+	})
 	code, out := rpSwaks(t, n.SMTPAddr, "bob@example.com", replyTo, rpReply("fu-bob@x", "bob@example.com", replyTo, subject, "done", "reminder"))
 	if code != 0 {
 		t.Fatalf("bob's reply: swaks %d %s", code, out)

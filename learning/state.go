@@ -140,3 +140,15 @@ func (s *State) Reminder(id string) (ReminderRecord, bool) {
 	}
 	return *r, true
 }
+
+// RemindersAbout lists the reminder records about ref, oldest first.
+func (s *State) RemindersAbout(ref string) []ReminderRecord {
+	out := []ReminderRecord{}
+	for _, r := range s.Reminders {
+		if r.Ref == ref {
+			out = append(out, *r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
