@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -68,6 +69,15 @@ func (s *restoreStaging) size() int {
 	return n
 }
 
+// reader reads the staged pieces in order without copying them.
+func (s *restoreStaging) reader() io.Reader {
+	rs := make([]io.Reader, len(s.Chunks))
+	for i, c := range s.Chunks {
+		rs[i] = bytes.NewReader(c)
+	}
+	return io.MultiReader(rs...)
+}
+
 // RestoreApplied is the value a successful RestoreCommit returns.
 type RestoreApplied struct {
 	Incidents int `json:"incidents"`
@@ -116,11 +126,15 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	if len(st.Chunks) != c.Chunks || st.size() != c.Size {
 		return Result{Err: fmt.Errorf("restore %s: staged %d chunks, %d bytes; want %d, %d", c.ID, len(st.Chunks), st.size(), c.Chunks, c.Size)}
 	}
-	data := bytes.Join(st.Chunks, nil)
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.SHA256 {
+	sum := sha256.New()
+	for _, piece := range st.Chunks {
+		sum.Write(piece)
+	}
+	if hex.EncodeToString(sum.Sum(nil)) != c.SHA256 {
 		return Result{Err: fmt.Errorf("restore %s: staged bytes do not match the digest", c.ID)}
 	}
-	h, state, ac, err := decodeSnapshot(data)
+	// Read the pieces in place: joining them would hold the snapshot twice.
+	h, state, ac, err := decodeSnapshot(st.reader())
 	if err != nil {
 		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
 	}
@@ -132,7 +146,7 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	if ac != nil {
 		f.config.Store(ac)
 	}
-	return Result{Value: RestoreApplied{Incidents: state.Len(), Bytes: len(data)}}
+	return Result{Value: RestoreApplied{Incidents: state.Len(), Bytes: c.Size}}
 }
 
 func (f *FSM) applyRestoreAbort(body []byte) Result {
@@ -157,8 +171,8 @@ func (f *FSM) RestoreStaged() bool {
 
 // decodeSnapshot reads a whole snapshot and parses its config with the
 // environment captured in it.
-func decodeSnapshot(data []byte) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
-	h, st, err := readSnapshot(bytes.NewReader(data))
+func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
+	h, st, err := readSnapshot(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -179,7 +193,7 @@ func decodeSnapshot(data []byte) (*snapshotHeader, *incident.State, *ActiveConfi
 // fails part-way, the staged pieces are dropped and the state is unchanged;
 // if this leader dies part-way, the next leader drops them.
 func (n *Node) RestoreSnapshot(data []byte) error {
-	if _, _, _, err := decodeSnapshot(data); err != nil {
+	if _, _, _, err := decodeSnapshot(bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("invalid snapshot: %w", err)
 	}
 	n.restoreMu.Lock()

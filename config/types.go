@@ -27,6 +27,8 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+	// Retention bounds how long resolved incidents are kept (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

@@ -27,8 +27,11 @@ var (
 // State holds every incident. It is not safe for concurrent use: the cluster FSM
 // serialises writers and guards readers.
 type State struct {
-	// incidents[i] has ID i+1: ids are dense and assigned in commit order.
+	// incidents[i] has ID base+i+1: ids are dense and assigned in commit
+	// order; an incident removed by retention leaves nil, and the removed
+	// ones at the front are trimmed off (base moves past them).
 	incidents []*Incident
+	base      uint64
 	// open maps service and dedup key to the open incident of that pair.
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
@@ -241,7 +244,7 @@ func conflict(inc *Incident, verb string) error {
 }
 
 func (s *State) create(now time.Time, service, dedupKey, source, integration, title, policy string) *Incident {
-	id := uint64(len(s.incidents) + 1)
+	id := s.nextID()
 	if title == "" {
 		title = dedupKey
 	}
@@ -383,10 +386,10 @@ func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {
 }
 
 func (s *State) byID(id uint64) *Incident {
-	if id == 0 || id > uint64(len(s.incidents)) {
+	if id <= s.base || id >= s.nextID() {
 		return nil
 	}
-	return s.incidents[id-1]
+	return s.incidents[id-s.base-1]
 }
 
 func anyFiring(alerts []Alert) bool {
@@ -481,7 +484,7 @@ func (s *State) own(inc *Incident) *Incident {
 	}
 	c := inc.Clone()
 	c.gen = s.gen
-	s.incidents[c.ID-1] = c
+	s.incidents[c.ID-s.base-1] = c
 	if k := (openKey{c.Service, c.DedupKey}); s.open[k] == inc {
 		s.open[k] = c
 	}

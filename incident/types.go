@@ -141,6 +141,11 @@ type Entry struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor"`
 	Message string    `json:"message"`
+	// Count is how many times this same event happened (0 or absent: once);
+	// repeats of a recent identical entry raise it instead of adding lines
+	// (a flapping alert), and LastAt is when the last repeat happened.
+	Count  int        `json:"count,omitempty"`
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 // Timeline entry types.

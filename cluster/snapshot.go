@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
+)
+
+// A snapshot is a stream of JSON values, one per line, written and read one
+// at a time so that neither the leader writing it nor a node installing it
+// holds the whole encoding (format 1 encoded the incident state as one JSON
+// value, which encoding/json buffers whole: 702 MiB leader RSS at 100k
+// incidents against ~380 MiB on followers):
+//
+//	snapshotHeader                       format, time, config, members, keyring
+//	{"restore_chunk": "<base64>"}        × header.StagingChunks
+//	incident state records               incident.Frozen.Encode
+//
+// Readers take the current format and the previous one (format 1: the
+// header line, then the incident state as one value).
+const (
+	snapshotFormat  = 2
+	snapshotFormat1 = 1
+)
+
+// snapshotHeader is the first line of a snapshot.
+type snapshotHeader struct {
+	Format  int                 `json:"format"`
+	LastNow time.Time           `json:"last_now"`
+	Config  *ActiveConfig       `json:"config"`
+	Nodes   map[string]NodeMeta `json:"nodes"`
+	Keyring []reply.Key         `json:"keyring,omitempty"`
+	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
+	// a node restored from it (at startup or by snapshot install) reports
+	// where its state is instead of 0 until the next command.
+	AppliedIndex uint64 `json:"applied_index,omitempty"`
+	// Staging is an operator's restore in progress (format 1 only; format
+	// 2 names it here and streams its pieces after the header): its pieces
+	// are replicated state, so a node installing this snapshot mid-restore
+	// can still apply the restore's commit like every other node.
+	Staging       *restoreStaging `json:"restore_staging,omitempty"`
+	StagingID     string          `json:"restore_staging_id,omitempty"`
+	StagingChunks int             `json:"restore_staging_chunks,omitempty"`
+}
+
+// stagedChunkRecord is one staged restore piece in a format-2 snapshot.
+type stagedChunkRecord struct {
+	Chunk []byte `json:"restore_chunk"`
+}
+
+// Snapshot implements raft.FSM. It only freezes a view of the state (a
+// copy of the incident pointers; later changes copy what they touch), so
+// the apply path waits microseconds per thousand incidents, not for the
+// encoding; Persist encodes and writes outside the lock.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	nodes := make(map[string]NodeMeta, len(f.nodes))
+	for k, v := range f.nodes {
+		nodes[k] = v
+	}
+	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
+		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+	var staged [][]byte
+	if f.staging != nil { // pieces already staged never change; later ones are appended past len
+		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
+		h.StagingID, h.StagingChunks = f.staging.ID, len(staged)
+	}
+	return &fsmSnapshot{header: h, staged: staged, state: f.incidents.Freeze()}, nil
+}
+
+type fsmSnapshot struct {
+	header snapshotHeader
+	staged [][]byte
+	state  *incident.Frozen
+}
+
+// Persist streams the snapshot to the sink record by record.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.write(sink); err != nil {
+		return errors.Join(fmt.Errorf("write snapshot: %w", err), sink.Cancel())
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) write(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(s.header); err != nil {
+		return err
+	}
+	for _, c := range s.staged {
+		if err := enc.Encode(stagedChunkRecord{Chunk: c}); err != nil {
+			return err
+		}
+	}
+	if err := s.state.Encode(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// Restore implements raft.FSM.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	h, st, err := readSnapshot(rc)
+	if err != nil {
+		return err
+	}
+	var ac *ActiveConfig
+	if h.Config != nil {
+		cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
+		if err != nil {
+			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
+		}
+		ac = h.Config
+		ac.Config = cfg
+	}
+	f.mu.Lock()
+	f.incidents, f.lastNow = st, h.LastNow
+	f.keyring = reply.Keyring{Keys: h.Keyring}
+	f.staging = h.Staging
+	f.nodes = h.Nodes
+	if f.nodes == nil {
+		f.nodes = map[string]NodeMeta{}
+	}
+	f.config.Store(ac)
+	// Never backwards: an operator's restore of an older backup replaces the
+	// state at a new, higher log position, so the index already reached stays.
+	if h.AppliedIndex > f.appliedIndex.Load() {
+		f.appliedIndex.Store(h.AppliedIndex)
+	}
+	f.mu.Unlock()
+	f.notify(Change{All: true})
+	return nil
+}
+
+// readSnapshot decodes a snapshot of the current or the previous format,
+// one record at a time.
+func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	dec := json.NewDecoder(br)
+	dec.DisallowUnknownFields()
+	var h snapshotHeader
+	if err := dec.Decode(&h); err != nil {
+		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
+	}
+	switch h.Format {
+	case snapshotFormat1:
+		st, err := incident.ReadSnapshotFormat1(io.MultiReader(dec.Buffered(), br))
+		if err != nil {
+			return nil, nil, err
+		}
+		return &h, st, nil
+	case snapshotFormat:
+		if h.Staging != nil {
+			return nil, nil, errors.New("decode snapshot header: restore_staging belongs to format 1")
+		}
+		if err := readStaged(dec, &h); err != nil {
+			return nil, nil, err
+		}
+		st, err := incident.DecodeStream(dec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &h, st, nil
+	}
+	return nil, nil, fmt.Errorf("snapshot format %d is not one this binary reads (%d or %d); upgrade pagerd: %w",
+		h.Format, snapshotFormat1, snapshotFormat, errUnknownCommand)
+}
+
+// readStaged reads the staged restore pieces that follow a format-2 header.
+func readStaged(dec *json.Decoder, h *snapshotHeader) error {
+	if h.StagingChunks < 0 || h.StagingChunks > 0 && h.StagingID == "" {
+		return fmt.Errorf("decode snapshot header: restore staging %q with %d chunks", h.StagingID, h.StagingChunks)
+	}
+	if h.StagingID == "" {
+		return nil
+	}
+	h.Staging = &restoreStaging{ID: h.StagingID, Chunks: make([][]byte, 0, h.StagingChunks)}
+	for i := range h.StagingChunks {
+		var c stagedChunkRecord
+		if err := dec.Decode(&c); err != nil {
+			return fmt.Errorf("decode staged restore chunk %d: %w", i, err)
+		}
+		h.Staging.Chunks = append(h.Staging.Chunks, c.Chunk)
+	}
+	return nil
+}
+
+// ValidateSnapshot checks that r holds a snapshot this binary can restore,
+// its config included.
+func ValidateSnapshot(r io.Reader) error {
+	h, _, err := readSnapshot(r)
+	if err != nil || h.Config == nil {
+		return err
+	}
+	if _, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
+		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
+	}
+	return nil
+}

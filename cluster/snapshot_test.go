@@ -1,0 +1,186 @@
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+// golden1 is a snapshot written by format-1 code (commit 8dbfee8): the
+// example config of that release, a keyring, members, and an incident state
+// with alerts past the cap, notifications, dedup records and an opt-out.
+const golden1 = "testdata/snapshot-format1.snap"
+
+// A snapshot of the previous format restores: its config (the previous
+// release's example config) is accepted, and every incident reads back as
+// it was written, field for field.
+func TestRestoreGoldenFormat1(t *testing.T) {
+	data, err := os.ReadFile(golden1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	if err := f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
+		t.Fatalf("restore a format-1 snapshot: %v", err)
+	}
+	if ac := f.Config(); ac == nil || ac.Config == nil || len(ac.Config.Services) == 0 {
+		t.Fatalf("config not restored: %+v", ac)
+	}
+	if kr := f.Keyring(); len(kr.Keys) != 2 || kr.Keys[0].NotAfter.IsZero() {
+		t.Fatalf("keyring %+v", kr)
+	}
+	if f.Nodes()["n1"].HTTPAddr != "127.0.0.1:8081" {
+		t.Fatalf("nodes %v", f.Nodes())
+	}
+
+	// Every incident of the file, as the API shows it now, equals the file's.
+	lines := bytes.SplitN(data, []byte("\n"), 2)
+	var old struct {
+		Incidents []json.RawMessage `json:"incidents"`
+	}
+	if err := json.Unmarshal(lines[1], &old); err != nil {
+		t.Fatal(err)
+	}
+	if len(old.Incidents) < 10 {
+		t.Fatalf("fixture holds %d incidents", len(old.Incidents))
+	}
+	f.ReadIncidents(func(st *incident.State) {
+		if st.Len() != len(old.Incidents) {
+			t.Fatalf("%d incidents restored, file has %d", st.Len(), len(old.Incidents))
+		}
+		for i, raw := range old.Incidents {
+			inc, ok := st.Get(uint64(i + 1))
+			if !ok {
+				t.Fatalf("INC-%d missing", i+1)
+			}
+			if a, b := canonical(t, raw), canonical(t, mustMarshal(t, inc)); !reflect.DeepEqual(a, b) {
+				t.Fatalf("INC-%d differs after restore:\nfile: %s\nnow:  %s", i+1, raw, mustMarshal(t, inc))
+			}
+		}
+	})
+
+	// The derived state came back too: a retried reply answers as its
+	// first delivery did, and the opt-out holds.
+	a, _ := newCommand(TypeAction, &incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice", DedupID: "SM3"})
+	if r := applyOne(t, f, 1000, a); r.Err == nil || !strings.Contains(r.Err.Error(), "already resolved") {
+		t.Fatalf("retried reply after restore: %v", r.Err)
+	}
+
+	// The next snapshot is of the current format and restores to the same.
+	again := snapshotBytes(t, f)
+	if !bytes.HasPrefix(again, []byte(`{"format":2,`)) {
+		t.Fatalf("new snapshot starts %.40s", again)
+	}
+	g := NewFSM(func(err error) { t.Fatal(err) })
+	if err := g.Restore(io.NopCloser(bytes.NewReader(again))); err != nil {
+		t.Fatal(err)
+	}
+	if b := snapshotBytes(t, g); !bytes.Equal(again, b) {
+		t.Fatalf("format-2 round trip differs")
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func canonical(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// writeSizes records the size of every Write a snapshot makes.
+type writeSizes struct {
+	memSink
+	max, n int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.n++
+	w.max = max(w.max, len(p))
+	return w.memSink.Write(p)
+}
+
+// The snapshot is streamed: no single write carries more than the 1 MiB
+// buffer, however large the state (format 1 handed the sink the whole
+// incident state in one write, after encoding it in memory).
+func TestSnapshotIsStreamedRecordByRecord(t *testing.T) {
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	big := strings.Repeat("x", 2000)
+	var cmds []command
+	for i := range 3000 {
+		c, err := newCommand(TypeEvent, &incident.Event{Service: "checkout", Action: incident.ActionTrigger,
+			DedupKey: "k" + string(rune('a'+i%26)) + big[:i%50] + itoa(i),
+			Alert:    incident.Alert{Annotations: map[string]string{"summary": "s", "details": big}, Severity: "sev2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cmds...)})
+	s, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink writeSizes
+	if err := s.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	if sink.Len() < 5<<20 {
+		t.Fatalf("snapshot of %d bytes; the test wants more than 5 MiB", sink.Len())
+	}
+	if sink.max > 1<<20 {
+		t.Fatalf("one write of %d bytes: the snapshot was buffered, not streamed", sink.max)
+	}
+	// One record per line: the header, the state record, 3000 incidents, the end.
+	sc := bufio.NewScanner(bytes.NewReader(sink.Bytes()))
+	sc.Buffer(nil, 1<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+	}
+	if lines != 3003 {
+		t.Fatalf("%d lines", lines)
+	}
+}
+
+func itoa(i int) string { return time.Duration(i).String() }
+
+// A cut or tampered stream is refused, never half restored.
+func TestRestoreRefusesDamagedStream(t *testing.T) {
+	f := liveFSM(t)
+	good := snapshotBytes(t, f)
+	cases := map[string][]byte{
+		"cut before the end record": good[:bytes.LastIndex(good[:len(good)-1], []byte("\n"))+1],
+		"unknown field":             bytes.Replace(good, []byte(`{"incident":{"id":1,`), []byte(`{"incident":{"bogus":1,"id":1,`), 1),
+		"newer format":              bytes.Replace(good, []byte(`{"format":2,`), []byte(`{"format":3,`), 1),
+		"incident out of order":     bytes.Replace(good, []byte(`{"incident":{"id":1,`), []byte(`{"incident":{"id":7,`), 1),
+	}
+	for name, data := range cases {
+		if bytes.Equal(data, good) {
+			t.Fatalf("%s: the damage did not apply", name)
+		}
+		if err := NewFSM(func(err error) { t.Fatal(err) }).Restore(io.NopCloser(bytes.NewReader(data))); err == nil {
+			t.Errorf("%s: restored", name)
+		}
+	}
+}

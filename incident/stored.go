@@ -1,0 +1,148 @@
+package incident
+
+import "time"
+
+// The stored types are the replicated state's own form of an incident, in
+// snapshots. They are separate from the API's JSON types (Incident and its
+// parts): the API may rename or add a field without changing what a
+// snapshot holds, and a snapshot written by an older release keeps
+// decoding. Their JSON names are those of snapshot format 1, which wrote
+// the API type itself, so format 1 decodes into them too.
+//
+// Alert, Escalation, Notification and Entry convert to and from their
+// stored forms with Go's struct conversion, which needs the same fields in
+// the same order: a field added to an API type fails to compile here until
+// the stored type gets it too (and with it, a decision about the format).
+
+type storedIncident struct {
+	ID             uint64               `json:"id"`
+	Key            string               `json:"key"`
+	Title          string               `json:"title"`
+	Service        string               `json:"service"`
+	Severity       string               `json:"severity"`
+	Status         Status               `json:"status"`
+	DedupKey       string               `json:"dedup_key"`
+	Source         string               `json:"source"`
+	Integration    string               `json:"integration"`
+	CreatedAt      time.Time            `json:"created_at"`
+	AcknowledgedAt *time.Time           `json:"acknowledged_at"`
+	AcknowledgedBy string               `json:"acknowledged_by"`
+	ResolvedAt     *time.Time           `json:"resolved_at"`
+	ResolvedBy     string               `json:"resolved_by"`
+	AlertCount     int                  `json:"alert_count"`
+	AlertsDropped  int                  `json:"alerts_dropped"`
+	Alerts         []storedAlert        `json:"alerts"`
+	Escalation     *storedEscalation    `json:"escalation"`
+	Notifications  []storedNotification `json:"notifications,omitempty"`
+	Timeline       []storedEntry        `json:"timeline,omitempty"`
+}
+
+type storedAlert struct {
+	Fingerprint  string            `json:"fingerprint"`
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"starts_at"`
+	EndsAt       time.Time         `json:"ends_at"`
+	Severity     string            `json:"severity"`
+	GeneratorURL string            `json:"generator_url,omitempty"`
+	SilenceURL   string            `json:"silence_url,omitempty"`
+}
+
+type storedEscalation struct {
+	Policy        string     `json:"policy"`
+	Step          int        `json:"step"`
+	Loop          int        `json:"loop"`
+	NextAt        *time.Time `json:"next_at"`
+	Seq           int        `json:"seq"`
+	StepStartedAt *time.Time `json:"step_started_at,omitempty"`
+	Exhausted     bool       `json:"exhausted,omitempty"`
+	Escalated     bool       `json:"escalated,omitempty"`
+}
+
+type storedNotification struct {
+	ID         string     `json:"id"`
+	User       string     `json:"user"`
+	Channel    string     `json:"channel"`
+	To         string     `json:"to"`
+	Step       int        `json:"step"`
+	Loop       int        `json:"loop"`
+	Status     string     `json:"status"`
+	Attempts   int        `json:"attempts"`
+	DueAt      time.Time  `json:"due_at"`
+	SentAt     *time.Time `json:"sent_at"`
+	Error      string     `json:"error"`
+	ReplyCode  int        `json:"reply_code,omitempty"`
+	ProviderID string     `json:"provider_id,omitempty"`
+	Summary    string     `json:"summary,omitempty"`
+	HeldAt     *time.Time `json:"held_at,omitempty"`
+}
+
+type storedEntry struct {
+	At      time.Time  `json:"at"`
+	Type    string     `json:"type"`
+	Actor   string     `json:"actor"`
+	Message string     `json:"message"`
+	Count   int        `json:"count,omitempty"`
+	LastAt  *time.Time `json:"last_at,omitempty"`
+}
+
+// toStored is the stored form of inc. It shares nothing mutable with inc
+// that the state changes in place (the frozen view is never changed).
+func toStored(inc *Incident) *storedIncident {
+	s := &storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
+		Status: inc.Status, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
+		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
+		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
+		AlertsDropped: inc.AlertsDropped, Alerts: make([]storedAlert, len(inc.Alerts))}
+	for i, a := range inc.Alerts {
+		s.Alerts[i] = storedAlert(a)
+	}
+	if inc.Escalation != nil {
+		e := storedEscalation(*inc.Escalation)
+		s.Escalation = &e
+	}
+	if len(inc.Notifications) > 0 {
+		s.Notifications = make([]storedNotification, len(inc.Notifications))
+		for i, n := range inc.Notifications {
+			s.Notifications[i] = storedNotification(n)
+		}
+	}
+	if len(inc.Timeline) > 0 {
+		s.Timeline = make([]storedEntry, len(inc.Timeline))
+		for i, e := range inc.Timeline {
+			s.Timeline[i] = storedEntry(e)
+		}
+	}
+	return s
+}
+
+// fromStored is the in-memory incident of a stored one. The key is derived
+// from the id, whatever the record says.
+func fromStored(s *storedIncident) *Incident {
+	inc := &Incident{ID: s.ID, Key: KeyFor(s.ID), Title: s.Title, Service: s.Service, Severity: s.Severity,
+		Status: s.Status, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
+		CreatedAt: s.CreatedAt, AcknowledgedAt: s.AcknowledgedAt, AcknowledgedBy: s.AcknowledgedBy,
+		ResolvedAt: s.ResolvedAt, ResolvedBy: s.ResolvedBy, AlertCount: s.AlertCount,
+		AlertsDropped: s.AlertsDropped, Alerts: make([]Alert, len(s.Alerts))}
+	for i, a := range s.Alerts {
+		inc.Alerts[i] = Alert(a)
+	}
+	if s.Escalation != nil {
+		e := Escalation(*s.Escalation)
+		inc.Escalation = &e
+	}
+	if len(s.Notifications) > 0 {
+		inc.Notifications = make([]Notification, len(s.Notifications))
+		for i, n := range s.Notifications {
+			inc.Notifications[i] = Notification(n)
+		}
+	}
+	if len(s.Timeline) > 0 {
+		inc.Timeline = make([]Entry, len(s.Timeline))
+		for i, e := range s.Timeline {
+			inc.Timeline[i] = Entry(e)
+		}
+	}
+	return inc
+}
