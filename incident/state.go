@@ -88,7 +88,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -124,7 +124,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion)
 	default:
 		return res
 	}
@@ -289,7 +289,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
-	log := &alertLog{inc: inc, now: now, actor: actor}
+	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= 2}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
 		if !known && a.Status == "resolved" && rules >= 1 {
@@ -328,12 +328,17 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, rules int) {
 	if !inc.Status.Open() {
 		return
 	}
 	if !autoResolve {
-		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
+		msg := "source reports resolved; auto_resolve is off for service " + inc.Service
+		if rules >= 2 {
+			inc.addOrCoalesce(now, EntryIgnored, actor, msg)
+		} else {
+			inc.addEntry(now, EntryIgnored, actor, msg)
+		}
 		return
 	}
 	s.resolve(now, inc, actor, "resolved by source")

@@ -178,7 +178,9 @@ const (
 //
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
-const RulesCurrent = 1
+//	2: a source's timeline entry identical to a recent one raises that
+//	   entry's count instead of adding a line (a flapping alert, issue 12.4).
+const RulesCurrent = 2
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
