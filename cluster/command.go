@@ -27,6 +27,8 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	// Retention: the leader removes expired resolved incidents (retention.go).
+	TypePurge CommandType = 30 // incident.Purge
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -47,6 +49,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreChunk:  1,
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
+
+	TypePurge: 1,
 }
 
 func (t CommandType) String() string {
@@ -77,6 +81,8 @@ func (t CommandType) String() string {
 		return "restore_commit"
 	case TypeRestoreAbort:
 		return "restore_abort"
+	case TypePurge:
+		return "purge"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -159,6 +159,8 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyRestoreCommit(c.Body)
 	case TypeRestoreAbort:
 		return f.applyRestoreAbort(c.Body)
+	case TypePurge:
+		return f.applyPurge(c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {

@@ -53,11 +53,11 @@ func (s *State) trimFront() {
 	}
 }
 
-// ExpiredResolved lists, oldest first, up to limit incidents resolved at or
-// before cutoff.
-func (s *State) ExpiredResolved(cutoff time.Time, limit int) []uint64 {
+// ExpiredResolved lists, in id order from id after on, up to limit
+// incidents resolved at or before cutoff.
+func (s *State) ExpiredResolved(cutoff time.Time, after uint64, limit int) []uint64 {
 	var ids []uint64
-	for _, inc := range s.incidents {
+	for _, inc := range s.incidents[max(after, s.base)-s.base:] {
 		if len(ids) == limit {
 			break
 		}

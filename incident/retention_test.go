@@ -30,9 +30,12 @@ func retentionState(t *testing.T) *State {
 func TestPurgeRemovesOnlyExpiredResolved(t *testing.T) {
 	s := retentionState(t)
 	cutoff := t0.Add(36 * time.Hour) // after day 1, before day 2
-	ids := s.ExpiredResolved(cutoff, 10)
+	ids := s.ExpiredResolved(cutoff, 0, 10)
 	if len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
 		t.Fatalf("expired %v, want [1 2]", ids)
+	}
+	if ids := s.ExpiredResolved(cutoff, 1, 10); len(ids) != 1 || ids[0] != 2 {
+		t.Fatalf("expired after INC-1: %v, want [2]", ids)
 	}
 	// The command may name more (a stale leader's view): open and later
 	// resolved incidents stay whatever it names.
