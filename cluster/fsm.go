@@ -54,6 +54,8 @@ type FSM struct {
 	keyring   reply.Keyring
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// snapStats is what the last snapshot cost (statemetrics.go).
+	snapStats snapshotStats
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"io"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagerd/pagerd/incident"
@@ -138,6 +140,17 @@ func TestRetentionRemovesExpiredResolvedIncidents(t *testing.T) {
 		t.Fatalf("removed counter %v", got)
 	}
 
+	// The state's size is exported.
+	if kept, last := gauge(t, reg, "pagerd_state_incidents"), gauge(t, reg, "pagerd_state_last_incident_id"); kept != 2 || last != 3 {
+		t.Fatalf("pagerd_state_incidents %v, pagerd_state_last_incident_id %v; want 2 and 3", kept, last)
+	}
+	if err := n.SaveSnapshot(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if b := gauge(t, reg, "pagerd_snapshot_size_bytes"); b < 100 {
+		t.Fatalf("pagerd_snapshot_size_bytes %v", b)
+	}
+
 	// The next timer is the recent one's expiry; past it, it goes too, and
 	// the open incident (181 days old) still stays.
 	await(t, "a timer for t0+182d", func() bool { return clock.timerAt(t0.Add(182 * day)) })
@@ -151,4 +164,20 @@ func TestRetentionRemovesExpiredResolvedIncidents(t *testing.T) {
 	late := open("late")
 	resolve(late)
 	await(t, "a timer for the new resolution", func() bool { return clock.timerAt(t0.Add(362*day + time.Second)) })
+}
+
+// gauge reads one unlabelled gauge from reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }

@@ -75,20 +75,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
 		h.StagingID, h.StagingChunks = f.staging.ID, len(staged)
 	}
-	return &fsmSnapshot{header: h, staged: staged, state: f.incidents.Freeze()}, nil
+	return &fsmSnapshot{header: h, staged: staged, state: f.incidents.Freeze(), stats: &f.snapStats}, nil
 }
 
 type fsmSnapshot struct {
 	header snapshotHeader
 	staged [][]byte
 	state  *incident.Frozen
+	stats  *snapshotStats
 }
 
 // Persist streams the snapshot to the sink record by record.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := s.write(sink); err != nil {
+	start := time.Now() // metrics only; the state never sees it
+	cw := &countingWriter{w: sink}
+	if err := s.write(cw); err != nil {
 		return errors.Join(fmt.Errorf("write snapshot: %w", err), sink.Cancel())
 	}
+	s.stats.record(cw.n, time.Since(start), time.Now())
 	return sink.Close()
 }
 

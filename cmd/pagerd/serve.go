@@ -158,6 +158,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
+	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
 	var handler http.Handler = mux
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {
