@@ -192,7 +192,7 @@ func readStaged(dec *json.Decoder, h *snapshotHeader) error {
 	if h.StagingID == "" {
 		return nil
 	}
-	h.Staging = &restoreStaging{ID: h.StagingID, Chunks: make([][]byte, 0, h.StagingChunks)}
+	h.Staging = &restoreStaging{ID: h.StagingID, Chunks: make([][]byte, 0, min(h.StagingChunks, 1024))}
 	for i := range h.StagingChunks {
 		var c stagedChunkRecord
 		if err := dec.Decode(&c); err != nil {

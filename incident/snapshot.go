@@ -171,6 +171,12 @@ func DecodeStream(dec *json.Decoder) (*State, error) {
 	}
 }
 
+// maxIDSpan bounds the ids between the oldest kept incident and the newest
+// (8 bytes each in memory, removed ones included), so that a damaged or
+// hostile snapshot cannot make restore allocate without limit. An old open
+// incident keeps every later id's slot: this many is centuries of paging.
+const maxIDSpan = 1 << 24
+
 // builder rebuilds a State from records in stream order.
 type builder struct {
 	s       *State
@@ -185,8 +191,9 @@ func (b *builder) add(n int, r *record) (done bool, err error) {
 	}
 	switch {
 	case r.State != nil:
-		if r.State.NextID <= r.State.Base {
-			return false, fmt.Errorf("next id %d not above base %d", r.State.NextID, r.State.Base)
+		if r.State.NextID <= r.State.Base || r.State.NextID-r.State.Base-1 > maxIDSpan {
+			return false, fmt.Errorf("ids from base %d to next id %d: want next id above base, at most %d apart",
+				r.State.Base, r.State.NextID, maxIDSpan)
 		}
 		b.header, b.s.base = r.State, r.State.Base
 	case r.Incident != nil:
