@@ -38,7 +38,7 @@ func init() {
 		"config":    {"check | plan | apply config files", runConfig},
 		"oncall":    {"who is on call now or --at a time", runOnCall},
 		"shifts":    {"the shifts of a schedule in a window", runShifts},
-		"incidents": {"list incidents", runIncidents},
+		"incidents": {"list incidents | export --from T [--to T] (JSON lines)", runIncidents},
 		"incident":  {"show one incident", runIncident},
 		"ack":       {"acknowledge an incident", actionCommand("ack")},
 		"resolve":   {"resolve an incident", actionCommand("resolve")},
