@@ -68,14 +68,40 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	for k, v := range f.nodes {
 		nodes[k] = v
 	}
-	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
+	h := snapshotHeader{Format: f.snapshotWriteFormat(), LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
 	var staged [][]byte
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
-		h.StagingID, h.StagingChunks = f.staging.ID, len(staged)
+		if h.Format == snapshotFormat1 {
+			h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: staged}
+			staged = nil
+		} else {
+			h.StagingID, h.StagingChunks = f.staging.ID, len(staged)
+		}
 	}
 	return &fsmSnapshot{header: h, staged: staged, state: f.incidents.Freeze(), stats: &f.snapStats}, nil
+}
+
+// SetSnapshotWriteFormat makes the next snapshots use format 1 or 2 (0:
+// the current one). A rolling upgrade's version gate keeps format 1 while
+// a member cannot read format 2, so a lagging old follower can still
+// install the leader's snapshot. Format 1 cannot hold a state from which
+// retention removed incidents; such a state is written in format 2.
+func (f *FSM) SetSnapshotWriteFormat(v int) error {
+	if v != 0 && v != snapshotFormat1 && v != snapshotFormat {
+		return fmt.Errorf("snapshot format %d: this binary writes %d or %d", v, snapshotFormat1, snapshotFormat)
+	}
+	f.snapStats.writeFormat.Store(int32(v))
+	return nil
+}
+
+// snapshotWriteFormat runs under the FSM lock.
+func (f *FSM) snapshotWriteFormat() int {
+	if v := int(f.snapStats.writeFormat.Load()); v == snapshotFormat1 && f.incidents.Len() == f.incidents.Kept() {
+		return v
+	}
+	return snapshotFormat
 }
 
 type fsmSnapshot struct {
@@ -107,7 +133,11 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 			return err
 		}
 	}
-	if err := s.state.Encode(bw); err != nil {
+	encode := s.state.Encode
+	if s.header.Format == snapshotFormat1 {
+		encode = s.state.EncodeFormat1
+	}
+	if err := encode(bw); err != nil {
 		return err
 	}
 	return bw.Flush()

@@ -184,3 +184,42 @@ func TestRestoreRefusesDamagedStream(t *testing.T) {
 		}
 	}
 }
+
+// During a rolling upgrade the gate can hold snapshots at format 1, which
+// older members read: written (streamed) from the golden state, it is the
+// golden file byte for byte. A state retention has thinned is written in
+// format 2 regardless, since format 1 cannot hold it.
+func TestSnapshotWriteFormat1ForOlderMembers(t *testing.T) {
+	data, err := os.ReadFile(golden1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	if err := f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetSnapshotWriteFormat(1); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotBytes(t, f); !bytes.Equal(got, data) {
+		t.Fatalf("format-1 snapshot differs from the golden file (%d vs %d bytes)", len(got), len(data))
+	}
+	if err := f.SetSnapshotWriteFormat(3); err == nil {
+		t.Fatal("format 3 accepted")
+	}
+	var resolved uint64
+	f.ReadIncidents(func(st *incident.State) {
+		for id := uint64(1); id <= uint64(st.Len()) && resolved == 0; id++ {
+			if inc, _ := st.Get(id); inc.Status == incident.Resolved {
+				resolved = id
+			}
+		}
+	})
+	p, _ := newCommand(TypePurge, incident.Purge{Cutoff: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), IDs: []uint64{resolved}})
+	if r := applyOne(t, f, 1001, p); r.Err != nil || r.Value != 1 {
+		t.Fatalf("purge: %+v", r)
+	}
+	if got := snapshotBytes(t, f); !bytes.HasPrefix(got, []byte(`{"format":2,`)) {
+		t.Fatalf("a thinned state was written as %.20s", got)
+	}
+}

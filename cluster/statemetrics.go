@@ -10,8 +10,13 @@ import (
 	"github.com/pagerd/pagerd/incident"
 )
 
-// snapshotStats is what this node's last snapshot cost, for metrics.
+// snapshotStats is what this node's last snapshot cost, for metrics, and
+// the format the next one is written in.
 type snapshotStats struct {
+	// writeFormat is the snapshot format to write; 0 means the current one
+	// (SetSnapshotWriteFormat).
+	writeFormat atomic.Int32
+
 	bytes   atomic.Int64
 	seconds atomic.Int64 // nanoseconds, despite the name's unit in metrics
 	at      atomic.Int64 // unix seconds

@@ -1,6 +1,9 @@
 package incident
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The stored types are the replicated state's own form of an incident, in
 // snapshots. They are separate from the API's JSON types (Incident and its
@@ -145,4 +148,15 @@ func fromStored(s *storedIncident) *Incident {
 		}
 	}
 	return inc
+}
+
+// MarshalJSON writes absent times as null, as format 1 did (it wrote the
+// API's Alert, see alert_json.go); time.Time reads null back as zero.
+func (a storedAlert) MarshalJSON() ([]byte, error) {
+	type plain storedAlert
+	return json.Marshal(struct {
+		plain
+		StartsAt *time.Time `json:"starts_at"`
+		EndsAt   *time.Time `json:"ends_at"`
+	}{plain(a), timeOrNull(a.StartsAt), timeOrNull(a.EndsAt)})
 }
