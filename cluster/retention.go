@@ -161,8 +161,8 @@ func (r *Retention) pendingDue() time.Time {
 	var due time.Time
 	r.node.fsm.ReadIncidents(func(st *incident.State) {
 		for _, id := range ids {
-			if inc, ok := st.Get(id); ok && inc.Status == incident.Resolved && inc.ResolvedAt != nil {
-				if d := inc.ResolvedAt.Add(retain); due.IsZero() || d.Before(due) {
+			if at, ok := st.ResolvedAt(id); ok {
+				if d := at.Add(retain); due.IsZero() || d.Before(due) {
 					due = d
 				}
 			}

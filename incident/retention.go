@@ -68,6 +68,16 @@ func (s *State) ExpiredResolved(cutoff time.Time, after uint64, limit int) []uin
 	return ids
 }
 
+// ResolvedAt is when incident id was resolved; ok is false when it is not
+// kept or not resolved. It copies nothing (the retention routine asks for
+// every incident a change touched).
+func (s *State) ResolvedAt(id uint64) (at time.Time, ok bool) {
+	if inc := s.byID(id); inc != nil && inc.Status == Resolved && inc.ResolvedAt != nil {
+		return *inc.ResolvedAt, true
+	}
+	return at, false
+}
+
 // OldestResolved is the earliest resolution time among the incidents kept;
 // ok is false when none is resolved.
 func (s *State) OldestResolved() (at time.Time, ok bool) {
