@@ -251,6 +251,10 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if errors.Is(err, incident.ErrReplayed) {
+			// The first delivery of this dedup_id was refused the same way.
+			w.Header().Set(cluster.DuplicateHeader, "true")
+		}
 		s.writeCommitError(w, err)
 		return
 	}

@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -62,24 +66,12 @@ func TestCalendarEventsStableAcrossFetches(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Date(2026, 12, 2, 10, 17, 3, 0, time.UTC).Unix())
 	n := nodetest.Start(t, nodetest.Options{Config: testConfig, Now: func() time.Time { return time.Unix(now.Load(), 0) }})
-	fetch := func() map[string]string { // UID → DTSTART/DTEND
+	fetch := func() map[string]string { // UID → start/end, as python3-icalendar reads them
 		code, body, _ := call(t, n, http.MethodGet, "/v1/schedules/web/calendar.ics", "", nodetest.Token)
 		if code != http.StatusOK {
 			t.Fatalf("calendar: %d %s", code, body)
 		}
-		events := map[string]string{}
-		var uid, times string
-		for _, l := range strings.Split(body, "\r\n") {
-			switch {
-			case strings.HasPrefix(l, "UID:"):
-				uid = l
-			case strings.HasPrefix(l, "DTSTART:"), strings.HasPrefix(l, "DTEND:"):
-				times += l + " "
-			case l == "END:VEVENT":
-				events[uid], uid, times = times, "", ""
-			}
-		}
-		return events
+		return pyEvents(t, body)
 	}
 	first := fetch()
 	now.Add(3600 + 59)
@@ -97,4 +89,31 @@ func TestCalendarEventsStableAcrossFetches(t *testing.T) {
 	if len(changed) > 0 {
 		t.Errorf("events changed between fetches an hour apart:\n%s", strings.Join(changed, "\n"))
 	}
+}
+
+// pyICS reads an iCalendar file with Debian's python3-icalendar (an
+// independent RFC 5545 implementation) and prints UID → "start end" in UTC.
+const pyICS = `
+import sys, json, datetime
+import icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+utc = lambda d: d.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+print(json.dumps({str(ev.get('UID')): utc(ev.decoded('DTSTART')) + " " + utc(ev.decoded('DTEND')) for ev in cal.walk('VEVENT')}))
+`
+
+func pyEvents(t *testing.T, ics string) map[string]string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "feed.ics")
+	if err := os.WriteFile(path, []byte(ics), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/usr/bin/python3", "-c", pyICS, path).Output()
+	if err != nil {
+		t.Fatalf("python3-icalendar (apt-get install python3-icalendar): %v", err)
+	}
+	events := map[string]string{}
+	if err := json.Unmarshal(out, &events); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return events
 }

@@ -13,27 +13,44 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/pagerd/pagerd/internal/testcluster"
 )
 
 // pprofHook is compiled into the bench's pagerd binary through `go build
 // -overlay` when profiling is asked for, so the real binary is profiled
 // without a profiling endpoint in the product: the file exists only in the
-// bench build.
+// bench build. Each node serves pprof on a free loopback port and writes
+// that address to $PAGERD_BENCH_PPROF_DIR/<node id> (the cluster harness
+// gives every node the same environment).
 const pprofHook = `package main
 
 import (
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"path/filepath"
 )
 
 func init() {
-	if addr := os.Getenv("PAGERD_BENCH_PPROF"); addr != "" {
-		go http.ListenAndServe(addr, nil)
+	dir := os.Getenv("PAGERD_BENCH_PPROF_DIR")
+	if dir == "" {
+		return
 	}
+	id := "node"
+	for i, a := range os.Args {
+		if (a == "--node-id" || a == "-node-id") && i+1 < len(os.Args) {
+			id = os.Args[i+1]
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return
+	}
+	os.WriteFile(filepath.Join(dir, id), []byte(ln.Addr().String()), 0o600)
+	go http.Serve(ln, nil)
 }
 `
 
@@ -95,122 +112,74 @@ type ClusterOptions struct {
 	Bin       string   // pagerd binary
 	Dir       string   // working directory: data dirs, logs, config
 	Nodes     int      // how many
-	Config    string   // YAML
+	Config    string   // YAML; its api_tokens must include testcluster.Token (Config does)
 	Token     string   // admin API token of Config
 	ExtraArgs []string // appended to every `pagerd serve`
 	Env       []string
-	Pprof     bool // give every node a pprof address ($PAGERD_BENCH_PPROF)
+	Pprof     bool // every node serves pprof (see pprofHook; the binary needs it)
 }
 
-// Cluster is a set of pagerd processes on loopback.
+// Cluster is a set of pagerd processes on loopback, run by the same harness
+// as the end-to-end tests (internal/testcluster) with a testcluster.Program
+// standing in for the test.
 type Cluster struct {
-	opts       ClusterOptions
-	configPath string
-	Nodes      []*Node
+	opts     ClusterOptions
+	prog     *testcluster.Program
+	tc       *testcluster.Cluster
+	pprofDir string
+	Nodes    []*Node
 }
 
-// Node is one pagerd process.
+// Node is one pagerd process of a Cluster.
 type Node struct {
-	ID, HTTPAddr, RaftAddr, DataDir, PprofAddr string
-	LogPath                                    string
-	join                                       []string
-	extra                                      []string
-	c                                          *Cluster
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	*testcluster.Node
+	c *Cluster
 }
 
 // StartCluster launches opts.Nodes nodes (the first bootstraps, the others
 // join it) and returns once every one is ready and the leader lists them all.
+// The nodes run with pagerd's default Raft timing (the tests' harness
+// shortens it), as a deployment would.
 func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
-	c := &Cluster{opts: opts, configPath: filepath.Join(opts.Dir, "config.yaml")}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(c.configPath, []byte(opts.Config), 0o600); err != nil {
-		return nil, err
+	if !testcluster.UseBinary(opts.Bin) {
+		return nil, fmt.Errorf("cluster harness already runs another pagerd binary than %s", opts.Bin)
 	}
-	for i := 0; i < opts.Nodes; i++ {
-		n, err := c.newNode(nil)
-		if err != nil {
-			c.Close()
+	c := &Cluster{opts: opts, prog: testcluster.NewProgram("bench", opts.Dir, os.Stderr)}
+	env := append([]string{}, opts.Env...)
+	if opts.Pprof {
+		c.pprofDir = filepath.Join(opts.Dir, "pprof")
+		if err := os.MkdirAll(c.pprofDir, 0o700); err != nil {
 			return nil, err
 		}
-		if err := n.Start(); err != nil {
-			c.Close()
-			return nil, err
-		}
-		if i == 0 {
-			if err := n.WaitReady(ctx, 30*time.Second); err != nil {
-				c.Close()
-				return nil, err
-			}
-		}
+		env = append(env, "PAGERD_BENCH_PPROF_DIR="+c.pprofDir)
 	}
-	err := WaitFor(ctx, 60*time.Second, func() (bool, string) {
-		var st Status
-		if _, err := GetJSON(ctx, c.Nodes[0].URL()+"/v1/cluster", opts.Token, &st); err != nil {
-			return false, err.Error()
-		}
-		voters := 0
-		for _, m := range st.Nodes {
-			if m.Suffrage == "voter" {
-				voters++
-			}
-		}
-		return voters == opts.Nodes && st.Leader != "", fmt.Sprintf("%d voters of %d, leader %q", voters, opts.Nodes, st.Leader)
+	args := append([]string{"--raft-heartbeat-timeout", "0"}, opts.ExtraArgs...)
+	err := testcluster.Try(func() {
+		c.tc = testcluster.Start(c.prog, opts.Nodes, testcluster.Options{Config: opts.Config, ExtraArgs: args, Env: env})
 	})
-	if err == nil {
-		for _, n := range c.Nodes {
-			if err = n.WaitReady(ctx, 30*time.Second); err != nil {
-				break
-			}
-		}
-	}
 	if err != nil {
-		c.Close()
-		return nil, err
+		c.prog.Close()
+		return nil, fmt.Errorf("start cluster: %w", err)
 	}
-	return c, nil
+	for _, n := range c.tc.Nodes {
+		c.Nodes = append(c.Nodes, &Node{Node: n, c: c})
+	}
+	return c, ctx.Err()
 }
 
-func (c *Cluster) newNode(extra []string) (*Node, error) {
-	id := "n" + strconv.Itoa(len(c.Nodes)+1)
-	h, err := FreeAddr()
+// AddNode starts a fresh node (empty data dir) that joins the cluster. It
+// returns at once; wait with WaitReady.
+func (c *Cluster) AddNode() (*Node, error) {
+	var n *Node
+	err := testcluster.Try(func() { n = &Node{Node: c.tc.AddNode(), c: c} })
 	if err != nil {
 		return nil, err
-	}
-	r, err := FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	n := &Node{ID: id, HTTPAddr: h, RaftAddr: r, DataDir: filepath.Join(c.opts.Dir, id),
-		LogPath: filepath.Join(c.opts.Dir, id+".log"), extra: extra, c: c}
-	if c.opts.Pprof {
-		if n.PprofAddr, err = FreeAddr(); err != nil {
-			return nil, err
-		}
-	}
-	if len(c.Nodes) > 0 {
-		n.join = []string{c.Nodes[0].URL()}
-		for _, m := range c.Nodes[1:] {
-			n.join = append(n.join, m.URL())
-		}
 	}
 	c.Nodes = append(c.Nodes, n)
 	return n, nil
-}
-
-// AddNode starts a fresh node (empty data dir) that joins the cluster, with
-// extra flags of its own. It returns at once; wait with WaitReady.
-func (c *Cluster) AddNode(extra ...string) (*Node, error) {
-	n, err := c.newNode(extra)
-	if err != nil {
-		return nil, err
-	}
-	return n, n.Start()
 }
 
 // Token is the admin token the cluster was configured with.
@@ -218,109 +187,24 @@ func (c *Cluster) Token() string { return c.opts.Token }
 
 // Close kills every node.
 func (c *Cluster) Close() {
-	for _, n := range c.Nodes {
-		n.Kill()
+	if c.tc != nil {
+		c.tc.Close()
 	}
+	c.prog.Close()
 }
 
-// URL is the node's base URL.
-func (n *Node) URL() string { return "http://" + n.HTTPAddr }
+// Start relaunches the node on its data dir.
+func (n *Node) Start() error { return testcluster.Try(n.Node.Start) }
 
-// Start launches (or relaunches, on the same data dir) the node.
-func (n *Node) Start() error {
-	args := []string{"serve", "--config", n.c.configPath, "--data-dir", n.DataDir, "--node-id", n.ID,
-		"--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr}
-	if len(n.join) > 0 {
-		args = append(args, "--join", strings.Join(n.join, ","))
+// PprofAddr is where the node serves pprof ("" without ClusterOptions.Pprof
+// or before the node wrote it).
+func (n *Node) PprofAddr() string {
+	if n.c.pprofDir == "" {
+		return ""
 	}
-	args = append(args, n.c.opts.ExtraArgs...)
-	args = append(args, n.extra...)
-	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(n.c.opts.Bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), n.c.opts.Env...)
-	if n.PprofAddr != "" {
-		cmd.Env = append(cmd.Env, "PAGERD_BENCH_PPROF="+n.PprofAddr)
-	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start %s: %w", n.ID, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	n.mu.Lock()
-	n.cmd, n.exited = cmd, exited
-	n.mu.Unlock()
-	return nil
+	b, _ := os.ReadFile(filepath.Join(n.c.pprofDir, n.ID))
+	return string(b)
 }
-
-// Kill sends SIGKILL and waits until the process is gone.
-func (n *Node) Kill() { n.signal(syscall.SIGKILL) }
-
-// Stop sends SIGTERM and waits for the exit.
-func (n *Node) Stop() { n.signal(syscall.SIGTERM) }
-
-func (n *Node) signal(sig syscall.Signal) {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(sig)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-	}
-}
-
-// Running reports whether the process is up.
-func (n *Node) Running() bool { n.mu.Lock(); defer n.mu.Unlock(); return n.cmd != nil }
-
-// PID is the process id, or 0 when not running.
-func (n *Node) PID() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
-}
-
-// Memory reads the node's resident set size and its peak (VmRSS, VmHWM) in bytes.
-func (n *Node) Memory() (rss, peak int64, err error) {
-	pid := n.PID()
-	if pid == 0 {
-		return 0, 0, fmt.Errorf("%s is not running", n.ID)
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v * 1024
-		case "VmHWM:":
-			peak = v * 1024
-		}
-	}
-	return rss, peak, nil
-}
-
-// Log is what the node printed so far.
-func (n *Node) Log() string { b, _ := os.ReadFile(n.LogPath); return string(b) }
 
 // WaitReady waits until /readyz answers 200.
 func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
@@ -337,18 +221,7 @@ func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 // Status is GET /v1/cluster.
-type Status struct {
-	Leader       string `json:"leader"`
-	Term         uint64 `json:"term"`
-	AppliedIndex uint64 `json:"applied_index"`
-	Nodes        []struct {
-		ID       string `json:"id"`
-		State    string `json:"state"`
-		Suffrage string `json:"suffrage"`
-		RaftAddr string `json:"raft_addr"`
-		HTTPAddr string `json:"http_addr"`
-	} `json:"nodes"`
-}
+type Status = testcluster.Status
 
 // Leader returns the running node that a running node names as leader.
 func (c *Cluster) Leader(ctx context.Context, timeout time.Duration) (*Node, error) {

@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pagerd/pagerd/internal/testcluster"
 )
 
 // Keys and token of the generated configs.
@@ -32,7 +34,10 @@ func Config(o ConfigOptions) string {
 		o.EscalateAfter = "3s"
 	}
 	var b strings.Builder
-	b.WriteString("timezone: UTC\napi_tokens:\n  - {name: admin, token: \"" + Token + "\"}\nusers:\n")
+	// The second token is the cluster harness's (internal/testcluster),
+	// which checks readiness and membership with it.
+	b.WriteString("timezone: UTC\napi_tokens:\n  - {name: admin, token: \"" + Token + "\"}\n" +
+		"  - {name: harness, token: \"" + testcluster.Token + "\"}\nusers:\n")
 	users := max(PagingUsers, min(o.Schedules, 300))
 	for i := 0; i < users; i++ {
 		fmt.Fprintf(&b, "  - {id: u%d, name: User %d, email: u%d@bench.example, notify: [{via: email, after: 0m}]}\n", i, i, i)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
+
+	"github.com/pagerd/pagerd/incident"
 )
 
 // Config is one validated pagerd configuration (spec §3). It is a plain value:
@@ -197,6 +199,10 @@ type EmailChannel struct {
 	SMTP        string `yaml:"smtp"`
 	From        string `yaml:"from"`
 	ReplyDomain string `yaml:"reply_domain"`
+	// Username and Password log in to the relay (SMTP AUTH PLAIN or LOGIN),
+	// only ever over TLS: STARTTLS, or implicit TLS on port 465.
+	Username string `yaml:"username"`
+	Password string `yaml:"password" secret:"true"`
 }
 
 // SMSChannel is a Twilio-compatible SMS provider.
@@ -219,18 +225,12 @@ type Webhook struct {
 	Secret string `yaml:"secret" secret:"true"`
 }
 
-// Severities are the incident severities, most severe first.
-var Severities = []string{"sev1", "sev2", "sev3"}
+// Severities are the incident severities, most severe first (the incident
+// package's scale).
+var Severities = incident.Severities
 
 // SeverityRank orders severities: lower is more severe; unknown ranks last.
-func SeverityRank(s string) int {
-	for i, v := range Severities {
-		if v == s {
-			return i
-		}
-	}
-	return len(Severities)
-}
+func SeverityRank(s string) int { return incident.SeverityRank(s) }
 
 // Duration is a time.Duration that also accepts `d` (24h) and `w` (7d) units.
 type Duration time.Duration

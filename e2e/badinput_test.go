@@ -1,14 +1,18 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pagerd/pagerd/internal/testcluster"
 )
@@ -56,7 +60,9 @@ const validAlertmanager = `{"version":"4","status":"firing","receiver":"pagerd",
 // the incidents and the config are exactly as before. The CLI's refusals and
 // its read commands are checked against the same node.
 func TestBadInputChangesNothing(t *testing.T) {
-	c := testcluster.Start(t, 1, testcluster.Options{})
+	// A short read timeout, so that a body announced and not sent is cut
+	// (408) within the test; every other request sends at once.
+	c := testcluster.Start(t, 1, testcluster.Options{ExtraArgs: []string{"--http-read-timeout", "2s"}})
 	n := c.Nodes[0]
 
 	// Base state: INC-1 open (with a note), INC-2 resolved, one Alertmanager incident.
@@ -262,6 +268,31 @@ func TestBadInputChangesNothing(t *testing.T) {
 					resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), want)
 			}
 		}
+	})
+
+	// A body announced and not sent is cut at --http-read-timeout with 408
+	// {"error"} (issue 10.6), on ingest and on the Twilio webhook.
+	t.Run("body not sent in time is 408", func(t *testing.T) {
+		for _, path := range []string{"/v2/enqueue", "/v1/sms/twilio"} {
+			conn, err := net.Dial("tcp", n.HTTPAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+				"X-Twilio-Signature: c2ln\r\nContent-Length: 100000\r\n\r\n{", path, n.HTTPAddr)
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("%s: no answer: %v", path, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			var e struct{ Error string }
+			if resp.StatusCode != 408 || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, "in time") {
+				t.Errorf("%s: %d %s; want 408 {\"error\": ...in time}", path, resp.StatusCode, body)
+			}
+		}
+		base.mustEqual(t, observe(t, c, n))
 	})
 
 	// The FILE:LINE:COL positions point at the offending text.

@@ -25,6 +25,10 @@ const (
 	maxAlertEntries = 20
 )
 
+// EntryAlertsDropped is the timeline entry for new alerts past MaxAlerts:
+// how many in this payload, and AlertsDropped so far.
+const EntryAlertsDropped = "alerts_dropped"
+
 // alertLog collects the timeline entries of one merge, so that a payload of
 // thousands of alerts adds a bounded number of entries.
 type alertLog struct {

@@ -39,7 +39,7 @@ func TestReplayAnswersTheFirstOutcome(t *testing.T) {
 		}
 		// The retry of the refused SM2 is refused with the same words.
 		inc, err = st.ApplyAction(at(4), &Action{Incident: 2, Kind: Ack, By: "carol", Channel: "sms", DedupID: "sms:SM2"})
-		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrDuplicate) || err.Error() != refusal.Error() || inc != nil {
+		if !errors.Is(err, ErrConflict) || !errors.Is(err, ErrReplayed) || errors.Is(err, ErrDuplicate) || err.Error() != refusal.Error() || inc != nil {
 			t.Fatalf("%s: retry of SM2 answered %v; want the first refusal %q", name, err, refusal)
 		}
 		if mustGet(t, st, 2).Status != Triggered || snapshotOf(t, st) != before {

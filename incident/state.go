@@ -13,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/pagerd/pagerd/config"
 )
 
 // Errors of ApplyAction. The API maps ErrNotFound to 404 and ErrConflict to 409.
@@ -118,7 +116,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 			return res
 		}
 		if inc.Status == Triggered {
-			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event")
+			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event", e.LogVersion)
 		}
 	case ActionResolve:
 		if inc == nil {
@@ -162,7 +160,7 @@ func (s *State) ApplyAction(now time.Time, a *Action) (*Incident, error) {
 // acted on with ErrDuplicate. Nothing changes.
 func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*Incident, error) {
 	if msg, refused := s.dedupRefused[dedupID]; refused {
-		return nil, replayedRefusal(msg)
+		return nil, ReplayedRefusal(msg)
 	}
 	inc := named
 	if first := s.byID(firstIncident); first != nil {
@@ -171,11 +169,20 @@ func (s *State) replay(dedupID string, firstIncident uint64, named *Incident) (*
 	return inc.Clone(), fmt.Errorf("%w: %s already applied to %s", ErrDuplicate, dedupID, inc.Key)
 }
 
-// replayedRefusal is a first delivery's ErrConflict, word for word.
+// ErrReplayed marks a refusal answered again to a retried reply (with
+// ErrConflict): callers that explain refusals (by email) need not explain
+// it twice.
+var ErrReplayed = errors.New("refusal of a retried reply")
+
+// ReplayedRefusal is the error a retried reply gets when its first delivery
+// was refused with message msg: msg word for word, and both ErrConflict and
+// ErrReplayed.
+func ReplayedRefusal(msg string) error { return replayedRefusal(msg) }
+
 type replayedRefusal string
 
-func (r replayedRefusal) Error() string { return string(r) }
-func (r replayedRefusal) Unwrap() error { return ErrConflict }
+func (r replayedRefusal) Error() string   { return string(r) }
+func (r replayedRefusal) Unwrap() []error { return []error{ErrConflict, ErrReplayed} }
 
 // rememberAction remembers an applied reply id with its outcome. Refusals
 // of ids that remember has since forgotten are pruned in bulk; a lookup
@@ -206,7 +213,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			}
 			return nil, conflict(inc, "acknowledge")
 		}
-		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note))
+		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note), a.LogVersion)
 	case Resolve:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
@@ -219,7 +226,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Escalation == nil {
 			return nil, fmt.Errorf("%w: %s has no escalation policy to advance", ErrConflict, inc.Key)
 		}
-		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note))
+		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note), a.LogVersion)
 	case Note:
 		if strings.TrimSpace(a.Note) == "" {
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
@@ -344,13 +351,13 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 	s.resolve(now, inc, actor, "resolved by source")
 }
 
-func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
+func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
 	t := now
 	inc.Status = Acknowledged
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
 	stopEscalation(inc)
-	if inc.Escalation != nil {
+	if inc.Escalation != nil && logVersion != LogV1 {
 		inc.Escalation.Seq++ // a plan made before this ack is stale
 	}
 	inc.addEntry(now, EntryAcknowledged, actor, msg)
@@ -358,7 +365,7 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
 
 // escalate makes the next step due now; an acknowledged incident returns to
 // triggered, since someone decided the acknowledger cannot handle it.
-func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
+func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
 	if inc.Status == Acknowledged {
 		inc.Status = Triggered
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
@@ -367,8 +374,10 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
 	esc := inc.Escalation
 	esc.NextAt = &due
 	esc.Exhausted = false
-	esc.Escalated = true
-	esc.Seq++ // a plan made before this escalate is stale
+	if logVersion != LogV1 {
+		esc.Escalated = true
+		esc.Seq++ // a plan made before this escalate is stale
+	}
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
@@ -411,7 +420,7 @@ func anyFiring(alerts []Alert) bool {
 func highestSeverity(alerts []Alert, current string) string {
 	best := ""
 	for _, a := range alerts {
-		if a.Status == "firing" && (best == "" || config.SeverityRank(a.Severity) < config.SeverityRank(best)) {
+		if a.Status == "firing" && (best == "" || SeverityRank(a.Severity) < SeverityRank(best)) {
 			best = a.Severity
 		}
 	}

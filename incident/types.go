@@ -27,27 +27,26 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64     `json:"id"`
-	Key            string     `json:"key"`
-	Title          string     `json:"title"`
-	Service        string     `json:"service"`
-	Severity       string     `json:"severity"`
-	Status         Status     `json:"status"`
-	DedupKey       string     `json:"dedup_key"`
-	Source         string     `json:"source"`
-	Integration    string     `json:"integration"`
-	CreatedAt      time.Time  `json:"created_at"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at"`
-	AcknowledgedBy string     `json:"acknowledged_by"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	ResolvedBy     string     `json:"resolved_by"`
-	AlertCount     int        `json:"alert_count"` // every distinct alert, kept or not
-	// AlertsDropped counts the alerts past MaxAlerts that were not kept.
-	AlertsDropped int            `json:"alerts_dropped"`
-	Alerts        []Alert        `json:"alerts"`
-	Escalation    *Escalation    `json:"escalation"`
-	Notifications []Notification `json:"notifications,omitempty"`
-	Timeline      []Entry        `json:"timeline,omitempty"`
+	ID             uint64         `json:"id"`
+	Key            string         `json:"key"`
+	Title          string         `json:"title"`
+	Service        string         `json:"service"`
+	Severity       string         `json:"severity"`
+	Status         Status         `json:"status"`
+	DedupKey       string         `json:"dedup_key"`
+	Source         string         `json:"source"`
+	Integration    string         `json:"integration"`
+	CreatedAt      time.Time      `json:"created_at"`
+	AcknowledgedAt *time.Time     `json:"acknowledged_at"`
+	AcknowledgedBy string         `json:"acknowledged_by"`
+	ResolvedAt     *time.Time     `json:"resolved_at"`
+	ResolvedBy     string         `json:"resolved_by"`
+	AlertCount     int            `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int            `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert        `json:"alerts"`
+	Escalation     *Escalation    `json:"escalation"`
+	Notifications  []Notification `json:"notifications,omitempty"`
+	Timeline       []Entry        `json:"timeline,omitempty"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
@@ -162,11 +161,10 @@ const (
 	EntryStep          = "step"    // an escalation step started, and whom it pages
 	EntryNotified      = "notified"
 	EntryNotifyFailed  = "notify_failed"
-	EntryNotifyHeld    = "notify_held"    // flood control holds a page for the next summary
-	EntryRetriggered   = "retriggered"    // ack timeout: back to triggered
-	EntryExhausted     = "exhausted"      // the policy ran out of steps and repeats
-	EntryReply         = "reply"          // a reply that changed nothing, and why
-	EntryAlertsDropped = "alerts_dropped" // new alerts past MaxAlerts, counted but not kept
+	EntryNotifyHeld    = "notify_held" // flood control holds a page for the next summary
+	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
+	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
+	EntryReply         = "reply"       // a reply that changed nothing, and why
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -221,6 +219,9 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // Actions a person takes on an incident.
@@ -241,7 +242,18 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
+
+// LogV1 is the log-entry version of event, action and step_start commands
+// written before issue 11. They apply by the rules of their time: an
+// acknowledgement or escalate leaves the escalation seq alone (and sets no
+// Escalated), and an ack-timeout step has no deadline check, so a log from
+// before the upgrade replays to exactly the state it produced then. Any
+// other version (0 for a command built in this binary) uses today's rules.
+const LogV1 = 1
 
 // IngestResult is what applying an AlertGroup or Event did.
 type IngestResult struct {

@@ -192,7 +192,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			return nil, err
 		}
 		urls = []string{leader.URL()}
-		leaderPprof = leader.PprofAddr
+		leaderPprof = leader.PprofAddr()
 		for _, n := range cl.Nodes {
 			if n != leader {
 				urls = append(urls, n.URL())
@@ -352,7 +352,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		logf("scale: %d incidents, %d schedules", o.scaleIncidents, o.scaleSchedules)
 		sc, err := bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "scale"), Nodes: o.nodes,
 			Config: bench.Config(bench.ConfigOptions{Schedules: o.scaleSchedules}), Token: bench.Token,
-			ExtraArgs: []string{"--raft-trailing-logs", "16"}})
+			ExtraArgs: []string{"--raft-trailing-logs", "16", "--raft-log-level", "info"}})
 		if err != nil {
 			return rep, fmt.Errorf("scale cluster: %w", err)
 		}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -78,6 +80,64 @@ var httpBusy = func() []byte {
 		"Connection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body))
 }()
 
+// triageMax bounds the connections past both caps that are read for a
+// health check at once; past it they get httpBusy unread.
+const triageMax = 64
+
+// triageTimeout is how long a connection past both caps has to send its
+// request line: a health checker sends it at once.
+const triageTimeout = 500 * time.Millisecond
+
+const healthyBody = `{"status":"ok"}` + "\n"
+
+var httpHealthy = []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"+
+	"Content-Length: %d\r\n\r\n%s", len(healthyBody), healthyBody))
+
+// triage answers a connection past both caps: GET or HEAD /healthz is
+// answered 200, so a load balancer does not take a busy node for a dead one
+// (the process serves); anything else gets httpBusy. It reads only the
+// request line, within triageTimeout.
+func triage(c net.Conn, refused func()) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(triageTimeout))
+	line, err := bufio.NewReaderSize(io.LimitReader(c, 512), 512).ReadString('\n')
+	answer, healthy := triageAnswer(line, err == nil)
+	if !healthy {
+		refused()
+	}
+	_, _ = c.Write(answer)
+	if !healthy {
+		lingerClose(c)
+	}
+}
+
+// triageAnswer is the answer to a request line (complete: ended by a
+// newline): the health answer to GET or HEAD /healthz, else httpBusy.
+func triageAnswer(line string, complete bool) (answer []byte, healthy bool) {
+	method, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	target, _, _ := strings.Cut(rest, " ")
+	if !complete || target != "/healthz" {
+		return httpBusy, false
+	}
+	switch method {
+	case http.MethodGet:
+		return httpHealthy, true
+	case http.MethodHead:
+		return httpHealthy[:len(httpHealthy)-len(healthyBody)], true
+	}
+	return httpBusy, false
+}
+
+// lingerClose half-closes and drains briefly, as net/http does, so that a
+// client still sending its body reads the answer instead of a reset.
+func lingerClose(c net.Conn) {
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(triageTimeout))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+}
+
 // listenHTTP opens the API listener with its connection caps and returns the
 // server to Serve it with; every timeout is set.
 func listenHTTP(addr string, h http.Handler, f listenFlags, reg prometheus.Registerer, log *slog.Logger) (*http.Server, net.Listener, error) {
@@ -88,7 +148,8 @@ func listenHTTP(addr string, h http.Handler, f listenFlags, reg prometheus.Regis
 	refused := prometheus.NewCounter(prometheus.CounterOpts{Name: "pagerd_http_connections_refused_total",
 		Help: "HTTP connections answered 503 at once because --http-max-conns and --http-overflow-conns were all in use."})
 	ln := connlimit.Wrap(raw, connlimit.Options{Max: f.maxConns, Overflow: f.overflowConns,
-		OverflowTimeout: f.overflowTimeout, Refuse: httpBusy, OnRefuse: refused.Inc})
+		OverflowTimeout: f.overflowTimeout, Refuse: httpBusy, OnRefuse: refused.Inc,
+		Triage: func(c net.Conn) { triage(c, refused.Inc) }, TriageMax: triageMax})
 	registerConnMetrics(reg, ln, refused)
 	srv := &http.Server{
 		Handler:           longRequests(h, f.longTimeout, log),

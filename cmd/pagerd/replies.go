@@ -27,6 +27,7 @@ import (
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply"
 	"github.com/pagerd/pagerd/reply/mailserver"
+	"github.com/pagerd/pagerd/reply/nodebackend"
 	"github.com/pagerd/pagerd/reply/smshook"
 )
 
@@ -35,6 +36,7 @@ type replyWiring struct {
 	node    *cluster.Node
 	cfg     func() *config.Config
 	log     *slog.Logger
+	backend reply.Backend // the node's replicated state, for the transports
 	sms     http.Handler
 	mail    *mailserver.Server
 	mailLn  net.Listener
@@ -51,7 +53,7 @@ type replyWiring struct {
 // outbox's reply boxes go through it).
 func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Config, smtpAddr string, dev bool, httpAddr string,
 	tlsConfig *tls.Config, smtpMaxConns int, reg prometheus.Registerer, log *slog.Logger) (*replyWiring, error) {
-	rw := &replyWiring{node: node, cfg: cfg, log: log}
+	rw := &replyWiring{node: node, cfg: cfg, log: log, backend: nodebackend.New(node)}
 	if dev {
 		rw.devPublicURL = "http://" + httpAddr
 	}
@@ -63,7 +65,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 			return ""
 		},
 		PublicURL: rw.publicURL,
-		Backend:   node.Replies(), Logger: log, Metrics: reg,
+		Backend:   rw.backend, Logger: log, Metrics: reg,
 	})
 	// The committed config if this node has one yet, else its own file.
 	c := cfg()
@@ -79,7 +81,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 	case domain == "":
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
-	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: node.Replies(), Confirm: rw.confirm,
+	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: rw.backend, Confirm: rw.confirm,
 		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg})
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func (rw *replyWiring) devEmail(ctx context.Context, m outbox.Message, text stri
 		return "", fmt.Errorf("inbound SMTP refused the reply: %w", err)
 	}
 	token, _, _ := strings.Cut(m.ReplyTo, "@")
-	page, err := rw.node.Replies().PageForToken(token, rw.node.Clock())
+	page, err := rw.backend.PageForToken(token, rw.node.Clock())
 	if err != nil {
 		return "Reply accepted (250).", nil
 	}

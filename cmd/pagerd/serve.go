@@ -53,7 +53,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.smtpKey, "smtp-tls-key", "", "PEM private key for STARTTLS on --smtp-addr")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its only voter")
 	fs.StringVar(&f.join, "join", "", "comma-separated HTTP addresses of existing members")
-	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails and SMS in memory at /dev/outbox")
+	fs.BoolVar(&f.dev, "dev", false, "development outbox: keep emails, SMS and webhooks in memory at /dev/outbox instead of sending them")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text | json")
 	fs.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "log entries between snapshots (0: default 8192)")

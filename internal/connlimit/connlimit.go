@@ -8,8 +8,10 @@
 // before OverflowTimeout after the accept, so a client that sends its whole
 // request at once (a health check, a well-behaved Alertmanager) is answered
 // while the cap is hit, and a slow one is cut off within OverflowTimeout.
-// Past both, a connection is answered with Refuse (an HTTP 503, an SMTP 421)
-// and closed at once, without reading from it.
+// Past both, a connection goes to Triage if set (at most TriageMax at once:
+// the HTTP listener answers /healthz there and 503 to the rest), else it is
+// answered with Refuse (an HTTP 503, an SMTP 421) and closed at once,
+// without reading from it.
 package connlimit
 
 import (
@@ -34,6 +36,11 @@ type Options struct {
 	Refuse []byte
 	// OnRefuse, if set, is called for each refused connection (a metric).
 	OnRefuse func()
+	// Triage, if set, takes a connection past both caps in its own
+	// goroutine and must close it soon (it holds a file descriptor);
+	// TriageMax bounds how many it holds at once, past which Refuse applies.
+	Triage    func(net.Conn)
+	TriageMax int
 }
 
 // Listener wraps a net.Listener with the caps of Options.
@@ -41,7 +48,7 @@ type Listener struct {
 	net.Listener
 	opts             Options
 	normal, overflow atomic.Int64
-	refused          atomic.Int64
+	triage, refused  atomic.Int64
 }
 
 // Wrap returns l with the caps.
@@ -72,8 +79,20 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return &conn{Conn: c, readLimit: limit, release: func() { l.overflow.Add(-1) }}, nil
 		}
 		l.overflow.Add(-1)
+		if l.opts.Triage != nil && l.triage.Add(1) <= int64(l.opts.TriageMax) {
+			go l.triaged(c)
+			continue
+		}
+		if l.opts.Triage != nil {
+			l.triage.Add(-1)
+		}
 		l.refuse(c)
 	}
+}
+
+func (l *Listener) triaged(c net.Conn) {
+	defer l.triage.Add(-1)
+	l.opts.Triage(c)
 }
 
 func (l *Listener) refuse(c net.Conn) {

@@ -150,3 +150,32 @@ func TestClampKeepsEarlierDeadlines(t *testing.T) {
 		t.Errorf("normal connection clamp(zero) = %v", got)
 	}
 }
+
+// TestTriageTakesConnectionsPastBothCaps: past Max and Overflow a connection
+// goes to Triage, at most TriageMax at once; past that it is refused.
+func TestTriageTakesConnectionsPastBothCaps(t *testing.T) {
+	release := make(chan struct{})
+	triaged := make(chan struct{}, 10)
+	l := echoServer(t, Options{Max: 1, Refuse: []byte("busy\n"), TriageMax: 1, Triage: func(c net.Conn) {
+		defer c.Close()
+		triaged <- struct{}{}
+		<-release
+		c.Write([]byte("triaged\n"))
+	}})
+	dial(t, l) // holds the one normal slot
+	awaitOpen(t, l, 1, 0)
+	first := dial(t, l)
+	select {
+	case <-triaged:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection past the cap was not triaged")
+	}
+	// Triage is full: the next one is refused unread.
+	if got := readAll(t, dial(t, l)); got != "busy\n" {
+		t.Fatalf("connection past a full triage got %q", got)
+	}
+	close(release)
+	if got := readAll(t, first); got != "triaged\n" {
+		t.Fatalf("triaged connection got %q", got)
+	}
+}

@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -197,7 +196,9 @@ func (s *sender) Send(_ context.Context, m *notify.Message) (notify.Receipt, err
 		rec.Body = notify.SMSBody(m)
 	case ChannelWebhook:
 		rec.To = s.hook
-		rec.Body = webhookBody(m)
+		// One instant for the event's sent_at and the outbox's at.
+		rec.At = s.o.now().UTC()
+		rec.Body = webhookBody(m, rec.At)
 	}
 	seq := s.o.add(rec)
 	switch s.channel {
@@ -217,7 +218,9 @@ func (o *Outbox) add(rec Message) uint64 {
 	o.seq++
 	rec.Seq = o.seq
 	rec.Node = o.node
-	rec.At = o.now().UTC()
+	if rec.At.IsZero() {
+		rec.At = o.now().UTC()
+	}
 	if len(o.ring) < o.max {
 		o.ring = append(o.ring, rec)
 	} else { // full: overwrite the oldest
@@ -250,36 +253,11 @@ func keyOf(inc *incident.Incident) string {
 	return incident.KeyFor(inc.ID)
 }
 
-// webhookEvent is a short form of the webhook.Event the real sender posts:
-// the event's id, type, step and loop, and per incident only its key, title
-// and status (the real event carries the whole incident JSON).
-type webhookEvent struct {
-	ID        string            `json:"id"`
-	Type      string            `json:"type"`
-	Incidents []webhookIncident `json:"incidents"`
-	Step      int               `json:"step"`
-	Loop      int               `json:"loop"`
-}
-
-type webhookIncident struct {
-	Key    string          `json:"key"`
-	Title  string          `json:"title"`
-	Status incident.Status `json:"status"`
-}
-
-func webhookBody(m *notify.Message) string {
-	incs := m.Summary
-	if len(incs) == 0 {
-		incs = []*incident.Incident{m.Incident}
-	}
-	ev := webhookEvent{ID: m.ID, Type: webhook.EventNotify, Incidents: []webhookIncident{}, Step: m.Step, Loop: m.Loop}
-	for _, inc := range incs {
-		if inc != nil {
-			ev.Incidents = append(ev.Incidents, webhookIncident{Key: keyOf(inc), Title: inc.Title, Status: inc.Status})
-		}
-	}
-	b, err := json.Marshal(ev)
-	if err != nil { // strings and ints only: cannot happen
+// webhookBody is the body the real webhook sender would post for m at now
+// (webhook.EventBody): the whole event, byte for byte.
+func webhookBody(m *notify.Message, now time.Time) string {
+	b, err := webhook.EventBody(m, now)
+	if err != nil {
 		return fmt.Sprintf("webhook %s: %v", m.ID, err)
 	}
 	return string(b)

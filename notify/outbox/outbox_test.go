@@ -21,6 +21,7 @@ import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
 	"github.com/pagerd/pagerd/notify/email"
+	"github.com/pagerd/pagerd/notify/webhook"
 )
 
 // clock returns a Now that starts at a fixed instant in a non-UTC zone and
@@ -224,7 +225,7 @@ func TestWebhookJSONShape(t *testing.T) {
 	checkMessage(t, msgs[0], map[string]any{
 		"seq": 1, "id": "n42-2-0", "channel": "webhook", "to": "chatops", "user": "",
 		"subject":  "",
-		"body":     `{"id":"n42-2-0","type":"incident.notify","incidents":[{"key":"INC-42","title":"HighErrorRate","status":"triggered"}],"step":2,"loop":0}`,
+		"body":     realWebhookBody(t, m, atTime(1)),
 		"reply_to": "", "reply_code": "",
 		"incidents": []string{"INC-42"}, "notifications": []string{"n42-2-0"},
 		"step": 2, "loop": 0, "summary": false, "node": "n1", "at": at(1),
@@ -264,7 +265,7 @@ func TestSummaryJSONShape(t *testing.T) {
 		got["subject"] != notify.EmailSubject(&noBundle) {
 		t.Errorf("summary without Bundled: %v", got)
 	}
-	wantBody := `{"id":"s-hook-9","type":"incident.notify","incidents":[{"key":"INC-42","title":"HighErrorRate","status":"triggered"},{"key":"INC-43","title":"DiskFull","status":""}],"step":0,"loop":0}`
+	wantBody := realWebhookBody(t, &hook, atTime(3))
 	if b := msgs[2].(map[string]any)["body"]; b != wantBody {
 		t.Errorf("webhook summary body\n got %s\nwant %s", b, wantBody)
 	}
@@ -734,4 +735,30 @@ func TestHTMLCountsStepsFromOne(t *testing.T) {
 	if !strings.Contains(html, "step 2, loop 3") {
 		t.Errorf("HTML lacks \"step 2, loop 3\":\n%s", html)
 	}
+}
+
+// atTime is the instant of clock's n-th call (1-based).
+func atTime(n int) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, at(n))
+	return t
+}
+
+// realWebhookBody is what the real webhook sender posts for m at now,
+// captured by a real HTTP receiver: the outbox must show exactly that.
+func realWebhookBody(t *testing.T, m *notify.Message, now time.Time) string {
+	t.Helper()
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer srv.Close()
+	s, err := webhook.New(config.Webhook{ID: "chatops", URL: srv.URL}, webhook.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
 }

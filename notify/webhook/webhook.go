@@ -73,6 +73,15 @@ type Event struct {
 	SentAt  time.Time            `json:"sent_at"`
 }
 
+// EventBody is the exact JSON body Send posts for m at now. The dev outbox
+// shows it too, so what a developer sees there is what a receiver gets.
+func EventBody(m *notify.Message, now time.Time) ([]byte, error) {
+	return json.Marshal(Event{
+		ID: m.ID, Type: EventNotify, Incident: m.Incident, Summary: m.Summary,
+		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(),
+	})
+}
+
 // Options tune a Sender; the zero value is usable.
 type Options struct {
 	// HTTPClient sends the requests. The default has DefaultTimeout and does
@@ -115,10 +124,7 @@ func (s *Sender) Send(ctx context.Context, m *notify.Message) (notify.Receipt, e
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("webhook %s: message has no id", s.hook.ID))
 	}
 	now := s.now()
-	body, err := json.Marshal(Event{
-		ID: m.ID, Type: EventNotify, Incident: m.Incident, Summary: m.Summary,
-		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(),
-	})
+	body, err := EventBody(m, now)
 	if err != nil {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("webhook %s: encode event %s: %w", s.hook.ID, m.ID, err))
 	}

@@ -510,6 +510,12 @@ func (ss *session) Data(r io.Reader) error {
 		log.Info("email reply applied")
 		s.confirm(log, ss.page, res.Incident, confirmation(req.Kind, ss.page, res.Incident), msgID, rep.From)
 		return nil
+	case errors.Is(err, incident.ErrReplayed):
+		// A redelivery of a refused reply: its explanation went out the
+		// first time.
+		s.count(OutcomeDuplicate)
+		log.Info("email reply already refused (redelivery)", "err", err)
+		return nil
 	case errors.Is(err, incident.ErrConflict):
 		s.count(OutcomeConflict)
 		log.Info("email reply refused by the incident's state", "err", err)

@@ -515,6 +515,28 @@ func TestConflictsAreExplainedAnd250(t *testing.T) {
 	}
 }
 
+// TestRedeliveredRefusalIsNotExplainedTwice: a refused reply delivered
+// again (same Message-ID, the state answers ErrReplayed) is accepted 250
+// and counted a duplicate; its explanation went out the first time.
+func TestRedeliveredRefusalIsNotExplainedTwice(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.mustSend(t, message("m30@x", aliceMail, nil, "ack\n"))
+	f.nextConfirmation(t)
+	refused := message("m31@x", aliceMail, nil, "ack again\n")
+	f.mustSend(t, refused)
+	if c := f.nextConfirmation(t); !strings.HasPrefix(c.body, "Cannot acknowledge INC-42") {
+		t.Fatalf("confirmation %q", c.body)
+	}
+	f.mustSend(t, refused)
+	f.close(t) // waits for confirmations in flight
+	if sent := f.rec.all(); len(sent) != 2 {
+		t.Fatalf("%d confirmations, want 2 (the ack, one explanation): %+v", len(sent), sent)
+	}
+	if f.count(t, OutcomeConflict) != 1 || f.count(t, OutcomeDuplicate) != 1 {
+		t.Fatalf("conflict %v duplicate %v, want 1 and 1", f.count(t, OutcomeConflict), f.count(t, OutcomeDuplicate))
+	}
+}
+
 func TestNoCommandIsExplained(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.mustSend(t, message("m21@x", aliceMail, nil, "Thanks, on it\n\n> ack\n"))

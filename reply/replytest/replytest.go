@@ -13,6 +13,7 @@ package replytest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -49,6 +50,7 @@ type Backend struct {
 	pages     map[string]reply.Page // by notification id
 	order     []string              // notification ids in AddPage order
 	dedup     map[string]bool
+	refused   map[string]string // dedup id -> the refusal its first delivery got
 	acts      []reply.Request
 	actCalls  int
 	optOut    map[string]bool
@@ -66,6 +68,7 @@ func New() *Backend {
 		incidents: map[uint64]*incident.Incident{},
 		pages:     map[string]reply.Page{},
 		dedup:     map[string]bool{},
+		refused:   map[string]string{},
 		optOut:    map[string]bool{},
 	}
 }
@@ -243,10 +246,21 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	if !ok {
 		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, incident.KeyFor(req.Incident))
 	}
+	if msg, ok := b.refused[req.DedupID]; ok && req.DedupID != "" {
+		return reply.Result{}, incident.ReplayedRefusal(msg)
+	}
 	if req.DedupID != "" && b.dedup[req.DedupID] {
 		c := *inc
 		return reply.Result{Incident: &c, Duplicate: true}, nil
 	}
+	res, err := b.apply(inc, req)
+	if errors.Is(err, incident.ErrConflict) && req.DedupID != "" {
+		b.refused[req.DedupID] = err.Error() // as the state remembers refusals
+	}
+	return res, err
+}
+
+func (b *Backend) apply(inc *incident.Incident, req reply.Request) (reply.Result, error) {
 	now := b.now().UTC()
 	actor := req.User
 	if actor == "" {

@@ -1,0 +1,70 @@
+package nodebackend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
+)
+
+// maxAnswer bounds how much of the leader's answer is read.
+const maxAnswer = 4 << 20
+
+// forwardAction posts the action to the leader's public API, as the CLI
+// would, with the reply's channel and dedup id, and maps the answer back.
+func (b *Backend) forwardAction(ctx context.Context, a *incident.Action) (reply.Result, error) {
+	base, headers := b.node.LeaderAPI()
+	if base == "" {
+		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
+	}
+	body, _ := json.Marshal(map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID})
+	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return reply.Result{}, err
+	}
+	req.Header = headers
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return reply.Result{}, fmt.Errorf("%w: forward to leader: %v", reply.ErrTransient, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	var apiErr struct{ Error string }
+	_ = json.Unmarshal(raw, &apiErr)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		var inc incident.Incident
+		if err := json.Unmarshal(raw, &inc); err != nil {
+			return reply.Result{}, fmt.Errorf("leader's answer: %w", err)
+		}
+		return reply.Result{Incident: &inc, Duplicate: resp.Header.Get(cluster.DuplicateHeader) == "true"}, nil
+	case resp.StatusCode == http.StatusConflict:
+		return reply.Result{Incident: b.current(a.Incident)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
+	case resp.StatusCode == http.StatusNotFound:
+		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, apiErr.Error)
+	case resp.StatusCode >= 500:
+		return reply.Result{}, fmt.Errorf("%w: leader answered %d: %s", reply.ErrTransient, resp.StatusCode, apiErr.Error)
+	}
+	return reply.Result{}, fmt.Errorf("leader refused the reply: %d %s", resp.StatusCode, apiErr.Error)
+}
+
+// trimSentinel drops the "transition not allowed: " prefix the leader's
+// message already carries, so it is not doubled when rewrapped.
+func trimSentinel(msg string) string {
+	prefix := incident.ErrConflict.Error() + ": "
+	if len(msg) > len(prefix) && strings.HasPrefix(msg, prefix) {
+		return msg[len(prefix):]
+	}
+	return msg
+}

@@ -1,0 +1,78 @@
+package nodebackend
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/nodetest"
+	"github.com/pagerd/pagerd/internal/testcluster"
+	"github.com/pagerd/pagerd/reply"
+)
+
+func startWithIncident(t *testing.T) (*nodetest.Node, *Backend) {
+	t.Helper()
+	n := nodetest.Start(t, nodetest.Options{Config: testcluster.DefaultConfig})
+	body := `{"routing_key":"` + testcluster.EventsKey + `","event_action":"trigger","dedup_key":"d1","payload":{"summary":"Disk full","source":"db-1","severity":"critical"}}`
+	resp, err := http.Post(n.URL+"/v2/enqueue", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("enqueue: %d", resp.StatusCode)
+	}
+	return n, New(n.Node)
+}
+
+// TestActOnTheLeaderCommitsOnce: a reply acts through Raft, and its retry
+// (same DedupID) is a duplicate that changes nothing.
+func TestActOnTheLeaderCommitsOnce(t *testing.T) {
+	_, b := startWithIncident(t)
+	req := reply.Request{Channel: "sms", From: "+31612345001", User: "alice", Incident: 1, Kind: incident.Ack, DedupID: "sms:SM1", Note: "1a"}
+	res, err := b.Act(context.Background(), req)
+	if err != nil || res.Duplicate || res.Incident == nil || res.Incident.Status != incident.Acknowledged || res.Incident.AcknowledgedBy != "alice" {
+		t.Fatalf("first ack: %+v %v", res, err)
+	}
+	res, err = b.Act(context.Background(), req)
+	if err != nil || !res.Duplicate {
+		t.Fatalf("retried ack: %+v %v", res, err)
+	}
+	req.DedupID = "sms:SM2"
+	if _, err := b.Act(context.Background(), req); !errors.Is(err, incident.ErrConflict) {
+		t.Fatalf("second ack: %v, want ErrConflict", err)
+	}
+	if u, ok := b.UserForPhone("+31612345001"); !ok || u != "alice" {
+		t.Errorf("UserForPhone: %q %v", u, ok)
+	}
+	if _, ok := b.UserForPhone("+1555"); ok {
+		t.Error("unknown phone found")
+	}
+}
+
+// TestForwardedActionUsesThePublicAPI: a follower forwards a reply to the
+// leader's POST /v1/incidents/{id}/{action}; here the leader's API is the
+// node's own, so the route, body and answer mapping meet the real server.
+func TestForwardedActionUsesThePublicAPI(t *testing.T) {
+	_, b := startWithIncident(t)
+	a := &incident.Action{Incident: 1, Kind: incident.Ack, By: "alice", Channel: "email", Note: "ack", DedupID: "email:m1"}
+	res, err := b.forwardAction(context.Background(), a)
+	if err != nil || res.Duplicate || res.Incident.Status != incident.Acknowledged || res.Incident.AcknowledgedBy != "alice" {
+		t.Fatalf("forwarded ack: %+v %v", res, err)
+	}
+	if res, err := b.forwardAction(context.Background(), a); err != nil || !res.Duplicate {
+		t.Fatalf("forwarded retry: %+v %v", res, err)
+	}
+	a.DedupID = "email:m2"
+	if _, err := b.forwardAction(context.Background(), a); !errors.Is(err, incident.ErrConflict) ||
+		strings.Count(err.Error(), incident.ErrConflict.Error()) != 1 {
+		t.Fatalf("forwarded second ack: %v", err)
+	}
+	a.Incident = 99
+	if _, err := b.forwardAction(context.Background(), a); !errors.Is(err, incident.ErrNotFound) {
+		t.Fatalf("forwarded ack of a missing incident: %v", err)
+	}
+}
