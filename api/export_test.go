@@ -93,3 +93,27 @@ func TestExportReturnsExactlyTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// PUT /v1/snapshot restores an upload streamed through a spool file: the
+// state returns to the saved one; a damaged upload is 400 and changes nothing.
+func TestSnapshotRestoreFromUpload(t *testing.T) {
+	n := startNode(t)
+	trigger(t, n, "disk-a")
+	code, saved, _ := call(t, n, http.MethodGet, "/v1/snapshot", "", nodetest.Token)
+	if code != http.StatusOK || !strings.HasPrefix(saved, `{"format":2,`) {
+		t.Fatalf("save: %d %.60s", code, saved)
+	}
+	trigger(t, n, "disk-b")
+	if code, body, _ := call(t, n, http.MethodPut, "/v1/snapshot", saved[:len(saved)/2], nodetest.Token); code != http.StatusBadRequest || !strings.Contains(body, "snapshot:") {
+		t.Fatalf("half a snapshot: %d %s", code, body)
+	}
+	if code, _, _ := call(t, n, http.MethodGet, "/v1/incidents/INC-2", "", nodetest.Token); code != http.StatusOK {
+		t.Fatalf("a refused restore changed the state: INC-2 %d", code)
+	}
+	if code, body, _ := call(t, n, http.MethodPut, "/v1/snapshot", saved, nodetest.Token); code != http.StatusOK || !strings.Contains(body, `"status":"restored"`) {
+		t.Fatalf("restore: %d %s", code, body)
+	}
+	if code, _, _ := call(t, n, http.MethodGet, "/v1/incidents/INC-2", "", nodetest.Token); code != http.StatusNotFound {
+		t.Fatalf("after restoring the snapshot taken before INC-2, INC-2 answers %d", code)
+	}
+}

@@ -193,8 +193,19 @@ func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfi
 // fails part-way, the staged pieces are dropped and the state is unchanged;
 // if this leader dies part-way, the next leader drops them.
 func (n *Node) RestoreSnapshot(data []byte) error {
-	if _, _, _, err := decodeSnapshot(bytes.NewReader(data)); err != nil {
+	return n.RestoreSnapshotFrom(bytes.NewReader(data))
+}
+
+// RestoreSnapshotFrom is RestoreSnapshot reading the snapshot from r (an
+// uploaded file, say) as a stream: it is decoded once to validate it, then
+// read again piece by piece into the chunk commands, so the leader never
+// holds the whole snapshot beside the replicated staging area.
+func (n *Node) RestoreSnapshotFrom(r io.ReadSeeker) error {
+	if _, _, _, err := decodeSnapshot(r); err != nil {
 		return fmt.Errorf("invalid snapshot: %w", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("restore: rewind snapshot: %w", err)
 	}
 	n.restoreMu.Lock()
 	defer n.restoreMu.Unlock()
@@ -204,17 +215,29 @@ func (n *Node) RestoreSnapshot(data []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
 	defer cancel()
 	id := n.opts.NodeID + "-" + strconv.FormatInt(n.opts.Clock().UnixNano(), 36)
-	seq := 0
-	for off := 0; off < len(data) || seq == 0; off += restoreChunkSize {
-		end := min(off+restoreChunkSize, len(data))
-		if _, err := n.Submit(ctx, TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: data[off:end]}); err != nil {
+	sum := sha256.New()
+	seq, size := 0, 0
+	for {
+		piece := make([]byte, restoreChunkSize) // the command keeps it until committed
+		k, rerr := io.ReadFull(r, piece)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			n.abortRestore(id)
+			return fmt.Errorf("restore: read chunk %d: %w", seq, rerr)
+		}
+		if k == 0 && seq > 0 {
+			break
+		}
+		sum.Write(piece[:k])
+		if _, err := n.Submit(ctx, TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: piece[:k]}); err != nil {
 			n.abortRestore(id)
 			return fmt.Errorf("restore: stage chunk %d: %w", seq, err)
 		}
-		seq++
+		seq, size = seq+1, size+k
+		if k < restoreChunkSize {
+			break
+		}
 	}
-	sum := sha256.Sum256(data)
-	v, err := n.Submit(ctx, TypeRestoreCommit, RestoreCommit{ID: id, Chunks: seq, Size: len(data), SHA256: hex.EncodeToString(sum[:])})
+	v, err := n.Submit(ctx, TypeRestoreCommit, RestoreCommit{ID: id, Chunks: seq, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))})
 	if err != nil {
 		n.abortRestore(id)
 		return fmt.Errorf("restore: commit: %w", err)

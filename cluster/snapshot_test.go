@@ -124,19 +124,7 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 // buffer, however large the state (format 1 handed the sink the whole
 // incident state in one write, after encoding it in memory).
 func TestSnapshotIsStreamedRecordByRecord(t *testing.T) {
-	f := NewFSM(func(err error) { t.Fatal(err) })
-	big := strings.Repeat("x", 2000)
-	var cmds []command
-	for i := range 3000 {
-		c, err := newCommand(TypeEvent, &incident.Event{Service: "checkout", Action: incident.ActionTrigger,
-			DedupKey: "k" + string(rune('a'+i%26)) + big[:i%50] + itoa(i),
-			Alert:    incident.Alert{Annotations: map[string]string{"summary": "s", "details": big}, Severity: "sev2"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, c)
-	}
-	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cmds...)})
+	f := bigFSM(t)
 	s, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +149,44 @@ func TestSnapshotIsStreamedRecordByRecord(t *testing.T) {
 	if lines != 3003 {
 		t.Fatalf("%d lines", lines)
 	}
+}
+
+// An operator's restore read from a stream of several 1 MiB pieces (the
+// last one short) lands whole on a real node.
+func TestRestoreSnapshotFromStreamInPieces(t *testing.T) {
+	data := snapshotBytes(t, bigFSM(t))
+	if len(data) < 3*restoreChunkSize || len(data)%restoreChunkSize == 0 {
+		t.Fatalf("%d bytes; the test wants several pieces, the last one short", len(data))
+	}
+	n, _ := startNode(t, time.Now)
+	if err := n.RestoreSnapshotFrom(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if got := incidentCount(n.FSM()); got != 3000 {
+		t.Fatalf("%d incidents after the restore, want 3000", got)
+	}
+	if err := n.RestoreSnapshotFrom(bytes.NewReader(data[:len(data)-10])); err == nil {
+		t.Fatal("a cut snapshot was restored")
+	}
+}
+
+// bigFSM holds 3000 incidents of about 2 KB each.
+func bigFSM(t *testing.T) *FSM {
+	t.Helper()
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	big := strings.Repeat("x", 2000)
+	var cmds []command
+	for i := range 3000 {
+		c, err := newCommand(TypeEvent, &incident.Event{Service: "checkout", Action: incident.ActionTrigger,
+			DedupKey: "k" + string(rune('a'+i%26)) + big[:i%50] + itoa(i),
+			Alert:    incident.Alert{Annotations: map[string]string{"summary": "s", "details": big}, Severity: "sev2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: rawEntry(t, cmds...)})
+	return f
 }
 
 func itoa(i int) string { return time.Duration(i).String() }
