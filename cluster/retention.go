@@ -32,11 +32,13 @@ type Retention struct {
 	log     *slog.Logger
 	removed prometheus.Counter
 
-	mu      sync.Mutex
-	idle    bool     // no timer: no resolved incident was known
-	all     bool     // a change that may have changed everything
-	pending []uint64 // incidents changed while idle
-	wake    chan struct{}
+	mu sync.Mutex
+	// watching: no timer covers what changes may resolve (the routine is
+	// idle, or computing its timer), so changed incidents are collected.
+	watching bool
+	all      bool     // a change that may have changed everything
+	pending  []uint64 // incidents changed while watching
+	wake     chan struct{}
 }
 
 // RetentionClock is the routine's time source; tests inject a fake one.
@@ -78,15 +80,20 @@ func (r *Retention) Run(ctx context.Context) {
 	cancel := r.node.fsm.Watch(r.changed)
 	defer cancel()
 	r.mu.Lock()
-	r.idle, r.all, r.pending = false, true, nil
+	r.all, r.pending = true, nil
 	r.mu.Unlock()
+	var due time.Time // when the oldest resolved incident expires; zero: none
 	for {
-		var due time.Time
+		// Watch from before reading the state until a timer is set, so a
+		// resolution committed meanwhile is not missed.
+		r.mu.Lock()
+		r.watching = true
+		r.mu.Unlock()
 		var err error
 		if r.takeAll() {
 			due, err = r.sweep(ctx)
-		} else {
-			due = r.pendingDue()
+		} else if d := r.pendingDue(); !d.IsZero() && (due.IsZero() || d.Before(due)) {
+			due = d
 		}
 		timer, stop := r.arm(due, err)
 		select {
@@ -111,23 +118,26 @@ func (r *Retention) arm(due time.Time, err error) (<-chan time.Time, func()) {
 	switch {
 	case err != nil:
 		r.log.Warn("retention sweep failed; retrying", "err", err, "in", retentionRetry)
-		r.idle = false
-		return r.clock.After(retentionRetry)
+		r.all = true // the retry sweeps again
 	case due.IsZero():
-		r.idle = true
-		return nil, func() {}
+		return nil, func() {} // idle: keep watching
 	}
-	r.idle = false
+	// A timer covers every later resolution (it resolves later than the
+	// oldest one the timer waits for), so stop collecting.
+	r.watching, r.pending = false, nil
+	if err != nil {
+		return r.clock.After(retentionRetry)
+	}
 	return r.clock.After(max(due.Sub(r.clock.Now()), 0))
 }
 
 // changed runs on the apply goroutine: it only records and signals.
 func (r *Retention) changed(c Change) {
 	r.mu.Lock()
-	signal := c.All || r.idle
+	signal := c.All || r.watching
 	if c.All {
 		r.all = true
-	} else if r.idle {
+	} else if r.watching {
 		r.pending = append(r.pending, c.Incidents...)
 	}
 	r.mu.Unlock()

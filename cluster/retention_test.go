@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
 )
 
@@ -180,4 +181,38 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// A config change re-arms the timer for the new retention at once, and a
+// change that commits while the timer waits does not disarm it.
+func TestRetentionFollowsConfigChanges(t *testing.T) {
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: t0}
+	n, reg := startNode(t, clock.Now)
+	ctx := context.Background()
+	r, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.SubmitAction(ctx, &incident.Action{Incident: r.Incident, Kind: incident.Resolve, By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	n.OnLeader(NewRetention(n, clock, reg).Run)
+	await(t, "the default 180d timer", func() bool { return clock.timerAt(t0.Add(180 * day)) })
+
+	// Another incident's change commits while the timer waits.
+	if _, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EVENTS_SUFFIX", "secret")
+	if _, err := n.ApplyConfig(ctx, []config.Source{{Name: "c.yaml", Data: []byte(testConfig + "retention: {resolved: 30d}\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	await(t, "the 30d timer after the config change", func() bool { return clock.timerAt(t0.Add(30 * day)) })
+	clock.set(t0.Add(31 * day))
+	await(t, "the incident is removed under the new retention", func() bool { return !kept(n, r.Incident) })
+	if !kept(n, r.Incident+1) {
+		t.Fatal("the open incident was removed")
+	}
 }
