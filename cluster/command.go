@@ -19,6 +19,7 @@ const (
 	TypeStepStart  CommandType = 13 // incident.StepStart
 	TypeDelivery   CommandType = 14 // incident.Delivery
 	TypeSMSOptOut  CommandType = 15 // incident.SMSOptOut
+	TypeSeverity   CommandType = 16 // incident.SeverityChange
 	TypeConfig     CommandType = 20 // ConfigCommand
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
@@ -27,6 +28,8 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
+	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
 	// Retention: the leader removes expired resolved incidents (retention.go).
 	TypePurge CommandType = 30 // incident.Purge
 )
@@ -42,11 +45,15 @@ const (
 // (incident.LogV1), so a log written before the upgrade replays to the same
 // state; a binary that knows only version 1 stops at a version-2 entry.
 var commandVersions = map[CommandType]uint8{
-	TypeAlertGroup: 1,
-	TypeEvent:      2,
+	// alert_group 2 and event 3 carry the leader's paging plan (business
+	// hours, `deferrals`); only commands with one are stamped so, the
+	// others keep the version before (planVersions, submitIngest).
+	TypeAlertGroup: 2,
+	TypeEvent:      3,
 	TypeAction:     2,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
+	TypeSeverity:   1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -56,9 +63,18 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreChunk:  1,
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
+	TypeOverride:      1,
+	TypeEventProgress: 1,
 
 	TypePurge: 1,
 }
+
+// planVersions is the first version of each ingest command that may carry
+// a paging plan (incident.Deferral). A command without a plan means the same
+// to a binary from before business hours, so it is stamped one lower and a
+// rolling upgrade does not stop older nodes on every alert; one with a plan
+// stops them instead of letting them page what their peers defer.
+var planVersions = map[CommandType]uint8{TypeAlertGroup: 2, TypeEvent: 3}
 
 func (t CommandType) String() string {
 	switch t {
@@ -74,6 +90,8 @@ func (t CommandType) String() string {
 		return "delivery"
 	case TypeSMSOptOut:
 		return "sms_opt_out"
+	case TypeSeverity:
+		return "severity"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:
@@ -88,6 +106,10 @@ func (t CommandType) String() string {
 		return "restore_commit"
 	case TypeRestoreAbort:
 		return "restore_abort"
+	case TypeOverride:
+		return "schedule_override"
+	case TypeEventProgress:
+		return "event_progress"
 	case TypePurge:
 		return "purge"
 	}

@@ -54,6 +54,13 @@ type FSM struct {
 	keyring   reply.Keyring
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// overrides are the runtime schedule overrides (overrides.go);
+	// overrideGen counts their changes for the compiled-schedule cache.
+	overrides   overrideState
+	overrideGen atomic.Uint64
+	sched       schedCache
+	// events are the event stream cursors (eventcursor.go).
+	events eventCursors
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
 
@@ -139,6 +146,13 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
 		}
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
+	case TypeSeverity:
+		var sc incident.SeverityChange
+		if err := json.Unmarshal(c.Body, &sc); err != nil {
+			return Result{Err: fmt.Errorf("decode severity change: %w", err)}
+		}
+		inc, err := f.incidents.ApplySeverityChange(now, &sc)
+		return Result{Value: inc, Err: err}
 	case TypeSMSOptOut:
 		var o incident.SMSOptOut
 		if err := json.Unmarshal(c.Body, &o); err != nil {
@@ -164,6 +178,10 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyRestoreCommit(c.Body)
 	case TypeRestoreAbort:
 		return f.applyRestoreAbort(c.Body)
+	case TypeOverride:
+		return f.applyOverride(now, c.Body)
+	case TypeEventProgress:
+		return f.applyEventProgress(now, c.Body)
 	case TypePurge:
 		return f.applyPurge(c.Body)
 	case TypeNodeMeta, TypeNodeRemove:

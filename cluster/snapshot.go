@@ -47,9 +47,13 @@ type snapshotHeader struct {
 	// 2 names it here and streams its pieces after the header): its pieces
 	// are replicated state, so a node installing this snapshot mid-restore
 	// can still apply the restore's commit like every other node.
-	Staging       *restoreStaging `json:"restore_staging,omitempty"`
-	StagingID     string          `json:"restore_staging_id,omitempty"`
-	StagingChunks int             `json:"restore_staging_chunks,omitempty"`
+	Staging *restoreStaging `json:"restore_staging,omitempty"`
+	// Overrides are the runtime schedule overrides (overrides.go).
+	Overrides *overrideState `json:"schedule_overrides,omitempty"`
+	// EventCursors are the event stream cursors (eventcursor.go).
+	EventCursors  eventCursors `json:"event_cursors,omitempty"`
+	StagingID     string       `json:"restore_staging_id,omitempty"`
+	StagingChunks int          `json:"restore_staging_chunks,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -69,7 +73,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		nodes[k] = v
 	}
 	h := snapshotHeader{Format: f.snapshotWriteFormat(), LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
 	var staged [][]byte
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
@@ -165,6 +170,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.staging = h.Staging
+	f.setOverrides(h.Overrides)
+	f.events = h.EventCursors
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

@@ -29,6 +29,11 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+	// BusinessHours are named windows (spec §5.1); Severities say, per
+	// severity, whether to page always or only inside one of them. Parse
+	// fills every severity's policy with the defaults.
+	BusinessHours []BusinessHours           `yaml:"business_hours"`
+	Severities    map[string]SeverityPolicy `yaml:"severities"`
 	// Retention bounds how long resolved incidents are kept (retention.go).
 	Retention Retention `yaml:"retention"`
 
@@ -126,6 +131,11 @@ type Service struct {
 	Policy      string   `yaml:"policy"`
 	AutoResolve *bool    `yaml:"auto_resolve"` // nil means true
 	AckTimeout  Duration `yaml:"ack_timeout"`
+	// EventsTo lists webhook targets ("webhook:ID") that receive every
+	// timeline event of the service's incidents, signed and in order.
+	EventsTo []string `yaml:"events_to"`
+	// BridgeURL is the incident call link shown in pages and events.
+	BridgeURL string `yaml:"bridge_url"`
 }
 
 // ResolvesAutomatically reports whether a source's "resolved" resolves incidents.

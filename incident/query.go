@@ -84,6 +84,7 @@ func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.AcknowledgedAt = cloneTime(inc.AcknowledgedAt)
 	c.ResolvedAt = cloneTime(inc.ResolvedAt)
+	c.DeferredUntil = cloneTime(inc.DeferredUntil)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = maps.Clone(a.Labels)

@@ -23,6 +23,7 @@ type storedIncident struct {
 	Title          string               `json:"title"`
 	Service        string               `json:"service"`
 	Severity       string               `json:"severity"`
+	SeveritySetBy  string               `json:"severity_set_by,omitempty"`
 	Status         Status               `json:"status"`
 	DedupKey       string               `json:"dedup_key"`
 	Source         string               `json:"source"`
@@ -36,6 +37,7 @@ type storedIncident struct {
 	AlertsDropped  int                  `json:"alerts_dropped"`
 	Alerts         []storedAlert        `json:"alerts"`
 	Escalation     *storedEscalation    `json:"escalation"`
+	DeferredUntil  *time.Time           `json:"deferred_until,omitempty"`
 	Notifications  []storedNotification `json:"notifications,omitempty"`
 	Timeline       []storedEntry        `json:"timeline,omitempty"`
 }
@@ -86,6 +88,9 @@ type storedEntry struct {
 	Type    string     `json:"type"`
 	Actor   string     `json:"actor"`
 	Message string     `json:"message"`
+	From    string     `json:"from,omitempty"`
+	To      string     `json:"to,omitempty"`
+	Note    string     `json:"note,omitempty"`
 	Count   int        `json:"count,omitempty"`
 	LastAt  *time.Time `json:"last_at,omitempty"`
 }
@@ -94,7 +99,7 @@ type storedEntry struct {
 // that the state changes in place (the frozen view is never changed).
 func toStored(inc *Incident) *storedIncident {
 	s := &storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
-		Status: inc.Status, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
+		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
 		AlertsDropped: inc.AlertsDropped, Alerts: make([]storedAlert, len(inc.Alerts))}
@@ -124,7 +129,7 @@ func toStored(inc *Incident) *storedIncident {
 // from the id, whatever the record says.
 func fromStored(s *storedIncident) *Incident {
 	inc := &Incident{ID: s.ID, Key: KeyFor(s.ID), Title: s.Title, Service: s.Service, Severity: s.Severity,
-		Status: s.Status, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
+		SeveritySetBy: s.SeveritySetBy, DeferredUntil: s.DeferredUntil, Status: s.Status, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
 		CreatedAt: s.CreatedAt, AcknowledgedAt: s.AcknowledgedAt, AcknowledgedBy: s.AcknowledgedBy,
 		ResolvedAt: s.ResolvedAt, ResolvedBy: s.ResolvedBy, AlertCount: s.AlertCount,
 		AlertsDropped: s.AlertsDropped, Alerts: make([]Alert, len(s.Alerts))}

@@ -27,26 +27,32 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64         `json:"id"`
-	Key            string         `json:"key"`
-	Title          string         `json:"title"`
-	Service        string         `json:"service"`
-	Severity       string         `json:"severity"`
-	Status         Status         `json:"status"`
-	DedupKey       string         `json:"dedup_key"`
-	Source         string         `json:"source"`
-	Integration    string         `json:"integration"`
-	CreatedAt      time.Time      `json:"created_at"`
-	AcknowledgedAt *time.Time     `json:"acknowledged_at"`
-	AcknowledgedBy string         `json:"acknowledged_by"`
-	ResolvedAt     *time.Time     `json:"resolved_at"`
-	ResolvedBy     string         `json:"resolved_by"`
-	AlertCount     int            `json:"alert_count"`    // every distinct alert, kept or not
-	AlertsDropped  int            `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
-	Alerts         []Alert        `json:"alerts"`
-	Escalation     *Escalation    `json:"escalation"`
-	Notifications  []Notification `json:"notifications,omitempty"`
-	Timeline       []Entry        `json:"timeline,omitempty"`
+	ID       uint64 `json:"id"`
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+	// SeveritySetBy is who last set the severity by hand (empty: it follows
+	// the alerts). A person's severity stands until changed again.
+	SeveritySetBy  string      `json:"severity_set_by,omitempty"`
+	Status         Status      `json:"status"`
+	DedupKey       string      `json:"dedup_key"`
+	Source         string      `json:"source"`
+	Integration    string      `json:"integration"`
+	CreatedAt      time.Time   `json:"created_at"`
+	AcknowledgedAt *time.Time  `json:"acknowledged_at"`
+	AcknowledgedBy string      `json:"acknowledged_by"`
+	ResolvedAt     *time.Time  `json:"resolved_at"`
+	ResolvedBy     string      `json:"resolved_by"`
+	AlertCount     int         `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int         `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert     `json:"alerts"`
+	Escalation     *Escalation `json:"escalation"`
+	// DeferredUntil is set while paging waits for the severity's business
+	// hours window (spec §5.2): the escalation's step 0 is due then.
+	DeferredUntil *time.Time     `json:"deferred_until"`
+	Notifications []Notification `json:"notifications,omitempty"`
+	Timeline      []Entry        `json:"timeline,omitempty"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
@@ -140,6 +146,12 @@ type Entry struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor"`
 	Message string    `json:"message"`
+	// From, To and Note structure a change (severity_changed: the old and
+	// new severity and the person's note), so reports and summaries need
+	// not parse Message.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	Note string `json:"note,omitempty"`
 	// Count is how many times this same event happened (0 or absent: once);
 	// repeats of a recent identical entry raise it instead of adding lines
 	// (a flapping alert), and LastAt is when the last repeat happened.
@@ -165,6 +177,10 @@ const (
 	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
 	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
 	EntryReply         = "reply"       // a reply that changed nothing, and why
+	// EntryDeferred: paging waits for the severity's business hours.
+	EntryDeferred = "deferred"
+	// EntrySeverityChanged: the severity changed (From, To, Note).
+	EntrySeverityChanged = "severity_changed"
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -196,6 +212,8 @@ type AlertGroup struct {
 	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
 	// commands written before versions existed.
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -219,6 +237,8 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`

@@ -42,6 +42,9 @@ type Message struct {
 	// Summary, when non-empty, makes this a flood-control summary listing the
 	// incidents it bundles, one line each.
 	Summary []*incident.Incident
+	// BridgeURL is the service's incident call link (services[].bridge_url),
+	// shown in the page; empty for none.
+	BridgeURL string
 	// Bundled lists the ids of the notifications a summary stands for
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.

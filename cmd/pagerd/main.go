@@ -38,6 +38,8 @@ func init() {
 		"config":    {"check | plan | apply config files", runConfig},
 		"oncall":    {"who is on call now or --at a time", runOnCall},
 		"shifts":    {"the shifts of a schedule in a window", runShifts},
+		"override":  {"SCHEDULE --user U --from T --to T | delete SCHEDULE OID", runOverride},
+		"overrides": {"list a schedule's runtime overrides", runOverrides},
 		"incidents": {"list incidents | export --from T [--to T] (JSON lines)", runIncidents},
 		"incident":  {"show one incident", runIncident},
 		"ack":       {"acknowledge an incident", actionCommand("ack")},
@@ -46,6 +48,7 @@ func init() {
 		"cluster":   {"status | remove NODE", runCluster},
 		"snapshot":  {"save FILE | restore FILE", runSnapshot},
 		"note":      {"add a note to an incident's timeline", runNote},
+		"severity":  {"set an incident's severity (sev1..sev3)", runSeverity},
 		"version":   {"print the version", runVersion},
 	}
 }

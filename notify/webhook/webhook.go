@@ -71,6 +71,8 @@ type Event struct {
 	Step    int                  `json:"step"`
 	Loop    int                  `json:"loop"`
 	SentAt  time.Time            `json:"sent_at"`
+	// BridgeURL is the service's incident call link, if it has one.
+	BridgeURL string `json:"bridge_url,omitempty"`
 }
 
 // EventBody is the exact JSON body Send posts for m at now. The dev outbox
@@ -78,7 +80,7 @@ type Event struct {
 func EventBody(m *notify.Message, now time.Time) ([]byte, error) {
 	return json.Marshal(Event{
 		ID: m.ID, Type: EventNotify, Incident: m.Incident, Summary: m.Summary,
-		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(),
+		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(), BridgeURL: m.BridgeURL,
 	})
 }
 
