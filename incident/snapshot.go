@@ -110,12 +110,14 @@ func (f *Frozen) Encode(w io.Writer) error {
 	if err := put(record{State: &stateRecord{Base: f.base, NextID: f.base + uint64(len(f.incidents)) + 1}}); err != nil {
 		return err
 	}
+	var scratch storedIncident // reused: see storedIncident.fill
 	for _, inc := range f.incidents {
 		if inc == nil {
 			continue
 		}
 		kept++
-		if err := put(record{Incident: toStored(inc)}); err != nil {
+		scratch.fill(inc)
+		if err := put(record{Incident: &scratch}); err != nil {
 			return err
 		}
 	}

@@ -63,11 +63,13 @@ func (f *Frozen) EncodeFormat1(w io.Writer) error {
 	}
 	bw := &errWriter{w: w}
 	bw.str(`{"incidents":[`)
+	var scratch storedIncident // reused: see storedIncident.fill
 	for i, inc := range f.incidents {
 		if i > 0 {
 			bw.str(",")
 		}
-		bw.json(toStored(inc))
+		scratch.fill(inc)
+		bw.json(&scratch)
 	}
 	bw.str("]")
 	if len(f.smsOff) > 0 {

@@ -1,9 +1,6 @@
 package incident
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // The stored types are the replicated state's own form of an incident, in
 // snapshots. They are separate from the API's JSON types (Incident and its
@@ -47,8 +44,8 @@ type storedAlert struct {
 	Status       string            `json:"status"`
 	Labels       map[string]string `json:"labels"`
 	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"starts_at"`
-	EndsAt       time.Time         `json:"ends_at"`
+	StartsAt     time.Time         `json:"starts_at,omitzero"` // absent: unknown (format 1 wrote null)
+	EndsAt       time.Time         `json:"ends_at,omitzero"`
 	Severity     string            `json:"severity"`
 	GeneratorURL string            `json:"generator_url,omitempty"`
 	SilenceURL   string            `json:"silence_url,omitempty"`
@@ -98,31 +95,43 @@ type storedEntry struct {
 // toStored is the stored form of inc. It shares nothing mutable with inc
 // that the state changes in place (the frozen view is never changed).
 func toStored(inc *Incident) *storedIncident {
-	s := &storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
-		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
+	s := &storedIncident{}
+	s.fill(inc)
+	return s
+}
+
+// fill makes s the stored form of inc, reusing s's slices: a snapshot
+// encodes every incident through one scratch value, so writing 100k
+// incidents does not leave 100k copies behind as garbage.
+func (s *storedIncident) fill(inc *Incident) {
+	alerts, notes, entries, esc := s.Alerts[:0], s.Notifications[:0], s.Timeline[:0], s.Escalation
+	*s = storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
+		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status,
+		DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
-		AlertsDropped: inc.AlertsDropped, Alerts: make([]storedAlert, len(inc.Alerts))}
-	for i, a := range inc.Alerts {
-		s.Alerts[i] = storedAlert(a)
+		AlertsDropped: inc.AlertsDropped}
+	for _, a := range inc.Alerts {
+		alerts = append(alerts, storedAlert(a))
+	}
+	s.Alerts = alerts
+	if s.Alerts == nil {
+		s.Alerts = []storedAlert{}
 	}
 	if inc.Escalation != nil {
-		e := storedEscalation(*inc.Escalation)
-		s.Escalation = &e
-	}
-	if len(inc.Notifications) > 0 {
-		s.Notifications = make([]storedNotification, len(inc.Notifications))
-		for i, n := range inc.Notifications {
-			s.Notifications[i] = storedNotification(n)
+		if esc == nil {
+			esc = &storedEscalation{}
 		}
+		*esc = storedEscalation(*inc.Escalation)
+		s.Escalation = esc
 	}
-	if len(inc.Timeline) > 0 {
-		s.Timeline = make([]storedEntry, len(inc.Timeline))
-		for i, e := range inc.Timeline {
-			s.Timeline[i] = storedEntry(e)
-		}
+	for _, n := range inc.Notifications {
+		notes = append(notes, storedNotification(n))
 	}
-	return s
+	for _, e := range inc.Timeline {
+		entries = append(entries, storedEntry(e))
+	}
+	s.Notifications, s.Timeline = notes, entries
 }
 
 // fromStored is the in-memory incident of a stored one. The key is derived
@@ -153,15 +162,4 @@ func fromStored(s *storedIncident) *Incident {
 		}
 	}
 	return inc
-}
-
-// MarshalJSON writes absent times as null, as format 1 did (it wrote the
-// API's Alert, see alert_json.go); time.Time reads null back as zero.
-func (a storedAlert) MarshalJSON() ([]byte, error) {
-	type plain storedAlert
-	return json.Marshal(struct {
-		plain
-		StartsAt *time.Time `json:"starts_at"`
-		EndsAt   *time.Time `json:"ends_at"`
-	}{plain(a), timeOrNull(a.StartsAt), timeOrNull(a.EndsAt)})
 }
