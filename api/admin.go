@@ -111,6 +111,10 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.node.Join(r.Context(), req); err != nil {
+		if errors.Is(err, cluster.ErrMemberExists) {
+			writeError(w, http.StatusConflict, "id: "+err.Error())
+			return
+		}
 		s.writeCommitError(w, err)
 		return
 	}

@@ -61,6 +61,12 @@ func (s *Server) auth(h http.Handler) http.Handler {
 			cluster.WriteUnavailable(w, "no config committed yet; retry", time.Second)
 			return
 		}
+		// A restarting node's config (its tokens) is older than the cluster's
+		// until it has caught up: check no token against it.
+		if !s.node.CaughtUp() {
+			cluster.WriteUnavailable(w, "this node is catching up with the cluster; retry", time.Second)
+			return
+		}
 		cfg := ac.Config
 		if cfg.OpenAPI() {
 			if s.dev {

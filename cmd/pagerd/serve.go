@@ -60,7 +60,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "log entries between snapshots (0: default 8192)")
 	fs.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often to check whether to snapshot (0: default 2m)")
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
-	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 1s)")
+	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 2s)")
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
 	addListenFlags(fs, &f.listen)
 	pos, err := parseFlags(fs, args)
