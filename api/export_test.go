@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/internal/nodetest"
 )
 
@@ -115,5 +118,27 @@ func TestSnapshotRestoreFromUpload(t *testing.T) {
 	}
 	if code, _, _ := call(t, n, http.MethodGet, "/v1/incidents/INC-2", "", nodetest.Token); code != http.StatusNotFound {
 		t.Fatalf("after restoring the snapshot taken before INC-2, INC-2 answers %d", code)
+	}
+}
+
+// An incident retention removed answers 404 saying so, and leaves the export.
+func TestRemovedIncidentSaysRetention(t *testing.T) {
+	n := startNode(t)
+	trigger(t, n, "disk-a")
+	trigger(t, n, "disk-b")
+	if code, body, _ := call(t, n, http.MethodPost, "/v1/incidents/INC-1/resolve", `{"by":"alice"}`, nodetest.Token); code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
+	if _, err := n.Submit(context.Background(), cluster.TypePurge, incident.Purge{Cutoff: time.Now().Add(time.Hour), IDs: []uint64{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := call(t, n, http.MethodGet, "/v1/incidents/INC-1", "", nodetest.Token); code != http.StatusNotFound || !strings.Contains(body, "removed by retention") {
+		t.Fatalf("INC-1 after the purge: %d %s", code, body)
+	}
+	if code, body, _ := call(t, n, http.MethodGet, "/v1/incidents/INC-9", "", nodetest.Token); code != http.StatusNotFound || strings.Contains(body, "retention") {
+		t.Fatalf("INC-9 (never existed): %d %s", code, body)
+	}
+	if got := strings.Join(exportKeys(t, n, "from=2000-01-01T00:00:00Z"), ","); got != "INC-2" {
+		t.Fatalf("export after the purge: %s (the open INC-2 stays)", got)
 	}
 }
