@@ -32,6 +32,9 @@ const (
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
 	// Retention: the leader removes expired resolved incidents (retention.go).
 	TypePurge CommandType = 30 // incident.Purge
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -67,6 +70,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeEventProgress: 1,
 
 	TypePurge: 1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -112,6 +117,10 @@ func (t CommandType) String() string {
 		return "event_progress"
 	case TypePurge:
 		return "purge"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -52,6 +52,8 @@ type FSM struct {
 	nodes     map[string]NodeMeta
 	lastNow   time.Time
 	keyring   reply.Keyring
+	// loginLinks are the unused, unexpired console sign-in links by id.
+	loginLinks map[string]LoginLink
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
 	// overrides are the runtime schedule overrides (overrides.go);
@@ -172,6 +174,10 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return Result{Value: len(kr.Keys)}
 	case TypeConfig:
 		return f.applyConfig(now, c.Body)
+	case TypeLoginLink:
+		return f.applyLoginLink(now, c.Body)
+	case TypeLoginUse:
+		return f.applyLoginUse(now, c.Body)
 	case TypeRestoreChunk:
 		return f.applyRestoreChunk(c.Body)
 	case TypeRestoreCommit:

@@ -39,6 +39,8 @@ type snapshotHeader struct {
 	Config  *ActiveConfig       `json:"config"`
 	Nodes   map[string]NodeMeta `json:"nodes"`
 	Keyring []reply.Key         `json:"keyring,omitempty"`
+	// LoginLinks are the console sign-in links not yet used or expired.
+	LoginLinks []LoginLink `json:"login_links,omitempty"`
 	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
 	// a node restored from it (at startup or by snapshot install) reports
 	// where its state is instead of 0 until the next command.
@@ -74,7 +76,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	h := snapshotHeader{Format: f.snapshotWriteFormat(), LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
-		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
+		LoginLinks: f.sortedLoginLinks()}
 	var staged [][]byte
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
@@ -169,6 +172,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
+	f.restoreLoginLinks(h.LoginLinks)
 	f.staging = h.Staging
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors
