@@ -34,6 +34,9 @@ type Config struct {
 	// fills every severity's policy with the defaults.
 	BusinessHours []BusinessHours           `yaml:"business_hours"`
 	Severities    map[string]SeverityPolicy `yaml:"severities"`
+	// Roles add incident roles or set the built-in ones' from and
+	// instructions (roles.go).
+	Roles []Role `yaml:"roles"`
 	// Retention bounds how long resolved incidents are kept (retention.go).
 	Retention Retention `yaml:"retention"`
 

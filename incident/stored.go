@@ -35,6 +35,9 @@ type storedIncident struct {
 	Alerts         []storedAlert        `json:"alerts"`
 	Escalation     *storedEscalation    `json:"escalation"`
 	DeferredUntil  *time.Time           `json:"deferred_until,omitempty"`
+	Roles          map[string]string    `json:"roles"`
+	RolesPaged     []string             `json:"roles_paged,omitempty"`
+	RolesBriefed   map[string]string    `json:"roles_briefed,omitempty"`
 	Notifications  []storedNotification `json:"notifications,omitempty"`
 	Timeline       []storedEntry        `json:"timeline,omitempty"`
 }
@@ -78,6 +81,8 @@ type storedNotification struct {
 	ProviderID string     `json:"provider_id,omitempty"`
 	Summary    string     `json:"summary,omitempty"`
 	HeldAt     *time.Time `json:"held_at,omitempty"`
+	Kind       string     `json:"kind,omitempty"`
+	Role       string     `json:"role,omitempty"`
 }
 
 type storedEntry struct {
@@ -88,6 +93,7 @@ type storedEntry struct {
 	From    string     `json:"from,omitempty"`
 	To      string     `json:"to,omitempty"`
 	Note    string     `json:"note,omitempty"`
+	Role    string     `json:"role,omitempty"`
 	Count   int        `json:"count,omitempty"`
 	LastAt  *time.Time `json:"last_at,omitempty"`
 }
@@ -107,6 +113,7 @@ func (s *storedIncident) fill(inc *Incident) {
 	alerts, notes, entries, esc := s.Alerts[:0], s.Notifications[:0], s.Timeline[:0], s.Escalation
 	*s = storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status,
+		Roles: inc.Roles, RolesPaged: inc.RolesPaged, RolesBriefed: inc.RolesBriefed,
 		DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
@@ -138,7 +145,8 @@ func (s *storedIncident) fill(inc *Incident) {
 // from the id, whatever the record says.
 func fromStored(s *storedIncident) *Incident {
 	inc := &Incident{ID: s.ID, Key: KeyFor(s.ID), Title: s.Title, Service: s.Service, Severity: s.Severity,
-		SeveritySetBy: s.SeveritySetBy, DeferredUntil: s.DeferredUntil, Status: s.Status, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
+		SeveritySetBy: s.SeveritySetBy, DeferredUntil: s.DeferredUntil, Status: s.Status,
+		Roles: s.Roles, RolesPaged: s.RolesPaged, RolesBriefed: s.RolesBriefed, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
 		CreatedAt: s.CreatedAt, AcknowledgedAt: s.AcknowledgedAt, AcknowledgedBy: s.AcknowledgedBy,
 		ResolvedAt: s.ResolvedAt, ResolvedBy: s.ResolvedBy, AlertCount: s.AlertCount,
 		AlertsDropped: s.AlertsDropped, Alerts: make([]Alert, len(s.Alerts))}

@@ -47,8 +47,10 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		AcknowledgedAt: ptr(at(1)), AcknowledgedBy: "bob", ResolvedAt: ptr(at(2)), ResolvedBy: "carol",
 		AlertCount: 2, AlertsDropped: 1, Alerts: []Alert{alert("fp", "firing", "sev1")},
 		Escalation: &Escalation{Policy: "p", Step: 1}, DeferredUntil: ptr(at(3)),
-		Notifications: []Notification{{ID: "n3-1-0", User: "alice"}},
-		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Count: 2, LastAt: ptr(at(1))}}}
+		Roles: map[string]string{"incident_manager": "alice"}, RolesPaged: []string{"tech_lead"},
+		RolesBriefed:  map[string]string{"incident_manager": "alice"},
+		Notifications: []Notification{{ID: "n3-1-0", User: "alice", Kind: "role", Role: "tech_lead"}},
+		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}
 	if a, b := mustJSON(t, full), mustJSON(t, fromStored(toStored(full))); a != b {
 		t.Fatalf("round trip through the stored form lost something:\n%s\n%s", a, b)
 	}

@@ -52,6 +52,14 @@ type Message struct {
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.
 	Bundled []string
+	// Kind is the notification's kind: "" pages about the incident;
+	// incident.KindRolePage asks the recipient to take Role;
+	// incident.KindRoleInstructions sends a new holder Instructions.
+	Kind         string
+	Role         string // role id, e.g. "incident_manager"
+	RoleName     string // e.g. "Incident Manager"
+	RoleReply    string // SMS reply word that takes the role ("im"), or ""
+	Instructions string
 }
 
 // IsSummary reports whether m is a flood-control summary.

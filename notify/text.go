@@ -26,6 +26,9 @@ func SMSBody(m *Message) string {
 	if m == nil {
 		return fitSMS("", "pagerd notification", "")
 	}
+	if isRoleMessage(m) {
+		return roleSMS(m)
+	}
 	tail := smsReply(m.ReplyCode)
 	if m.IsSummary() {
 		return smsSummary(m.Summary, tail)
@@ -196,6 +199,8 @@ func EmailSubject(m *Message) string {
 		return summarySubject(m.Summary)
 	case m.Incident == nil:
 		return "[pagerd] notification"
+	case isRoleMessage(m):
+		return roleSubject(m)
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
@@ -250,11 +255,15 @@ func EmailBody(m *Message) string {
 		writeSummary(&b, m.Summary)
 	case m.Incident == nil:
 		b.WriteString("pagerd notification\n")
+	case isRoleMessage(m):
+		writeRoleBody(&b, m)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 	}
-	if m != nil {
+	if m != nil && !isRoleMessage(m) {
 		writeReplyHelp(&b, m)
+	}
+	if m != nil {
 		if m.ID != "" {
 			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}
