@@ -74,21 +74,16 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	for k, v := range f.nodes {
 		nodes[k] = v
 	}
-	h := snapshotHeader{Format: f.snapshotWriteFormat(), LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
+	h := snapshotHeader{LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
 		LoginLinks: f.sortedLoginLinks()}
-	var staged [][]byte
+	s := &fsmSnapshot{header: h, state: f.incidents.Freeze(), stats: &f.snapStats,
+		dense: f.incidents.Len() == f.incidents.Kept()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
-		staged = f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
-		if h.Format == snapshotFormat1 {
-			h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: staged}
-			staged = nil
-		} else {
-			h.StagingID, h.StagingChunks = f.staging.ID, len(staged)
-		}
+		s.stagingID, s.staged = f.staging.ID, f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]
 	}
-	return &fsmSnapshot{header: h, staged: staged, state: f.incidents.Freeze(), stats: &f.snapStats}, nil
+	return s, nil
 }
 
 // SetSnapshotWriteFormat makes the next snapshots use format 1 or 2 (0:
@@ -104,19 +99,31 @@ func (f *FSM) SetSnapshotWriteFormat(v int) error {
 	return nil
 }
 
-// snapshotWriteFormat runs under the FSM lock.
-func (f *FSM) snapshotWriteFormat() int {
-	if v := int(f.snapStats.writeFormat.Load()); v == snapshotFormat1 && f.incidents.Len() == f.incidents.Kept() {
+// SetSnapshotFormatGate makes each snapshot ask gate which format to write
+// (Node.Open: format 1 while a member of the previous release cannot read
+// format 2). Set before Raft starts; SetSnapshotWriteFormat overrides it.
+func (f *FSM) SetSnapshotFormatGate(gate func() int) { f.snapStats.gate = gate }
+
+// format is the format this snapshot is written in: the override, else
+// the gate's, else the current; format 1 only for a state it can hold.
+func (s *fsmSnapshot) format() int {
+	v := int(s.stats.writeFormat.Load())
+	if v == 0 && s.stats.gate != nil {
+		v = s.stats.gate()
+	}
+	if v == snapshotFormat1 && s.dense {
 		return v
 	}
 	return snapshotFormat
 }
 
 type fsmSnapshot struct {
-	header snapshotHeader
-	staged [][]byte
-	state  *incident.Frozen
-	stats  *snapshotStats
+	header    snapshotHeader
+	stagingID string
+	staged    [][]byte
+	state     *incident.Frozen
+	stats     *snapshotStats
+	dense     bool // no incident removed: format 1 can hold the state
 }
 
 // Persist streams the snapshot to the sink record by record.
@@ -131,12 +138,21 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s *fsmSnapshot) write(w io.Writer) error {
+	// The format is chosen here, outside the FSM lock: the gate reads the
+	// membership, which takes that lock.
+	s.header.Format = s.format()
+	staged := s.staged
+	if s.stagingID != "" && s.header.Format == snapshotFormat1 {
+		s.header.Staging, staged = &restoreStaging{ID: s.stagingID, Chunks: s.staged}, nil
+	} else if s.stagingID != "" {
+		s.header.StagingID, s.header.StagingChunks = s.stagingID, len(s.staged)
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(s.header); err != nil {
 		return err
 	}
-	for _, c := range s.staged {
+	for _, c := range staged {
 		if err := enc.Encode(stagedChunkRecord{Chunk: c}); err != nil {
 			return err
 		}
@@ -255,4 +271,18 @@ func ValidateSnapshot(r io.Reader) error {
 		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
 	}
 	return nil
+}
+
+// snapshotFormatForMembers is the version gate for snapshots: format 2 came
+// with the purge command, so a member that does not apply purge (the
+// previous release, or a member not yet announced) cannot read it, and this
+// node, which may become leader and send it one, writes format 1 meanwhile.
+func (n *Node) snapshotFormatForMembers() int {
+	if n.raft == nil {
+		return snapshotFormat
+	}
+	if v, _ := n.writableVersion(TypePurge); v < 1 {
+		return snapshotFormat1
+	}
+	return snapshotFormat
 }

@@ -3,7 +3,9 @@ package cluster
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"reflect"
@@ -332,5 +334,47 @@ func TestSnapshotWriteFormat1ForOlderMembers(t *testing.T) {
 	}
 	if got := snapshotBytes(t, f); !bytes.HasPrefix(got, []byte(`{"format":2,`)) {
 		t.Fatalf("a thinned state was written as %.20s", got)
+	}
+}
+
+// The version gate covers snapshots: while a member of the previous release
+// (no announced versions, so no purge) is in the configuration, a node
+// writes format 1, which that member can install; once it announces this
+// release's versions, format 2. Retention's purge is refused meanwhile.
+func TestSnapshotFormatFollowsTheGate(t *testing.T) {
+	n, _ := startNode(t, time.Now)
+	ctx := context.Background()
+	if _, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	format := func() string {
+		var b bytes.Buffer
+		if err := n.SaveSnapshot(&b); err != nil {
+			t.Fatal(err)
+		}
+		return string(b.Bytes()[:12])
+	}
+	if got := format(); got != `{"format":2,` {
+		t.Fatalf("alone: %s", got)
+	}
+	if err := n.raft.AddNonvoter("old", "127.0.0.1:1", 0, 5*time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.SubmitEvent(ctx, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := format(); got != `{"format":1,` {
+		t.Fatalf("with a member of the previous release: %s", got)
+	}
+	var un *Unavailable
+	if _, err := n.Submit(ctx, TypePurge, incident.Purge{Cutoff: time.Now(), IDs: []uint64{1}}); !errors.As(err, &un) {
+		t.Fatalf("purge with an old member: %v; want 503", err)
+	}
+	if _, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: "old", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:1",
+		Version: "next", Commands: CommandVersions()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := format(); got != `{"format":2,` {
+		t.Fatalf("after the member announced: %s", got)
 	}
 }

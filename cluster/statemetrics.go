@@ -13,9 +13,11 @@ import (
 // snapshotStats is what this node's last snapshot cost, for metrics, and
 // the format the next one is written in.
 type snapshotStats struct {
-	// writeFormat is the snapshot format to write; 0 means the current one
-	// (SetSnapshotWriteFormat).
+	// writeFormat is the snapshot format to write; 0 means the gate's, or
+	// the current one (SetSnapshotWriteFormat).
 	writeFormat atomic.Int32
+	// gate chooses the format when writeFormat is 0 (SetSnapshotFormatGate).
+	gate func() int
 
 	bytes   atomic.Int64
 	seconds atomic.Int64 // nanoseconds, despite the name's unit in metrics
