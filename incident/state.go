@@ -44,6 +44,9 @@ type State struct {
 	// dedupRefused holds the refusal of a remembered reply that was refused
 	// (ErrConflict), so its retry answers the same (rememberAction).
 	dedupRefused map[string]string
+	// pendingMail holds the resolved incidents with a summary mail still
+	// queued (summary_mail.go); derived, rebuilt on restore.
+	pendingMail map[uint64]struct{}
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -229,6 +232,10 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
 		}
 		inc.addEntry(now, EntryNote, actor, a.Note)
+	case Impact:
+		if err := setImpact(now, inc, a, actor); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Kind)
 	}
@@ -255,7 +262,7 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{}, gen: s.gen,
+		Alerts: []Alert{}, gen: s.gen, DetectedAt: &now,
 	}
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
@@ -303,6 +310,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 			s.dropAlert(inc, a, log)
 			continue
 		}
+		noteDetected(inc, &a)
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
@@ -383,6 +391,7 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	stopEscalation(inc)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
+	s.queueSummaryMail(inc)
 }
 
 func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {

@@ -48,6 +48,16 @@ type Incident struct {
 	Notifications  []Notification `json:"notifications,omitempty"`
 	Timeline       []Entry        `json:"timeline,omitempty"`
 
+	// DetectedAt is when monitoring saw the problem: the earliest startsAt
+	// of its alerts, never later than CreatedAt (timestamps.go).
+	DetectedAt *time.Time `json:"detected_at"`
+	// ImpactStartedAt is when customer impact began, as a person said
+	// (POST /v1/incidents/{id}/impact); never guessed, nil until then.
+	ImpactStartedAt *time.Time `json:"impact_started_at"`
+	// MitigatedAt is the first status update with phase monitoring (spec
+	// §5.2); nil until status updates exist and one is posted.
+	MitigatedAt *time.Time `json:"mitigated_at"`
+
 	gen uint64 // snapshot generation of State.own; not serialised
 }
 
@@ -117,6 +127,9 @@ type Notification struct {
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
 	// HeldAt is when flood control first held it back (nil: never held).
 	HeldAt *time.Time `json:"held_at,omitempty"`
+	// Kind is empty for a page and KindSummary for the resolution summary
+	// mailed on resolve (summary_mail.go).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Notification statuses.
@@ -229,6 +242,8 @@ type Action struct {
 	By       string `json:"by"`      // user id or token name
 	Channel  string `json:"channel"` // api | sms | email
 	Note     string `json:"note"`
+	// StartedAt, for Impact, is when customer impact began.
+	StartedAt *time.Time `json:"started_at,omitempty"`
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
