@@ -76,6 +76,7 @@ func (v *validator) run() {
 	v.checkAPITokens()
 	v.checkAuth()
 	v.checkSeverity()
+	v.checkPublicURL()
 	v.fillZones()
 }
 
