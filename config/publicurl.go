@@ -24,8 +24,17 @@ func (v *validator) checkPublicURL() {
 // IncidentURL is the console link of an incident, public_url +
 // "/ui/incidents/" + key (spec §5.6), or "" when public_url is not set.
 func (c *Config) IncidentURL(key string) string {
-	if c == nil || c.PublicURL == "" {
+	if c == nil {
 		return ""
 	}
-	return strings.TrimRight(c.PublicURL, "/") + "/ui/incidents/" + url.PathEscape(key)
+	return IncidentURL(c.PublicURL, key)
+}
+
+// IncidentURL is the console link of an incident under publicURL, or ""
+// when publicURL is empty.
+func IncidentURL(publicURL, key string) string {
+	if publicURL == "" || key == "" {
+		return ""
+	}
+	return strings.TrimRight(publicURL, "/") + "/ui/incidents/" + url.PathEscape(key)
 }

@@ -39,6 +39,12 @@ func SMSBody(m *Message) string {
 		head = incidentHead(inc)
 	}
 	title, count := OneLine(inc.Title), " - "+alertCount(inc)+"."
+	if console := ConsoleLink(m.PublicURL, inc); console != "" {
+		// Every page carries the console link (spec §5.6); a long title is
+		// cut for it, as for the reply instructions. The graph link comes
+		// only when it fits beside both.
+		count += " " + console
+	}
 	if link := smsLink(inc); link != "" && smsFits(head+title+count+" "+link+tail) {
 		// The graph link only when it fits beside the whole title: a cut
 		// title costs the on-call more than a missing link, which the email
@@ -168,6 +174,9 @@ func EmailSubject(m *Message) string {
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
+	if m.Resolution != nil {
+		s += " Summary:"
+	}
 	if sev := OneLine(inc.Severity); sev != "" {
 		s += " " + sev
 	}
@@ -213,11 +222,16 @@ func EmailBody(m *Message) string {
 	case m == nil:
 		b.WriteString("pagerd notification\n")
 	case m.IsSummary():
-		writeSummary(&b, m.Summary)
+		writeSummary(&b, m.Summary, m.PublicURL)
 	case m.Incident == nil:
 		b.WriteString("pagerd notification\n")
+	case m.Resolution != nil:
+		writeResolution(&b, m.Resolution)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop)
+		if link := ConsoleLink(m.PublicURL, m.Incident); link != "" {
+			fmt.Fprintf(&b, "\nOpen %s in pagerd: %s\n", incidentKey(m.Incident), link)
+		}
 	}
 	if m != nil {
 		writeReplyHelp(&b, m)
@@ -228,11 +242,15 @@ func EmailBody(m *Message) string {
 	return b.String()
 }
 
-func writeSummary(b *strings.Builder, incs []*incident.Incident) {
+func writeSummary(b *strings.Builder, incs []*incident.Incident, publicURL string) {
 	lines := summaryLines(incs)
 	fmt.Fprintf(b, "%d incidents paged you in a short time; they are bundled into this message:\n\n", len(lines))
-	for _, l := range lines {
+	links := summaryLinks(incs, publicURL)
+	for i, l := range lines {
 		b.WriteString("  " + l + "\n")
+		if i < len(links) && links[i] != "" {
+			b.WriteString("    " + links[i] + "\n")
+		}
 	}
 }
 
