@@ -46,6 +46,8 @@ func init() {
 		"cluster":   {"status | remove NODE", runCluster},
 		"snapshot":  {"save FILE | restore FILE", runSnapshot},
 		"note":      {"add a note to an incident's timeline", runNote},
+		"summary":   {"an incident's resolution summary", runSummary},
+		"impact":    {"set when an incident's customer impact began (--at T)", runImpact},
 		"version":   {"print the version", runVersion},
 	}
 }
