@@ -54,3 +54,23 @@ func TestResolutionMail(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSMSBodyWithConsoleLink: whatever the title, the public_url and the
+// graph link, the SMS fits and keeps the reply instructions.
+func FuzzSMSBodyWithConsoleLink(f *testing.F) {
+	f.Add("HighErrorRate", testPublic, testGraph)
+	f.Add(strings.Repeat("x", 400), "https://"+strings.Repeat("p", 300), "")
+	f.Add("é\u2028", "https://p/\xff", "http://g/")
+	f.Fuzz(func(t *testing.T, title, public, graph string) {
+		inc := testIncident()
+		inc.Title = title
+		inc.Alerts[0].GeneratorURL = graph
+		body := SMSBody(&Message{Incident: inc, ReplyCode: "3", PublicURL: public})
+		if n := SMSSegments(body); n < 1 || n > MaxSMSSegments {
+			t.Fatalf("%d segments: %q", n, body)
+		}
+		if !strings.HasSuffix(body, " Reply 3a to ack, 3r to resolve, 3e to escalate") {
+			t.Fatalf("body %q lost the reply instructions", body)
+		}
+	})
+}

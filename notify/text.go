@@ -39,10 +39,11 @@ func SMSBody(m *Message) string {
 		head = incidentHead(inc)
 	}
 	title, count := OneLine(inc.Title), " - "+alertCount(inc)+"."
-	if console := ConsoleLink(m.PublicURL, inc); console != "" {
+	if console := ConsoleLink(m.PublicURL, inc); console != "" && smsFits(candidate(head, "", count+" "+console+tail)) {
 		// Every page carries the console link (spec §5.6); a long title is
-		// cut for it, as for the reply instructions. The graph link comes
-		// only when it fits beside both.
+		// cut for it, as for the reply instructions. Only a public_url too
+		// long to fit beside the head and the reply instructions is left
+		// out. The graph link comes only when it fits beside all of them.
 		count += " " + console
 	}
 	if link := smsLink(inc); link != "" && smsFits(head+title+count+" "+link+tail) {
