@@ -32,12 +32,19 @@ const (
 // commandVersions is the highest version of each type this binary applies. A
 // log entry with an unknown type or a newer version stops the node loudly: an
 // older binary that skipped it would diverge from its peers.
+//
+// Version 2 of event, action, step_start and delivery (issue 11): an
+// acknowledgement or escalate moves the escalation seq, an ack-timeout step
+// carries and is checked against its deadline, and a delivery may record a
+// flood-control hold. Version-1 entries still apply by the version-1 rules
+// (incident.LogV1), so a log written before the upgrade replays to the same
+// state; a binary that knows only version 1 stops at a version-2 entry.
 var commandVersions = map[CommandType]uint8{
 	TypeAlertGroup: 1,
-	TypeEvent:      1,
-	TypeAction:     1,
-	TypeStepStart:  1,
-	TypeDelivery:   1,
+	TypeEvent:      2,
+	TypeAction:     2,
+	TypeStepStart:  2,
+	TypeDelivery:   2,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,

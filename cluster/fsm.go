@@ -116,12 +116,14 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		if err := json.Unmarshal(c.Body, &e); err != nil {
 			return Result{Err: fmt.Errorf("decode event: %w", err)}
 		}
+		e.LogVersion = c.Version
 		return Result{Value: f.incidents.ApplyEvent(now, &e)}
 	case TypeAction:
 		var a incident.Action
 		if err := json.Unmarshal(c.Body, &a); err != nil {
 			return Result{Err: fmt.Errorf("decode action: %w", err)}
 		}
+		a.LogVersion = c.Version
 		inc, err := f.incidents.ApplyAction(now, &a)
 		return Result{Value: inc, Err: err}
 	case TypeStepStart:
@@ -129,6 +131,7 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		if err := json.Unmarshal(c.Body, &st); err != nil {
 			return Result{Err: fmt.Errorf("decode step start: %w", err)}
 		}
+		st.LogVersion = c.Version
 		inc, err := f.incidents.ApplyStepStart(now, &st)
 		return Result{Value: inc, Err: err}
 	case TypeDelivery:

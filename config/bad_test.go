@@ -196,6 +196,12 @@ var badCases = []badCase{
 		`t.yaml:2:10: channels.email.from: required`,
 		`t.yaml:2:10: channels.email.smtp: required (host:port of the outbound relay)`,
 	}},
+	{"email auth half set", "channels:\n  email: {smtp: \"relay:587\", from: a@example.com, password: s3cret-value}\n", nil, []string{
+		`t.yaml:2:10: channels.email.username: required when channels.email.password is set`,
+	}},
+	{"email auth no password", "channels:\n  email: {smtp: \"relay:587\", from: a@example.com, username: pagerd}\n", nil, []string{
+		`t.yaml:2:10: channels.email.password: required when channels.email.username is set`,
+	}},
 	{"secret type", "api_tokens: [{name: a, token: [x]}]\nintegrations: [{name: i, key: {a: b}}]\n", nil, []string{
 		`t.yaml:1:31: api_tokens[0].token: expected a string, got a list`,
 		`t.yaml:2:16: integrations[0]: needs service (every event to one service) or routes`,

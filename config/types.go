@@ -200,6 +200,10 @@ type EmailChannel struct {
 	SMTP        string `yaml:"smtp"`
 	From        string `yaml:"from"`
 	ReplyDomain string `yaml:"reply_domain"`
+	// Username and Password log in to the relay (SMTP AUTH PLAIN or LOGIN),
+	// only ever over TLS: STARTTLS, or implicit TLS on port 465.
+	Username string `yaml:"username"`
+	Password string `yaml:"password" secret:"true"`
 }
 
 // SMSChannel is a Twilio-compatible SMS provider.

@@ -378,6 +378,17 @@ func (v *validator) checkEmail(e EmailChannel) {
 	if e.ReplyDomain != "" && !plausibleDomain(e.ReplyDomain) {
 		v.add(p+".reply_domain", "invalid domain %q", e.ReplyDomain)
 	}
+	// SMTP AUTH needs both; the password is a secret, so never echo it.
+	switch {
+	case e.Username != "" && e.Password == "":
+		v.add(p+".password", "required when channels.email.username is set")
+	case e.Username == "" && e.Password != "":
+		v.add(p+".username", "required when channels.email.password is set")
+	case strings.ContainsAny(e.Username, "\x00\r\n"):
+		v.add(p+".username", "must not contain NUL or line breaks")
+	case strings.ContainsAny(e.Password, "\x00\r\n"):
+		v.add(p+".password", "must not contain NUL or line breaks")
+	}
 }
 
 func (v *validator) checkSMS(s SMSChannel) {

@@ -125,8 +125,10 @@ func TestEmailReplyAckStopsTheSecondStep(t *testing.T) {
 	if msgs := box.byNotification(t)["n1-2-0"]; len(msgs) != 0 {
 		t.Fatalf("the second step paged bob after alice acknowledged")
 	}
-	if got := pgIncident(t, c, n, "reply-1"); got.Status != incident.Acknowledged || got.Escalation.Seq != 1 {
-		t.Fatalf("after the due time: status %s, step seq %d; want acknowledged at seq 1", got.Status, got.Escalation.Seq)
+	// Seq 2: step 0 started, then the acknowledgement; no second step.
+	if got := pgIncident(t, c, n, "reply-1"); got.Status != incident.Acknowledged || got.Escalation.Seq != 2 || got.Escalation.Step != 0 {
+		t.Fatalf("after the due time: status %s, step %d, seq %d; want acknowledged at step 0, seq 2",
+			got.Status, got.Escalation.Step, got.Escalation.Seq)
 	}
 }
 

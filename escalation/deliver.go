@@ -57,8 +57,11 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	admitted, until := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
 	if !admitted && n.HeldAt == nil {
 		// Held: it goes out in the summary at the window's end. The hold is
-		// recorded in the timeline by one commit per engine step (holds).
-		item.Outcome, item.HeldUntil = incident.OutcomeHeld, &until
+		// recorded in the timeline in a batched commit (commitHolds).
+		item.Outcome = incident.OutcomeHeld
+		if !until.IsZero() {
+			item.HeldUntil = &until
+		}
 		t.holds = append(t.holds, item)
 	}
 	t.mu.Unlock()
@@ -191,6 +194,11 @@ func (t *term) stillQueued(held []heldNotification) []heldNotification {
 func (t *term) send(j job, cfg *config.Config, version string) {
 	t.async(func() {
 		if lead := t.e.opts.IsLeader; t.ctx.Err() != nil || (lead != nil && !lead()) {
+			if j.flood != nil {
+				t.mu.Lock()
+				t.flood.cancel(*j.flood, j.admitted) // not sent: free its place
+				t.mu.Unlock()
+			}
 			t.release(j)
 			return
 		}
@@ -266,11 +274,16 @@ func (t *term) commit(j job) {
 	}
 }
 
+// release ends a job's hold on its notifications and has their incidents
+// reconciled again, unless the term is over (the next leader takes them).
 func (t *term) release(j job) {
+	ended := t.ctx.Err() != nil
 	t.mu.Lock()
 	for _, it := range j.items {
 		delete(t.inflight, it.Notification)
-		t.dirty[it.Incident] = true
+		if !ended {
+			t.dirty[it.Incident] = true
+		}
 	}
 	t.mu.Unlock()
 	t.signal()

@@ -3,8 +3,9 @@
 // schedule) and starts each targeted user's notification rules; after
 // escalate_after it runs the next step; after the last it repeats; it stops
 // on acknowledge or resolve, and starts over when an acknowledgement times
-// out. It sends through notify's channel clients, with retries, backoff and
-// per-person flood control.
+// out. It sends through the channel clients notify/channels builds (asked
+// through the Senders interface), with retries, backoff and per-person
+// flood control.
 //
 // The engine runs only on the leader (register Engine.Run with
 // cluster.Node.OnLeader). It keeps nothing between terms: every timer is

@@ -162,9 +162,10 @@ type term struct {
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
-	// holds are the flood-control holds of this step, committed together;
+	// holds are flood-control holds not yet committed (see commitHolds);
 	// floodSeeded: the windows hold the replicated send times.
 	holds       []incident.DeliveryItem
+	holdsBusy   bool // a hold commit is in flight
 	floodSeeded bool
 
 	setVersion string
@@ -345,63 +346,6 @@ func (t *term) startStep(st *incident.StepStart) {
 		t.logStepCommit(st, inc, err, fails)
 		t.signal()
 	})
-}
-
-// A step start whose commit fails is retried after 1 s, 2 s, 4 s … up to
-// stepRetryMax, maxStepCommitAttempts times in all (about three minutes).
-// Then this term stops trying that step until the incident changes (any
-// command touching it resets the count) or a new term reconciles it: a
-// commit that fails that long is not a blip, and retrying an apply error
-// forever would only flood the log. Its queued pages still go out.
-const (
-	maxStepCommitAttempts = 8
-	stepRetryMax          = time.Minute
-)
-
-// stepRetryDelay is the wait after the n-th failed step commit in a row.
-func stepRetryDelay(n int) time.Duration {
-	if n > 7 {
-		return stepRetryMax
-	}
-	return min(time.Second<<(n-1), stepRetryMax)
-}
-
-func (t *term) logStepCommit(st *incident.StepStart, inc *incident.Incident, err error, fails int) {
-	switch {
-	case err == nil && inc != nil:
-		t.e.metrics.steps.WithLabelValues(stepLabel(st)).Inc()
-	case err == nil, errors.Is(err, incident.ErrStale), t.ctx.Err() != nil:
-	case fails >= maxStepCommitAttempts:
-		t.e.log.Error("commit escalation step failed; not retrying until the incident changes or leadership moves",
-			"incident", incident.KeyFor(st.Incident), "reason", st.Reason, "attempts", fails, "err", err)
-	default:
-		t.e.log.Warn("commit escalation step; retrying", "incident", incident.KeyFor(st.Incident),
-			"attempt", fails, "retry_in", stepRetryDelay(fails), "err", err)
-	}
-}
-
-// observeAck observes an incident's time to acknowledge once, on the
-// leader, when its first acknowledgement seen in this term was committed in
-// this term. Observing in apply counted every acknowledgement again on each
-// node and on every log replay. ackSeen grows by one small entry per
-// incident acknowledged in the term.
-func (t *term) observeAck(inc *incident.Incident) {
-	at := inc.AcknowledgedAt
-	if at == nil || t.ackSeen[inc.ID] {
-		return
-	}
-	t.ackSeen[inc.ID] = true
-	if at.Before(t.start) {
-		return // committed before this term: replayed, or a previous leader's
-	}
-	t.e.metrics.timeToAck.Observe(at.Sub(inc.CreatedAt).Seconds())
-}
-
-func stepLabel(st *incident.StepStart) string {
-	if st.Exhausted {
-		return "exhausted"
-	}
-	return st.Reason
 }
 
 // async runs fn in the background, bounded by the term's concurrency; in

@@ -24,8 +24,18 @@ type flood struct {
 
 type floodKey struct{ user, channel string }
 
+// floodSend is one message counted in a window: when the provider accepted
+// it, or, while inflight, when it was admitted. An in-flight send never
+// leaves the window: under load a send can wait for a worker longer than
+// the window, and forgetting it then would let the next ones through
+// together with it.
+type floodSend struct {
+	at       time.Time
+	inflight bool
+}
+
 type floodWindow struct {
-	sent []time.Time // send times inside the current window, oldest first
+	sent []floodSend // oldest first
 	held []heldNotification
 }
 
@@ -42,17 +52,45 @@ type floodBatch struct {
 
 func newFlood() *flood { return &flood{windows: map[floodKey]*floodWindow{}} }
 
+// prune drops the delivered sends that left the window.
 func (w *floodWindow) prune(now time.Time, per time.Duration) {
-	i := 0
-	for i < len(w.sent) && !w.sent[i].After(now.Add(-per)) {
-		i++
+	keep := w.sent[:0]
+	for _, s := range w.sent {
+		if s.inflight || s.at.After(now.Add(-per)) {
+			keep = append(keep, s)
+		}
 	}
-	w.sent = w.sent[i:]
+	w.sent = keep
+}
+
+func (w *floodWindow) add(s floodSend) {
+	w.sent = append(w.sent, s)
+	sort.SliceStable(w.sent, func(a, b int) bool { return w.sent[a].at.Before(w.sent[b].at) })
+}
+
+// roomAt is when the window has room for one more message, or zero when
+// that waits for an in-flight send to finish (its completion wakes the
+// engine).
+func (w *floodWindow) roomAt(now time.Time, max int, per time.Duration) time.Time {
+	expire := len(w.sent) - max + 1 // sends that must leave first
+	if max <= 0 || expire <= 0 {
+		return now
+	}
+	var done []time.Time
+	for _, s := range w.sent {
+		if !s.inflight {
+			done = append(done, s.at) // sorted, as sent is
+		}
+	}
+	if len(done) < expire {
+		return time.Time{}
+	}
+	return done[expire-1].Add(per)
 }
 
 // admit reports whether h may go out now; if not, it is held until about
-// the returned time. A person with held pages gets no individual message
-// before their summary, so pages arrive in order.
+// the returned time (zero: unknown yet). A person with held pages gets no
+// individual message before their summary, so pages arrive in order.
 func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldNotification) (bool, time.Time) {
 	f.max, f.per = max, per
 	w := f.windows[k]
@@ -62,19 +100,11 @@ func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h h
 	}
 	w.prune(now, per)
 	if len(w.sent) < max && len(w.held) == 0 {
-		w.sent = append(w.sent, now)
+		w.add(floodSend{at: now, inflight: true})
 		return true, time.Time{}
 	}
 	w.held = append(w.held, h)
 	return false, w.roomAt(now, max, per)
-}
-
-// roomAt is when the window has room for one more message.
-func (w *floodWindow) roomAt(now time.Time, max int, per time.Duration) time.Time {
-	if max > 0 && len(w.sent) >= max {
-		return w.sent[len(w.sent)-max].Add(per)
-	}
-	return now
 }
 
 // seed fills the windows from send times recorded in the replicated state
@@ -87,30 +117,47 @@ func (f *flood) seed(sent map[floodKey][]time.Time) {
 			w = &floodWindow{}
 			f.windows[k] = w
 		}
-		w.sent = append(w.sent, times...)
-		sort.Slice(w.sent, func(a, b int) bool { return w.sent[a].Before(w.sent[b]) })
+		for _, at := range times {
+			w.add(floodSend{at: at})
+		}
 	}
 }
 
-// record counts a message sent at now (a summary or a flushed single page).
+// record counts a message starting at now (a summary or a flushed single
+// page); delivered completes it.
 func (f *flood) record(k floodKey, now time.Time) {
 	if w := f.windows[k]; w != nil {
-		w.sent = append(w.sent, now)
+		w.add(floodSend{at: now, inflight: true})
 	}
 }
 
-// delivered moves a send's time in its window from when it was admitted to
-// when the provider accepted it, so the bound holds for what the person
-// receives, not just for what the engine started.
+// delivered completes the send admitted at admitted: it now counts from
+// done, when the provider accepted (or refused) it, so the bound holds for
+// what the person receives, not just for what the engine started.
 func (f *flood) delivered(k floodKey, admitted, done time.Time) {
 	w := f.windows[k]
 	if w == nil {
 		return
 	}
 	for i := range w.sent {
-		if w.sent[i].Equal(admitted) {
-			w.sent[i] = done
-			sort.Slice(w.sent, func(a, b int) bool { return w.sent[a].Before(w.sent[b]) })
+		if s := &w.sent[i]; s.inflight && s.at.Equal(admitted) {
+			s.at, s.inflight = done, false
+			sort.SliceStable(w.sent, func(a, b int) bool { return w.sent[a].at.Before(w.sent[b].at) })
+			return
+		}
+	}
+}
+
+// cancel removes the send admitted at admitted that did not happen (the
+// node stopped leading before it started).
+func (f *flood) cancel(k floodKey, admitted time.Time) {
+	w := f.windows[k]
+	if w == nil {
+		return
+	}
+	for i, s := range w.sent {
+		if s.inflight && s.at.Equal(admitted) {
+			w.sent = append(w.sent[:i], w.sent[i+1:]...)
 			return
 		}
 	}
@@ -134,7 +181,8 @@ func (f *flood) due(now time.Time, max int, per time.Duration) []floodBatch {
 }
 
 // nextFlush is when the earliest window with held pages has room again
-// (now, if one has room already), or zero when nothing is held.
+// (now, if one has room already), or zero when nothing is held or every
+// full window waits for a send in flight.
 func (f *flood) nextFlush(now time.Time) time.Time {
 	var next time.Time
 	for _, w := range f.windows {
@@ -142,7 +190,7 @@ func (f *flood) nextFlush(now time.Time) time.Time {
 			continue
 		}
 		at := w.roomAt(now, f.max, f.per)
-		if next.IsZero() || at.Before(next) {
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
 			next = at
 		}
 	}

@@ -9,8 +9,8 @@ import (
 )
 
 // A new incident's page held by flood control says so in its timeline, and
-// the release says when it went out; a storm's holds cost one commit per
-// engine step, not one per page.
+// the release says when it went out; the holds made together go in one
+// commit, not one per page.
 func TestFloodHoldAndReleaseAreInTheTimeline(t *testing.T) {
 	h := newHarness(t, "  flood_control: {max: 1, per: 1m}\n")
 	first := h.trigger("web", "a")
@@ -78,4 +78,39 @@ func hasEntry(inc *incident.Incident, typ string) bool {
 		}
 	}
 	return false
+}
+
+// A send still in flight counts in its window however long it waits for a
+// worker; it counts from when the provider accepted it once done.
+func TestFloodWindowKeepsSendsInFlight(t *testing.T) {
+	f := newFlood()
+	k := floodKey{"alice", "sms"}
+	per := time.Minute
+	for i := 0; i < 3; i++ {
+		if ok, _ := f.admit(k, t0, 3, per, heldNotification{}); !ok {
+			t.Fatalf("send %d refused in an empty window", i)
+		}
+	}
+	// Two minutes on, the three are still waiting to be sent.
+	later := t0.Add(2 * time.Minute)
+	ok, until := f.admit(k, later, 3, per, heldNotification{})
+	if ok || !until.IsZero() {
+		t.Fatalf("4th send admitted %v (room at %v) while 3 are in flight", ok, until)
+	}
+	if next := f.nextFlush(later); !next.IsZero() {
+		t.Fatalf("flush planned at %v; it must wait for a send to finish", next)
+	}
+	for i := 0; i < 3; i++ {
+		f.delivered(k, t0, later)
+	}
+	if next := f.nextFlush(later); !next.Equal(later.Add(per)) {
+		t.Fatalf("next flush %v, want a window after the sends went out (%v)", next, later.Add(per))
+	}
+	// A send that never started gives its place back.
+	f2 := newFlood()
+	f2.admit(k, t0, 1, per, heldNotification{})
+	f2.cancel(k, t0)
+	if ok, _ := f2.admit(k, t0, 1, per, heldNotification{}); !ok {
+		t.Fatal("a cancelled send still holds its place")
+	}
 }

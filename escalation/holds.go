@@ -8,39 +8,67 @@ import (
 )
 
 // maxHoldCommitAttempts bounds the commits of one batch of hold records.
-// A hold record only explains a wait in the timeline; the page itself
-// stays queued and goes out in the summary whether or not it committed.
 const maxHoldCommitAttempts = 3
 
-// commitHolds records the pages flood control held during one engine step
-// in one command, however many there were: a storm costs one commit per
-// step, not one per held page. Unlike commit it releases nothing: the held
-// notifications stay in flight until their summary goes out.
+// commitHolds records the pages flood control held in one command, however
+// many there were. At most one such commit is in flight: holds made while
+// it is pending wait and go in the next, so a storm adds about one commit
+// per commit round trip, not one per held page or per engine pass. It runs
+// outside the send semaphore (a hold record must not delay a page) and,
+// unlike commit, releases nothing: the held notifications stay in flight
+// until their summary goes out.
 func (t *term) commitHolds() {
 	t.mu.Lock()
-	items := t.holds
-	t.holds = nil
-	t.mu.Unlock()
-	if len(items) == 0 {
+	if t.holdsBusy || len(t.holds) == 0 {
+		t.mu.Unlock()
 		return
 	}
-	t.async(func() {
-		wait := 100 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			_, err := t.e.opts.Store.SubmitDelivery(t.ctx, &incident.Delivery{Items: items})
-			if err == nil || t.ctx.Err() != nil {
+	t.holdsBusy = true
+	t.mu.Unlock()
+	run := func() {
+		for {
+			t.mu.Lock()
+			items := t.holds
+			t.holds = nil
+			if len(items) == 0 || t.ctx.Err() != nil {
+				t.holdsBusy = false
+				t.mu.Unlock()
 				return
 			}
-			if attempt >= maxHoldCommitAttempts {
-				t.e.log.Warn("commit flood-control holds; the timeline will not show them", "pages", len(items), "err", err)
-				return
-			}
-			if !t.sleep(wait) {
-				return
-			}
-			wait *= 2
+			t.mu.Unlock()
+			t.submitHolds(items)
 		}
-	})
+	}
+	if t.e.opts.synchronous {
+		run()
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		run()
+	}()
+}
+
+// submitHolds commits one batch of hold records, retrying a few times. A
+// hold record only explains a wait in the timeline; the page stays queued
+// and goes out in the summary whether or not it committed.
+func (t *term) submitHolds(items []incident.DeliveryItem) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := t.e.opts.Store.SubmitDelivery(t.ctx, &incident.Delivery{Items: items})
+		if err == nil || t.ctx.Err() != nil {
+			return
+		}
+		if attempt >= maxHoldCommitAttempts {
+			t.e.log.Warn("commit flood-control holds; the timeline will not show them", "pages", len(items), "err", err)
+			return
+		}
+		if !t.sleep(wait) {
+			return
+		}
+		wait *= 2
+	}
 }
 
 // sleep waits d on the engine clock; false when the term ended first.

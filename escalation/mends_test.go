@@ -144,3 +144,24 @@ func TestTimeToAckIsObservedOnceByTheLeader(t *testing.T) {
 		t.Fatalf("observed %d times, sum %vs; want 2, 150s", n, sum)
 	}
 }
+
+// An ack timeout after the policy was exhausted starts it over, and the
+// steps after the first are due again (the exhausted mark once stayed, so
+// step 1 never came).
+func TestAckTimeoutAfterExhaustionRunsThePolicyAgain(t *testing.T) {
+	h := newHarness(t, "")
+	id := h.trigger("web", "db-down")
+	h.runUntil(31 * time.Minute)
+	if !h.incident(id).Escalation.Exhausted {
+		t.Fatal("policy not exhausted after both loops")
+	}
+	h.rec.take()
+	h.act(id, incident.Ack)
+	h.runUntil(72 * time.Minute)
+	h.expectSent(
+		"1h1m0s sms alice step0 loop0 INC-1",
+		"1h3m0s email alice step0 loop0 INC-1",
+		"1h11m0s email bob step1 loop0 INC-1",
+		"1h11m0s webhook chat step1 loop0 INC-1",
+	)
+}

@@ -49,6 +49,9 @@ type StepStart struct {
 	Notifications []Notification `json:"notifications"`
 	// Message is the timeline line of the step: whom it pages and why.
 	Message string `json:"message"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // ApplyStepStart records a step start. It returns ErrStale, changing
@@ -68,7 +71,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		if inc.Status != Acknowledged {
 			return nil, fmt.Errorf("%w: %s is %s, not acknowledged", ErrStale, inc.Key, inc.Status)
 		}
-		if st.AckDeadline == nil || now.Before(*st.AckDeadline) || inc.AcknowledgedAt.After(*st.AckDeadline) {
+		if st.LogVersion != LogV1 && (st.AckDeadline == nil || now.Before(*st.AckDeadline) || inc.AcknowledgedAt.After(*st.AckDeadline)) {
 			return nil, fmt.Errorf("%w: %s has no ack timeout due at %s", ErrStale, inc.Key, now.UTC().Format(time.RFC3339Nano))
 		}
 		inc.Status = Triggered
@@ -92,6 +95,11 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		return inc.Clone(), nil
 	}
 	esc.Step, esc.Loop = st.Step, st.Loop
+	if st.LogVersion != LogV1 {
+		// An ack timeout after the policy ran out starts it over: it is
+		// no longer exhausted, or its later steps would never be due.
+		esc.Exhausted = false
+	}
 	for _, n := range st.Notifications {
 		n.Step, n.Loop = st.Step, st.Loop
 		if n.Status != NotifyFailed {

@@ -91,7 +91,7 @@ func checkEscalationInvariants(t testing.TB, s *State) {
 	for _, inc := range s.incidents {
 		if esc := inc.Escalation; esc != nil {
 			if (esc.Exhausted || inc.Status != Triggered) && esc.NextAt != nil {
-				t.Fatalf("%s (%s, exhausted %v) still has a step due at %v", inc.Key, inc.Status, esc.Exhausted, esc.NextAt)
+				t.Fatalf("%s (%s, exhausted %v) still has a step due at %v\n%s", inc.Key, inc.Status, esc.Exhausted, esc.NextAt, mustJSON(t, inc.Timeline))
 			}
 			if esc.Seq < 0 || (esc.StepStartedAt == nil && esc.Exhausted) {
 				t.Fatalf("%s: escalation %+v", inc.Key, esc)
@@ -134,6 +134,41 @@ func checkEscalationInvariants(t testing.TB, s *State) {
 					t.Fatalf("%s: code %d on %s not indexed", inc.Key, n.ReplyCode, n.To)
 				}
 			}
+		}
+	}
+}
+
+// Version-1 commands (logged before issue 11) apply by the rules of their
+// time, so an old log replays to the state it produced: ack and escalate
+// leave the seq, and an ack timeout has no deadline check.
+func TestLogV1CommandsKeepTheirRules(t *testing.T) {
+	for _, v := range []uint8{LogV1, 0, 2} {
+		s := NewState()
+		ev := event(ActionTrigger, "x", "sev1")
+		ev.Policy, ev.LogVersion = "p", v
+		s.ApplyEvent(at(0), ev)
+		next := at(10)
+		if _, err := s.ApplyStepStart(at(0), &StepStart{Incident: 1, Reason: ReasonTrigger, NextAt: &next, LogVersion: v}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyAction(at(1), &Action{Incident: 1, Kind: Escalate, By: "bob", LogVersion: v}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyAction(at(1), &Action{Incident: 1, Kind: Ack, By: "bob", LogVersion: v}); err != nil {
+			t.Fatal(err)
+		}
+		esc := mustGet(t, s, 1).Escalation
+		wantSeq, wantEscalated := 3, true
+		if v == LogV1 {
+			wantSeq, wantEscalated = 1, false
+		}
+		if esc.Seq != wantSeq || esc.Escalated != wantEscalated {
+			t.Errorf("version %d: seq %d escalated %v, want %d %v", v, esc.Seq, esc.Escalated, wantSeq, wantEscalated)
+		}
+		// An ack timeout without a deadline: version 1 applied it.
+		_, err := s.ApplyStepStart(at(2), &StepStart{Incident: 1, ExpectSeq: esc.Seq, Reason: ReasonAckTimeout, NextAt: &next, LogVersion: v})
+		if (err == nil) != (v == LogV1) {
+			t.Errorf("version %d: ack timeout without deadline: err %v", v, err)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 			return res
 		}
 		if inc.Status == Triggered {
-			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event")
+			s.acknowledge(now, inc, actor, "acknowledged by "+SourceEvents+" event", e.LogVersion)
 		}
 	case ActionResolve:
 		if inc == nil {
@@ -213,7 +213,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			}
 			return nil, conflict(inc, "acknowledge")
 		}
-		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note))
+		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note), a.LogVersion)
 	case Resolve:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
@@ -226,7 +226,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Escalation == nil {
 			return nil, fmt.Errorf("%w: %s has no escalation policy to advance", ErrConflict, inc.Key)
 		}
-		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note))
+		s.escalate(now, inc, actor, withNote("escalation requested via "+channelOf(a), a.Note), a.LogVersion)
 	case Note:
 		if strings.TrimSpace(a.Note) == "" {
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
@@ -351,13 +351,13 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 	s.resolve(now, inc, actor, "resolved by source")
 }
 
-func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
+func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
 	t := now
 	inc.Status = Acknowledged
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
 	stopEscalation(inc)
-	if inc.Escalation != nil {
+	if inc.Escalation != nil && logVersion != LogV1 {
 		inc.Escalation.Seq++ // a plan made before this ack is stale
 	}
 	inc.addEntry(now, EntryAcknowledged, actor, msg)
@@ -365,7 +365,7 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string) {
 
 // escalate makes the next step due now; an acknowledged incident returns to
 // triggered, since someone decided the acknowledger cannot handle it.
-func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
+func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
 	if inc.Status == Acknowledged {
 		inc.Status = Triggered
 		inc.AcknowledgedAt, inc.AcknowledgedBy = nil, ""
@@ -374,8 +374,10 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string) {
 	esc := inc.Escalation
 	esc.NextAt = &due
 	esc.Exhausted = false
-	esc.Escalated = true
-	esc.Seq++ // a plan made before this escalate is stale
+	if logVersion != LogV1 {
+		esc.Escalated = true
+		esc.Seq++ // a plan made before this escalate is stale
+	}
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 

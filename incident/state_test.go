@@ -819,13 +819,29 @@ type command struct {
 	Action   *Action     `json:"action,omitempty"`
 	Step     *StepStart  `json:"step,omitempty"`
 	Delivery *Delivery   `json:"delivery,omitempty"`
+	// logVersion is the log-entry version the FSM would pass (0: current).
+	logVersion uint8
+}
+
+func setLogVersion(c *command, v uint8) {
+	c.logVersion = v
+	switch {
+	case c.Event != nil:
+		c.Event.LogVersion = v
+	case c.Action != nil:
+		c.Action.LogVersion = v
+	case c.Step != nil:
+		c.Step.LogVersion = v
+	}
 }
 
 // apply decodes the command afresh (as every replica does) and applies it,
 // returning a printable result to compare between replicas.
 func apply(t testing.TB, s *State, c *command) string {
 	t.Helper()
+	v := c.logVersion
 	c = clone(t, c)
+	setLogVersion(c, v) // the envelope's version is not in the JSON body
 	switch {
 	case c.Group != nil:
 		return mustJSON(t, s.ApplyAlertGroup(c.At, c.Group))
@@ -881,6 +897,9 @@ func TestRandomCommandsProperty(t *testing.T) {
 			c := randomCommand(rng, at(i), a.Len())
 			if rng.Intn(2) == 0 {
 				c = randomEscalationCommand(rng, at(i), a)
+			}
+			if rng.Intn(8) == 0 {
+				c.logVersion = LogV1 // an entry logged before issue 11
 			}
 			ra, rb := apply(t, a, c), apply(t, b, c)
 			if ra != rb {

@@ -225,6 +225,9 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // Actions a person takes on an incident.
@@ -247,7 +250,18 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from; see
+	// LogV1. Not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
+
+// LogV1 is the log-entry version of event, action and step_start commands
+// written before issue 11. They apply by the rules of their time: an
+// acknowledgement or escalate leaves the escalation seq alone (and sets no
+// Escalated), and an ack-timeout step has no deadline check, so a log from
+// before the upgrade replays to exactly the state it produced then. Any
+// other version (0 for a command built in this binary) uses today's rules.
+const LogV1 = 1
 
 // IngestResult is what applying an AlertGroup or Event did.
 type IngestResult struct {

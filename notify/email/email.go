@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -47,6 +48,9 @@ type Options struct {
 	// Dial opens the TCP connection; default a net.Dialer. Tests and
 	// proxies may replace it.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ImplicitTLS speaks TLS from the first byte (SMTPS) instead of
+	// STARTTLS. New sets it for a relay on port 465, as Alertmanager does.
+	ImplicitTLS bool
 }
 
 // Sender delivers notifications by SMTP. It is safe for concurrent use; each
@@ -57,6 +61,13 @@ type Sender struct {
 	from   *mail.Address
 	domain string
 	opts   Options
+	// username and password log in with AUTH PLAIN or LOGIN, over TLS only.
+	username, password string
+	// startTLS is set once the relay has offered STARTTLS: later sends
+	// negotiate it on their one connection instead of probing first, and
+	// never fall back to plain text (a relay that stops offering it fails
+	// the send rather than receiving the page, and a password, in clear).
+	startTLS atomic.Bool
 }
 
 var _ notify.Sender = (*Sender)(nil)
@@ -84,7 +95,14 @@ func New(cfg config.EmailChannel, opts Options) (*Sender, error) {
 		var d net.Dialer
 		opts.Dial = d.DialContext
 	}
-	return &Sender{relay: cfg.SMTP, from: from, domain: from.Address[at+1:], opts: opts}, nil
+	if _, port, _ := net.SplitHostPort(cfg.SMTP); port == "465" {
+		opts.ImplicitTLS = true
+	}
+	if (cfg.Username == "") != (cfg.Password == "") {
+		return nil, errors.New("email: channels.email.username and password: set both or neither")
+	}
+	return &Sender{relay: cfg.SMTP, from: from, domain: from.Address[at+1:], opts: opts,
+		username: cfg.Username, password: cfg.Password}, nil
 }
 
 func defaultHelloName() string {

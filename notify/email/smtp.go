@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/pagerd/pagerd/notify"
@@ -19,6 +20,9 @@ func (s *Sender) deliver(ctx context.Context, rcpt string, raw []byte) error {
 		return err
 	}
 	defer release()
+	if err := s.auth(ctx, c); err != nil {
+		return err
+	}
 	if err := c.Mail(s.from.Address, nil); err != nil {
 		return classify(ctx, "MAIL FROM", err)
 	}
@@ -41,42 +45,64 @@ func (s *Sender) deliver(ctx context.Context, rcpt string, raw []byte) error {
 	return nil
 }
 
-// connect returns a client that has greeted the relay and, if the relay
-// offers STARTTLS, switched to TLS. go-smtp can only start TLS on a fresh
-// client, so when the plain EHLO shows STARTTLS the probe connection is
-// closed and a second one negotiates TLS from the start. release closes the
-// connection and stops watching ctx.
+// How a connection starts.
+type connMode int
+
+const (
+	modePlain    connMode = iota // EHLO in clear; STARTTLS not (yet) seen
+	modeSTARTTLS                 // EHLO, STARTTLS, EHLO again inside TLS
+	modeImplicit                 // TLS from the first byte (port 465)
+)
+
+// connect returns a client that has greeted the relay, inside TLS when the
+// relay offers it. go-smtp can only start TLS on a fresh client, so the
+// first connection to a relay that offers STARTTLS is a probe: it is
+// closed, and the sender remembers the offer, so every later send
+// negotiates STARTTLS on its one connection. A plain connection is used as
+// it is unless its EHLO now offers STARTTLS. release closes the connection
+// and stops watching ctx.
 func (s *Sender) connect(ctx context.Context) (*smtp.Client, func(), error) {
-	c, release, err := s.open(ctx, false)
+	switch {
+	case s.opts.ImplicitTLS:
+		return s.open(ctx, modeImplicit)
+	case s.startTLS.Load():
+		return s.open(ctx, modeSTARTTLS)
+	}
+	c, release, err := s.open(ctx, modePlain)
 	if err != nil {
 		return nil, nil, err
 	}
 	if ok, _ := c.Extension("STARTTLS"); !ok {
 		return c, release, nil
 	}
+	s.startTLS.Store(true)
 	_ = c.Quit()
 	release()
-	return s.open(ctx, true)
+	return s.open(ctx, modeSTARTTLS)
 }
 
-// open dials the relay and says EHLO, with STARTTLS if startTLS. go-smtp
-// sets its own deadline on every command, so ctx is enforced by closing the
-// connection when it ends; that aborts whatever command is waiting.
-func (s *Sender) open(ctx context.Context, startTLS bool) (*smtp.Client, func(), error) {
+// open dials the relay and says EHLO, after starting TLS as mode says.
+// go-smtp sets its own deadline on every command, so ctx is enforced by
+// closing the connection when it ends; that aborts whatever command is
+// waiting.
+func (s *Sender) open(ctx context.Context, mode connMode) (*smtp.Client, func(), error) {
 	nc, err := s.opts.Dial(ctx, "tcp", s.relay)
 	if err != nil {
 		return nil, nil, classify(ctx, "connect", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	var c *smtp.Client
-	if startTLS {
+	switch mode {
+	case modeSTARTTLS:
 		c, err = smtp.NewClientStartTLS(nc, s.tlsConfig())
 		if err != nil {
 			stop()
 			_ = nc.Close()
 			return nil, nil, classify(ctx, "STARTTLS", err)
 		}
-	} else {
+	case modeImplicit:
+		c = smtp.NewClient(tls.Client(nc, s.tlsConfig()))
+	default:
 		c = smtp.NewClient(nc)
 	}
 	release := func() {
@@ -88,15 +114,40 @@ func (s *Sender) open(ctx context.Context, startTLS bool) (*smtp.Client, func(),
 	// name ourselves before it negotiates TLS.
 	if err := c.Hello(s.opts.HelloName); err != nil {
 		release()
-		stage := "EHLO"
-		if startTLS {
-			// The TLS handshake runs lazily on this first write, so
-			// certificate failures surface here.
-			stage = "EHLO after STARTTLS"
-		}
+		// The TLS handshake runs lazily on the first read or write, so
+		// certificate failures surface here.
+		stage := map[connMode]string{modePlain: "EHLO", modeSTARTTLS: "EHLO after STARTTLS", modeImplicit: "TLS handshake and EHLO"}[mode]
 		return nil, nil, classify(ctx, stage, err)
 	}
 	return c, release, nil
+}
+
+// auth logs in when a username is configured: AUTH PLAIN if the relay
+// offers it, else LOGIN, and only inside TLS. A relay without TLS or
+// without either mechanism, or one refusing the credentials (535), fails
+// the send for good: retrying cannot fix a configuration.
+func (s *Sender) auth(ctx context.Context, c *smtp.Client) error {
+	if s.username == "" {
+		return nil
+	}
+	if _, ok := c.TLSConnectionState(); !ok {
+		return notify.Permanent(errors.New("AUTH: channels.email.username is set but the relay offers no TLS " +
+			"(STARTTLS, or implicit TLS on port 465); the password is not sent in clear"))
+	}
+	var mech sasl.Client
+	switch {
+	case c.SupportsAuth(sasl.Plain):
+		mech = sasl.NewPlainClient("", s.username, s.password)
+	case c.SupportsAuth(sasl.Login):
+		mech = &loginClient{username: s.username, password: s.password}
+	default:
+		_, offered := c.Extension("AUTH")
+		return notify.Permanent(fmt.Errorf("AUTH: the relay offers %q; pagerd speaks PLAIN and LOGIN", offered))
+	}
+	if err := c.Auth(mech); err != nil {
+		return classify(ctx, "AUTH", err)
+	}
+	return nil
 }
 
 func (s *Sender) tlsConfig() *tls.Config {
@@ -121,4 +172,26 @@ func classify(ctx context.Context, stage string, err error) error {
 		return notify.Permanent(wrapped)
 	}
 	return wrapped
+}
+
+// loginClient is AUTH LOGIN (draft-murchison-sasl-login): the username in
+// answer to the first challenge, the password to the second. The challenge
+// texts are not checked: relays word them differently ("Username:",
+// "User Name\x00"), and go-sasl's client insists on one spelling.
+type loginClient struct {
+	username, password string
+	step               int
+}
+
+func (l *loginClient) Start() (string, []byte, error) { return sasl.Login, nil, nil }
+
+func (l *loginClient) Next([]byte) ([]byte, error) {
+	l.step++
+	switch l.step {
+	case 1:
+		return []byte(l.username), nil
+	case 2:
+		return []byte(l.password), nil
+	}
+	return nil, errors.New("AUTH LOGIN: unexpected third challenge")
 }
