@@ -39,10 +39,14 @@ const (
 // flood-control hold. Version-1 entries still apply by the version-1 rules
 // (incident.LogV1), so a log written before the upgrade replays to the same
 // state; a binary that knows only version 1 stops at a version-2 entry.
+//
+// Version 2 of alert_group and 3 of event and action (issue 13.6): a
+// resolve queues the resolution summary mails, and an action may be
+// `impact`; older entries resolve without mails (incident.mailsSummary).
 var commandVersions = map[CommandType]uint8{
-	TypeAlertGroup: 1,
-	TypeEvent:      2,
-	TypeAction:     2,
+	TypeAlertGroup: 2,
+	TypeEvent:      3,
+	TypeAction:     3,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
 	TypeSMSOptOut:  1,

@@ -110,6 +110,7 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		if err := json.Unmarshal(c.Body, &g); err != nil {
 			return Result{Err: fmt.Errorf("decode alert group: %w", err)}
 		}
+		g.LogVersion = c.Version
 		return Result{Value: f.incidents.ApplyAlertGroup(now, &g)}
 	case TypeEvent:
 		var e incident.Event

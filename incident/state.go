@@ -86,7 +86,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, mailsSummary(g.LogVersion, lastAlertGroupLogWithoutSummary))
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -122,7 +122,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, mailsSummary(e.LogVersion, lastLogWithoutSummary))
 	default:
 		return res
 	}
@@ -218,7 +218,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
-		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion, lastLogWithoutSummary))
 	case Escalate:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "escalate")
@@ -340,7 +340,7 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, mailSummary bool) {
 	if !inc.Status.Open() {
 		return
 	}
@@ -348,7 +348,7 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
 		return
 	}
-	s.resolve(now, inc, actor, "resolved by source")
+	s.resolve(now, inc, actor, "resolved by source", mailSummary)
 }
 
 func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
@@ -381,7 +381,9 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVer
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
-func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
+// resolve closes the incident; mailSummary queues the summary mails (false
+// only when replaying a log entry written before they existed).
+func (s *State) resolve(now time.Time, inc *Incident, actor, msg string, mailSummary bool) {
 	t := now
 	inc.Status = Resolved
 	inc.ResolvedAt = &t
@@ -393,7 +395,9 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	stopEscalation(inc)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
-	s.queueSummaryMail(inc)
+	if mailSummary {
+		s.queueSummaryMail(inc)
+	}
 }
 
 func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {

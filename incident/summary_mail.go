@@ -14,6 +14,21 @@ import (
 // sends one twice, beyond one in flight (spec §4 Delivery).
 const KindSummary = "summary"
 
+// The last log-entry versions whose resolve queued no summary mail: an
+// alert_group entry up to version 1, an event or action entry up to 2
+// (cluster/command.go). Such entries, replayed after an upgrade, resolve as
+// they did when written; a binary that knows only those versions stops at a
+// newer entry rather than resolve without the mails (and refuse an impact
+// action it does not know) while its peers do.
+const (
+	lastAlertGroupLogWithoutSummary = 1
+	lastLogWithoutSummary           = 2
+)
+
+// mailsSummary reports whether a resolve from a log entry of version v
+// queues the summary mails; 0 is a command built in this binary.
+func mailsSummary(v, lastWithout uint8) bool { return v == 0 || v > lastWithout }
+
 // SummaryRecipients are everyone who was paged or holds a role, in the
 // order first paged, then role holders by role name.
 func SummaryRecipients(inc *Incident) []string {

@@ -202,6 +202,9 @@ type AlertGroup struct {
 	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
 	// commands written before versions existed.
 	RulesVersion int `json:"rules_version,omitempty"`
+	// LogVersion is the version of the log entry it was decoded from (0 for
+	// one built in this binary); not part of the command's JSON.
+	LogVersion uint8 `json:"-"`
 }
 
 // Event actions of the PagerDuty Events API v2.
