@@ -202,3 +202,21 @@ func TestResolveQueuesSummaryMailOncePerPagedPerson(t *testing.T) {
 		t.Fatalf("email pages = %+v; summary mails must not count", c)
 	}
 }
+
+func TestMitigatedAtIsTheFirstMonitoringUpdate(t *testing.T) {
+	s := NewState()
+	inc := pagedIncident(t, s)
+	noteMitigated(inc, "identified", at(5))
+	if inc.MitigatedAt != nil {
+		t.Fatal("an update in phase identified set mitigated_at")
+	}
+	noteMitigated(inc, PhaseMonitoring, at(8))
+	noteMitigated(inc, PhaseMonitoring, at(9))
+	if inc.MitigatedAt == nil || !inc.MitigatedAt.Equal(at(8)) {
+		t.Fatalf("mitigated_at = %v, want the first monitoring update", inc.MitigatedAt)
+	}
+	// Detected at t0-5m: mitigated 13 minutes after the duration's start.
+	if m := BuildSummary(inc, at(10), "").TimeToMitigate; m == nil || m.Seconds != 13*60 || m.From != "detected_at" {
+		t.Fatalf("time to mitigate = %+v", m)
+	}
+}
