@@ -102,8 +102,12 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintln(w, "\nnotifications:")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
-				n.Step+1, n.Loop+1, n.Attempts, fmtTime(n.SentAt), n.Error)
+			where := fmt.Sprintf("step %d loop %d", n.Step+1, n.Loop+1)
+			if n.Kind != "" {
+				where = n.Kind // the resolution summary mail, not a page of a step
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
+				where, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}
