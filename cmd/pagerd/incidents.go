@@ -79,6 +79,12 @@ func runIncident(args []string, stdout, stderr io.Writer) error {
 func printIncident(w io.Writer, inc *incident.Incident) {
 	fmt.Fprintf(w, "%s  %s  %s  %s\n", inc.Key, inc.Severity, inc.Status, inc.Title)
 	fmt.Fprintf(w, "service:   %s\ndedup key: %s\ncreated:   %s\n", inc.Service, inc.DedupKey, fmtTime(&inc.CreatedAt))
+	if inc.DetectedAt != nil {
+		fmt.Fprintf(w, "detected:  %s\n", fmtTime(inc.DetectedAt))
+	}
+	if inc.ImpactStartedAt != nil {
+		fmt.Fprintf(w, "impact:    %s\n", fmtTime(inc.ImpactStartedAt))
+	}
 	if inc.AcknowledgedAt != nil {
 		fmt.Fprintf(w, "acked:     %s by %s\n", fmtTime(inc.AcknowledgedAt), inc.AcknowledgedBy)
 	}
