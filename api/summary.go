@@ -56,7 +56,7 @@ func parseImpactTime(s string, now time.Time) (time.Time, error) {
 	}
 	at, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, errors.New("started_at: want an RFC 3339 time (e.g. 2026-11-29T14:05:00Z), got " + quote(s))
+		return time.Time{}, errors.New("started_at: want an RFC 3339 time (e.g. 2026-11-29T14:05:00Z), got " + quoteInput(s))
 	}
 	if at.After(now) {
 		return time.Time{}, errors.New("started_at: " + at.UTC().Format(time.RFC3339) +
@@ -65,7 +65,7 @@ func parseImpactTime(s string, now time.Time) (time.Time, error) {
 	return at.UTC(), nil
 }
 
-func quote(s string) string {
+func quoteInput(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
@@ -83,7 +83,7 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "text" {
-		writeError(w, http.StatusBadRequest, "format: want json or text, got "+quote(format))
+		writeError(w, http.StatusBadRequest, "format: want json or text, got "+quoteInput(format))
 		return
 	}
 	var sum *incident.Summary
