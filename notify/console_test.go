@@ -74,3 +74,17 @@ func FuzzSMSBodyWithConsoleLink(f *testing.F) {
 		}
 	})
 }
+
+// TestFloodBundleMarksResolutionSummaries: a resolution summary mail held
+// by flood control goes out in the bundle, marked resolved, with its link.
+func TestFloodBundleMarksResolutionSummaries(t *testing.T) {
+	open, done := testIncident(), testIncident()
+	done.ID, done.Key, done.Status = 43, "INC-43", incident.Resolved
+	body := EmailBody(&Message{ID: "s-1", Summary: []*incident.Incident{open, done}, PublicURL: testPublic})
+	for _, want := range []string{"2 incidents sent you messages in a short time", "  INC-42 sev1 checkout: HighErrorRate\n",
+		"  INC-43 sev1 checkout resolved: HighErrorRate\n    https://pager.example.com/ui/incidents/INC-43\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("bundle lacks %q:\n%s", want, body)
+		}
+	}
+}

@@ -245,7 +245,7 @@ func EmailBody(m *Message) string {
 
 func writeSummary(b *strings.Builder, incs []*incident.Incident, publicURL string) {
 	lines := summaryLines(incs)
-	fmt.Fprintf(b, "%d incidents paged you in a short time; they are bundled into this message:\n\n", len(lines))
+	fmt.Fprintf(b, "%d incidents sent you messages in a short time; they are bundled into this message:\n\n", len(lines))
 	links := summaryLinks(incs, publicURL)
 	for i, l := range lines {
 		b.WriteString("  " + l + "\n")
@@ -350,6 +350,11 @@ func summaryLines(incs []*incident.Incident) []string {
 			continue
 		}
 		l := incidentHead(inc)
+		if inc.Status == incident.Resolved {
+			// Only a resolution summary mail is bundled for a resolved
+			// incident (pages of resolved incidents are dropped): say so.
+			l += " resolved"
+		}
 		if t := OneLine(inc.Title); t != "" {
 			l += ": " + t
 		}
