@@ -28,7 +28,8 @@ func requiredScope(r *http.Request) string {
 			return config.ScopeRead
 		}
 		return config.ScopeAdmin
-	case "/v1/incidents/{id}/{action}", "/v1/incidents/{id}/impact", "/v1/incidents/{id}/summary":
+	case "/v1/incidents/{id}/{action}", "/v1/incidents/{id}/severity", "/v1/incidents/{id}/impact",
+		"/v1/incidents/{id}/summary":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return config.ScopeRead
 		}

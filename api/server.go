@@ -66,6 +66,7 @@ func New(o Options) *Server {
 	m.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
+	m.Handle("POST /v1/incidents/{id}/severity", s.auth(lead(http.HandlerFunc(s.setSeverity))))
 	m.Handle("POST /v1/incidents/{id}/impact", s.auth(lead(http.HandlerFunc(s.setImpact))))
 	m.Handle("GET /v1/incidents/{id}/summary", s.auth(http.HandlerFunc(s.getSummary)))
 	m.Handle("GET /v1/config", s.auth(http.HandlerFunc(s.getConfig)))

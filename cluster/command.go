@@ -19,6 +19,7 @@ const (
 	TypeStepStart  CommandType = 13 // incident.StepStart
 	TypeDelivery   CommandType = 14 // incident.Delivery
 	TypeSMSOptOut  CommandType = 15 // incident.SMSOptOut
+	TypeSeverity   CommandType = 16 // incident.SeverityChange
 	TypeConfig     CommandType = 20 // ConfigCommand
 	TypeNodeMeta   CommandType = 21 // NodeMeta
 	TypeNodeRemove CommandType = 22 // NodeMeta (only ID is read)
@@ -40,15 +41,21 @@ const (
 // (incident.LogV1), so a log written before the upgrade replays to the same
 // state; a binary that knows only version 1 stops at a version-2 entry.
 //
-// Version 2 of alert_group and 3 of event and action (issue 13.6): a
-// resolve queues the resolution summary mails, and an action may be
-// `impact`; older entries resolve without mails (incident.mailsSummary).
+// Version 3 of action (issue 13.6): a resolve queues the resolution summary
+// mails and an action may be `impact`; older action entries resolve without
+// mails (incident.mailsSummary). Alert groups and events that resolve gate
+// the mails on their rules_version (incident.RulesCurrent) instead, so an
+// unplanned ingest command still means the same to an older binary.
 var commandVersions = map[CommandType]uint8{
+	// alert_group 2 and event 3 carry the leader's paging plan (business
+	// hours, `deferrals`); only commands with one are stamped so, the
+	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
 	TypeEvent:      3,
 	TypeAction:     3,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
+	TypeSeverity:   1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -59,6 +66,13 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
 }
+
+// planVersions is the first version of each ingest command that may carry
+// a paging plan (incident.Deferral). A command without a plan means the same
+// to a binary from before business hours, so it is stamped one lower and a
+// rolling upgrade does not stop older nodes on every alert; one with a plan
+// stops them instead of letting them page what their peers defer.
+var planVersions = map[CommandType]uint8{TypeAlertGroup: 2, TypeEvent: 3}
 
 func (t CommandType) String() string {
 	switch t {
@@ -74,6 +88,8 @@ func (t CommandType) String() string {
 		return "delivery"
 	case TypeSMSOptOut:
 		return "sms_opt_out"
+	case TypeSeverity:
+		return "severity"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:

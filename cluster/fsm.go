@@ -110,7 +110,6 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		if err := json.Unmarshal(c.Body, &g); err != nil {
 			return Result{Err: fmt.Errorf("decode alert group: %w", err)}
 		}
-		g.LogVersion = c.Version
 		return Result{Value: f.incidents.ApplyAlertGroup(now, &g)}
 	case TypeEvent:
 		var e incident.Event
@@ -141,6 +140,13 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
 		}
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
+	case TypeSeverity:
+		var sc incident.SeverityChange
+		if err := json.Unmarshal(c.Body, &sc); err != nil {
+			return Result{Err: fmt.Errorf("decode severity change: %w", err)}
+		}
+		inc, err := f.incidents.ApplySeverityChange(now, &sc)
+		return Result{Value: inc, Err: err}
 	case TypeSMSOptOut:
 		var o incident.SMSOptOut
 		if err := json.Unmarshal(c.Body, &o); err != nil {

@@ -357,18 +357,32 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 	return n.batcher.submit(ctx, c)
 }
 
-// SubmitAlertGroup implements router.Submitter.
+// SubmitAlertGroup implements router.Submitter. The leader stamps its
+// paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
-	return submitIngest(ctx, n, TypeAlertGroup, g)
+	g.Deferrals = n.pagingPlan()
+	return submitIngest(ctx, n, TypeAlertGroup, g, len(g.Deferrals) > 0)
 }
 
-// SubmitEvent implements router.Submitter.
+// SubmitEvent implements router.Submitter, stamping the paging plan.
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
-	return submitIngest(ctx, n, TypeEvent, e)
+	if e.Action == incident.ActionTrigger {
+		e.Deferrals = n.pagingPlan()
+	}
+	return submitIngest(ctx, n, TypeEvent, e, len(e.Deferrals) > 0)
 }
 
-func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incident.IngestResult, error) {
-	v, err := n.Submit(ctx, t, body)
+// submitIngest commits an alert group or event, stamped with the version
+// before planVersions unless it carries a paging plan.
+func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned bool) (incident.IngestResult, error) {
+	c, err := newCommand(t, body)
+	if err != nil {
+		return incident.IngestResult{}, err
+	}
+	if !planned {
+		c.Version = planVersions[t] - 1
+	}
+	v, err := n.batcher.submit(ctx, c)
 	if err != nil {
 		return incident.IngestResult{}, err
 	}

@@ -9,11 +9,11 @@ import (
 	"github.com/pagerd/pagerd/incident"
 )
 
-// A resolve from a log entry written before summary mails existed (action
-// or event up to version 2, alert_group version 1) replays as it applied
-// then: no summary mail is queued, so a node upgraded and replaying its log
-// tail does not mail summaries of long-resolved incidents. Current entries
-// queue one per paged person.
+// A resolve from a command written before summary mails existed (an action
+// log entry up to version 2, an alert group with rules_version 1) replays
+// as it applied then: no summary mail is queued, so a node upgraded and
+// replaying its log tail does not mail summaries of long-resolved
+// incidents. Current commands queue one per paged person.
 func TestResolveQueuesSummaryMailOnlyFromCurrentEntries(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	mustCmd := func(typ CommandType, body any, version uint8) command {
@@ -46,15 +46,15 @@ func TestResolveQueuesSummaryMailOnlyFromCurrentEntries(t *testing.T) {
 		{"action v3", openEvent, func(v uint8) command {
 			return mustCmd(TypeAction, incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice"}, v)
 		}, 3, 1},
-		{"alert group v1", mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing",
+		{"alert group rules 1", mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing",
 			AutoResolve: true, Policy: "p", Alerts: []incident.Alert{alert}}, 0), func(v uint8) command {
 			return mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "resolved",
-				AutoResolve: true, Alerts: []incident.Alert{resolvedAlert}}, v)
+				AutoResolve: true, Alerts: []incident.Alert{resolvedAlert}, RulesVersion: int(v)}, 0)
 		}, 1, 0},
-		{"alert group v2", mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing",
+		{"alert group rules 2", mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing",
 			AutoResolve: true, Policy: "p", Alerts: []incident.Alert{alert}}, 0), func(v uint8) command {
 			return mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "resolved",
-				AutoResolve: true, Alerts: []incident.Alert{resolvedAlert}}, v)
+				AutoResolve: true, Alerts: []incident.Alert{resolvedAlert}, RulesVersion: int(v)}, 0)
 		}, 2, 1},
 	} {
 		f := NewFSM(func(err error) { t.Fatal(err) })

@@ -17,6 +17,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(secretsConfig))
 	f.Add([]byte("a: &a [*a, *a]\nusers: [*a, *a]\n"))
 	f.Add([]byte("users:\n  - &u {id: a, notify: [{via: sms}]}\n  - *u\ntimezone: ${X}$$\n"))
+	f.Add([]byte(officeYAML + "severities:\n  sev2: {page: office}\n"))
+	f.Add([]byte("business_hours:\n  - {id: o, times: [{days_of_month: [\"-3:-1\"], months: [\"february\"], years: [\"2027:2028\"]}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()
 		defer func() {
@@ -46,6 +48,16 @@ func FuzzParse(f *testing.F) {
 			for _, tok := range cfg.APITokens {
 				if len(tok.Token) >= 6 && strings.Contains(red, tok.Token) && !strings.Contains(string(data), "${") {
 					t.Fatalf("Redacted leaks token %q:\n%s", tok.Token, red)
+				}
+			}
+		}
+		if cfg != nil {
+			// A window's next opening is inside it (issue 13.1).
+			at := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)
+			for i := range cfg.BusinessHours {
+				w := &cfg.BusinessHours[i]
+				if got, ok := w.NextOpen(at); ok && (got.Before(at) || !w.Contains(got)) {
+					t.Fatalf("window %s: NextOpen(%s) = %s, not inside it", w.ID, at, got)
 				}
 			}
 		}

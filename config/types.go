@@ -32,6 +32,11 @@ type Config struct {
 	Integrations []Integration `yaml:"integrations"`
 	Severity     SeverityMap   `yaml:"severity"`
 	Channels     Channels      `yaml:"channels"`
+	// BusinessHours are named windows (spec §5.1); Severities say, per
+	// severity, whether to page always or only inside one of them. Parse
+	// fills every severity's policy with the defaults.
+	BusinessHours []BusinessHours           `yaml:"business_hours"`
+	Severities    map[string]SeverityPolicy `yaml:"severities"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

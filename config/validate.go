@@ -30,6 +30,7 @@ type validator struct {
 
 	users, rotations, schedules, webhooks map[string]bool
 	policies, services                    map[string]bool
+	windows                               map[string]bool
 }
 
 func (v *validator) at(path string) pos {
@@ -76,8 +77,11 @@ func (v *validator) run() {
 	v.checkAPITokens()
 	v.checkAuth()
 	v.checkSeverity()
+	v.checkBusinessHours()
+	v.checkSeverities()
 	v.checkPublicURL()
 	v.fillZones()
+	v.cfg.fillSeverityDefaults()
 }
 
 func (v *validator) applyDefaults() {

@@ -74,6 +74,8 @@ func TestTokenScopesAndFeedTokens(t *testing.T) {
 		{"read cannot download the snapshot", "GET", "/v1/snapshot", readToken, "", 403, "needs scope admin"},
 		// respond: read plus acting on incidents; not admin.
 		{"respond adds a note", "POST", "/v1/incidents/1/notes", respondToken, `{"note":"looking"}`, 200, ""},
+		{"respond sets the severity", "POST", "/v1/incidents/1/severity", respondToken, `{"severity":"sev2"}`, 200, ""},
+		{"read cannot set the severity", "POST", "/v1/incidents/1/severity", readToken, `{"severity":"sev1"}`, 403, "needs scope respond"},
 		{"respond lists incidents", "GET", "/v1/incidents", respondToken, "", 200, ""},
 		{"respond cannot replace the config", "PUT", "/v1/config", respondToken, "timezone: UTC\n", 403, "needs scope admin"},
 		{"respond cannot download the snapshot", "GET", "/v1/snapshot", respondToken, "", 403, "needs scope admin"},

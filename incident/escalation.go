@@ -86,6 +86,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 	}
 	esc.Seq++
 	esc.Escalated = false
+	inc.DeferredUntil = nil // paging has begun
 	at := now
 	esc.StepStartedAt = &at
 	esc.NextAt = cloneTime(st.NextAt)
@@ -257,6 +258,7 @@ func stopEscalation(inc *Incident) {
 	if inc.Escalation != nil {
 		inc.Escalation.NextAt = nil
 	}
+	inc.DeferredUntil = nil // nothing waits for business hours any more
 }
 
 // replyCode is the SMS reply code of incident id on phone: the one it

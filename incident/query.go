@@ -82,6 +82,7 @@ func (inc *Incident) Clone() *Incident {
 	c.DetectedAt = cloneTime(inc.DetectedAt)
 	c.ImpactStartedAt = cloneTime(inc.ImpactStartedAt)
 	c.MitigatedAt = cloneTime(inc.MitigatedAt)
+	c.DeferredUntil = cloneTime(inc.DeferredUntil)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = maps.Clone(a.Labels)

@@ -78,15 +78,16 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		inc = s.create(now, g.Service, g.GroupKey, SourceAlertmanager, g.Integration, g.Title, g.Policy)
 		s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+		planPaging(now, inc, g.Deferrals)
 		return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey, Created: true}
 	}
 	s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
-	inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+	followAlertSeverity(now, inc, g.Deferrals, actor)
 	if g.Status == "firing" && anyFiring(g.Alerts) && g.RulesVersion >= 1 {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor, mailsSummary(g.LogVersion, lastAlertGroupLogWithoutSummary))
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion >= rulesSummary)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -110,7 +111,12 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 			retitle(inc, alert.Annotations["summary"])
 		}
 		s.mergeAlerts(now, inc, []Alert{alert}, actor, e.RulesVersion)
-		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+		if res.Created {
+			inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
+			planPaging(now, inc, e.Deferrals)
+		} else {
+			followAlertSeverity(now, inc, e.Deferrals, actor)
+		}
 	case ActionAcknowledge:
 		if inc == nil {
 			return res
@@ -122,7 +128,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor, mailsSummary(e.LogVersion, lastLogWithoutSummary))
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion >= rulesSummary)
 	default:
 		return res
 	}
@@ -218,7 +224,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
-		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion, lastLogWithoutSummary))
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion))
 	case Escalate:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "escalate")
@@ -373,6 +379,7 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVer
 	due := now
 	esc := inc.Escalation
 	esc.NextAt = &due
+	inc.DeferredUntil = nil // a person asked for someone now
 	esc.Exhausted = false
 	if logVersion != LogV1 {
 		esc.Escalated = true

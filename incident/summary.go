@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -41,7 +40,7 @@ type Summary struct {
 	// TimeToMitigate runs from the duration's start to mitigated_at.
 	TimeToMitigate *Span `json:"time_to_mitigate"`
 
-	SeverityHistory []SeverityChange         `json:"severity_history"`
+	SeverityHistory []SeverityStep           `json:"severity_history"`
 	Pages           map[string]ChannelCounts `json:"pages"` // by channel
 	Paged           []string                 `json:"paged"`
 	Responders      []string                 `json:"responders"`
@@ -62,9 +61,9 @@ type Span struct {
 // Text is the span as people read it ("1h5m0s").
 func (s Span) Text() string { return time.Duration(s.Seconds * int64(time.Second)).String() }
 
-// SeverityChange is one step of the severity history; the first has no From
+// SeverityStep is one step of the severity history; the first has no From
 // (the severity the incident opened with).
-type SeverityChange struct {
+type SeverityStep struct {
 	At   time.Time `json:"at"`
 	By   string    `json:"by"`
 	From string    `json:"from,omitempty"`
@@ -89,10 +88,9 @@ type SummaryNote struct {
 
 // Timeline entry types the summary reads that other features write.
 const (
-	EntrySeverityChanged = "severity_changed"
-	EntryRoleAssigned    = "role_assigned"
-	EntryRoleReleased    = "role_released"
-	EntryUpdatePosted    = "update_posted"
+	EntryRoleAssigned = "role_assigned"
+	EntryRoleReleased = "role_released"
+	EntryUpdatePosted = "update_posted"
 )
 
 // BuildSummary computes the summary of inc. now ends the duration of an
@@ -230,41 +228,22 @@ func notes(inc *Incident) []SummaryNote {
 	return out
 }
 
-// sevToken finds severities in a severity_changed message.
-var sevToken = regexp.MustCompile(`\bsev[0-9]+\b`)
-
 // severityHistory starts with the severity the incident opened with and
-// adds each severity_changed entry. The entry's message names the old and
-// the new severity in that order ("sev3 -> sev1: note"); the text after
-// the first ": " following them is the note.
-func severityHistory(inc *Incident) []SeverityChange {
-	var changes []SeverityChange
+// adds each severity_changed entry (a person's or the alerts'), read from
+// the entry's structured From, To and Note.
+func severityHistory(inc *Incident) []SeverityStep {
+	var changes []SeverityStep
 	for _, e := range inc.Timeline {
-		if e.Type != EntrySeverityChanged {
-			continue
+		if e.Type == EntrySeverityChanged && e.To != "" {
+			changes = append(changes, SeverityStep{At: e.At.UTC(), By: e.Actor, From: e.From, To: e.To, Note: e.Note})
 		}
-		c := SeverityChange{At: e.At.UTC(), By: e.Actor}
-		sevs := sevToken.FindAllStringIndex(e.Message, 2)
-		switch len(sevs) {
-		case 2:
-			c.From, c.To = e.Message[sevs[0][0]:sevs[0][1]], e.Message[sevs[1][0]:sevs[1][1]]
-		case 1:
-			c.To = e.Message[sevs[0][0]:sevs[0][1]]
-		default:
-			continue
-		}
-		rest := e.Message[sevs[len(sevs)-1][1]:]
-		if i := strings.Index(rest, ": "); i >= 0 {
-			c.Note = strings.TrimSpace(rest[i+2:])
-		}
-		changes = append(changes, c)
 	}
 	first := inc.Severity
 	if len(changes) > 0 && changes[0].From != "" {
 		first = changes[0].From
 	}
-	open := SeverityChange{At: inc.CreatedAt.UTC(), By: openedBy(inc), To: first}
-	return append([]SeverityChange{open}, changes...)
+	open := SeverityStep{At: inc.CreatedAt.UTC(), By: openedBy(inc), To: first}
+	return append([]SeverityStep{open}, changes...)
 }
 
 func openedBy(inc *Incident) string {

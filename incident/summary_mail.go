@@ -14,20 +14,21 @@ import (
 // sends one twice, beyond one in flight (spec §4 Delivery).
 const KindSummary = "summary"
 
-// The last log-entry versions whose resolve queued no summary mail: an
-// alert_group entry up to version 1, an event or action entry up to 2
-// (cluster/command.go). Such entries, replayed after an upgrade, resolve as
-// they did when written; a binary that knows only those versions stops at a
-// newer entry rather than resolve without the mails (and refuse an impact
-// action it does not know) while its peers do.
+// When a resolve queues the summary mails. A resolve replayed from a log
+// entry written before they existed applies as it did then (no mails, so
+// an upgrade does not mail summaries of incidents resolved long ago): an
+// alert group or event needs rules_version 2 (rulesSummary, stamped by the
+// router; an older binary applies it by its own rules, the known window of
+// rules versions), an action a log entry of version 3 (a binary that knows
+// only older action entries stops at it; cluster/command.go).
 const (
-	lastAlertGroupLogWithoutSummary = 1
-	lastLogWithoutSummary           = 2
+	rulesSummary        = 2
+	lastActionLogNoMail = 2
 )
 
-// mailsSummary reports whether a resolve from a log entry of version v
-// queues the summary mails; 0 is a command built in this binary.
-func mailsSummary(v, lastWithout uint8) bool { return v == 0 || v > lastWithout }
+// mailsSummary reports whether a resolve action from a log entry of
+// version v queues the summary mails; 0 is a command built in this binary.
+func mailsSummary(v uint8) bool { return v == 0 || v > lastActionLogNoMail }
 
 // SummaryRecipients are everyone who was paged or holds a role, in the
 // order first paged, then role holders by role name.

@@ -113,8 +113,10 @@ func TestSummarySeverityHistoryFromTimeline(t *testing.T) {
 	s := NewState()
 	inc := pagedIncident(t, s)
 	// The entries issue 13.2 adds; the summary reads them from the timeline.
-	inc.addEntry(at(3), EntrySeverityChanged, "alice", "severity sev2 -> sev1: checkout down for everyone")
-	inc.addEntry(at(9), EntrySeverityChanged, "bob", "sev1 -> sev3")
+	inc.Timeline = append(inc.Timeline,
+		Entry{At: at(3), Type: EntrySeverityChanged, Actor: "alice", Message: "severity sev2 → sev1 via api: checkout down for everyone",
+			From: "sev2", To: "sev1", Note: "checkout down for everyone"},
+		Entry{At: at(9), Type: EntrySeverityChanged, Actor: "bob", Message: "severity sev1 → sev3 via sms", From: "sev1", To: "sev3"})
 	h := BuildSummary(inc, at(10), "").SeverityHistory
 	if len(h) != 3 || h[0].To != "sev2" || h[0].By != "alertmanager:prometheus" ||
 		h[1].From != "sev2" || h[1].To != "sev1" || h[1].Note != "checkout down for everyone" || h[1].By != "alice" ||

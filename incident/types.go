@@ -27,26 +27,32 @@ const (
 // Incident is one deduplicated problem of one service. Its JSON form is the API's
 // (spec §2).
 type Incident struct {
-	ID             uint64         `json:"id"`
-	Key            string         `json:"key"`
-	Title          string         `json:"title"`
-	Service        string         `json:"service"`
-	Severity       string         `json:"severity"`
-	Status         Status         `json:"status"`
-	DedupKey       string         `json:"dedup_key"`
-	Source         string         `json:"source"`
-	Integration    string         `json:"integration"`
-	CreatedAt      time.Time      `json:"created_at"`
-	AcknowledgedAt *time.Time     `json:"acknowledged_at"`
-	AcknowledgedBy string         `json:"acknowledged_by"`
-	ResolvedAt     *time.Time     `json:"resolved_at"`
-	ResolvedBy     string         `json:"resolved_by"`
-	AlertCount     int            `json:"alert_count"`    // every distinct alert, kept or not
-	AlertsDropped  int            `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
-	Alerts         []Alert        `json:"alerts"`
-	Escalation     *Escalation    `json:"escalation"`
-	Notifications  []Notification `json:"notifications,omitempty"`
-	Timeline       []Entry        `json:"timeline,omitempty"`
+	ID       uint64 `json:"id"`
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+	// SeveritySetBy is who last set the severity by hand (empty: it follows
+	// the alerts). A person's severity stands until changed again.
+	SeveritySetBy  string      `json:"severity_set_by,omitempty"`
+	Status         Status      `json:"status"`
+	DedupKey       string      `json:"dedup_key"`
+	Source         string      `json:"source"`
+	Integration    string      `json:"integration"`
+	CreatedAt      time.Time   `json:"created_at"`
+	AcknowledgedAt *time.Time  `json:"acknowledged_at"`
+	AcknowledgedBy string      `json:"acknowledged_by"`
+	ResolvedAt     *time.Time  `json:"resolved_at"`
+	ResolvedBy     string      `json:"resolved_by"`
+	AlertCount     int         `json:"alert_count"`    // every distinct alert, kept or not
+	AlertsDropped  int         `json:"alerts_dropped"` // of those, not kept (past MaxAlerts)
+	Alerts         []Alert     `json:"alerts"`
+	Escalation     *Escalation `json:"escalation"`
+	// DeferredUntil is set while paging waits for the severity's business
+	// hours window (spec §5.2): the escalation's step 0 is due then.
+	DeferredUntil *time.Time     `json:"deferred_until"`
+	Notifications []Notification `json:"notifications,omitempty"`
+	Timeline      []Entry        `json:"timeline,omitempty"`
 
 	// DetectedAt is when monitoring saw the problem: the earliest startsAt
 	// of its alerts, never later than CreatedAt (timestamps.go).
@@ -153,6 +159,12 @@ type Entry struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor"`
 	Message string    `json:"message"`
+	// From, To and Note structure a change (severity_changed: the old and
+	// new severity and the person's note), so reports and summaries need
+	// not parse Message.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Timeline entry types.
@@ -173,6 +185,10 @@ const (
 	EntryRetriggered   = "retriggered" // ack timeout: back to triggered
 	EntryExhausted     = "exhausted"   // the policy ran out of steps and repeats
 	EntryReply         = "reply"       // a reply that changed nothing, and why
+	// EntryDeferred: paging waits for the severity's business hours.
+	EntryDeferred = "deferred"
+	// EntrySeverityChanged: the severity changed (From, To, Note).
+	EntrySeverityChanged = "severity_changed"
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -184,7 +200,8 @@ const (
 //
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
-const RulesCurrent = 1
+//	2: a resolve queues the resolution summary mails (issue 13.6).
+const RulesCurrent = 2
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
@@ -202,9 +219,8 @@ type AlertGroup struct {
 	// RulesVersion selects how the command is applied (RulesCurrent); 0 for
 	// commands written before versions existed.
 	RulesVersion int `json:"rules_version,omitempty"`
-	// LogVersion is the version of the log entry it was decoded from (0 for
-	// one built in this binary); not part of the command's JSON.
-	LogVersion uint8 `json:"-"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -228,6 +244,8 @@ type Event struct {
 	Alert Alert `json:"alert"`
 	// RulesVersion selects how the command is applied (RulesCurrent).
 	RulesVersion int `json:"rules_version,omitempty"`
+	// Deferrals are the leader's paging plan (see Deferral).
+	Deferrals []Deferral `json:"deferrals,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`

@@ -31,7 +31,9 @@ type Request struct {
 	From     string // the phone or address the reply came from
 	User     string // the paged user the reply acts as
 	Incident uint64
-	Kind     string // incident.Ack | incident.Resolve | incident.Escalate
+	Kind     string // incident.Ack | incident.Resolve | incident.Escalate | ActionSeverity
+	// Severity is what ActionSeverity sets ("sev1".."sev3").
+	Severity string
 	// DedupID makes a retried delivery act once: "sms:"+MessageSid, or
 	// "email:"+Message-ID+"/"+token. Empty disables deduplication.
 	DedupID string

@@ -42,7 +42,8 @@ type EmailReply struct {
 	From      string   // address from the From header (addr-spec), or its raw text
 	To        []string // addresses in the To header
 	MessageID string   // Message-ID without angle brackets, for dedupe
-	Command   string   // ActionAck, ActionResolve, ActionEscalate, or ""
+	Command   string   // ActionAck, ActionResolve, ActionEscalate, ActionSeverity, or ""
+	Severity  string   // the severity ActionSeverity sets ("sev1".."sev3")
 	Line      string   // the line (or subject) the command came from, or the first line of new text
 	AutoReply bool     // an automatic response (RFC 3834 and common practice)
 	Bounce    bool     // a delivery or disposition report
@@ -130,7 +131,7 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	line, found := firstNewLine(text)
 	if found {
 		rep.Line = clip(line)
-		rep.Command = commandFromLine(line)
+		rep.Command, rep.Severity = parseLine(line)
 		if rep.Command != "" {
 			rep.Reason = "command from first line"
 		} else {
@@ -141,6 +142,9 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	subject, _ := h.Subject() // on a decoding error the raw text is returned
 	rep.Line = clip(subject)
 	rep.Command = commandFromSubject(subject)
+	if rep.Command == ActionSeverity {
+		rep.Severity = severityFromSubject(subject)
+	}
 	if rep.Command != "" {
 		rep.Reason = "empty body; command from subject"
 	} else {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The patterns below run line by line on already-trimmed lines. Go's RE2
@@ -136,6 +137,14 @@ func nextNonEmpty(lines []string, n int) []string {
 // ends at the first non-letter, so "Ack, on it" and "resolved." count and
 // "acknowledgement" or "escalation" do not.
 func commandFromLine(line string) string {
+	cmd, _ := parseLine(line)
+	return cmd
+}
+
+// parseLine is commandFromLine that also reads a severity: "sev1".."sev3"
+// as the whole first word ("sev1 - checkout is down", not "sev12") is
+// ActionSeverity with that severity (spec §5.5).
+func parseLine(line string) (cmd, severity string) {
 	s := strings.TrimLeftFunc(line, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 	})
@@ -143,7 +152,15 @@ func commandFromLine(line string) string {
 	if end < 0 {
 		end = len(s)
 	}
-	return emailCommandWords[strings.ToLower(s[:end])]
+	word := strings.ToLower(s[:end])
+	if word == "sev" && len(s) > end && s[end] >= '1' && s[end] <= '3' {
+		rest := s[end+1:]
+		if r, _ := utf8.DecodeRuneInString(rest); rest == "" || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return ActionSeverity, "sev" + s[end:end+1]
+		}
+		return "", ""
+	}
+	return emailCommandWords[word], ""
 }
 
 // subjectPrefixRe matches reply/forward prefixes, repeated and localized:
@@ -161,4 +178,15 @@ func commandFromSubject(subject string) string {
 		s = s[:i]
 	}
 	return commandFromLine(s)
+}
+
+// severityFromSubject is parseLine's severity for a subject, read as
+// commandFromSubject reads it.
+func severityFromSubject(subject string) string {
+	s := subjectPrefixRe.ReplaceAllString(subject, "")
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		s = s[:i]
+	}
+	_, sev := parseLine(s)
+	return sev
 }

@@ -236,6 +236,8 @@ func TestCommandFromLine(t *testing.T) {
 		"a": "", "A quick question": "", "r": "", "e": "", "res": "", "esc": "",
 		"acknowledgement pending": "", "escalation?": "", "resolver broken": "", "ackbar": "",
 		"please ack": "", "": "", "3a": "", "not ack": "", "ack3": ActionAck,
+		"sev1": ActionSeverity, "SEV2 - customers see errors": ActionSeverity, "sev3.": ActionSeverity,
+		"sev4": "", "sev12": "", "sev1a": "", "sev": "", "several": "",
 	}
 	for in, want := range cases {
 		if got := commandFromLine(in); got != want {
@@ -409,6 +411,7 @@ func FuzzParseEmail(f *testing.F) {
 		}
 	}
 	f.Add([]byte(msg("", "ack")), "")
+	f.Add([]byte(msg("", "sev1 customers are hit")), "")
 	f.Add([]byte("Content-Type: text/html\r\n\r\n<blockquote><p>ack</blockquote>"), "x@y")
 	f.Fuzz(func(t *testing.T, raw []byte, env string) {
 		if len(raw) > MaxEmailSize {
@@ -426,8 +429,11 @@ func FuzzParseEmail(f *testing.F) {
 		if (rep.AutoReply || rep.Bounce) && rep.Command != "" {
 			t.Fatalf("command on auto-reply/bounce: %+v", rep)
 		}
+		if (rep.Command == ActionSeverity) != (rep.Severity == "sev1" || rep.Severity == "sev2" || rep.Severity == "sev3") {
+			t.Fatalf("severity %q with command %q", rep.Severity, rep.Command)
+		}
 		switch rep.Command {
-		case "", ActionAck, ActionResolve, ActionEscalate:
+		case "", ActionAck, ActionResolve, ActionEscalate, ActionSeverity:
 		default:
 			t.Fatalf("unknown command %q", rep.Command)
 		}
@@ -449,4 +455,20 @@ func FuzzHTMLToText(f *testing.F) {
 			t.Fatalf("htmlToText(%q) = %q: invalid UTF-8", s, out)
 		}
 	})
+}
+
+// Spec §5.5: "sev1" as the first line of new text sets the severity; in
+// the subject too when the body is empty.
+func TestParseEmailSeverity(t *testing.T) {
+	rep := parseStr(t, msg("", "Sev1 - checkout is down for everyone\r\n\r\nOn Mon, pagerd wrote:\r\n> [INC-1] x\r\n"))
+	if rep.Command != ActionSeverity || rep.Severity != "sev1" {
+		t.Fatalf("body: %+v", rep)
+	}
+	raw := "From: a@example.com\r\nTo: t@pager.example.com\r\nSubject: Re: sev2 [INC-1] x\r\nMessage-ID: <m@example.com>\r\n\r\n"
+	if rep := parseStr(t, raw); rep.Command != ActionSeverity || rep.Severity != "sev2" {
+		t.Fatalf("subject: %+v", rep)
+	}
+	if rep := parseStr(t, msg("", "sev5\r\n")); rep.Command != "" || rep.Severity != "" {
+		t.Fatalf("sev5: %+v", rep)
+	}
 }

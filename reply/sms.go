@@ -21,6 +21,8 @@ const (
 	// ActionHelp asks for the phone's open codes and the commands; it
 	// changes nothing.
 	ActionHelp = "help"
+	// ActionSeverity sets the incident's severity (Command.Severity).
+	ActionSeverity = "severity"
 )
 
 // Limits of the SMS grammar.
@@ -38,7 +40,9 @@ const (
 type Command struct {
 	Code    int    // the reply code; 0 when absent
 	HasCode bool   // false: act on the latest page sent to that phone
-	Action  string // ActionAck, ActionResolve, ActionEscalate, ActionStop, ActionStart, or ""
+	Action  string // ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionStop, ActionStart, or ""
+	// Severity is the severity ActionSeverity sets ("sev1".."sev3").
+	Severity string
 }
 
 // ErrUnrecognisedSMS is matched (errors.Is) by every ParseSMS error. The
@@ -76,6 +80,13 @@ var smsActionWords = map[string]string{
 	"e": ActionEscalate, "esc": ActionEscalate, "escalate": ActionEscalate, "escalated": ActionEscalate,
 }
 
+// smsSeverityWords set a severity (spec §5.5: "3s1"); "sev1" is what
+// people type when they do not remember the short form.
+var smsSeverityWords = map[string]string{
+	"s1": "sev1", "s2": "sev2", "s3": "sev3",
+	"sev1": "sev1", "sev2": "sev2", "sev3": "sev3",
+}
+
 // smsOptWords are Twilio's default opt-out and opt-in keywords for long
 // codes. Twilio blocks the number itself on these and still forwards the
 // message, so pagerd must follow or it would keep sending into a block.
@@ -92,15 +103,16 @@ var smsOptWords = map[string]string{
 // ParseSMS reads a reply to a page SMS. Accepted, case-insensitively, with
 // surrounding spaces and punctuation ignored:
 //
-//	<code><action>    "3a", "3 A", " 3ack ", "3 resolve", "12e"
-//	<action>          "a", "ACK", "resolve"   (HasCode false: latest page)
+//	<code><action>    "3a", "3 A", " 3ack ", "3 resolve", "12e", "3s1"
+//	<action>          "a", "ACK", "resolve", "s2"   (HasCode false: latest page)
 //	opt-out           "STOP", "stopall", "UNSUBSCRIBE", "cancel", "end", "quit",
 //	                  "revoke", "optout" (Twilio's list), "stop all", "opt out"
 //	opt-in            "START", "yes", "unstop" (Twilio's list)
 //	help              "HELP", "info": the phone's open codes and the commands
 //
 // where <action> is a|ack|acked|acknowledge|acknowledged,
-// r|res|resolve|resolved or e|esc|escalate|escalated, and <code> is a
+// r|res|resolve|resolved, e|esc|escalate|escalated, or a severity
+// s1|s2|s3|sev1|sev2|sev3 (ActionSeverity, spec §5.5), and <code> is a
 // positive integer up to MaxReplyCode, optionally followed by one space.
 // Anything else is an *SMSError whose text explains what to send.
 func ParseSMS(body string) (Command, error) {
@@ -140,11 +152,15 @@ func parseCodeAction(body, first, second string) (Command, error) {
 		digits, word = first[:i], first[i:]
 	}
 	action, ok := smsActionWords[word]
+	sev, isSev := smsSeverityWords[word]
+	if isSev {
+		action, ok = ActionSeverity, true
+	}
 	if digits == "" {
 		if !ok {
 			return Command{}, unrecognised(body)
 		}
-		return Command{Action: action}, nil
+		return Command{Action: action, Severity: sev}, nil
 	}
 	code, problem := parseCode(digits)
 	if problem != "" {
@@ -153,7 +169,7 @@ func parseCodeAction(body, first, second string) (Command, error) {
 	if !ok {
 		return Command{}, smsErr(body, codeHelp(body, code))
 	}
-	return Command{Code: code, HasCode: true, Action: action}, nil
+	return Command{Code: code, HasCode: true, Action: action, Severity: sev}, nil
 }
 
 // parseCode returns the code, or a sentence saying why digits is not one.

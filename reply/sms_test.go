@@ -16,6 +16,10 @@ func TestParseSMSAccepted(t *testing.T) {
 		"3 resolve":      {Code: 3, HasCode: true, Action: ActionResolve},
 		"3R":             {Code: 3, HasCode: true, Action: ActionResolve},
 		"12e":            {Code: 12, HasCode: true, Action: ActionEscalate},
+		"3s1":            {Code: 3, HasCode: true, Action: ActionSeverity, Severity: "sev1"},
+		"3 S3":           {Code: 3, HasCode: true, Action: ActionSeverity, Severity: "sev3"},
+		"4sev2":          {Code: 4, HasCode: true, Action: ActionSeverity, Severity: "sev2"},
+		"s2":             {Action: ActionSeverity, Severity: "sev2"},
 		"12 esc":         {Code: 12, HasCode: true, Action: ActionEscalate},
 		"7 Escalate!":    {Code: 7, HasCode: true, Action: ActionEscalate},
 		"1res":           {Code: 1, HasCode: true, Action: ActionResolve},
@@ -142,7 +146,7 @@ func TestTwiMLRoundTrips(t *testing.T) {
 
 func FuzzParseSMS(f *testing.F) {
 	for _, s := range []string{"3a", "3 A", " 3ack ", "3 resolve", "ACK", "a", "STOP", "stop all",
-		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!"} {
+		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!", "3s1", "3s4", "s3", "3 sev2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -157,9 +161,12 @@ func FuzzParseSMS(f *testing.F) {
 			return
 		}
 		switch cmd.Action {
-		case ActionAck, ActionResolve, ActionEscalate:
+		case ActionAck, ActionResolve, ActionEscalate, ActionSeverity:
 			if cmd.HasCode != (cmd.Code > 0) || cmd.Code > MaxReplyCode || cmd.Code < 0 {
 				t.Fatalf("bad code in %+v", cmd)
+			}
+			if (cmd.Action == ActionSeverity) != (cmd.Severity == "sev1" || cmd.Severity == "sev2" || cmd.Severity == "sev3") {
+				t.Fatalf("bad severity in %+v", cmd)
 			}
 		case ActionStop, ActionStart:
 			if cmd.HasCode || cmd.Code != 0 {

@@ -91,6 +91,12 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 	if inc.ResolvedAt != nil {
 		fmt.Fprintf(w, "resolved:  %s by %s\n", fmtTime(inc.ResolvedAt), inc.ResolvedBy)
 	}
+	if inc.SeveritySetBy != "" {
+		fmt.Fprintf(w, "severity:  %s, set by %s\n", inc.Severity, inc.SeveritySetBy)
+	}
+	if inc.DeferredUntil != nil {
+		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
+	}
 	if e := inc.Escalation; e != nil {
 		state := "next " + fmtTime(e.NextAt)
 		if e.Exhausted {

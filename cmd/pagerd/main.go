@@ -46,6 +46,7 @@ func init() {
 		"cluster":   {"status | remove NODE", runCluster},
 		"snapshot":  {"save FILE | restore FILE", runSnapshot},
 		"note":      {"add a note to an incident's timeline", runNote},
+		"severity":  {"set an incident's severity (sev1..sev3)", runSeverity},
 		"summary":   {"an incident's resolution summary", runSummary},
 		"impact":    {"set when an incident's customer impact began (--at T)", runImpact},
 		"version":   {"print the version", runVersion},

@@ -497,6 +497,7 @@ func (ss *session) Data(r io.Reader) error {
 		User:     ss.page.User,
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
+		Severity: rep.Severity,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
 	}
@@ -577,6 +578,7 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
+		reply.ActionSeverity: "Severity set:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }

@@ -785,3 +785,18 @@ func TestConnectionCap(t *testing.T) {
 		t.Fatalf("INC-42 %s after the reply", inc.Status)
 	}
 }
+
+// Spec §5.5: "sev3" as the first line sets the severity as the paged user.
+func TestSeverityReply(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.mustSend(t, message("m9@x", aliceMail, nil, "sev3 - only the batch queue is slow\n\n> INC-42 sev1 checkout: HighErrorRate\n"))
+	if c := f.nextConfirmation(t); !strings.HasPrefix(c.body, "Severity set: INC-42 sev3 checkout: HighErrorRate") {
+		t.Fatalf("confirmation %q", c.body)
+	}
+	if inc := f.incident(t); inc.Severity != "sev3" || inc.SeveritySetBy != "alice" || inc.Status != incident.Triggered {
+		t.Fatalf("INC-42 %s set by %q, %s", inc.Severity, inc.SeveritySetBy, inc.Status)
+	}
+	if acts := f.be.Acts(); len(acts) != 1 || acts[0].Kind != reply.ActionSeverity || acts[0].Severity != "sev3" {
+		t.Fatalf("acts %+v", acts)
+	}
+}

@@ -21,12 +21,17 @@ const maxAnswer = 4 << 20
 
 // forwardAction posts the action to the leader's public API, as the CLI
 // would, with the reply's channel and dedup id, and maps the answer back.
-func (b *Backend) forwardAction(ctx context.Context, a *incident.Action) (reply.Result, error) {
+// A severity change (kind "severity") carries the severity it sets.
+func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severity string) (reply.Result, error) {
 	base, headers := b.node.LeaderAPI()
 	if base == "" {
 		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
-	body, _ := json.Marshal(map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID})
+	fields := map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	if a.Kind == reply.ActionSeverity {
+		fields["severity"] = severity
+	}
+	body, _ := json.Marshal(fields)
 	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {

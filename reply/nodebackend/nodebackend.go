@@ -101,9 +101,16 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	a := &incident.Action{Incident: req.Incident, Kind: req.Kind, By: req.User, Channel: req.Channel,
 		Note: note, DedupID: req.DedupID}
 	if !b.node.IsLeader() {
-		return b.forwardAction(ctx, a)
+		return b.forwardAction(ctx, a, req.Severity)
 	}
-	inc, err := b.node.SubmitAction(ctx, a)
+	var inc *incident.Incident
+	var err error
+	if req.Kind == reply.ActionSeverity {
+		inc, err = b.node.SubmitSeverity(ctx, &incident.SeverityChange{Incident: req.Incident, Severity: req.Severity,
+			By: req.User, Channel: req.Channel, Note: note, DedupID: req.DedupID})
+	} else {
+		inc, err = b.node.SubmitAction(ctx, a)
+	}
 	switch {
 	case errors.Is(err, incident.ErrDuplicate):
 		return reply.Result{Incident: inc, Duplicate: true}, nil

@@ -59,20 +59,49 @@ func TestActOnTheLeaderCommitsOnce(t *testing.T) {
 func TestForwardedActionUsesThePublicAPI(t *testing.T) {
 	_, b := startWithIncident(t)
 	a := &incident.Action{Incident: 1, Kind: incident.Ack, By: "alice", Channel: "email", Note: "ack", DedupID: "email:m1"}
-	res, err := b.forwardAction(context.Background(), a)
+	res, err := b.forwardAction(context.Background(), a, "")
 	if err != nil || res.Duplicate || res.Incident.Status != incident.Acknowledged || res.Incident.AcknowledgedBy != "alice" {
 		t.Fatalf("forwarded ack: %+v %v", res, err)
 	}
-	if res, err := b.forwardAction(context.Background(), a); err != nil || !res.Duplicate {
+	if res, err := b.forwardAction(context.Background(), a, ""); err != nil || !res.Duplicate {
 		t.Fatalf("forwarded retry: %+v %v", res, err)
 	}
 	a.DedupID = "email:m2"
-	if _, err := b.forwardAction(context.Background(), a); !errors.Is(err, incident.ErrConflict) ||
+	if _, err := b.forwardAction(context.Background(), a, ""); !errors.Is(err, incident.ErrConflict) ||
 		strings.Count(err.Error(), incident.ErrConflict.Error()) != 1 {
 		t.Fatalf("forwarded second ack: %v", err)
 	}
 	a.Incident = 99
-	if _, err := b.forwardAction(context.Background(), a); !errors.Is(err, incident.ErrNotFound) {
+	if _, err := b.forwardAction(context.Background(), a, ""); !errors.Is(err, incident.ErrNotFound) {
 		t.Fatalf("forwarded ack of a missing incident: %v", err)
+	}
+}
+
+// TestSeverityReplies: SMS 3s1 and email sev3 change the severity as the
+// paged user, on the leader and forwarded to its POST
+// /v1/incidents/{id}/severity; a retry acts once (spec §5.5).
+func TestSeverityReplies(t *testing.T) {
+	_, b := startWithIncident(t)
+	ctx := context.Background()
+	req := reply.Request{Channel: "sms", From: "+31612345001", User: "alice", Incident: 1, Kind: reply.ActionSeverity,
+		Severity: "sev2", DedupID: "sms:SM9", Note: "1s2"}
+	res, err := b.Act(ctx, req)
+	if err != nil || res.Duplicate || res.Incident.Severity != "sev2" || res.Incident.SeveritySetBy != "alice" {
+		t.Fatalf("sms 1s2: %+v %v", res, err)
+	}
+	last := res.Incident.Timeline[len(res.Incident.Timeline)-1]
+	if last.Type != incident.EntrySeverityChanged || last.From != "sev1" || last.To != "sev2" || !strings.Contains(last.Note, "1s2") {
+		t.Fatalf("timeline %+v", last)
+	}
+	if res, err := b.Act(ctx, req); err != nil || !res.Duplicate {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	a := &incident.Action{Incident: 1, Kind: reply.ActionSeverity, By: "alice", Channel: "email", Note: "sev3", DedupID: "email:m9"}
+	res, err = b.forwardAction(ctx, a, "sev3")
+	if err != nil || res.Duplicate || res.Incident.Severity != "sev3" {
+		t.Fatalf("forwarded sev3: %+v %v", res, err)
+	}
+	if res, err := b.forwardAction(ctx, a, "sev3"); err != nil || !res.Duplicate {
+		t.Fatalf("forwarded retry: %+v %v", res, err)
 	}
 }

@@ -289,6 +289,14 @@ func (b *Backend) apply(inc *incident.Incident, req reply.Request) (reply.Result
 		// As in the real state machine, the escalation engine (not here)
 		// moves the step; the entry is the request.
 		b.entry(inc, now, incident.EntryEscalated, actor, "escalation requested via "+req.Channel)
+	case reply.ActionSeverity:
+		if inc.Status == incident.Resolved {
+			return reply.Result{}, conflict(inc, "change the severity of")
+		}
+		from := inc.Severity
+		inc.Severity, inc.SeveritySetBy = req.Severity, actor
+		inc.Timeline = append(inc.Timeline, incident.Entry{At: now, Type: incident.EntrySeverityChanged, Actor: actor,
+			From: from, To: req.Severity, Note: req.Note, Message: "severity " + from + " → " + req.Severity + " via " + req.Channel})
 	default:
 		return reply.Result{}, fmt.Errorf("%w: unknown action %q", incident.ErrInvalid, req.Kind)
 	}

@@ -277,6 +277,7 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		User:     page.User,
 		Incident: page.Incident,
 		Kind:     cmd.Action,
+		Severity: cmd.Severity,
 		DedupID:  dedupID,
 		Note:     displayText(body, maxNoteBytes),
 	}
@@ -391,6 +392,7 @@ func noPageAnswer(cmd reply.Command, pages []reply.Page) string {
 func confirmation(action string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
+		reply.ActionSeverity: "Severity set:",
 	}[action]
 	return verb + " " + describe(page, inc)
 }

@@ -476,3 +476,16 @@ func TestLongTitleIsShortened(t *testing.T) {
 		t.Fatalf("answer %s", ans)
 	}
 }
+
+// Spec §5.5: "3s3" sets the severity as the paged user.
+func TestSeverityReply(t *testing.T) {
+	f := newFixture(t)
+	says(t, f.post(t, f.form(alice, "3s3")), "Severity set: INC-42 sev3 checkout: HighErrorRate")
+	inc := f.status(t, 42)
+	if inc.Severity != "sev3" || inc.SeveritySetBy != "alice" || inc.Status != incident.Triggered {
+		t.Fatalf("incident %s set by %q, %s", inc.Severity, inc.SeveritySetBy, inc.Status)
+	}
+	if acts := f.be.Acts(); len(acts) != 1 || acts[0].Kind != reply.ActionSeverity || acts[0].Severity != "sev3" {
+		t.Fatalf("acts = %+v", acts)
+	}
+}

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// severityBody is the body of POST /v1/incidents/{id}/severity (spec §5.3).
+type severityBody struct {
+	Severity string `json:"severity"`
+	By       string `json:"by"`
+	Note     string `json:"note"`
+	// Channel and DedupID are set when a reply (SMS 3s1, email sev1)
+	// received on a follower is forwarded to the leader.
+	Channel string `json:"channel"`
+	DedupID string `json:"dedup_id"`
+}
+
+// setSeverity sets an incident's severity as a person chose it. The leader
+// re-plans paging at once (cluster.Node.SubmitSeverity stamps its plan): a
+// deferred incident raised to a severity that pages now starts paging.
+func (s *Server) setSeverity(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseIncidentID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	var body severityBody
+	if err := decodeStrict(r, w, &body, maxBody); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	if err := checkSeverity(body); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	by := body.By
+	if by == "" {
+		by = tokenName(r.Context())
+	}
+	channel := body.Channel
+	if channel == "" {
+		channel = "api"
+	}
+	inc, err := s.node.SubmitSeverity(r.Context(), &incident.SeverityChange{Incident: id, Severity: body.Severity,
+		By: by, Channel: channel, Note: body.Note, DedupID: body.DedupID})
+	if errors.Is(err, incident.ErrDuplicate) {
+		w.Header().Set(cluster.DuplicateHeader, "true")
+		writeJSON(w, http.StatusOK, fullIncident(inc))
+		return
+	}
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fullIncident(inc))
+}
+
+func checkSeverity(b severityBody) error {
+	switch {
+	case b.Severity == "":
+		return errors.New("severity: required (sev1, sev2 or sev3)")
+	case incident.SeverityRank(b.Severity) >= len(incident.Severities):
+		return fmt.Errorf("severity: unknown severity %q (use sev1, sev2 or sev3)", b.Severity)
+	case !actionChannels[b.Channel]:
+		return errors.New("channel: want api, sms, email or dev")
+	}
+	return nil
+}
