@@ -45,8 +45,8 @@ channels:
 // TestResolveMailsSummaryToEveryPagedPerson: on resolve, the aiosmtpd
 // process receives one summary mail for each person paged (by email or
 // SMS), with the duration from the impact start to the resolve, the time to
-// ack and the pages by channel; the pages link to the console; the summary
-// is what `pagerd summary` prints.
+// ack, the severity history and the pages by channel; the pages link to
+// the console; the summary is what `pagerd summary` prints.
 func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 	box := pgStartSMTP(t)
 	tw := twiliotest.NewServer("ACtest", "secret-token")
@@ -79,6 +79,10 @@ func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 	code, out := c.Do(n, "POST", "/v1/incidents/INC-1/impact", []byte(`{"started_at":"`+started.Format(time.RFC3339)+`","by":"alice"}`), nil)
 	if code != http.StatusOK {
 		t.Fatalf("impact: %d %s", code, out)
+	}
+	code, out = c.Do(n, "POST", "/v1/incidents/INC-1/severity", []byte(`{"severity":"sev2","by":"alice","note":"EU only"}`), nil)
+	if code != http.StatusOK {
+		t.Fatalf("severity: %d %s", code, out)
 	}
 	if code, out := c.Run(n, "ack", "INC-1", "--as", "alice"); code != 0 {
 		t.Fatalf("ack: %d %s", code, out)
@@ -122,13 +126,14 @@ func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 		if to := m.header.Get("To"); !strings.Contains(to, user+"@example.com") {
 			t.Errorf("summary for %s went to %q", user, to)
 		}
-		if s := m.header.Get("Subject"); s != "[INC-1] Summary: sev1 checkout: Checkout errors sum-1" {
+		if s := m.header.Get("Subject"); s != "[INC-1] Summary: sev2 checkout: Checkout errors sum-1" {
 			t.Errorf("summary subject %q", s)
 		}
 		body := strings.ReplaceAll(m.body, "\r\n", "\n")
 		for _, want := range []string{wantDuration, "email: 2 sent, 0 failed, 0 cancelled", "sms: 1 sent, 0 failed, 0 cancelled",
 			"by alice, " + ackedAfter.String() + " after paging began", "Link:         " + link,
-			"Paged:        alice, carol, bob", "Responders:   alice, bob", "Resolved:"} {
+			"Paged:        alice, carol, bob", "Responders:   alice, bob", "Resolved:",
+			"opened as sev1 by events:events", "sev1 -> sev2 by alice: EU only"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("summary mail to %s lacks %q:\n%s", user, want, body)
 			}
