@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/schedule"
 )
 
@@ -20,27 +18,10 @@ const (
 	calendarFuture     = 90 * 24 * time.Hour
 )
 
-// scheduleCache compiles the active config's schedules once per config
-// version instead of once per request.
-type scheduleCache struct {
-	mu  sync.Mutex
-	cfg *cluster.ActiveConfig
-	set *schedule.Set
-	err error
-}
-
-func (c *scheduleCache) get(ac *cluster.ActiveConfig) (*schedule.Set, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cfg != ac {
-		c.cfg = ac
-		c.set, c.err = schedule.Compile(ac.Config)
-	}
-	return c.set, c.err
-}
-
+// scheduleSet is the active config's compiled schedules with the runtime
+// overrides on top (compiled once per change by the FSM, not per request).
 func (s *Server) scheduleSet(w http.ResponseWriter) (*schedule.Set, bool) {
-	set, err := s.schedules.get(s.node.FSM().Config())
+	set, _, err := s.node.FSM().Schedules()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "compile schedules: "+err.Error())
 		return nil, false

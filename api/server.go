@@ -39,13 +39,12 @@ type Options struct {
 
 // Server is the HTTP API of one node.
 type Server struct {
-	node      *cluster.Node
-	log       *slog.Logger
-	mux       *http.ServeMux
-	now       func() time.Time
-	schedules scheduleCache
-	dev       bool
-	digests   digestCache
+	node    *cluster.Node
+	log     *slog.Logger
+	mux     *http.ServeMux
+	now     func() time.Time
+	dev     bool
+	digests digestCache
 }
 
 // New builds the API.
@@ -81,6 +80,9 @@ func New(o Options) *Server {
 	m.Handle("GET /v1/schedules/{id}/oncall", s.auth(http.HandlerFunc(s.scheduleOnCall)))
 	m.Handle("GET /v1/schedules/{id}/shifts", s.auth(http.HandlerFunc(s.scheduleShifts)))
 	m.Handle("GET /v1/schedules/{id}/calendar.ics", s.auth(http.HandlerFunc(s.scheduleCalendar)))
+	m.Handle("GET /v1/schedules/{id}/overrides", s.auth(http.HandlerFunc(s.listOverrides)))
+	m.Handle("POST /v1/schedules/{id}/overrides", s.auth(lead(http.HandlerFunc(s.addOverride))))
+	m.Handle("DELETE /v1/schedules/{id}/overrides/{oid}", s.auth(lead(http.HandlerFunc(s.deleteOverride))))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.readyz)
 	if o.Gatherer != nil {

@@ -23,6 +23,11 @@ func timeInZone(r *http.Request, name string, def time.Time, set *schedule.Set, 
 	if v == "" {
 		return def, nil
 	}
+	return wallTime(name, v, set, id, defZone)
+}
+
+// wallTime reads v as timeInZone does; name is the field named in the error.
+func wallTime(name, v string, set *schedule.Set, id, defZone string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}

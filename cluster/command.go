@@ -28,6 +28,8 @@ const (
 	TypeRestoreChunk  CommandType = 24 // RestoreChunk
 	TypeRestoreCommit CommandType = 25 // RestoreCommit
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
+	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
+	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -65,6 +67,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreChunk:  1,
 	TypeRestoreCommit: 1,
 	TypeRestoreAbort:  1,
+	TypeOverride:      1,
+	TypeEventProgress: 1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -104,6 +108,10 @@ func (t CommandType) String() string {
 		return "restore_commit"
 	case TypeRestoreAbort:
 		return "restore_abort"
+	case TypeOverride:
+		return "schedule_override"
+	case TypeEventProgress:
+		return "event_progress"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

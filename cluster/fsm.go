@@ -57,6 +57,13 @@ type FSM struct {
 	keyring   reply.Keyring
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
+	// overrides are the runtime schedule overrides (overrides.go);
+	// overrideGen counts their changes for the compiled-schedule cache.
+	overrides   overrideState
+	overrideGen atomic.Uint64
+	sched       schedCache
+	// events are the event stream cursors (eventcursor.go).
+	events eventCursors
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -172,6 +179,10 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyRestoreCommit(c.Body)
 	case TypeRestoreAbort:
 		return f.applyRestoreAbort(c.Body)
+	case TypeOverride:
+		return f.applyOverride(now, c.Body)
+	case TypeEventProgress:
+		return f.applyEventProgress(now, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -266,6 +277,10 @@ type snapshotHeader struct {
 	// replicated state, so a node installing this snapshot mid-restore can
 	// still apply the restore's commit like every other node.
 	Staging *restoreStaging `json:"restore_staging,omitempty"`
+	// Overrides are the runtime schedule overrides (overrides.go).
+	Overrides *overrideState `json:"schedule_overrides,omitempty"`
+	// EventCursors are the event stream cursors (eventcursor.go).
+	EventCursors eventCursors `json:"event_cursors,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -282,7 +297,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		nodes[k] = v
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...)}
+		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -309,6 +325,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.staging = h.Staging
+	f.setOverrides(h.Overrides)
+	f.events = h.EventCursors
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

@@ -126,6 +126,10 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	}
 	f.incidents = state
 	f.keyring = reply.Keyring{Keys: h.Keyring}
+	seq := f.overrides.Seq
+	f.setOverrides(h.Overrides)
+	f.overrides.Seq = max(f.overrides.Seq, seq) // ids are never reused
+	f.events = h.EventCursors
 	if h.LastNow.After(f.lastNow) { // recorded time never runs backwards
 		f.lastNow = h.LastNow
 	}

@@ -111,6 +111,12 @@ var badCases = []badCase{
 		`t.yaml:17:67: policies[1].steps[1].notify[4]: unknown webhook "nope"`,
 		`t.yaml:17:81: policies[1].steps[1].notify[5]: invalid target "bob" (want user:ID, schedule:ID, rotation:ID or webhook:ID)`,
 	}},
+	{"events_to and bridge_url", base + "  - {id: s2, events_to: [webhook:nope, slack:x, webhook:], bridge_url: meet.example.com}\n", nil, []string{
+		`t.yaml:14:26: services[1].events_to[0]: unknown webhook "nope"`,
+		`t.yaml:14:40: services[1].events_to[1]: invalid target "slack:x" (want webhook:ID)`,
+		`t.yaml:14:49: services[1].events_to[2]: invalid target "webhook:" (want webhook:ID)`,
+		`t.yaml:14:72: services[1].bridge_url: invalid URL "meet.example.com" (want an absolute http or https URL)`,
+	}},
 	{"duplicate ids", base + "  - {id: svc}\n", nil, []string{
 		`t.yaml:14:10: services[1].id: duplicate "svc" (already used by services[0])`,
 	}},

@@ -132,6 +132,11 @@ type Service struct {
 	Policy      string   `yaml:"policy"`
 	AutoResolve *bool    `yaml:"auto_resolve"` // nil means true
 	AckTimeout  Duration `yaml:"ack_timeout"`
+	// EventsTo lists webhook targets ("webhook:ID") that receive every
+	// timeline event of the service's incidents, signed and in order.
+	EventsTo []string `yaml:"events_to"`
+	// BridgeURL is the incident call link shown in pages and events.
+	BridgeURL string `yaml:"bridge_url"`
 }
 
 // ResolvesAutomatically reports whether a source's "resolved" resolves incidents.

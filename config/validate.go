@@ -509,6 +509,28 @@ func (v *validator) checkServices() {
 		if s.AckTimeout < 0 {
 			v.add(p+".ack_timeout", "must not be negative")
 		}
+		v.checkEventsTo(p+".events_to", s.EventsTo)
+		if s.BridgeURL != "" && checkURL(s.BridgeURL) != nil {
+			v.add(p+".bridge_url", "invalid URL %q (want an absolute http or https URL)", s.BridgeURL)
+		}
+	}
+}
+
+// checkEventsTo: each entry is a known webhook, once.
+func (v *validator) checkEventsTo(path string, targets []string) {
+	seen := map[string]bool{}
+	for k, t := range targets {
+		p := idx(path, k, "")
+		id, ok := strings.CutPrefix(t, "webhook:")
+		switch {
+		case !ok || id == "":
+			v.add(p, "invalid target %q (want webhook:ID)", t)
+		case !v.webhooks[id]:
+			v.add(p, "unknown webhook %q", id)
+		case seen[id]:
+			v.add(p, "webhook %q is listed twice", id)
+		}
+		seen[id] = true
 	}
 }
 

@@ -272,7 +272,22 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 	return incs, optedOut
 }
 
+// scheduleSource is implemented by a store that compiles the schedules
+// itself with the runtime overrides on top (*cluster.Node); a store without
+// it gets the config's schedules alone.
+type scheduleSource interface {
+	Schedules() (*schedule.Set, string, error)
+}
+
 func (t *term) schedules(cfg *config.Config, version string) *schedule.Set {
+	if src, ok := t.e.opts.Store.(scheduleSource); ok {
+		set, v, err := src.Schedules()
+		if err != nil && v != t.setVersion {
+			t.e.log.Error("compile schedules; schedule and rotation targets page nobody", "err", err)
+		}
+		t.set, t.setVersion = set, v
+		return set
+	}
 	if t.set == nil || t.setVersion != version {
 		set, err := schedule.Compile(cfg)
 		if err != nil {

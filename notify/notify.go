@@ -42,6 +42,9 @@ type Message struct {
 	// Summary, when non-empty, makes this a flood-control summary listing the
 	// incidents it bundles, one line each.
 	Summary []*incident.Incident
+	// BridgeURL is the service's incident call link (services[].bridge_url),
+	// shown in the page; empty for none.
+	BridgeURL string
 	// PublicURL is the active config's public_url; every page, summary and
 	// mail links to its incident in the console from it (console.go).
 	// Empty: no console link.

@@ -46,13 +46,42 @@ func SMSBody(m *Message) string {
 		// out. The graph link comes only when it fits beside all of them.
 		count += " " + console
 	}
-	if link := smsLink(inc); link != "" && smsFits(head+title+count+" "+link+tail) {
-		// The graph link only when it fits beside the whole title: a cut
-		// title costs the on-call more than a missing link, which the email
-		// and the incident carry anyway.
-		return head + title + count + " " + link + tail
+	// The graph link and the bridge link only when they fit beside the
+	// whole title: a cut title costs the on-call more than a missing link,
+	// which the email and the incident carry anyway. The bridge goes first
+	// when only one fits: it is where the responders meet.
+	link, bridge := smsLink(inc), smsBridge(m.BridgeURL)
+	for _, extra := range smsExtras(link, bridge) {
+		if smsFits(head + title + count + extra + tail) {
+			return head + title + count + extra + tail
+		}
 	}
 	return fitSMS(head, title, count+tail)
+}
+
+// smsBridge is the SMS form of a bridge URL, or "" for none or a URL with
+// a space (which a phone would cut).
+func smsBridge(u string) string {
+	u = OneLine(u)
+	if u == "" || strings.ContainsRune(u, ' ') {
+		return ""
+	}
+	return " Bridge: " + u
+}
+
+// smsExtras are the link combinations to try, best first.
+func smsExtras(link, bridge string) []string {
+	var out []string
+	if link != "" && bridge != "" {
+		out = append(out, " "+link+bridge)
+	}
+	if bridge != "" {
+		out = append(out, bridge)
+	}
+	if link != "" {
+		out = append(out, " "+link)
+	}
+	return out
 }
 
 // smsLink is the graph link of the first firing alert that has one, else of
@@ -229,7 +258,7 @@ func EmailBody(m *Message) string {
 	case m.Resolution != nil:
 		writeResolution(&b, m.Resolution)
 	default:
-		writeIncident(&b, m.Incident, m.Step, m.Loop)
+		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 		if link := ConsoleLink(m.PublicURL, m.Incident); link != "" {
 			fmt.Fprintf(&b, "\nOpen %s in pagerd: %s\n", incidentKey(m.Incident), link)
 		}
@@ -255,7 +284,7 @@ func writeSummary(b *strings.Builder, incs []*incident.Incident, publicURL strin
 	}
 }
 
-func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int) {
+func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int, bridgeURL string) {
 	fmt.Fprintf(b, "%s: %s\n\n", incidentHead(inc), OneLine(inc.Title))
 	field(b, "Status", string(inc.Status))
 	field(b, "Service", inc.Service)
@@ -271,6 +300,7 @@ func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int) {
 	field(b, "Source", src)
 	// People count from 1; the API's step and loop fields stay 0-based.
 	field(b, "Escalation", fmt.Sprintf("step %d, loop %d", step+1, loop+1))
+	field(b, "Bridge", OneLine(bridgeURL))
 	fmt.Fprintf(b, "\nAlerts: %s\n", alertCount(inc))
 	for i := range inc.Alerts {
 		writeAlert(b, &inc.Alerts[i], i+1, len(inc.Alerts))

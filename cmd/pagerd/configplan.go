@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -56,6 +57,10 @@ type baseline struct {
 	// secretSame reports whether the baseline knows secret name and whether
 	// its value is v.
 	secretSame func(name, v string) (known, same bool)
+	// overrides are the server's runtime overrides per schedule (none for
+	// --against): both sides of the plan are computed with them on top,
+	// as the cluster will page once the new config is applied.
+	overrides map[string][]schedule.Override
 }
 
 func configPlan(args []string, stdout, stderr io.Writer) error {
@@ -135,10 +140,32 @@ func planBaseline(c *client, against string) (baseline, error) {
 	if err != nil {
 		return baseline{}, fmt.Errorf("parse the server's active config: %w", err)
 	}
-	return baseline{cfg: cfg, secretSame: func(name, v string) (bool, bool) {
+	overrides, err := runtimeOverrides(c, cfg)
+	if err != nil {
+		return baseline{}, err
+	}
+	return baseline{cfg: cfg, overrides: overrides, secretSame: func(name, v string) (bool, bool) {
 		d, ok := view.Secrets[name]
 		return ok, ok && config.DigestMatches(d, v)
 	}}, nil
+}
+
+// runtimeOverrides reads the server's runtime overrides of every schedule
+// of cfg.
+func runtimeOverrides(c *client, cfg *config.Config) (map[string][]schedule.Override, error) {
+	out := map[string][]schedule.Override{}
+	for _, s := range cfg.Schedules {
+		var list struct {
+			Overrides []cliOverride `json:"overrides"`
+		}
+		if _, err := c.getJSON("/v1/schedules/"+url.PathEscape(s.ID)+"/overrides", nil, &list); err != nil {
+			return nil, fmt.Errorf("read runtime overrides of %s: %w", s.ID, err)
+		}
+		for _, o := range list.Overrides {
+			out[s.ID] = append(out[s.ID], schedule.Override{From: o.From, To: o.To, User: o.User, Replaces: o.Replaces})
+		}
+	}
+	return out, nil
 }
 
 func makePlan(base baseline, newCfg *config.Config, from, to time.Time) (*Plan, error) {
@@ -152,6 +179,7 @@ func makePlan(base baseline, newCfg *config.Config, from, to time.Time) (*Plan, 
 	if err != nil {
 		return nil, fmt.Errorf("compile new schedules: %w", err)
 	}
+	oldSet, newSet = oldSet.WithOverrides(base.overrides), newSet.WithOverrides(base.overrides)
 	changes, err := schedule.Diff(oldSet, newSet, from, to)
 	if err != nil {
 		return nil, err

@@ -38,6 +38,8 @@ func init() {
 		"config":    {"check | plan | apply config files", runConfig},
 		"oncall":    {"who is on call now or --at a time", runOnCall},
 		"shifts":    {"the shifts of a schedule in a window", runShifts},
+		"override":  {"SCHEDULE --user U --from T --to T | delete SCHEDULE OID", runOverride},
+		"overrides": {"list a schedule's runtime overrides", runOverrides},
 		"incidents": {"list incidents", runIncidents},
 		"incident":  {"show one incident", runIncident},
 		"ack":       {"acknowledge an incident", actionCommand("ack")},

@@ -21,6 +21,7 @@ import (
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/configs"
 	"github.com/pagerd/pagerd/escalation"
+	"github.com/pagerd/pagerd/events"
 	"github.com/pagerd/pagerd/notify/channels"
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
@@ -158,6 +159,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
+	// services[].events_to: incident timelines to webhooks, also leader-only.
+	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {

@@ -762,3 +762,22 @@ func realWebhookBody(t *testing.T, m *notify.Message, now time.Time) string {
 	}
 	return <-got
 }
+
+// An incident event posted to a webhook is kept with its exact body.
+func TestOutboxKeepsIncidentEvents(t *testing.T) {
+	o := New(Options{})
+	s, ok := o.WebhookSender("chat").(interface {
+		PostEvent(context.Context, string, []byte) error
+	})
+	if !ok {
+		t.Fatal("the outbox webhook sender cannot keep incident events")
+	}
+	body := []byte(`{"id":"e1-1","type":"incident.event","incident":{"key":"INC-1"}}`)
+	if err := s.PostEvent(context.Background(), "e1-1", body); err != nil {
+		t.Fatal(err)
+	}
+	msgs := o.Messages(0)
+	if len(msgs) != 1 || msgs[0].Body != string(body) || msgs[0].To != "chat" || msgs[0].Incidents[0] != "INC-1" {
+		t.Fatalf("kept %+v", msgs)
+	}
+}
