@@ -91,6 +91,12 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
 	s.node.FSM().ReadIncidents(func(st *incident.State) {
 		if inc, ok := st.Get(id); ok {
 			sum = incident.BuildSummary(inc, s.node.Clock(), cfg.IncidentURL(inc.Key))
+			if cfg == nil {
+				return
+			}
+			if svc, ok := cfg.Service(inc.Service); ok {
+				sum.BridgeURL = svc.BridgeURL
+			}
 		}
 	})
 	if sum == nil {

@@ -30,7 +30,7 @@ policies:
       - {notify: [user:alice, user:carol], escalate_after: 2s}
       - {notify: [user:bob], escalate_after: 1h}
 services:
-  - {id: checkout, name: Checkout API, policy: two-step}
+  - {id: checkout, name: Checkout API, policy: two-step, bridge_url: "https://meet.example.com/checkout"}
 integrations:
   - {name: events, key: "test-events-key", service: checkout}
 severity:
@@ -131,7 +131,7 @@ func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 		}
 		body := strings.ReplaceAll(m.body, "\r\n", "\n")
 		for _, want := range []string{wantDuration, "email: 2 sent, 0 failed, 0 cancelled", "sms: 1 sent, 0 failed, 0 cancelled",
-			"by alice, " + ackedAfter.String() + " after paging began", "Link:         " + link,
+			"by alice, " + ackedAfter.String() + " after paging began", "Link:         " + link, "Bridge:       https://meet.example.com/checkout",
 			"Paged:        alice, carol, bob", "Responders:   alice, bob", "Resolved:",
 			"opened as sev1 by events:events", "sev1 -> sev2 by alice: EU only"} {
 			if !strings.Contains(body, want) {

@@ -80,6 +80,7 @@ func (t *term) message(inc *incident.Incident, n *incident.Notification, user co
 		// The resolution summary (resolution.go): no reply code or Reply-To,
 		// there is nothing left to act on by reply.
 		m.Resolution = incident.BuildSummary(inc, now, cfg.IncidentURL(inc.Key))
+		m.Resolution.BridgeURL = m.BridgeURL
 		return m
 	}
 	if n.ReplyCode > 0 {

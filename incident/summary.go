@@ -22,6 +22,9 @@ type Summary struct {
 	// URL is the incident in the console (public_url + /ui/incidents/KEY);
 	// empty when public_url is not configured.
 	URL string `json:"url,omitempty"`
+	// BridgeURL is the service's incident call link (services[].bridge_url),
+	// set by the caller from the config; empty for none.
+	BridgeURL string `json:"bridge_url,omitempty"`
 
 	DetectedAt      time.Time  `json:"detected_at"`
 	ImpactStartedAt *time.Time `json:"impact_started_at"`

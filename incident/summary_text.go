@@ -14,6 +14,7 @@ func (s *Summary) Text() string {
 	line(&b, "Service", s.Service)
 	line(&b, "Severity", s.Severity)
 	line(&b, "Link", s.URL)
+	line(&b, "Bridge", s.BridgeURL)
 	b.WriteString("\n")
 	dur := s.Duration.Text() + " from " + s.Duration.From
 	if s.Duration.Ongoing {
