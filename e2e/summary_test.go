@@ -154,3 +154,44 @@ func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 		return sent == 3, fmt.Sprintf("notifications %+v", inc.Notifications)
 	})
 }
+
+// TestSummaryMailSurvivesLeaderKill: the leader is killed right after the
+// resolve commits, on three real nodes. The summary mail is recorded in the
+// replicated state with the resolve, so the next leader sends it if the
+// old one had not: it reaches the SMTP server at least once and at most
+// twice (the one resend spec §4 allows for a mail in flight), and the
+// state records it sent.
+func TestSummaryMailSurvivesLeaderKill(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 3, testcluster.Options{Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
+	leader := c.Leader()
+	pgTrigger(t, c, leader, "kill-1", testcluster.EventsKey)
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, leader, "kill-1")
+		return len(inc.Notifications) == 1 && inc.Notifications[0].Status == incident.NotifySent,
+			fmt.Sprintf("page not recorded as sent: %+v", inc.Notifications)
+	})
+	if code, out := c.Do(leader, "POST", "/v1/incidents/INC-1/resolve", []byte(`{"by":"alice"}`), nil); code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", code, out)
+	}
+	leader.Kill()
+	var survivor *testcluster.Node
+	for _, n := range c.Nodes {
+		if n != leader {
+			survivor = n
+		}
+	}
+	const id = "n1-summary-alice"
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		inc := pgIncident(t, c, survivor, "kill-1")
+		for _, n := range inc.Notifications {
+			if n.ID == id && n.Status == incident.NotifySent {
+				return len(box.byNotification(t)[id]) > 0, "recorded sent, not at the SMTP server"
+			}
+		}
+		return false, fmt.Sprintf("summary mail not recorded sent: %+v", inc.Notifications)
+	})
+	if got := len(box.byNotification(t)[id]); got < 1 || got > 2 {
+		t.Fatalf("summary mail reached the SMTP server %d times, want 1 (or 2 if it was in flight at the kill)", got)
+	}
+}
