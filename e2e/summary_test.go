@@ -164,6 +164,7 @@ func TestResolveMailsSummaryToEveryPagedPerson(t *testing.T) {
 func TestSummaryMailSurvivesLeaderKill(t *testing.T) {
 	box := pgStartSMTP(t)
 	c := testcluster.Start(t, 3, testcluster.Options{Config: fmt.Sprintf(pgConfig, "1h", box.addr, "http://127.0.0.1:1")})
+	smAwaitVoters(t, c, 3)
 	leader := c.Leader()
 	pgTrigger(t, c, leader, "kill-1", testcluster.EventsKey)
 	c.WaitFor(30*time.Second, func() (bool, string) {
@@ -194,4 +195,24 @@ func TestSummaryMailSurvivesLeaderKill(t *testing.T) {
 	if got := len(box.byNotification(t)[id]); got < 1 || got > 2 {
 		t.Fatalf("summary mail reached the SMTP server %d times, want 1 (or 2 if it was in flight at the kill)", got)
 	}
+}
+
+// smAwaitVoters waits until the cluster has n voters: testcluster.Start
+// returns once every node is a member, and a joining node is a non-voter
+// until promoted; killing the leader before that leaves no quorum.
+func smAwaitVoters(t *testing.T, c *testcluster.Cluster, n int) {
+	t.Helper()
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		var st testcluster.Status
+		if code := c.GetJSON(c.Nodes[0], "/v1/cluster", &st); code != http.StatusOK {
+			return false, fmt.Sprintf("GET /v1/cluster: %d", code)
+		}
+		voters := 0
+		for _, m := range st.Nodes {
+			if m.Suffrage == "voter" {
+				voters++
+			}
+		}
+		return voters == n, fmt.Sprintf("%d of %d voters: %+v", voters, n, st.Nodes)
+	})
 }
