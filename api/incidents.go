@@ -177,10 +177,15 @@ type incidentJSON struct {
 	AlertsNext    string                  `json:"alerts_next,omitempty"`
 	Notifications []incident.Notification `json:"notifications"`
 	Timeline      []incident.Entry        `json:"timeline"`
+	// Roles is {} rather than null when nobody holds a role (spec §5.2).
+	Roles map[string]string `json:"roles"`
 }
 
 func fullIncident(inc *incident.Incident) incidentJSON {
-	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline, Roles: inc.Roles}
+	if out.Roles == nil {
+		out.Roles = map[string]string{}
+	}
 	if out.Alerts == nil {
 		out.Alerts = []incident.Alert{}
 	}
@@ -198,7 +203,8 @@ type actionBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
 	// Channel and DedupID are set when a reply (SMS, email, dev outbox)
-	// received on a follower is forwarded to the leader.
+	// received on a follower is forwarded to the leader; only node-to-node
+	// requests may set them (checkInternalFields).
 	Channel string `json:"channel"`
 	DedupID string `json:"dedup_id"`
 }
@@ -231,6 +237,10 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	if !actionChannels[body.Channel] {
 		writeError(w, http.StatusBadRequest, "channel: want api, sms, email or dev")
+		return
+	}
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
+		writeError(w, http.StatusForbidden, msg)
 		return
 	}
 	by := body.By

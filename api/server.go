@@ -66,6 +66,8 @@ func New(o Options) *Server {
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
 	m.Handle("POST /v1/incidents/{id}/severity", s.auth(lead(http.HandlerFunc(s.setSeverity))))
+	m.Handle("PUT /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.putRole))))
+	m.Handle("DELETE /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.deleteRole))))
 	m.Handle("POST /v1/incidents/{id}/impact", s.auth(lead(http.HandlerFunc(s.setImpact))))
 	m.Handle("GET /v1/incidents/{id}/summary", s.auth(http.HandlerFunc(s.getSummary)))
 	m.Handle("GET /v1/config", s.auth(http.HandlerFunc(s.getConfig)))
@@ -126,15 +128,14 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case s.node.Leader() == "":
-		writeError(w, http.StatusServiceUnavailable, "no known leader")
-	case s.node.FSM().Config() == nil:
-		writeError(w, http.StatusServiceUnavailable, "no committed config applied yet")
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
-			"config_version": s.node.FSM().Config().Version, "applied_index": s.node.FSM().AppliedIndex()})
+	// node and raft_state are in both answers: GET /v1/cluster on another
+	// member reads them to report this member's state.
+	if why := s.node.NotReady(); why != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": why, "node": s.node.ID(), "raft_state": s.node.RaftState()})
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(), "node": s.node.ID(),
+		"raft_state": s.node.RaftState(), "config_version": s.node.FSM().Config().Version, "applied_index": s.node.AppliedIndex()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -30,6 +30,12 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
+	// Roles (issue 13.3); numbered apart from the types other branches add.
+	TypeRole       CommandType = 40 // incident.RoleChange
+	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -43,9 +49,10 @@ const (
 // (incident.LogV1), so a log written before the upgrade replays to the same
 // state; a binary that knows only version 1 stops at a version-2 entry.
 //
-// Version 3 of action (issue 13.6): a resolve queues the resolution summary
+// Version 4 of action (issue 13.6): a resolve queues the resolution summary
 // mails and an action may be `impact`; older action entries resolve without
-// mails (incident.mailsSummary). Alert groups and events that resolve gate
+// mails (incident.mailsSummary). Only those two kinds are stamped 4
+// (actionVersion). Alert groups and events that resolve gate
 // the mails on their rules_version (incident.RulesCurrent) instead, so an
 // unplanned ingest command still means the same to an older binary.
 var commandVersions = map[CommandType]uint8{
@@ -54,10 +61,15 @@ var commandVersions = map[CommandType]uint8{
 	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
 	TypeEvent:      3,
-	TypeAction:     3,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
 	TypeSeverity:   1,
+	// action 3 carries ack_roles (the acknowledger takes the roles without
+	// a from); only an ack with some is stamped 3 (ackRolesVersion). Action
+	// 4 is a resolve that mails the summary, or an impact (summaryVersion).
+	TypeAction:     4,
+	TypeRole:       1,
+	TypeRoleNotify: 1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -69,6 +81,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -94,6 +108,10 @@ func (t CommandType) String() string {
 		return "sms_opt_out"
 	case TypeSeverity:
 		return "severity"
+	case TypeRole:
+		return "role"
+	case TypeRoleNotify:
+		return "role_notify"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:
@@ -112,6 +130,10 @@ func (t CommandType) String() string {
 		return "schedule_override"
 	case TypeEventProgress:
 		return "event_progress"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

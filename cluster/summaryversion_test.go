@@ -10,7 +10,7 @@ import (
 )
 
 // A resolve from a command written before summary mails existed (an action
-// log entry up to version 2, an alert group with rules_version 1) replays
+// log entry up to version 3, an alert group with rules_version 1) replays
 // as it applied then: no summary mail is queued, so a node upgraded and
 // replaying its log tail does not mail summaries of long-resolved
 // incidents. Current commands queue one per paged person.
@@ -45,7 +45,10 @@ func TestResolveQueuesSummaryMailOnlyFromCurrentEntries(t *testing.T) {
 		}, 2, 0},
 		{"action v3", openEvent, func(v uint8) command {
 			return mustCmd(TypeAction, incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice"}, v)
-		}, 3, 1},
+		}, 3, 0},
+		{"action v4", openEvent, func(v uint8) command {
+			return mustCmd(TypeAction, incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice"}, v)
+		}, 4, 1},
 		{"alert group rules 1", mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "firing",
 			AutoResolve: true, Policy: "p", Alerts: []incident.Alert{alert}}, 0), func(v uint8) command {
 			return mustCmd(TypeAlertGroup, &incident.AlertGroup{Service: "checkout", GroupKey: "g", Status: "resolved",
@@ -71,5 +74,24 @@ func TestResolveQueuesSummaryMailOnlyFromCurrentEntries(t *testing.T) {
 				t.Errorf("%s: status %s with %d summary mails, want resolved with %d", c.name, inc.Status, mails, c.mails)
 			}
 		})
+	}
+}
+
+// Only resolves and impacts are stamped with the summary version: other
+// actions mean the same to an older binary and keep a lower one.
+func TestActionVersion(t *testing.T) {
+	for _, c := range []struct {
+		a    incident.Action
+		want uint8
+	}{
+		{incident.Action{Kind: incident.Resolve}, 4},
+		{incident.Action{Kind: incident.Impact}, 4},
+		{incident.Action{Kind: incident.Ack, AckRoles: map[string][]string{"alice": {"tech_lead"}}}, 3},
+		{incident.Action{Kind: incident.Ack}, 2},
+		{incident.Action{Kind: incident.Note}, 2},
+	} {
+		if got := actionVersion(&c.a); got != c.want || got > commandVersions[TypeAction] {
+			t.Errorf("%s: version %d, want %d (at most %d)", c.a.Kind, got, c.want, commandVersions[TypeAction])
+		}
 	}
 }

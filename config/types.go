@@ -37,6 +37,9 @@ type Config struct {
 	// fills every severity's policy with the defaults.
 	BusinessHours []BusinessHours           `yaml:"business_hours"`
 	Severities    map[string]SeverityPolicy `yaml:"severities"`
+	// Roles add incident roles or set the built-in ones' from and
+	// instructions (roles.go).
+	Roles []Role `yaml:"roles"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

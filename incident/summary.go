@@ -91,8 +91,6 @@ type SummaryNote struct {
 
 // Timeline entry types the summary reads that other features write.
 const (
-	EntryRoleAssigned = "role_assigned"
-	EntryRoleReleased = "role_released"
 	EntryUpdatePosted = "update_posted"
 )
 
@@ -160,11 +158,18 @@ func firstAck(inc *Incident) (*time.Time, string) {
 	return utcPtr(inc.AcknowledgedAt), inc.AcknowledgedBy
 }
 
-// pagesByChannel counts pages (not summary mails) by channel and status.
+// isPage tells pages (about the incident, or asking someone to take a
+// role) from the other messages of an incident: a role's instructions to
+// its new holder and the summary mails.
+func isPage(n *Notification) bool { return n.Kind == "" || n.Kind == KindRolePage }
+
+// pagesByChannel counts pages (not summary mails or role instructions) by
+// channel and status.
 func pagesByChannel(inc *Incident) map[string]ChannelCounts {
 	out := map[string]ChannelCounts{}
-	for _, n := range inc.Notifications {
-		if n.Kind != "" {
+	for i := range inc.Notifications {
+		n := &inc.Notifications[i]
+		if !isPage(n) {
 			continue
 		}
 		c := out[n.Channel]
@@ -188,8 +193,8 @@ func pagesByChannel(inc *Incident) map[string]ChannelCounts {
 func PagedUsers(inc *Incident) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, n := range inc.Notifications {
-		if n.Kind == "" && n.User != "" && !seen[n.User] {
+	for i := range inc.Notifications {
+		if n := &inc.Notifications[i]; isPage(n) && n.User != "" && !seen[n.User] {
 			seen[n.User] = true
 			out = append(out, n.User)
 		}

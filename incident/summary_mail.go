@@ -19,28 +19,30 @@ const KindSummary = "summary"
 // an upgrade does not mail summaries of incidents resolved long ago): an
 // alert group or event needs rules_version 2 (rulesSummary, stamped by the
 // router; an older binary applies it by its own rules, the known window of
-// rules versions), an action a log entry of version 3 (a binary that knows
-// only older action entries stops at it; cluster/command.go).
+// rules versions), an action a log entry of version SummaryLogVersion (a
+// binary that knows only older action entries stops at it; the cluster
+// stamps only resolves and impacts so).
 const (
-	rulesSummary        = 2
-	lastActionLogNoMail = 2
+	rulesSummary = 2
+	// SummaryLogVersion is the action log version of a resolve that mails
+	// the summary, and of the impact action.
+	SummaryLogVersion = 4
 )
 
 // mailsSummary reports whether a resolve action from a log entry of
 // version v queues the summary mails; 0 is a command built in this binary.
-func mailsSummary(v uint8) bool { return v == 0 || v > lastActionLogNoMail }
+func mailsSummary(v uint8) bool { return v == 0 || v >= SummaryLogVersion }
 
-// SummaryRecipients are everyone who was paged or holds a role, in the
-// order first paged, then role holders by role name.
+// SummaryRecipients are everyone who was paged or held a role, in the
+// order first paged, then role holders in the order they took one.
 func SummaryRecipients(inc *Incident) []string {
 	out := PagedUsers(inc)
 	seen := map[string]bool{}
 	for _, u := range out {
 		seen[u] = true
 	}
-	roles := rolesOf(inc)
-	for _, r := range sortedKeys(roles) {
-		if u := roles[r]; u != "" && !seen[u] {
+	for _, u := range roleHolders(inc) {
+		if !seen[u] {
 			seen[u] = true
 			out = append(out, u)
 		}

@@ -222,3 +222,26 @@ func TestMitigatedAtIsTheFirstMonitoringUpdate(t *testing.T) {
 		t.Fatalf("time to mitigate = %+v", m)
 	}
 }
+
+// TestSummaryRolesAndTheirHoldersGetTheMail: the summary lists the current
+// role holders, and everyone who held a role is mailed, paged or not.
+func TestSummaryRolesAndTheirHoldersGetTheMail(t *testing.T) {
+	s := NewState()
+	pagedIncident(t, s)
+	inc := s.own(s.byID(1)) // the state's own copy, as apply changes it
+	setRole(at(2), inc, "incident_manager", "dave", "dave", "via api", "")
+	setRole(at(3), inc, "incident_manager", "erin", "dave", "via api", "handover")
+	setRole(at(4), inc, "tech_lead", "bob", "bob", "via sms", "")
+	act(t, s, at(20), Action{Incident: 1, Kind: Resolve, By: "erin"})
+	inc = mustGet(t, s, 1)
+	sum := BuildSummary(inc, at(30), "")
+	if mustJSON(t, sum.Roles) != `{"incident_manager":"erin","tech_lead":"bob"}` {
+		t.Fatalf("roles = %s", mustJSON(t, sum.Roles))
+	}
+	if got := strings.Join(SummaryRecipients(inc), ","); got != "alice,bob,dave,erin" {
+		t.Fatalf("recipients = %s, want the paged (alice, bob) then past and present role holders (dave, erin)", got)
+	}
+	if text := sum.Text(); !strings.Contains(text, "Roles:        incident_manager: erin, tech_lead: bob") {
+		t.Fatalf("text lacks the roles:\n%s", text)
+	}
+}

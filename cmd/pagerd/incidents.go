@@ -94,6 +94,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 	if inc.SeveritySetBy != "" {
 		fmt.Fprintf(w, "severity:  %s, set by %s\n", inc.Severity, inc.SeveritySetBy)
 	}
+	if len(inc.Roles) > 0 {
+		fmt.Fprintf(w, "roles:     %s\n", formatRoles(inc.Roles))
+	}
 	if inc.DeferredUntil != nil {
 		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
 	}
@@ -116,7 +119,7 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		for _, n := range inc.Notifications {
 			where := fmt.Sprintf("step %d loop %d", n.Step+1, n.Loop+1)
 			if n.Kind != "" {
-				where = n.Kind // the resolution summary mail, not a page of a step
+				where = strings.TrimSpace(n.Kind + " " + n.Role) // a role page, instructions, or the summary mail
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
 				where, n.Attempts, fmtTime(n.SentAt), n.Error)
@@ -154,7 +157,7 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 	return func(args []string, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet(action, flag.ContinueOnError)
 		c := clientFlags(fs)
-		as := fs.String("as", "", "act as this user (default: the API token's name)")
+		as := fs.String("as", "", "act as this user (default: the API token's name; another user needs an admin token)")
 		note := fs.String("note", "", "a note for the timeline")
 		id, err := incidentArg(fs, c, args)
 		if err != nil {
@@ -175,7 +178,7 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 func runNote(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("note", flag.ContinueOnError)
 	c := clientFlags(fs)
-	as := fs.String("as", "", "note as this user (default: the API token's name)")
+	as := fs.String("as", "", "note as this user (default: the API token's name; another user needs an admin token)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -1,9 +1,9 @@
 package nodebackend
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,26 +19,39 @@ import (
 // maxAnswer bounds how much of the leader's answer is read.
 const maxAnswer = 4 << 20
 
-// forwardAction posts the action to the leader's public API, as the CLI
-// would, with the reply's channel and dedup id, and maps the answer back.
-// A severity change (kind "severity") carries the severity it sets.
+// forwardAction posts the action to the leader's public API as a
+// node-to-node request (only those may set the reply's channel and dedup
+// id), and maps the answer back. A severity change (kind "severity")
+// carries the severity it sets.
 func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severity string) (reply.Result, error) {
-	base, headers := b.node.LeaderAPI()
-	if base == "" {
-		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
-	}
 	fields := map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
 	if a.Kind == reply.ActionSeverity {
 		fields["severity"] = severity
 	}
+	return b.forward(ctx, http.MethodPost, url.PathEscape(a.Kind), fields, a.Incident)
+}
+
+// forwardRole puts the reply's role take to the leader's public API
+// (PUT /v1/incidents/{id}/roles/{role}), the replying user as the holder.
+func (b *Backend) forwardRole(ctx context.Context, a *incident.Action, role string) (reply.Result, error) {
+	fields := map[string]string{"user": a.By, "by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	return b.forward(ctx, http.MethodPut, "roles/"+url.PathEscape(role), fields, a.Incident)
+}
+
+// forward sends one incident request (sub: the path after
+// /v1/incidents/{id}/) to the leader and maps its answer.
+func (b *Backend) forward(ctx context.Context, method, sub string, fields map[string]string, id uint64) (reply.Result, error) {
 	body, _ := json.Marshal(fields)
-	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return reply.Result{}, err
+	path := "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + sub
+	// Signed with the node's cluster credentials, not an API token: a token
+	// rotation must not stop followers from forwarding replies.
+	req, err := b.node.LeaderRequest(ctx, method, path, body)
+	if errors.Is(err, cluster.ErrNoLeader) {
+		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
-	req.Header = headers
-	req.Header.Set("Content-Type", "application/json")
+	if err != nil {
+		return reply.Result{}, fmt.Errorf("%w: sign the forwarded reply: %v", reply.ErrTransient, err)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return reply.Result{}, fmt.Errorf("%w: forward to leader: %v", reply.ErrTransient, err)
@@ -55,7 +68,7 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 		}
 		return reply.Result{Incident: &inc, Duplicate: resp.Header.Get(cluster.DuplicateHeader) == "true"}, nil
 	case resp.StatusCode == http.StatusConflict:
-		return reply.Result{Incident: b.current(a.Incident)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
+		return reply.Result{Incident: b.current(id)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
 	case resp.StatusCode == http.StatusNotFound:
 		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, apiErr.Error)
 	case resp.StatusCode >= 500:
