@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,21 +79,21 @@ func TestResolveQueuesSummaryMailOnlyFromCurrentEntries(t *testing.T) {
 	}
 }
 
-// Only resolves and impacts are stamped with the summary version: other
-// actions mean the same to an older binary and keep a lower one.
-func TestActionVersion(t *testing.T) {
-	for _, c := range []struct {
-		a    incident.Action
-		want uint8
-	}{
-		{incident.Action{Kind: incident.Resolve}, 4},
-		{incident.Action{Kind: incident.Impact}, 4},
-		{incident.Action{Kind: incident.Ack, AckRoles: map[string][]string{"alice": {"tech_lead"}}}, 3},
-		{incident.Action{Kind: incident.Ack}, 2},
-		{incident.Action{Kind: incident.Note}, 2},
-	} {
-		if got := actionVersion(&c.a); got != c.want || got > commandVersions[TypeAction] {
-			t.Errorf("%s: version %d, want %d (at most %d)", c.a.Kind, got, c.want, commandVersions[TypeAction])
-		}
+// Until every member applies action version 4 the gate writes a resolve
+// as the version they apply (no summary mails then), and refuses an impact,
+// which older members would refuse as unknown while upgraded ones record it.
+func TestActionDowngrade(t *testing.T) {
+	resolve := &incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice"}
+	if c, err := gatedCommand(TypeAction, 3, []string{"n2"}, resolve); err != nil || c.Version != 3 {
+		t.Fatalf("resolve for version-3 members: %+v %v", c, err)
+	}
+	impact := &incident.Action{Incident: 1, Kind: incident.Impact, By: "alice", StartedAt: &time.Time{}}
+	_, err := gatedCommand(TypeAction, 3, []string{"n2"}, impact)
+	var u *Unavailable
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), "n2") {
+		t.Fatalf("impact for version-3 members: %v, want Unavailable naming n2", err)
+	}
+	if c, err := gatedCommand(TypeAction, 4, nil, impact); err != nil || c.Version != 4 {
+		t.Fatalf("impact once every member applies 4: %+v %v", c, err)
 	}
 }
