@@ -19,9 +19,8 @@ const KindSummary = "summary"
 // an upgrade does not mail summaries of incidents resolved long ago): an
 // alert group or event needs rules_version 2 (rulesSummary, stamped by the
 // router; an older binary applies it by its own rules, the known window of
-// rules versions), an action a log entry of version SummaryLogVersion (a
-// binary that knows only older action entries stops at it; the cluster
-// stamps only resolves and impacts so).
+// rules versions), an action a log entry of version SummaryLogVersion
+// (which the cluster's version gate writes once every member applies it).
 const (
 	rulesSummary = 2
 	// SummaryLogVersion is the action log version of a resolve that mails
