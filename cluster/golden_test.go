@@ -213,6 +213,23 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("role notify: %+v", r.Value)
 			}
 		}},
+		{t: TypeAction, v: 4, body: func() any {
+			return &incident.Action{Incident: 4, Kind: incident.Resolve, By: "alice", Channel: "api", Note: "fixed"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			// Version 4: the resolve mails the summary to everyone paged or
+			// holding a role (alice took commander, bob scribe).
+			inc, _ := r.Value.(*incident.Incident)
+			mails := map[string]bool{}
+			for _, n := range inc.Notifications {
+				if n.Kind == incident.KindSummary && n.Status == incident.NotifyQueued {
+					mails[n.User] = true
+				}
+			}
+			if inc == nil || inc.Status != incident.Resolved || !mails["alice"] || !mails["bob"] {
+				t.Fatalf("action v4: %+v", r.Value)
+			}
+		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },
 			check: func(t *testing.T, f *FSM, r Result) {
 				if r.Value != true {

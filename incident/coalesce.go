@@ -2,6 +2,10 @@ package incident
 
 import "time"
 
+// rulesCoalesce is the apply-rules version from which a source's repeated
+// entries coalesce (RulesCurrent).
+const rulesCoalesce = 3
+
 // coalesceWindow is how many of the latest timeline entries a new source
 // entry is compared with. An alert flapping firing/resolved alternates two
 // entries, and others (an acknowledgement, a page) may fall between, so the

@@ -86,6 +86,9 @@ func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.AcknowledgedAt = cloneTime(inc.AcknowledgedAt)
 	c.ResolvedAt = cloneTime(inc.ResolvedAt)
+	c.DetectedAt = cloneTime(inc.DetectedAt)
+	c.ImpactStartedAt = cloneTime(inc.ImpactStartedAt)
+	c.MitigatedAt = cloneTime(inc.MitigatedAt)
 	c.DeferredUntil = cloneTime(inc.DeferredUntil)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {

@@ -29,6 +29,7 @@ func (s *State) ApplyPurge(p *Purge) int {
 			continue
 		}
 		s.incidents[id-s.base-1] = nil
+		delete(s.pendingMail, id) // derived indexes hold no removed id
 		removed++
 	}
 	s.trimFront()

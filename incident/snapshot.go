@@ -249,6 +249,7 @@ func (b *builder) finish() (*State, error) {
 // index rebuilds the derived indexes of one restored incident.
 func (s *State) index(inc *Incident) {
 	if !inc.Status.Open() {
+		s.indexSummaryMail(inc)
 		return
 	}
 	s.open[openKey{inc.Service, inc.DedupKey}] = inc

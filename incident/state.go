@@ -47,6 +47,9 @@ type State struct {
 	// dedupRefused holds the refusal of a remembered reply that was refused
 	// (ErrConflict), so its retry answers the same (rememberAction).
 	dedupRefused map[string]string
+	// pendingMail holds the resolved incidents with a summary mail still
+	// queued (summary_mail.go); derived, rebuilt on restore.
+	pendingMail map[uint64]struct{}
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -225,7 +228,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
-		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion))
 	case Escalate:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "escalate")
@@ -239,6 +242,10 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
 		}
 		inc.addEntry(now, EntryNote, actor, a.Note)
+	case Impact:
+		if err := setImpact(now, inc, a, actor); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Kind)
 	}
@@ -265,7 +272,7 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{}, gen: s.gen,
+		Alerts: []Alert{}, gen: s.gen, DetectedAt: &now,
 	}
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
@@ -303,7 +310,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
-	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= 2}
+	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= rulesCoalesce}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
 		if !known && a.Status == "resolved" && rules >= 1 {
@@ -313,6 +320,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 			s.dropAlert(inc, a, log)
 			continue
 		}
+		noteDetected(inc, &a)
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
@@ -348,14 +356,14 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 	}
 	if !autoResolve {
 		msg := "source reports resolved; auto_resolve is off for service " + inc.Service
-		if rules >= 2 {
+		if rules >= rulesCoalesce {
 			inc.addOrCoalesce(now, EntryIgnored, actor, msg)
 		} else {
 			inc.addEntry(now, EntryIgnored, actor, msg)
 		}
 		return
 	}
-	s.resolve(now, inc, actor, "resolved by source")
+	s.resolve(now, inc, actor, "resolved by source", rules >= rulesSummary)
 }
 
 func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
@@ -389,7 +397,9 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVer
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
-func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
+// resolve closes the incident; mailSummary queues the summary mails (false
+// only when replaying a log entry written before they existed).
+func (s *State) resolve(now time.Time, inc *Incident, actor, msg string, mailSummary bool) {
 	t := now
 	inc.Status = Resolved
 	inc.ResolvedAt = &t
@@ -401,6 +411,9 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	stopEscalation(inc, true)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
+	if mailSummary {
+		s.queueSummaryMail(inc)
+	}
 }
 
 func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {

@@ -15,31 +15,34 @@ import "time"
 // the stored type gets it too (and with it, a decision about the format).
 
 type storedIncident struct {
-	ID             uint64               `json:"id"`
-	Key            string               `json:"key"`
-	Title          string               `json:"title"`
-	Service        string               `json:"service"`
-	Severity       string               `json:"severity"`
-	SeveritySetBy  string               `json:"severity_set_by,omitempty"`
-	Status         Status               `json:"status"`
-	DedupKey       string               `json:"dedup_key"`
-	Source         string               `json:"source"`
-	Integration    string               `json:"integration"`
-	CreatedAt      time.Time            `json:"created_at"`
-	AcknowledgedAt *time.Time           `json:"acknowledged_at"`
-	AcknowledgedBy string               `json:"acknowledged_by"`
-	ResolvedAt     *time.Time           `json:"resolved_at"`
-	ResolvedBy     string               `json:"resolved_by"`
-	AlertCount     int                  `json:"alert_count"`
-	AlertsDropped  int                  `json:"alerts_dropped"`
-	Alerts         []storedAlert        `json:"alerts"`
-	Escalation     *storedEscalation    `json:"escalation"`
-	DeferredUntil  *time.Time           `json:"deferred_until,omitempty"`
-	Roles          map[string]string    `json:"roles"`
-	RolesPaged     []string             `json:"roles_paged,omitempty"`
-	RolesBriefed   map[string]string    `json:"roles_briefed,omitempty"`
-	Notifications  []storedNotification `json:"notifications,omitempty"`
-	Timeline       []storedEntry        `json:"timeline,omitempty"`
+	ID              uint64               `json:"id"`
+	Key             string               `json:"key"`
+	Title           string               `json:"title"`
+	Service         string               `json:"service"`
+	Severity        string               `json:"severity"`
+	SeveritySetBy   string               `json:"severity_set_by,omitempty"`
+	Status          Status               `json:"status"`
+	DedupKey        string               `json:"dedup_key"`
+	Source          string               `json:"source"`
+	Integration     string               `json:"integration"`
+	CreatedAt       time.Time            `json:"created_at"`
+	AcknowledgedAt  *time.Time           `json:"acknowledged_at"`
+	AcknowledgedBy  string               `json:"acknowledged_by"`
+	ResolvedAt      *time.Time           `json:"resolved_at"`
+	ResolvedBy      string               `json:"resolved_by"`
+	AlertCount      int                  `json:"alert_count"`
+	AlertsDropped   int                  `json:"alerts_dropped"`
+	Alerts          []storedAlert        `json:"alerts"`
+	Escalation      *storedEscalation    `json:"escalation"`
+	DeferredUntil   *time.Time           `json:"deferred_until,omitempty"`
+	Roles           map[string]string    `json:"roles"`
+	RolesPaged      []string             `json:"roles_paged,omitempty"`
+	RolesBriefed    map[string]string    `json:"roles_briefed,omitempty"`
+	Notifications   []storedNotification `json:"notifications,omitempty"`
+	Timeline        []storedEntry        `json:"timeline,omitempty"`
+	DetectedAt      *time.Time           `json:"detected_at,omitempty"`
+	ImpactStartedAt *time.Time           `json:"impact_started_at,omitempty"`
+	MitigatedAt     *time.Time           `json:"mitigated_at,omitempty"`
 }
 
 type storedAlert struct {
@@ -114,6 +117,7 @@ func (s *storedIncident) fill(inc *Incident) {
 	*s = storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status,
 		Roles: inc.Roles, RolesPaged: inc.RolesPaged, RolesBriefed: inc.RolesBriefed,
+		DetectedAt: inc.DetectedAt, ImpactStartedAt: inc.ImpactStartedAt, MitigatedAt: inc.MitigatedAt,
 		DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
@@ -146,7 +150,8 @@ func (s *storedIncident) fill(inc *Incident) {
 func fromStored(s *storedIncident) *Incident {
 	inc := &Incident{ID: s.ID, Key: KeyFor(s.ID), Title: s.Title, Service: s.Service, Severity: s.Severity,
 		SeveritySetBy: s.SeveritySetBy, DeferredUntil: s.DeferredUntil, Status: s.Status,
-		Roles: s.Roles, RolesPaged: s.RolesPaged, RolesBriefed: s.RolesBriefed, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
+		Roles: s.Roles, RolesPaged: s.RolesPaged, RolesBriefed: s.RolesBriefed,
+		DetectedAt: s.DetectedAt, ImpactStartedAt: s.ImpactStartedAt, MitigatedAt: s.MitigatedAt, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
 		CreatedAt: s.CreatedAt, AcknowledgedAt: s.AcknowledgedAt, AcknowledgedBy: s.AcknowledgedBy,
 		ResolvedAt: s.ResolvedAt, ResolvedBy: s.ResolvedBy, AlertCount: s.AlertCount,
 		AlertsDropped: s.AlertsDropped, Alerts: make([]Alert, len(s.Alerts))}

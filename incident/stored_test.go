@@ -48,7 +48,8 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		AlertCount: 2, AlertsDropped: 1, Alerts: []Alert{alert("fp", "firing", "sev1")},
 		Escalation: &Escalation{Policy: "p", Step: 1}, DeferredUntil: ptr(at(3)),
 		Roles: map[string]string{"incident_manager": "alice"}, RolesPaged: []string{"tech_lead"},
-		RolesBriefed:  map[string]string{"incident_manager": "alice"},
+		RolesBriefed: map[string]string{"incident_manager": "alice"},
+		DetectedAt:   ptr(at(-1)), ImpactStartedAt: ptr(at(-2)), MitigatedAt: ptr(at(4)),
 		Notifications: []Notification{{ID: "n3-1-0", User: "alice", Kind: "role", Role: "tech_lead"}},
 		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}
 	if a, b := mustJSON(t, full), mustJSON(t, fromStored(toStored(full))); a != b {

@@ -50,6 +50,8 @@ func init() {
 		"note":      {"add a note to an incident's timeline", runNote},
 		"severity":  {"set an incident's severity (sev1..sev3)", runSeverity},
 		"role":      {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
+		"summary":   {"an incident's resolution summary", runSummary},
+		"impact":    {"set when an incident's customer impact began (--at T)", runImpact},
 		"version":   {"print the version", runVersion},
 	}
 }
