@@ -27,7 +27,12 @@ func NewState() *State {
 
 // Encode is the snapshot form: a deep copy, so later applies do not
 // change a snapshot in progress.
+// An empty state encodes as nil (left out of the snapshot header), so a
+// cluster that never used any of this writes the snapshots it wrote before.
 func (s *State) Encode() (json.RawMessage, error) {
+	if len(s.Postmortems) == 0 && len(s.Followups) == 0 && len(s.Seq) == 0 && len(s.Reminders) == 0 {
+		return nil, nil
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode learning state: %w", err)
