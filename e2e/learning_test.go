@@ -74,13 +74,8 @@ func TestPostmortemDraftedOnResolveOfSev2(t *testing.T) {
 	if want := inc.ResolvedAt.Add(5 * 24 * time.Hour); !p.DueAt.Equal(want) {
 		t.Fatalf("due %v, want %v (resolve + 5 days)", p.DueAt, want)
 	}
-	detected := inc.CreatedAt
-	for _, a := range inc.Alerts {
-		if !a.StartsAt.IsZero() && a.StartsAt.Before(detected) {
-			detected = a.StartsAt
-		}
-	}
-	duration := inc.ResolvedAt.Sub(detected).Round(time.Second).String()
+	detected := inc.DetectedTime() // the summary's duration: detected_at to resolve, whole seconds
+	duration := (inc.ResolvedAt.Sub(detected) / time.Second * time.Second).String()
 	for _, want := range []string{inc.Key, inc.Title, "Duration: " + duration, "## What happened", "## Actions", "alice by email"} {
 		if !strings.Contains(p.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, p.Body)

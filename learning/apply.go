@@ -128,7 +128,7 @@ func newPostmortem(now time.Time, cfg *config.Config, inc *incident.Incident, by
 		}
 	}
 	return &Postmortem{Incident: inc.ID, Key: incident.KeyFor(inc.ID), Status: StatusDraft,
-		Owner: IncidentManager(inc), DueAt: now.Add(due), Body: Prefill(cfg, inc),
+		Owner: IncidentManager(inc), DueAt: now.Add(due), Body: Prefill(cfg, inc, now),
 		CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
 }
 

@@ -2,6 +2,7 @@ package learning
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,31 +29,46 @@ func IncidentManager(inc *incident.Incident) string {
 }
 
 // Prefill is a postmortem's first Markdown body, made in apply from the
-// incident as it stands: deterministic (times from the incident, the zone
-// from the replicated config), so every replica stores the same text.
-// Times are shown in the config's timezone (services have none of their
-// own), else UTC.
-func Prefill(cfg *config.Config, inc *incident.Incident) string {
+// incident as it stands (its resolution summary, incident.BuildSummary,
+// and its timeline): deterministic (times from the incident, the zone from
+// the replicated config, now from the batch), so every replica stores the
+// same text. Times are shown in the config's timezone (services have none
+// of their own), else UTC.
+func Prefill(cfg *config.Config, inc *incident.Incident, now time.Time) string {
 	loc := zoneOf(cfg)
 	at := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
+	sum := incident.BuildSummary(inc, now, cfg.IncidentURL(inc.Key))
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Postmortem: %s %s\n\n", inc.Key, inc.Title)
 	b.WriteString("## Summary\n\n")
-	fmt.Fprintf(&b, "- Incident: %s (%s, service %s)\n", inc.Key, inc.Severity, inc.Service)
-	fmt.Fprintf(&b, "- Impact: _describe who was affected and how_\n")
-	fmt.Fprintf(&b, "- Detected: %s (%s)\n", at(detectedAt(inc)), detectionOf(inc))
-	fmt.Fprintf(&b, "- Opened: %s\n", at(inc.CreatedAt))
-	if inc.ResolvedAt != nil {
-		fmt.Fprintf(&b, "- Resolved: %s by %s\n", at(*inc.ResolvedAt), orElse(inc.ResolvedBy, "pagerd"))
-		fmt.Fprintf(&b, "- Duration: %s\n", span(inc.ResolvedAt.Sub(detectedAt(inc))))
+	fmt.Fprintf(&b, "- Incident: %s (%s, service %s)", inc.Key, inc.Severity, inc.Service)
+	if sum.URL != "" {
+		fmt.Fprintf(&b, " %s", sum.URL)
 	}
-	if inc.AcknowledgedAt != nil {
-		fmt.Fprintf(&b, "- Time to acknowledge: %s (by %s)\n", span(inc.AcknowledgedAt.Sub(inc.CreatedAt)), inc.AcknowledgedBy)
+	b.WriteString("\n- Impact: _describe who was affected and how_")
+	if sum.ImpactStartedAt != nil {
+		fmt.Fprintf(&b, " (impact began %s)", at(*sum.ImpactStartedAt))
+	}
+	fmt.Fprintf(&b, "\n- Detected: %s (%s)\n", at(sum.DetectedAt), detectionOf(inc))
+	fmt.Fprintf(&b, "- Opened: %s\n", at(inc.CreatedAt))
+	if sum.ResolvedAt != nil {
+		fmt.Fprintf(&b, "- Resolved: %s by %s\n", at(*sum.ResolvedAt), orElse(sum.ResolvedBy, "pagerd"))
+	}
+	fmt.Fprintf(&b, "- Duration: %s (from %s)\n", span(time.Duration(sum.Duration.Seconds)*time.Second), sum.Duration.From)
+	if sum.TimeToAck != nil {
+		fmt.Fprintf(&b, "- Time to acknowledge: %s (by %s)\n", span(time.Duration(sum.TimeToAck.Seconds)*time.Second), sum.AcknowledgedBy)
 	} else {
 		b.WriteString("- Time to acknowledge: not acknowledged\n")
 	}
-	b.WriteString("- Time to mitigate: _not recorded; fill in_\n\n")
-	fmt.Fprintf(&b, "## Timeline (%s)\n\n", loc.String())
+	if sum.TimeToMitigate != nil {
+		fmt.Fprintf(&b, "- Time to mitigate: %s\n", span(time.Duration(sum.TimeToMitigate.Seconds)*time.Second))
+	} else {
+		b.WriteString("- Time to mitigate: _not recorded (no monitoring update); fill in_\n")
+	}
+	for _, r := range sortedRoles(sum.Roles) {
+		fmt.Fprintf(&b, "- %s: %s\n", r, sum.Roles[r])
+	}
+	fmt.Fprintf(&b, "\n## Timeline (%s)\n\n", loc.String())
 	for _, e := range inc.Timeline {
 		fmt.Fprintf(&b, "- %s %s %s: %s\n", at(e.At), e.Type, orElse(e.Actor, "-"), oneLine(e.Message))
 	}
@@ -73,6 +89,15 @@ func Prefill(cfg *config.Config, inc *incident.Incident) string {
 	return b.String()
 }
 
+func sortedRoles(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func zoneOf(cfg *config.Config) *time.Location {
 	if cfg != nil && cfg.Timezone != "" {
 		if loc, err := time.LoadLocation(cfg.Timezone); err == nil {
@@ -80,18 +105,6 @@ func zoneOf(cfg *config.Config) *time.Location {
 		}
 	}
 	return time.UTC
-}
-
-// detectedAt is the earliest startsAt of the incident's alerts, else its
-// creation (spec §5.2 detected_at).
-func detectedAt(inc *incident.Incident) time.Time {
-	t := inc.CreatedAt
-	for _, a := range inc.Alerts {
-		if !a.StartsAt.IsZero() && a.StartsAt.Before(t) {
-			t = a.StartsAt
-		}
-	}
-	return t
 }
 
 func detectionOf(inc *incident.Incident) string {
