@@ -78,7 +78,7 @@ func (m *reminderMailer) Send(ctx context.Context, to string, items []reminders.
 		return fmt.Errorf("user %q has no email address", to)
 	}
 	replyTo := m.replyAddress(cfg, items)
-	subject, body := reminderText(items, replyTo != "")
+	subject, body := reminderText(items, replyTo != "", cfg.IncidentURL)
 	if m.devBox != nil {
 		m.devBox.Keep(u.Email, subject, body, "")
 		return nil
@@ -113,7 +113,9 @@ func (m *reminderMailer) replyAddress(cfg *config.Config, items []reminders.Remi
 	return ""
 }
 
-func reminderText(items []reminders.Reminder, canReply bool) (subject, body string) {
+// reminderText is the digest's subject and body; link gives an incident's
+// console URL ("" without public_url).
+func reminderText(items []reminders.Reminder, canReply bool, link func(key string) string) (subject, body string) {
 	subject = "pagerd reminder: " + items[0].Line
 	if len(items) > 1 {
 		subject = fmt.Sprintf("pagerd: %d reminders", len(items))
@@ -123,6 +125,9 @@ func reminderText(items []reminders.Reminder, canReply bool) (subject, body stri
 	followups := 0
 	for _, it := range items {
 		fmt.Fprintf(&b, "- %s\n", it.Line)
+		if u := link(incidentKeyOf(it.Ref)); u != "" {
+			fmt.Fprintf(&b, "  %s\n", u)
+		}
 		if it.Kind == reminders.KindFollowup {
 			followups++
 		}
@@ -144,4 +149,13 @@ func reminderMessageID(items []reminders.Reminder) string {
 		h.Write([]byte(it.ID + "\x00"))
 	}
 	return "rem-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// incidentKeyOf is the incident key of a reminder's ref ("INC-42-F1" →
+// "INC-42"; "INC-42" stays).
+func incidentKeyOf(ref string) string {
+	if i := strings.LastIndex(ref, "-F"); i > 0 {
+		return ref[:i]
+	}
+	return ref
 }
