@@ -60,6 +60,9 @@ type Incident struct {
 	RolesBriefed  map[string]string `json:"roles_briefed,omitempty"`
 	Notifications []Notification    `json:"notifications,omitempty"`
 	Timeline      []Entry           `json:"timeline,omitempty"`
+	// Drill is set on an incident a continuity drill opened (spec §5.2):
+	// status pages and reports leave such incidents out.
+	Drill *DrillRef `json:"drill"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
