@@ -50,6 +50,7 @@ func init() {
 		"note":      {"add a note to an incident's timeline", runNote},
 		"severity":  {"set an incident's severity (sev1..sev3)", runSeverity},
 		"role":      {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
+		"report":    {"response [--from T --to T --by service|severity]: response report", runReport},
 		"version":   {"print the version", runVersion},
 	}
 }

@@ -1,0 +1,36 @@
+package api
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseReportQuery: any query string is a window and grouping that
+// passes Check, or an error naming one of the fields; never a panic.
+func FuzzParseReportQuery(f *testing.F) {
+	for _, s := range []string{"", "from=2026-11-01&to=2026-11-02", "group_by=severity&format=csv",
+		"from=2026-11-03&to=2026-11-02", "to=9999-12-31T23:59:59Z", "from=0001-01-01", "group_by=%00"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, format, err := ParseReportQuery(v, now)
+		if err != nil {
+			for _, field := range []string{"from:", "to:", "group_by:", "format:"} {
+				if strings.HasPrefix(err.Error(), field) {
+					return
+				}
+			}
+			t.Fatalf("%q: error %q names no field", raw, err)
+		}
+		if q.Check() != nil || q.From.After(q.To) || (format != "json" && format != "csv") {
+			t.Fatalf("%q: accepted %+v %q", raw, q, format)
+		}
+	})
+}
