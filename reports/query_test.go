@@ -1,4 +1,4 @@
-package api
+package reports
 
 import (
 	"net/url"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// FuzzParseReportQuery: any query string is a window and grouping that
+// FuzzParseQuery: any query string is a window and grouping that
 // passes Check, or an error naming one of the fields; never a panic.
-func FuzzParseReportQuery(f *testing.F) {
+func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{"", "from=2026-11-01&to=2026-11-02", "group_by=severity&format=csv",
 		"from=2026-11-03&to=2026-11-02", "to=9999-12-31T23:59:59Z", "from=0001-01-01", "group_by=%00"} {
 		f.Add(s)
@@ -20,7 +20,7 @@ func FuzzParseReportQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, format, err := ParseReportQuery(v, now)
+		q, format, err := ParseQuery(v, now)
 		if err != nil {
 			for _, field := range []string{"from:", "to:", "group_by:", "format:"} {
 				if strings.HasPrefix(err.Error(), field) {
