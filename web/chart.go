@@ -41,7 +41,7 @@ type chartTick struct {
 
 const (
 	chartW, chartH                               = 640, 240
-	chartLeft, chartRight, chartTop, chartBottom = 56, 624, 12, 204
+	chartLeft, chartRight, chartTop, chartBottom = 56, 600, 12, 204
 )
 
 // buildChart plots the buckets of pts that have samples (pick chooses TTA

@@ -45,7 +45,7 @@ func (c *Console) reportsPage(w http.ResponseWriter, r *http.Request, v *viewer)
 		return
 	}
 	if d.From == "" {
-		d.From = q.From.Format("2006-01-02")
+		d.From = q.From.Format(time.RFC3339)
 	}
 	if d.To == "" {
 		d.To = q.To.Format(time.RFC3339)
