@@ -20,8 +20,12 @@ func (inc *Incident) FirstAckAt() *time.Time {
 // impact began as a person said, else when monitoring detected the problem,
 // else the incident's creation.
 func (inc *Incident) ImpactStart() time.Time {
-	// Hook: impact_started_at and detected_at (h12, spec §5.2) come first
-	// once the incident carries them.
+	switch {
+	case inc.ImpactStartedAt != nil:
+		return *inc.ImpactStartedAt
+	case inc.DetectedAt != nil:
+		return *inc.DetectedAt
+	}
 	return inc.CreatedAt
 }
 

@@ -43,3 +43,21 @@ func TestOfReadsTheIncidentsHistory(t *testing.T) {
 		t.Fatalf("drill record %+v", r)
 	}
 }
+
+// Time to resolve starts at the impact start a person gave, else at
+// detection, else at creation.
+func TestImpactStartPrefersImpactThenDetection(t *testing.T) {
+	impact, detected := t0.Add(-10*time.Minute), t0.Add(-time.Minute)
+	inc := &incident.Incident{CreatedAt: t0}
+	if r := Of(inc); !r.ImpactStart.Equal(t0) {
+		t.Fatalf("no impact or detection: %v", r.ImpactStart)
+	}
+	inc.DetectedAt = &detected
+	if r := Of(inc); !r.ImpactStart.Equal(detected) {
+		t.Fatalf("detected only: %v", r.ImpactStart)
+	}
+	inc.ImpactStartedAt = &impact
+	if r := Of(inc); !r.ImpactStart.Equal(impact) {
+		t.Fatalf("impact set: %v", r.ImpactStart)
+	}
+}
