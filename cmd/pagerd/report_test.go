@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -113,6 +114,15 @@ func TestResponseReportOnARealNode(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Total.Count != 19 || rep.Total.TTA.P90 != 180.25 || rep.Total.TTA.Mean != 100.25 {
 		t.Fatalf("19 incidents: %v %s", err, out.String())
+	}
+
+	// Text: a table row per group and the total.
+	out.Reset()
+	if code := run([]string{"report", "response", "--from", "2026-11-02", "--to", "2026-11-03T09:00:00Z"}, &out, &errb); code != 0 {
+		t.Fatalf("report text: exit %d: %s", code, errb.String())
+	}
+	if !regexp.MustCompile(`(?m)^checkout +20 +100\.25s +180\.25s +105\.25s +600s +1080s +630s +0 +0 +-$`).MatchString(out.String()) {
+		t.Fatalf("text report:\n%s", out.String())
 	}
 
 	// An empty window: zeros, exit 0.
