@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,18 @@ func TestCheckNamesTheField(t *testing.T) {
 	}
 	if err := (Query{From: t0, To: t0, By: ByService}).Check(); err != nil {
 		t.Errorf("empty window: %v", err)
+	}
+}
+
+// A window wider than a time.Duration (from year 1) neither overflows nor
+// panics: the series is cut at MaxPoints.
+func TestSeriesOfAHugeWindowIsBounded(t *testing.T) {
+	q := Query{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), To: t0, By: ByService}
+	if pts := Series(q, 7*24*time.Hour, twenty()); len(pts) != MaxPoints {
+		t.Fatalf("%d points, want %d", len(pts), MaxPoints)
+	}
+	if pts := Series(q, time.Duration(math.MaxInt64), twenty()); len(pts) != 1 {
+		t.Fatalf("%d points of the widest step, want 1", len(pts))
 	}
 }
 

@@ -21,8 +21,14 @@ func Series(q Query, step time.Duration, records []Record) []Point {
 	if step <= 0 || !q.From.Before(q.To) {
 		return nil
 	}
-	n := int((q.To.Sub(q.From) + step - 1) / step)
-	if n > MaxPoints {
+	// Sub saturates at ~292 years; adding to it could overflow, so round
+	// up by the remainder instead.
+	window := q.To.Sub(q.From)
+	n := int(window / step)
+	if window%step != 0 {
+		n++
+	}
+	if n > MaxPoints || n < 0 {
 		n = MaxPoints
 	}
 	tta := make([][]time.Duration, n)

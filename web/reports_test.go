@@ -81,6 +81,11 @@ func TestReportsPageTableAndCharts(t *testing.T) {
 		t.Fatalf("empty window: %d\n%s", code, body)
 	}
 
+	// The widest window a date allows renders (no overflow in the buckets).
+	if code, body, _ = get(t, c, cs.url+"/ui/reports?from=0001-01-01&to=9999-12-31"); code != http.StatusOK {
+		t.Fatalf("widest window: %d\n%s", code, body)
+	}
+
 	// Bad input: 400, the field named, the value escaped.
 	code, body, _ = get(t, c, cs.url+"/ui/reports?from=%3Cscript%3Ex&group_by=service")
 	if code != http.StatusBadRequest || !strings.Contains(body, `from: &#34;&lt;script&gt;x&#34; is not`) || strings.Contains(body, "<script>x") {
