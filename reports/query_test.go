@@ -11,7 +11,7 @@ import (
 // passes Check, or an error naming one of the fields; never a panic.
 func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{"", "from=2026-11-01&to=2026-11-02", "group_by=severity&format=csv",
-		"from=2026-11-03&to=2026-11-02", "to=9999-12-31T23:59:59Z", "from=0001-01-01", "group_by=%00"} {
+		"from=2026-11-03&to=2026-11-02", "to=9999-12-31T23:59:59Z", "from=0001-01-01", "from=0001-01-01&to=9999-12-31", "group_by=%00"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -31,6 +31,12 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if q.Check() != nil || q.From.After(q.To) || (format != "json" && format != "csv") {
 			t.Fatalf("%q: accepted %+v %q", raw, q, format)
+		}
+		// Whatever window it accepts, a report and a series of it are
+		// computed without a panic, the series bounded.
+		Build(q, twenty())
+		if pts := Series(q, 24*time.Hour, twenty()); len(pts) > MaxPoints {
+			t.Fatalf("%q: %d points", raw, len(pts))
 		}
 	})
 }
