@@ -44,7 +44,7 @@ func Of(inc *incident.Incident) Record {
 		r.Escalated = true
 	}
 	for _, n := range inc.Notifications {
-		if n.Step > 0 || n.Loop > 0 {
+		if n.Kind == incident.KindIncident && (n.Step > 0 || n.Loop > 0) {
 			r.Escalated = true // an ack timeout starts over at step 0; the pages remember
 		}
 		if n.Status == incident.NotifySent && (n.Kind == incident.KindIncident || n.Kind == incident.KindRolePage) {
