@@ -32,7 +32,7 @@ func (c *Change) note(t CommandType, r Result) {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}
 	}
-	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
+	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
 		c.All = true
 	}
 }
