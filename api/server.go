@@ -128,15 +128,14 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case s.node.Leader() == "":
-		writeError(w, http.StatusServiceUnavailable, "no known leader")
-	case s.node.FSM().Config() == nil:
-		writeError(w, http.StatusServiceUnavailable, "no committed config applied yet")
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(),
-			"config_version": s.node.FSM().Config().Version, "applied_index": s.node.FSM().AppliedIndex()})
+	// node and raft_state are in both answers: GET /v1/cluster on another
+	// member reads them to report this member's state.
+	if why := s.node.NotReady(); why != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": why, "node": s.node.ID(), "raft_state": s.node.RaftState()})
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": s.node.Leader(), "node": s.node.ID(),
+		"raft_state": s.node.RaftState(), "config_version": s.node.FSM().Config().Version, "applied_index": s.node.AppliedIndex()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

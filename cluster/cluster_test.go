@@ -29,7 +29,7 @@ integrations:
   - {name: events, key: "k-${EVENTS_SUFFIX}", service: checkout}
 `
 
-func rawEntry(t *testing.T, cmds ...command) []byte {
+func rawEntry(t testing.TB, cmds ...command) []byte {
 	t.Helper()
 	data, err := encodeBatch(&batch{Now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), Commands: cmds})
 	if err != nil {
@@ -38,7 +38,7 @@ func rawEntry(t *testing.T, cmds ...command) []byte {
 	return data
 }
 
-func trigger(t *testing.T, key string) command {
+func trigger(t testing.TB, key string) command {
 	t.Helper()
 	c, err := newCommand(TypeEvent, &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: key,
 		Alert: incident.Alert{Annotations: map[string]string{"summary": key}, Severity: "sev1"}})
@@ -124,7 +124,7 @@ func TestFSMSnapshotRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-func configCommand(t *testing.T) *ConfigCommand {
+func configCommand(t testing.TB) *ConfigCommand {
 	t.Helper()
 	cc, err := CaptureConfig([]config.Source{{Name: "c.yaml", Data: []byte(testConfig)}},
 		func(name string) (string, bool) {
@@ -136,7 +136,7 @@ func configCommand(t *testing.T) *ConfigCommand {
 	return cc
 }
 
-func snapshotBytes(t *testing.T, f *FSM) []byte {
+func snapshotBytes(t testing.TB, f *FSM) []byte {
 	t.Helper()
 	s, err := f.Snapshot()
 	if err != nil {
@@ -166,7 +166,7 @@ func startNode(t *testing.T, clock func() time.Time) (*Node, *prometheus.Registr
 	addr := ln.Addr().String()
 	ln.Close()
 	reg := prometheus.NewRegistry()
-	n, err := Open(Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+	n, err := Open(Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Clock: clock,
 		SeedConfig: func() (*ConfigCommand, error) { return configCommand(t), nil },
 		Fatal:      func(err error) { t.Errorf("fatal: %v", err) }})
@@ -239,13 +239,49 @@ func TestLeaderTimeNeverRunsBackwards(t *testing.T) {
 }
 
 func TestSubmitOnFollowerOrClosedNodeIsUnavailable(t *testing.T) {
-	n, _ := startNode(t, time.Now)
-	n.Close()
-	_, err := n.SubmitEvent(context.Background(), &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"})
-	var ra interface{ RetryAfter() time.Duration }
-	if !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
-		t.Fatalf("submit after close: %v, want a RetryAfter error", err)
+	ev := &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"}
+	wantRetryable := func(what string, err error) {
+		t.Helper()
+		var ra interface{ RetryAfter() time.Duration }
+		if !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
+			t.Fatalf("submit %s: %v, want a RetryAfter error", what, err)
+		}
 	}
+	t.Run("follower", func(t *testing.T) {
+		leader := openNodeAt(t, t.TempDir(), freeAddr(t))
+		defer leader.Close()
+		// A second real node, made a voter directly (the HTTP join needs
+		// the API): it follows and receives the log, but does not lead (its
+		// default 2 s election timeout is far above the leader's heartbeats).
+		addr := freeAddr(t)
+		f, err := Open(Options{NodeID: "t2", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+			Join: []string{"http://127.0.0.1:1"}, ClusterSecrets: []string{"test-cluster-secret"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := leader.raft.AddVoter("t2", raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
+			t.Fatal(err)
+		}
+		awaitCond(t, 10*time.Second, "t2 follows with the config", func() bool { return f.Leader() == "t1" && f.FSM().Config() != nil })
+		_, err = f.SubmitEvent(context.Background(), ev)
+		wantRetryable("on a follower", err)
+		f.FSM().ReadIncidents(func(st *incident.State) {
+			if st.Len() != 0 {
+				t.Fatalf("a refused submit on the follower left %d incidents", st.Len())
+			}
+		})
+		if _, err := leader.SubmitEvent(context.Background(), ev); err != nil {
+			t.Fatalf("the same submit on the leader: %v", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		n, _ := startNode(t, time.Now)
+		n.Close()
+		_, err := n.SubmitEvent(context.Background(), ev)
+		wantRetryable("after close", err)
+	})
 }
 
 func histogram(t *testing.T, reg *prometheus.Registry, name string) *dto.Histogram {

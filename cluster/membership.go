@@ -1,9 +1,9 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,10 +22,21 @@ type JoinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// Readdress moves an existing member to new addresses. Without it, a
+	// join that re-uses a member's id with other addresses is refused: a
+	// second machine started with the same --node-id must not take over.
+	Readdress bool `json:"readdress,omitempty"`
 }
 
-// Join adds a voter, or updates the addresses of an existing member, and
-// records its HTTP address. Leader only.
+// ErrMemberExists refuses a join that re-uses a member's id elsewhere.
+var ErrMemberExists = errors.New("node id already a member")
+
+// joinCatchUpTimeout is how long a new member has to catch up before the
+// leader takes it out again (it retries its join while it runs).
+var joinCatchUpTimeout = 20 * time.Second
+
+// Join adds a voter and records its HTTP address. A repeated join of a
+// member at the same addresses succeeds without change. Leader only.
 func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 	if req.ID == "" || req.RaftAddr == "" {
 		return fmt.Errorf("join: id and raft_addr are required")
@@ -37,14 +48,25 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 	if err := cf.Error(); err != nil {
 		return raftError(err)
 	}
+	meta := NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}
 	suffrage, present := raft.ServerSuffrage(0), false
 	for _, s := range cf.Configuration().Servers {
-		if s.ID == raft.ServerID(req.ID) && s.Address == raft.ServerAddress(req.RaftAddr) {
-			suffrage, present = s.Suffrage, true
+		if s.ID != raft.ServerID(req.ID) {
+			continue
 		}
+		old, known := n.fsm.Nodes()[req.ID]
+		moved := s.Address != raft.ServerAddress(req.RaftAddr) || (known && old.HTTPAddr != "" && old.HTTPAddr != req.HTTPAddr)
+		if moved && !req.Readdress {
+			return fmt.Errorf("%w: %q is at raft %s, http %s; remove it first (pagerd cluster remove %s) or send readdress to move it",
+				ErrMemberExists, req.ID, s.Address, old.HTTPAddr, req.ID)
+		}
+		suffrage, present = s.Suffrage, !moved
 	}
 	if present && suffrage == raft.Voter {
-		_, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr})
+		if n.fsm.Nodes()[req.ID] == meta {
+			return nil
+		}
+		_, err := n.Submit(ctx, TypeNodeMeta, meta)
 		return err
 	}
 	// A new member joins as a non-voter and is promoted once it has caught up:
@@ -56,18 +78,37 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 			return raftError(err)
 		}
 	}
-	if _, err := n.Submit(ctx, TypeNodeMeta, NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}); err != nil {
+	if _, err := n.Submit(ctx, TypeNodeMeta, meta); err != nil {
 		return err
 	}
-	if !n.awaitReady(ctx, req.HTTPAddr, 20*time.Second) {
-		// The joiner retries; it stays a non-voter until it has caught up.
-		return unavailable("new member " + req.ID + " has not caught up yet")
+	if !n.awaitReady(ctx, req.HTTPAddr, joinCatchUpTimeout) {
+		// Do not keep a member that may never come: take it out again. A
+		// joiner that is only slow retries and resumes from what it has.
+		n.dropUnreadyJoiner(req.ID)
+		return unavailable("new member " + req.ID + " did not catch up within " + joinCatchUpTimeout.String() + "; removed, retry the join")
 	}
 	n.log.Info("promoting to voter", "id", req.ID)
 	if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
 		return raftError(err)
 	}
 	return nil
+}
+
+// dropUnreadyJoiner removes a non-voter that never became ready. A voter
+// is left alone (it was promoted meanwhile by a concurrent join).
+func (n *Node) dropUnreadyJoiner(id string) {
+	cf := n.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	for _, s := range cf.Configuration().Servers {
+		if s.ID == raft.ServerID(id) && s.Suffrage == raft.Nonvoter {
+			n.log.Warn("new member did not catch up in time; removing it", "id", id, "timeout", joinCatchUpTimeout)
+			if err := n.Remove(context.Background(), id); err != nil {
+				n.log.Warn("remove a member that did not catch up", "id", id, "err", err)
+			}
+		}
+	}
 }
 
 // awaitReady polls a member's /readyz: it answers 200 once it knows the leader
@@ -142,14 +183,9 @@ func (n *Node) joinLoop() {
 }
 
 func (n *Node) postJoin(base string, body []byte) error {
-	u := strings.TrimRight(normalizeURL(base), "/") + "/v1/cluster/join"
-	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	req, err := n.NodeRequest(context.Background(), http.MethodPost, base, "/v1/cluster/join", body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if n.opts.JoinToken != "" {
-		req.Header.Set("Authorization", "Bearer "+n.opts.JoinToken)
 	}
 	resp, err := n.forwarder.client.Do(req)
 	if err != nil {
@@ -176,7 +212,10 @@ type MemberStatus struct {
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
 	Suffrage string `json:"suffrage"`
-	State    string `json:"state"` // leader | follower | unreachable
+	// State is the member's own Raft state (leader, follower, candidate), or
+	// unreachable (no answer), or unknown (an answer, but not a pagerd
+	// member by that id).
+	State string `json:"state"`
 }
 
 // Status is GET /v1/cluster.
@@ -195,7 +234,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		return nil, raftError(err)
 	}
 	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
-	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.fsm.AppliedIndex()}
+	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.AppliedIndex()}
 	meta := n.fsm.Nodes()
 	var wg sync.WaitGroup
 	for _, s := range cf.Configuration().Servers {
@@ -212,7 +251,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 			m.State = strings.ToLower(n.raft.State().String())
 		default:
 			wg.Add(1)
-			go func() { defer wg.Done(); m.State = n.probe(ctx, m.HTTPAddr) }()
+			go func() { defer wg.Done(); m.State = n.probe(ctx, m.ID, m.HTTPAddr) }()
 		}
 	}
 	wg.Wait()
@@ -220,20 +259,42 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
-func (n *Node) probe(ctx context.Context, httpAddr string) string {
+// probe asks a member for its own Raft state on its /readyz (which answers
+// with it whether ready or not). Only a pagerd answering with the expected
+// node id counts; anything else answering HTTP is "unknown".
+func (n *Node) probe(ctx context.Context, id, httpAddr string) string {
 	if httpAddr == "" {
 		return "unknown"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, normalizeURL(httpAddr)+"/healthz", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, normalizeURL(httpAddr)+"/readyz", nil)
 	resp, err := n.forwarder.client.Do(req)
 	if err != nil {
 		return "unreachable"
 	}
-	resp.Body.Close()
-	return "follower"
+	defer resp.Body.Close()
+	var rz struct {
+		Node      string `json:"node"`
+		RaftState string `json:"raft_state"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&rz) != nil || rz.Node != id || !knownRaftState(rz.RaftState) {
+		return "unknown"
+	}
+	return rz.RaftState
 }
+
+func knownRaftState(s string) bool {
+	switch s {
+	case "follower", "candidate", "leader", "shutdown":
+		return true
+	}
+	return false
+}
+
+// RaftState is this node's Raft state in lower case: follower, candidate,
+// leader or shutdown.
+func (n *Node) RaftState() string { return strings.ToLower(n.raft.State().String()) }
 
 // raftCollector exports Raft's state, term and indexes as metrics.
 type raftCollector struct{ n *Node }
@@ -264,7 +325,7 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	num := func(k string) float64 { f, _ := strconv.ParseFloat(stats[k], 64); return f }
 	ch <- prometheus.MustNewConstMetric(descRaftTerm, prometheus.GaugeValue, num("term"))
-	ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(c.n.fsm.AppliedIndex()))
+	ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(c.n.AppliedIndex()))
 	ch <- prometheus.MustNewConstMetric(descRaftCommit, prometheus.GaugeValue, num("commit_index"))
 	ch <- prometheus.MustNewConstMetric(descRaftPeers, prometheus.GaugeValue, num("num_peers")+1)
 }

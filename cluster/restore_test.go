@@ -15,7 +15,7 @@ import (
 
 // foreignSnapshot is a snapshot of another cluster: other members, other
 // incidents, a later leader time.
-func foreignSnapshot(t *testing.T) []byte {
+func foreignSnapshot(t testing.TB) []byte {
 	t.Helper()
 	g := NewFSM(func(err error) { t.Fatal(err) })
 	cfgCmd, _ := newCommand(TypeConfig, configCommand(t))

@@ -73,8 +73,8 @@ func Start(t testing.TB, o Options) *Node {
 	}
 	node, err := cluster.Open(cluster.Options{
 		NodeID: "t1", DataDir: t.TempDir(), RaftAddr: raftAddr, HTTPAddr: srv.Listener.Addr().String(),
-		JoinToken: Token, SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
-		Logger: log, Registry: reg, HeartbeatTimeout: 200 * time.Millisecond,
+		SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
+		Logger:     log, Registry: reg, HeartbeatTimeout: 200 * time.Millisecond,
 		Fatal: func(err error) { t.Errorf("node fatal: %v", err) },
 	})
 	if err != nil {

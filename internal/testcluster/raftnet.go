@@ -16,8 +16,8 @@ import (
 // RaftNet is a TCP proxy in front of every node's Raft port, so a test can
 // cut a node off from the others (a network partition) without touching the
 // processes. ProxyRaft re-points the cluster's Raft configuration at the
-// proxies through the public join API (a join with a known id and a new
-// raft_addr updates that member's address) and restarts each node once, so
+// proxies through the public join API (a join with a known id, a new
+// raft_addr and "readdress": true moves that member) and restarts each node once, so
 // every Raft connection between nodes goes through a proxy from then on,
 // across later restarts too.
 //
@@ -73,7 +73,7 @@ func (c *Cluster) ProxyRaft() *RaftNet {
 		return true, ""
 	})
 	for _, p := range rn.proxies {
-		body, _ := json.Marshal(map[string]string{"id": p.node.ID, "raft_addr": p.ln.Addr().String(), "http_addr": p.node.HTTPAddr})
+		body, _ := json.Marshal(map[string]any{"id": p.node.ID, "raft_addr": p.ln.Addr().String(), "http_addr": p.node.HTTPAddr, "readdress": true})
 		c.WaitFor(60*time.Second, func() (bool, string) {
 			code, b := c.Do(c.Leader(), http.MethodPost, "/v1/cluster/join", body, map[string]string{"Content-Type": "application/json"})
 			return code == 200, fmt.Sprintf("re-point %s at its proxy: %d %s", p.node.ID, code, b)
