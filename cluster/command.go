@@ -34,6 +34,12 @@ const (
 	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
 	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
 	TypeMaintenance    CommandType = 52 // MaintenanceCommand
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
+	// Roles (issue 13.3); numbered apart from the types other branches add.
+	TypeRole       CommandType = 40 // incident.RoleChange
+	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -52,10 +58,14 @@ var commandVersions = map[CommandType]uint8{
 	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
 	TypeEvent:      3,
-	TypeAction:     2,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
 	TypeSeverity:   1,
+	// action 3 carries ack_roles (the acknowledger takes the roles without
+	// a from); only an ack with some is stamped 3 (ackRolesVersion).
+	TypeAction:     3,
+	TypeRole:       1,
+	TypeRoleNotify: 1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -71,6 +81,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeUpdatePost:     1,
 	TypeUpdateReminder: 1,
 	TypeMaintenance:    1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -96,6 +108,10 @@ func (t CommandType) String() string {
 		return "sms_opt_out"
 	case TypeSeverity:
 		return "severity"
+	case TypeRole:
+		return "role"
+	case TypeRoleNotify:
+		return "role_notify"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:
@@ -120,6 +136,10 @@ func (t CommandType) String() string {
 		return "update_reminder"
 	case TypeMaintenance:
 		return "maintenance"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

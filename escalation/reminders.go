@@ -103,11 +103,8 @@ func reminderTargets(inc *incident.Incident) (users []string, why string) {
 	return users, "the current escalation targets"
 }
 
-// roleHolder is who holds role on inc ("" until incidents carry roles).
-func roleHolder(inc *incident.Incident, role string) string {
-	_, _ = inc, role
-	return ""
-}
+// roleHolder is who holds role on inc ("" for nobody).
+func roleHolder(inc *incident.Incident, role string) string { return inc.Roles[role] }
 
 // planReminder plans the reminder's pages: each target by their
 // notification rules, due now plus the rule's delay.

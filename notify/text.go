@@ -26,6 +26,9 @@ func SMSBody(m *Message) string {
 	if m == nil {
 		return fitSMS("", "pagerd notification", "")
 	}
+	if isRoleMessage(m) {
+		return roleSMS(m)
+	}
 	tail := smsReply(m.ReplyCode)
 	if m.IsSummary() {
 		return smsSummary(m.Summary, tail)
@@ -193,12 +196,16 @@ func EmailSubject(m *Message) string {
 	switch {
 	case m == nil:
 		return "[pagerd] notification"
+	case m.Notice != nil:
+		return OneLine(m.Notice.Subject)
 	case m.IsSummary():
 		return summarySubject(m.Summary)
 	case m.Incident == nil:
 		return "[pagerd] notification"
 	case m.Kind == KindUpdateOverdue:
 		return overdueSubject(m)
+	case isRoleMessage(m):
+		return roleSubject(m)
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
@@ -242,6 +249,9 @@ func summarySubject(incs []*incident.Incident) string {
 // set — how to act by replying. A summary lists each bundled incident on one
 // line. Lines end in "\n"; the mail writer converts to CRLF.
 func EmailBody(m *Message) string {
+	if m != nil && m.Notice != nil {
+		return m.Notice.Body
+	}
 	var b strings.Builder
 	switch {
 	case m == nil:
@@ -256,11 +266,15 @@ func EmailBody(m *Message) string {
 			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}
 		return b.String()
+	case isRoleMessage(m):
+		writeRoleBody(&b, m)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 	}
-	if m != nil {
+	if m != nil && !isRoleMessage(m) {
 		writeReplyHelp(&b, m)
+	}
+	if m != nil {
 		if m.ID != "" {
 			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
+	"github.com/pagerd/pagerd/web"
 )
 
 const defaultConfigPath = "configs/example.yaml"
@@ -171,6 +172,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		mux.Handle("/dev/", box.Handler())
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
 	}
+	// The web console (issue 17): /ui/ on every node; GET / opens it.
+	mux.Handle("/ui/", web.New(web.Options{Node: node, Mailer: senders, Logger: log, Dev: f.dev}))
+	mux.HandleFunc("GET /{$}", web.RedirectRoot)
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
 	// services[].events_to: incident timelines to webhooks, also leader-only.
