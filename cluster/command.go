@@ -81,8 +81,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeUpdatePost:     1,
 	TypeUpdateReminder: 1,
 	TypeMaintenance:    1,
-	TypeLoginLink:     1,
-	TypeLoginUse:      1,
+	TypeLoginLink:      1,
+	TypeLoginUse:       1,
 }
 
 // planVersions is the first version of each ingest command that may carry
