@@ -46,6 +46,9 @@ func (t *term) reconcileReminder(inc *incident.Incident, cfg *config.Config, now
 	if !ok || inc.DeferredUntil != nil {
 		return time.Time{} // paging itself waits; so do its reminders
 	}
+	if inc.Escalation == nil && len(inc.Roles) == 0 {
+		return time.Time{} // a service without a policy pages nobody, reminders included
+	}
 	every := cfg.SeverityPolicyOf(inc.Severity).UpdateEvery.D()
 	at, due, sent, ok := incident.NextReminder(inc, every, reminderRepeat(every))
 	if !ok {
