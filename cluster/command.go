@@ -34,6 +34,8 @@ const (
 	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
 	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
 	TypeMaintenance    CommandType = 52 // MaintenanceCommand
+	// Retention: the leader removes expired resolved incidents (retention.go).
+	TypePurge CommandType = 30 // incident.Purge
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand

@@ -15,6 +15,9 @@ import (
 )
 
 func runIncidents(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
 	c := clientFlags(fs)
 	status := fs.String("status", "open", "open | triggered | acknowledged | resolved | all")
