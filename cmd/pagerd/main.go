@@ -55,6 +55,7 @@ func init() {
 		"summary":     {"an incident's resolution summary", runSummary},
 		"impact":      {"set when an incident's customer impact began (--at T)", runImpact},
 		"version":     {"print the version", runVersion},
+		"report":      {"response [--from T --to T --by service|severity]: response report", runReport},
 	}
 }
 
