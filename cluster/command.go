@@ -33,6 +33,10 @@ const (
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand
+	// Service continuity (continuity.go).
+	TypeHeartbeat   CommandType = 70 // HeartbeatCommand
+	TypeDrillRun    CommandType = 71 // DrillRunCommand
+	TypeDrillResult CommandType = 72 // DrillResultCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -68,6 +72,9 @@ var commandVersions = map[CommandType]uint8{
 	TypeEventProgress: 1,
 	TypeLoginLink:     1,
 	TypeLoginUse:      1,
+	TypeHeartbeat:     1,
+	TypeDrillRun:      1,
+	TypeDrillResult:   1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -115,6 +122,12 @@ func (t CommandType) String() string {
 		return "login_link"
 	case TypeLoginUse:
 		return "login_use"
+	case TypeHeartbeat:
+		return "heartbeat"
+	case TypeDrillRun:
+		return "drill_run"
+	case TypeDrillResult:
+		return "drill_result"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -66,6 +66,8 @@ type FSM struct {
 	sched       schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
+	// cont is the heartbeat and drill state (continuity.go).
+	cont continuityState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -189,6 +191,12 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyOverride(now, c.Body)
 	case TypeEventProgress:
 		return f.applyEventProgress(now, c.Body)
+	case TypeHeartbeat:
+		return f.applyHeartbeat(now, c.Body)
+	case TypeDrillRun:
+		return f.applyDrillRun(now, c.Body)
+	case TypeDrillResult:
+		return f.applyDrillResult(now, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -289,6 +297,8 @@ type snapshotHeader struct {
 	Overrides *overrideState `json:"schedule_overrides,omitempty"`
 	// EventCursors are the event stream cursors (eventcursor.go).
 	EventCursors eventCursors `json:"event_cursors,omitempty"`
+	// Continuity is the heartbeat and drill state (continuity.go).
+	Continuity *continuityState `json:"continuity,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -307,7 +317,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks()}
+		LoginLinks: f.sortedLoginLinks(), Continuity: f.snapshotContinuity()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -337,6 +347,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.staging = h.Staging
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors
+	f.setContinuity(h.Continuity)
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

@@ -27,6 +27,10 @@ func (c *Change) note(t CommandType, r Result) {
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
 		}
+	case continuityApplied:
+		if v.incident != 0 {
+			c.Incidents = append(c.Incidents, v.incident)
+		}
 	case deliveryApplied:
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)

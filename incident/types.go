@@ -53,6 +53,9 @@ type Incident struct {
 	DeferredUntil *time.Time     `json:"deferred_until"`
 	Notifications []Notification `json:"notifications,omitempty"`
 	Timeline      []Entry        `json:"timeline,omitempty"`
+	// Drill is set on an incident a continuity drill opened (spec §5.2):
+	// status pages and reports leave such incidents out.
+	Drill *DrillRef `json:"drill"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
