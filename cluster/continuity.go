@@ -361,3 +361,22 @@ func (n *Node) Now() time.Time {
 	}
 	return now.UTC()
 }
+
+// PingHeartbeats implements router.HeartbeatPinger: one ping per heartbeat,
+// committed together through the group commit.
+func (n *Node) PingHeartbeats(ctx context.Context, ids []string) error {
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() {
+			_, _, err := n.SubmitHeartbeat(ctx, HeartbeatCommand{ID: id, Op: HeartbeatPing, Source: "alertmanager"})
+			errs <- err
+		}()
+	}
+	var first error
+	for range ids {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/pagerd/pagerd/api"
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/continuity"
 	"github.com/pagerd/pagerd/configs"
 	"github.com/pagerd/pagerd/escalation"
 	"github.com/pagerd/pagerd/events"
@@ -179,6 +180,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	node.OnLeader(engine.Run)
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
+	// Heartbeat deadlines, drill schedules and results, also leader-only.
+	node.OnLeader(continuity.New(continuity.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux
 	// With --raft-tls-*, members send each other's API requests through
 	// the Raft port's TLS (cluster/tunnel.go).
