@@ -252,6 +252,7 @@ func EmailBody(m *Message) string {
 		b.WriteString("pagerd notification\n")
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
+		writeServiceLinks(&b, m)
 	}
 	if m != nil {
 		writeReplyHelp(&b, m)
@@ -260,6 +261,17 @@ func EmailBody(m *Message) string {
 		}
 	}
 	return b.String()
+}
+
+// writeServiceLinks adds the service's runbook and continuity plan, so
+// whoever is paged finds the recovery procedure from the page itself.
+func writeServiceLinks(b *strings.Builder, m *Message) {
+	if m.Runbook == "" && m.ContinuityPlan == "" {
+		return
+	}
+	b.WriteString("\n")
+	field(b, "Runbook", OneLine(m.Runbook))
+	field(b, "Continuity plan", OneLine(m.ContinuityPlan))
 }
 
 func writeSummary(b *strings.Builder, incs []*incident.Incident) {

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/internal/testcluster"
+)
+
+// ctConfig is pgConfig with checkout as a tier-1 service (continuity
+// manager bob, owner carol), a drill and a heartbeat; extra is appended.
+func ctConfig(smtp, ackWithin, extra string) string {
+	base := fmt.Sprintf(pgConfig, "1h", smtp, "http://127.0.0.1:1")
+	base = strings.Replace(base, "  - {id: checkout, name: Checkout API, policy: two-step}", `  - id: checkout
+    name: Checkout API
+    policy: two-step
+    criticality: tier1
+    rto: 1h
+    rpo: 5m
+    runbook: https://wiki.example.com/runbooks/checkout
+    continuity_plan: https://wiki.example.com/continuity/checkout
+    owner: carol
+    continuity_manager: bob`, 1)
+	base = strings.Replace(base, "{id: carol, name: Carol, email: carol@example.com, phone: \"+31612345003\", notify: [{via: sms, after: 0m}]}",
+		"{id: carol, name: Carol, email: carol@example.com, phone: \"+31612345003\", notify: [{via: sms, after: 0m}]}", 1)
+	return base + fmt.Sprintf(`drills:
+  - id: checkout-drill
+    service: checkout
+    cron: "0 10 * * 2"
+    pass: {ack_within: %s, recover_within: rto}
+heartbeats:
+  - {id: backup, service: checkout, key: "hb-secret", every: 3s, grace: 2s, severity: sev2, title: "Backup did not report"}
+`, ackWithin) + extra
+}
+
+func ctRun(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, drill string) cluster.DrillRun {
+	t.Helper()
+	code, out := c.Do(n, http.MethodPost, "/v1/drills/"+drill+"/run", nil, nil)
+	if code != http.StatusAccepted {
+		t.Fatalf("run drill: %d %s", code, out)
+	}
+	var run cluster.DrillRun
+	if err := json.Unmarshal(out, &run); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func ctRuns(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, drill string) []cluster.DrillRun {
+	t.Helper()
+	var l struct {
+		Runs []cluster.DrillRun `json:"runs"`
+	}
+	if code := c.GetJSON(n, "/v1/drills/"+drill+"/runs", &l); code != http.StatusOK {
+		t.Fatalf("drill runs: %d", code)
+	}
+	return l.Runs
+}
+
+func ctAwaitRun(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, drill, id string, done func(cluster.DrillRun) bool) cluster.DrillRun {
+	t.Helper()
+	var got cluster.DrillRun
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		for _, r := range ctRuns(t, c, n, drill) {
+			if r.ID == id {
+				got = r
+				return done(r), fmt.Sprintf("run %+v", r)
+			}
+		}
+		return false, "run " + id + " not listed"
+	})
+	return got
+}
+
+// TestDrillPassesOnRealNode: a drill pages the on-call person by mail with
+// [DRILL] in the subject; an ack after 2 s and a resolve after 4 s pass
+// against ack_within 5m and the service's rto, and the result goes to the
+// continuity manager and the owner.
+func TestDrillPassesOnRealNode(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: ctConfig(box.addr, "5m", "")})
+	n := c.Nodes[0]
+	run := ctRun(t, c, n, "checkout-drill")
+	if run.Status != cluster.DrillRunning || run.Incident == "" {
+		t.Fatalf("run %+v", run)
+	}
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.header.Get("Subject"), "[DRILL] Checkout API") && strings.Contains(m.header.Get("To"), "alice@example.com") {
+				return true, ""
+			}
+		}
+		return false, "no [DRILL] page to alice yet"
+	})
+	inc := pgIncident(t, c, n, "drill:"+run.ID)
+	if inc.Drill == nil || inc.Drill.ID != "checkout-drill" || inc.Drill.Run != run.ID {
+		t.Fatalf("incident drill field %+v", inc.Drill)
+	}
+	time.Sleep(time.Until(run.StartedAt.Add(2 * time.Second))) // the scenario: alice answers after 2 s
+	if code, out := c.Do(n, http.MethodPost, "/v1/incidents/"+inc.Key+"/ack", []byte(`{"by":"alice"}`), nil); code != http.StatusOK {
+		t.Fatalf("ack: %d %s", code, out)
+	}
+	time.Sleep(time.Until(run.StartedAt.Add(4 * time.Second))) // and recovers after 4 s
+	if code, out := c.Do(n, http.MethodPost, "/v1/incidents/"+inc.Key+"/resolve", []byte(`{"by":"alice"}`), nil); code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", code, out)
+	}
+	got := ctAwaitRun(t, c, n, "checkout-drill", run.ID, func(r cluster.DrillRun) bool { return r.Report == "sent" })
+	if got.Status != cluster.DrillPassed || got.AckedBy != "alice" || got.AckChannel != "api" || got.StepReached != 1 {
+		t.Fatalf("result %+v", got)
+	}
+	if tta := *got.TimeToAckSeconds; tta < 2 || tta > 3.5 {
+		t.Errorf("time to ack %.1fs, want about 2", tta)
+	}
+	if ttr := *got.TimeToResolveSeconds; ttr < 4 || ttr > 5.5 {
+		t.Errorf("time to resolve %.1fs, want about 4", ttr)
+	}
+	var to []string
+	for _, m := range box.messages(t) {
+		if strings.Contains(m.header.Get("Subject"), "[DRILL] Checkout API: PASSED") {
+			to = append(to, m.header.Get("To"))
+			if !strings.Contains(m.body, "https://wiki.example.com/continuity/checkout") || !strings.Contains(m.body, "by alice via api") {
+				t.Errorf("report body:\n%s", m.body)
+			}
+		}
+	}
+	if all := strings.Join(to, ","); len(to) != 2 || !strings.Contains(all, "bob@") || !strings.Contains(all, "carol@") {
+		t.Errorf("result mail went to %v, want bob (continuity manager) and carol (owner)", to)
+	}
+	// The page carries the runbook and the plan.
+	for _, m := range box.messages(t) {
+		if strings.Contains(m.header.Get("Subject"), "[DRILL] Checkout API") && strings.Contains(m.header.Get("To"), "alice@") {
+			for _, want := range []string{"https://wiki.example.com/runbooks/checkout", "https://wiki.example.com/continuity/checkout"} {
+				if !strings.Contains(m.body, want) {
+					t.Errorf("page lacks %s:\n%s", want, m.body)
+				}
+			}
+		}
+	}
+	code, out := c.Run(n, "drill", "runs", "checkout-drill")
+	if code != 0 || !strings.Contains(out, "passed") || !strings.Contains(out, run.ID) {
+		t.Errorf("pagerd drill runs: %d %s", code, out)
+	}
+}
+
+// TestDrillFailsWithoutAck: nobody answers within ack_within; the run fails
+// at that deadline, with the reason.
+func TestDrillFailsWithoutAck(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: ctConfig(box.addr, "3s", "")})
+	n := c.Nodes[0]
+	code, out := c.Run(n, "drill", "run", "checkout-drill")
+	if code != 0 {
+		t.Fatalf("pagerd drill run: %d %s", code, out)
+	}
+	var runs []cluster.DrillRun
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		runs = ctRuns(t, c, n, "checkout-drill")
+		return len(runs) == 1 && runs[0].Status == cluster.DrillFailed, fmt.Sprintf("runs %+v", runs)
+	})
+	r := runs[0]
+	if r.Reason != "not acknowledged within 3s" || r.FinishedAt == nil {
+		t.Fatalf("result %+v", r)
+	}
+	if late := r.FinishedAt.Sub(r.StartedAt); late < 3*time.Second || late > 6*time.Second {
+		t.Errorf("failed %v after the start, want at the 3 s deadline", late)
+	}
+}
+
+// TestDrillSkippedDuringRealSev1: a real sev1 on the service skips the run.
+func TestDrillSkippedDuringRealSev1(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: ctConfig(box.addr, "5m", "")})
+	n := c.Nodes[0]
+	pgTrigger(t, c, n, "real-outage", testcluster.EventsKey) // severity critical: sev1
+	run := ctRun(t, c, n, "checkout-drill")
+	if run.Status != cluster.DrillSkipped || !strings.Contains(run.Reason, "real sev1 incident (INC-1)") || run.Incident != "" {
+		t.Fatalf("run %+v, want skipped because of INC-1", run)
+	}
+	if l := amListIncidents(t, c, n, "all", ""); len(l) != 1 {
+		t.Fatalf("%d incidents, want only the real one", len(l))
+	}
+}
+
+// TestDrillBadInput: unknown drill and heartbeat ids are 404.
+func TestContinuityUnknownIDs(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: ctConfig(box.addr, "5m", "")})
+	n := c.Nodes[0]
+	for _, p := range []string{"/v1/drills/nope/run", "/v1/heartbeats/nope"} {
+		if code, out := c.Do(n, http.MethodPost, p, nil, nil); code != http.StatusNotFound || !strings.Contains(string(out), `"error"`) {
+			t.Errorf("POST %s: %d %s", p, code, out)
+		}
+	}
+	if code, _ := c.Do(n, http.MethodGet, "/v1/drills/nope/runs", nil, nil); code != http.StatusNotFound {
+		t.Errorf("GET runs of unknown drill: %d", code)
+	}
+	if code, _ := c.Do(n, http.MethodGet, "/v1/services/nope", nil, nil); code != http.StatusNotFound {
+		t.Errorf("GET unknown service: %d", code)
+	}
+}
