@@ -203,3 +203,99 @@ func TestContinuityUnknownIDs(t *testing.T) {
 		t.Errorf("GET unknown service: %d", code)
 	}
 }
+
+type ctHeartbeat struct {
+	ID         string     `json:"id"`
+	State      string     `json:"state"`
+	LastPingAt *time.Time `json:"last_ping_at"`
+	Incident   string     `json:"incident"`
+}
+
+func ctHeartbeatState(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, id string) ctHeartbeat {
+	t.Helper()
+	var l struct {
+		Heartbeats []ctHeartbeat `json:"heartbeats"`
+	}
+	if code := c.GetJSON(n, "/v1/heartbeats", &l); code != http.StatusOK {
+		t.Fatalf("heartbeats: %d", code)
+	}
+	for _, h := range l.Heartbeats {
+		if h.ID == id {
+			return h
+		}
+	}
+	t.Fatalf("heartbeat %s not listed", id)
+	return ctHeartbeat{}
+}
+
+func ctPing(t *testing.T, c *testcluster.Cluster, n *testcluster.Node, path, key string) (int, []byte) {
+	t.Helper()
+	return c.Do(n, http.MethodPost, path, nil, map[string]string{"Authorization": "Bearer " + key})
+}
+
+// TestHeartbeatDeadline: every 3s + grace 2s opens the incident about 5 s
+// after the last ping, never before; the next ping resolves it. A wrong key
+// is 401 and records nothing.
+func TestHeartbeatDeadline(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: ctConfig(box.addr, "5m", "")})
+	n := c.Nodes[0]
+	if code, out := ctPing(t, c, n, "/v1/heartbeats/backup", "hb-secret"); code != http.StatusAccepted {
+		t.Fatalf("ping: %d %s", code, out)
+	}
+	hb := ctHeartbeatState(t, c, n, "backup")
+	if hb.State != "up" || hb.LastPingAt == nil {
+		t.Fatalf("after a ping: %+v", hb)
+	}
+	last := *hb.LastPingAt
+	// A wrong key, the API token, or none: 401, and the last ping stays.
+	for _, key := range []string{"wrong", testcluster.Token, ""} {
+		if code, out := ctPing(t, c, n, "/v1/heartbeats/backup", key); code != http.StatusUnauthorized || !strings.Contains(string(out), `"error"`) {
+			t.Errorf("ping with key %q: %d %s", key, code, out)
+		}
+	}
+	if got := ctHeartbeatState(t, c, n, "backup"); !got.LastPingAt.Equal(last) {
+		t.Fatalf("a refused ping moved last_ping_at to %v", got.LastPingAt)
+	}
+	var opened time.Time
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		l := amListIncidents(t, c, n, "all", "heartbeat:backup")
+		if len(l) == 0 {
+			if time.Since(last) > 5*time.Second+3*time.Second {
+				return false, "no incident 8 s after the last ping"
+			}
+			return false, "no heartbeat incident yet"
+		}
+		opened = l[0].CreatedAt
+		return true, ""
+	})
+	after := opened.Sub(last)
+	t.Logf("heartbeat incident opened %v after the last ping", after.Round(time.Millisecond))
+	if after < 5*time.Second {
+		t.Fatalf("opened %v after the last ping, before every+grace (5s)", after)
+	}
+	if after > 7*time.Second {
+		t.Errorf("opened %v after the last ping, want about 5s", after)
+	}
+	inc := pgIncident(t, c, n, "heartbeat:backup")
+	if inc.Title != "Backup did not report" || inc.Service != "checkout" || inc.Severity != "sev2" {
+		t.Errorf("incident %s %s %s", inc.Title, inc.Service, inc.Severity)
+	}
+	if h := ctHeartbeatState(t, c, n, "backup"); h.State != "down" || h.Incident != inc.Key {
+		t.Errorf("while down: %+v", h)
+	}
+	// The key may also be in the path. The ping resolves the incident.
+	if code, out := ctPing(t, c, n, "/v1/heartbeats/backup/hb-secret", ""); code != http.StatusAccepted {
+		t.Fatalf("ping by path: %d %s", code, out)
+	}
+	if inc := pgIncident(t, c, n, "heartbeat:backup"); inc.Status != "resolved" {
+		t.Fatalf("after the ping the incident is %s", inc.Status)
+	}
+	// /fail opens it at once.
+	if code, out := ctPing(t, c, n, "/v1/heartbeats/backup/fail", "hb-secret"); code != http.StatusAccepted {
+		t.Fatalf("fail: %d %s", code, out)
+	}
+	if l := amListIncidents(t, c, n, "triggered", "heartbeat:backup"); len(l) != 1 {
+		t.Fatalf("after /fail: %d open heartbeat incidents", len(l))
+	}
+}
