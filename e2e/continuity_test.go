@@ -299,3 +299,64 @@ func TestHeartbeatDeadline(t *testing.T) {
 		t.Fatalf("after /fail: %d open heartbeat incidents", len(l))
 	}
 }
+
+// TestDrillRunsOnceAcrossLeaderKill: three real nodes, a drill due 2 s
+// after the leader is killed with SIGKILL. The new leader runs it, once:
+// one run, one incident, one page.
+func TestDrillRunsOnceAcrossLeaderKill(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 3, testcluster.Options{Config: ctConfig(box.addr, "5m", "")})
+	due := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	if time.Until(due) < 15*time.Second {
+		due = due.Add(time.Minute)
+	}
+	cfg := strings.Replace(ctConfig(box.addr, "5m", ""), `cron: "0 10 * * 2"`, fmt.Sprintf(`cron: "%d %d * * *"`, due.Minute(), due.Hour()), 1)
+	leader := c.Leader()
+	if code, out := c.Do(leader, http.MethodPut, "/v1/config", []byte(cfg), nil); code != http.StatusOK {
+		t.Fatalf("apply config: %d %s", code, out)
+	}
+	time.Sleep(time.Until(due.Add(-2 * time.Second))) // the scenario's clock
+	if runs := ctRuns(t, c, leader, "checkout-drill"); len(runs) != 0 {
+		t.Fatalf("ran before it was due: %+v", runs)
+	}
+	leader.Kill()
+	var survivor *testcluster.Node
+	for _, n := range c.Nodes {
+		if n != leader {
+			survivor = n
+		}
+	}
+	id := cluster.DrillRunID("checkout-drill", due)
+	run := ctAwaitRun(t, c, survivor, "checkout-drill", id, func(r cluster.DrillRun) bool { return r.Status == cluster.DrillRunning })
+	t.Logf("run %s started %v after it was due", run.ID, run.StartedAt.Sub(due).Round(time.Millisecond))
+	if run.StartedAt.Before(due) {
+		t.Fatalf("started %v before it was due", due.Sub(run.StartedAt))
+	}
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		n := 0
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.header.Get("Subject"), "[DRILL]") {
+				n++
+			}
+		}
+		return n >= 1, "no drill page yet"
+	})
+	// Give a doubled run every chance to show: another full pass of the
+	// new leader's routines and of the old leader's would-be successor.
+	time.Sleep(3 * time.Second) // observation window for something that must not happen
+	if runs := ctRuns(t, c, survivor, "checkout-drill"); len(runs) != 1 {
+		t.Fatalf("runs %+v, want exactly one", runs)
+	}
+	if l := amListIncidents(t, c, survivor, "all", "drill:"+id); len(l) != 1 {
+		t.Fatalf("%d drill incidents, want one", len(l))
+	}
+	pages := 0
+	for _, m := range box.messages(t) {
+		if strings.Contains(m.header.Get("Subject"), "[DRILL]") {
+			pages++
+		}
+	}
+	if pages != 1 {
+		t.Fatalf("%d drill pages, want one (alice, step 1)", pages)
+	}
+}
