@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +359,83 @@ func TestDrillRunsOnceAcrossLeaderKill(t *testing.T) {
 	}
 	if pages != 1 {
 		t.Fatalf("%d drill pages, want one (alice, step 1)", pages)
+	}
+}
+
+// TestWatchdogHeartbeatWithRealAlertmanager: a real Alertmanager repeats an
+// always-firing Watchdog alert to pagerd; every webhook pings the
+// heartbeat and opens no incident. When Alertmanager stops, the heartbeat
+// opens its incident every + grace after the last webhook.
+func TestWatchdogHeartbeatWithRealAlertmanager(t *testing.T) {
+	amBin := amRequirePeerBinary(t, "prometheus-alertmanager")
+	amtoolBin := amRequirePeerBinary(t, "amtool")
+	box := pgStartSMTP(t)
+	extra := fmt.Sprintf(`  - id: watchdog
+    service: checkout
+    alertmanager: {integration: prometheus, matchers: ['alertname="Watchdog"']}
+    every: 3s
+    grace: 2s
+`)
+	cfg := strings.Replace(ctConfig(box.addr, "5m", extra), "integrations:\n", fmt.Sprintf("integrations:\n  - {name: prometheus, key: %q, service: checkout}\n", testcluster.PrometheusKey), 1)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: cfg})
+	n := c.Nodes[0]
+	amCfg := fmt.Sprintf(`route:
+  receiver: pagerd
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1s
+receivers:
+  - name: pagerd
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: %q
+`, n.URL()+"/v1/ingest/alertmanager", testcluster.PrometheusKey)
+	am := amStartAlertmanagerConfig(t, amBin, testcluster.FreePort(t), amCfg)
+	out, err := exec.Command(amtoolBin, "--alertmanager.url="+am.url, "--no-version-check", "alert", "add",
+		"alertname=Watchdog", "severity=none", "--annotation=summary=the alerting pipeline works").CombinedOutput()
+	if err != nil {
+		t.Fatalf("amtool: %v\n%s", err, out)
+	}
+	var first time.Time
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		h := ctHeartbeatState(t, c, n, "watchdog")
+		if h.LastPingAt == nil {
+			return false, "no Watchdog ping yet"
+		}
+		first = *h.LastPingAt
+		return true, ""
+	})
+	// Longer than every + grace: Alertmanager's repeats keep it up.
+	time.Sleep(8 * time.Second) // the observation window the heartbeat must survive
+	h := ctHeartbeatState(t, c, n, "watchdog")
+	if h.State == "down" || !h.LastPingAt.After(first.Add(5*time.Second)) {
+		t.Fatalf("after 8 s of Watchdog repeats: %+v (first ping %v)", h, first)
+	}
+	for _, inc := range amListIncidents(t, c, n, "all", "") {
+		if inc.DedupKey != "heartbeat:backup" { // never pinged here, so down
+			t.Fatalf("the Watchdog opened an incident: %s", amDescribe(inc))
+		}
+	}
+	am.kill()
+	last := *ctHeartbeatState(t, c, n, "watchdog").LastPingAt
+	var inc time.Time
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		l := amListIncidents(t, c, n, "all", "heartbeat:watchdog")
+		if len(l) == 0 {
+			return false, "no watchdog incident yet"
+		}
+		inc = l[0].CreatedAt
+		return true, ""
+	})
+	if got := ctHeartbeatState(t, c, n, "watchdog"); got.LastPingAt.After(last) {
+		last = *got.LastPingAt // a webhook in flight when it was killed
+	}
+	if d := inc.Sub(last); d < 5*time.Second || d > 8*time.Second {
+		t.Errorf("incident opened %v after the last Watchdog webhook, want about 5s", d)
 	}
 }
