@@ -56,9 +56,16 @@ func (e *Engine) heartbeatDue(hb config.Heartbeat, st cluster.HeartbeatState, te
 			base = *inc.ResolvedAt // resolved by hand: a fresh period
 		}
 	}
+	due := heartbeatDeadline(hb, base, term)
+	return due, true
+}
+
+// heartbeatDeadline is base + every + grace, but never before the leader
+// term started plus grace.
+func heartbeatDeadline(hb config.Heartbeat, base, term time.Time) time.Time {
 	due := base.Add(hb.Deadline())
 	if floor := term.Add(hb.Grace.D()); due.Before(floor) {
 		due = floor
 	}
-	return due, true
+	return due
 }
