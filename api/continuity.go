@@ -84,7 +84,7 @@ func durText(d config.Duration) string {
 	if d == 0 {
 		return ""
 	}
-	return d.String()
+	return d.Short()
 }
 
 func (s *Server) serviceView(cfg *config.Config, svc config.Service, hbs []HeartbeatView, runs []cluster.DrillRun, now time.Time) ServiceView {
@@ -133,7 +133,7 @@ func (s *Server) heartbeatViews(cfg *config.Config, now time.Time) []HeartbeatVi
 	for _, h := range cfg.Heartbeats {
 		st := states[h.ID]
 		v := HeartbeatView{ID: h.ID, Service: h.Service, LastPingAt: st.LastPingAt, State: "up",
-			Every: h.Every.String(), Grace: durText(h.Grace), Watchdog: h.Alertmanager != nil}
+			Every: h.Every.Short(), Grace: durText(h.Grace), Watchdog: h.Alertmanager != nil}
 		if st.LastPingAt != nil {
 			due := st.LastPingAt.Add(h.Deadline())
 			v.DueAt = &due

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
 )
 
@@ -391,3 +392,7 @@ func parseCron(s string) (sched cron.Schedule, err error) {
 	}
 	return sched, nil
 }
+
+// Short formats the duration as it is written in a config ("1h", "90d",
+// "1h30m"), for people reading the catalogue.
+func (d Duration) Short() string { return model.Duration(d).String() }

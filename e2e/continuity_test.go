@@ -145,6 +145,25 @@ func TestDrillPassesOnRealNode(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "passed") || !strings.Contains(out, run.ID) {
 		t.Errorf("pagerd drill runs: %d %s", code, out)
 	}
+	// The catalogue shows the service with its last drill.
+	var svc struct {
+		Criticality, RTO, Runbook, Owner string
+		Manager                          string `json:"continuity_manager"`
+		Continuity                       struct {
+			LastDrill *cluster.DrillRun `json:"last_drill"`
+		}
+	}
+	if code := c.GetJSON(n, "/v1/services/checkout", &svc); code != http.StatusOK {
+		t.Fatalf("GET /v1/services/checkout: %d", code)
+	}
+	if svc.Criticality != "tier1" || svc.RTO != "1h" || svc.Owner != "carol" || svc.Manager != "bob" ||
+		svc.Continuity.LastDrill == nil || svc.Continuity.LastDrill.Status != cluster.DrillPassed {
+		t.Errorf("service %+v", svc)
+	}
+	code, out = c.Run(n, "services")
+	if code != 0 || !strings.Contains(out, "tier1") || !strings.Contains(out, "passed") || !strings.Contains(out, "backup:up") {
+		t.Errorf("pagerd services: %d %s", code, out)
+	}
 }
 
 // TestDrillFailsWithoutAck: nobody answers within ack_within; the run fails
@@ -284,6 +303,9 @@ func TestHeartbeatDeadline(t *testing.T) {
 	}
 	if h := ctHeartbeatState(t, c, n, "backup"); h.State != "down" || h.Incident != inc.Key {
 		t.Errorf("while down: %+v", h)
+	}
+	if code, out := c.Run(n, "heartbeats"); code != 0 || !strings.Contains(out, "down") || !strings.Contains(out, inc.Key) {
+		t.Errorf("pagerd heartbeats: %d %s", code, out)
 	}
 	// The key may also be in the path. The ping resolves the incident.
 	if code, out := ctPing(t, c, n, "/v1/heartbeats/backup/hb-secret", ""); code != http.StatusAccepted {
