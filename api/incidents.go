@@ -116,8 +116,16 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var inc *incident.Incident
-	var ok bool
-	s.node.FSM().ReadIncidents(func(st *incident.State) { inc, ok = st.Get(id) })
+	var ok, removed bool
+	s.node.FSM().ReadIncidents(func(st *incident.State) {
+		inc, ok = st.Get(id)
+		removed = !ok && id <= uint64(st.Len())
+	})
+	if removed {
+		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id)+
+			" was removed by retention (resolved longer ago than retention.resolved); see your exports")
+		return
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id))
 		return
@@ -177,10 +185,15 @@ type incidentJSON struct {
 	AlertsNext    string                  `json:"alerts_next,omitempty"`
 	Notifications []incident.Notification `json:"notifications"`
 	Timeline      []incident.Entry        `json:"timeline"`
+	// Roles is {} rather than null when nobody holds a role (spec §5.2).
+	Roles map[string]string `json:"roles"`
 }
 
 func fullIncident(inc *incident.Incident) incidentJSON {
-	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline, Roles: inc.Roles}
+	if out.Roles == nil {
+		out.Roles = map[string]string{}
+	}
 	if out.Alerts == nil {
 		out.Alerts = []incident.Alert{}
 	}

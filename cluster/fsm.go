@@ -1,11 +1,8 @@
 package cluster
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +36,29 @@ type NodeMeta struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// Version is the member's binary version (pagerd version), and Commands
+	// the newest version of each command type it applies, by type name: the
+	// leader's version gate reads them (gate.go). Both are empty for a member
+	// that runs a release from before the registry, which applies version 1
+	// of the types it knows (legacyCommands). Older binaries drop these
+	// fields when they apply this entry; members announce them again to
+	// every new leader, so a view that lost them is refilled.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
+}
+
+// Equal reports whether two member records are the same.
+func (m NodeMeta) Equal(o NodeMeta) bool {
+	if m.ID != o.ID || m.RaftAddr != o.RaftAddr || m.HTTPAddr != o.HTTPAddr || m.Version != o.Version ||
+		len(m.Commands) != len(o.Commands) {
+		return false
+	}
+	for k, v := range m.Commands {
+		if w, ok := o.Commands[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is the outcome of one command, handed back to its submitter.
@@ -66,6 +86,8 @@ type FSM struct {
 	sched       schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
+	// snapStats is what the last snapshot cost (statemetrics.go).
+	snapStats snapshotStats
 	// cont is the heartbeat and drill state (continuity.go).
 	cont continuityState
 
@@ -88,7 +110,9 @@ func NewFSM(fatal func(error)) *FSM {
 	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, fatal: fatal}
 }
 
-// Apply implements raft.FSM. It returns []Result, one per command of the batch.
+// Apply implements raft.FSM. It returns []Result, one per command of the
+// batch. The whole entry is decoded first: an entry this binary cannot
+// decode stops the node before any of its commands is applied.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -105,111 +129,14 @@ func (f *FSM) Apply(l *raft.Log) any {
 		f.lastNow = b.Now
 	}
 	for i := range b.Commands {
-		results[i] = f.applyCommand(b.Now, &b.Commands[i])
-		ch.note(b.Commands[i].Type, results[i])
+		c := &b.Commands[i]
+		results[i] = lookup(c.Type).apply(f, b.Now, c.Version, b.bodies[i])
+		ch.note(c.Type, results[i])
 	}
 	f.mu.Unlock()
 	f.appliedIndex.Store(l.Index)
 	f.notify(ch)
 	return results
-}
-
-func (f *FSM) applyCommand(now time.Time, c *command) Result {
-	switch c.Type {
-	case TypeAlertGroup:
-		var g incident.AlertGroup
-		if err := json.Unmarshal(c.Body, &g); err != nil {
-			return Result{Err: fmt.Errorf("decode alert group: %w", err)}
-		}
-		return Result{Value: f.incidents.ApplyAlertGroup(now, &g)}
-	case TypeEvent:
-		var e incident.Event
-		if err := json.Unmarshal(c.Body, &e); err != nil {
-			return Result{Err: fmt.Errorf("decode event: %w", err)}
-		}
-		e.LogVersion = c.Version
-		return Result{Value: f.incidents.ApplyEvent(now, &e)}
-	case TypeAction:
-		var a incident.Action
-		if err := json.Unmarshal(c.Body, &a); err != nil {
-			return Result{Err: fmt.Errorf("decode action: %w", err)}
-		}
-		a.LogVersion = c.Version
-		inc, err := f.incidents.ApplyAction(now, &a)
-		return Result{Value: inc, Err: err}
-	case TypeStepStart:
-		var st incident.StepStart
-		if err := json.Unmarshal(c.Body, &st); err != nil {
-			return Result{Err: fmt.Errorf("decode step start: %w", err)}
-		}
-		st.LogVersion = c.Version
-		inc, err := f.incidents.ApplyStepStart(now, &st)
-		return Result{Value: inc, Err: err}
-	case TypeDelivery:
-		var d incident.Delivery
-		if err := json.Unmarshal(c.Body, &d); err != nil {
-			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
-		}
-		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
-	case TypeSeverity:
-		var sc incident.SeverityChange
-		if err := json.Unmarshal(c.Body, &sc); err != nil {
-			return Result{Err: fmt.Errorf("decode severity change: %w", err)}
-		}
-		inc, err := f.incidents.ApplySeverityChange(now, &sc)
-		return Result{Value: inc, Err: err}
-	case TypeSMSOptOut:
-		var o incident.SMSOptOut
-		if err := json.Unmarshal(c.Body, &o); err != nil {
-			return Result{Err: fmt.Errorf("decode sms opt-out: %w", err)}
-		}
-		return Result{Value: f.incidents.ApplySMSOptOut(now, &o)}
-	case TypeKeyring:
-		var k KeyringCommand
-		if err := json.Unmarshal(c.Body, &k); err != nil {
-			return Result{Err: fmt.Errorf("decode keyring: %w", err)}
-		}
-		kr := reply.Keyring{Keys: k.Keys}
-		if err := kr.Validate(); err != nil {
-			return Result{Err: fmt.Errorf("keyring: %w", err)}
-		}
-		f.keyring = kr
-		return Result{Value: len(kr.Keys)}
-	case TypeConfig:
-		return f.applyConfig(now, c.Body)
-	case TypeLoginLink:
-		return f.applyLoginLink(now, c.Body)
-	case TypeLoginUse:
-		return f.applyLoginUse(now, c.Body)
-	case TypeRestoreChunk:
-		return f.applyRestoreChunk(c.Body)
-	case TypeRestoreCommit:
-		return f.applyRestoreCommit(c.Body)
-	case TypeRestoreAbort:
-		return f.applyRestoreAbort(c.Body)
-	case TypeOverride:
-		return f.applyOverride(now, c.Body)
-	case TypeEventProgress:
-		return f.applyEventProgress(now, c.Body)
-	case TypeHeartbeat:
-		return f.applyHeartbeat(now, c.Body)
-	case TypeDrillRun:
-		return f.applyDrillRun(now, c.Body)
-	case TypeDrillResult:
-		return f.applyDrillResult(now, c.Body)
-	case TypeNodeMeta, TypeNodeRemove:
-		var m NodeMeta
-		if err := json.Unmarshal(c.Body, &m); err != nil {
-			return Result{Err: fmt.Errorf("decode node meta: %w", err)}
-		}
-		if c.Type == TypeNodeRemove {
-			delete(f.nodes, m.ID)
-		} else {
-			f.nodes[m.ID] = m
-		}
-		return Result{Value: m}
-	}
-	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
 }
 
 // applyConfig parses the sources with the captured environment. Parsing is
@@ -276,144 +203,10 @@ func (f *FSM) Nodes() map[string]NodeMeta {
 	return out
 }
 
-// snapshotHeader is the first line of a snapshot; the incident state follows.
-type snapshotHeader struct {
-	Format  int                 `json:"format"`
-	LastNow time.Time           `json:"last_now"`
-	Config  *ActiveConfig       `json:"config"`
-	Nodes   map[string]NodeMeta `json:"nodes"`
-	Keyring []reply.Key         `json:"keyring,omitempty"`
-	// LoginLinks are the console sign-in links not yet used or expired.
-	LoginLinks []LoginLink `json:"login_links,omitempty"`
-	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
-	// a node restored from it (at startup or by snapshot install) reports
-	// where its state is instead of 0 until the next command.
-	AppliedIndex uint64 `json:"applied_index,omitempty"`
-	// Staging is an operator's restore in progress: its pieces are
-	// replicated state, so a node installing this snapshot mid-restore can
-	// still apply the restore's commit like every other node.
-	Staging *restoreStaging `json:"restore_staging,omitempty"`
-	// Overrides are the runtime schedule overrides (overrides.go).
-	Overrides *overrideState `json:"schedule_overrides,omitempty"`
-	// EventCursors are the event stream cursors (eventcursor.go).
-	EventCursors eventCursors `json:"event_cursors,omitempty"`
-	// Continuity is the heartbeat and drill state (continuity.go).
-	Continuity *continuityState `json:"continuity,omitempty"`
+// Node returns the record of member id.
+func (f *FSM) Node(id string) (NodeMeta, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.nodes[id]
+	return m, ok
 }
-
-const snapshotFormat = 1
-
-// Snapshot implements raft.FSM. It only freezes a view of the state (a
-// copy of the incident pointers; later changes copy what they touch), so
-// the apply path waits microseconds per thousand incidents, not for the
-// encoding; Persist encodes and writes outside the lock.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	nodes := make(map[string]NodeMeta, len(f.nodes))
-	for k, v := range f.nodes {
-		nodes[k] = v
-	}
-	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
-		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks(), Continuity: f.snapshotContinuity()}
-	if f.staging != nil { // pieces already staged never change; later ones are appended past len
-		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
-	}
-	return &fsmSnapshot{header: h, state: f.incidents.Freeze()}, nil
-}
-
-// Restore implements raft.FSM.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	h, st, err := readSnapshot(rc)
-	if err != nil {
-		return err
-	}
-	var ac *ActiveConfig
-	if h.Config != nil {
-		cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
-		if err != nil {
-			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
-		}
-		ac = h.Config
-		ac.Config = cfg
-	}
-	f.mu.Lock()
-	f.incidents, f.lastNow = st, h.LastNow
-	f.keyring = reply.Keyring{Keys: h.Keyring}
-	f.restoreLoginLinks(h.LoginLinks)
-	f.staging = h.Staging
-	f.setOverrides(h.Overrides)
-	f.events = h.EventCursors
-	f.setContinuity(h.Continuity)
-	f.nodes = h.Nodes
-	if f.nodes == nil {
-		f.nodes = map[string]NodeMeta{}
-	}
-	f.config.Store(ac)
-	// Never backwards: an operator's restore of an older backup replaces the
-	// state at a new, higher log position, so the index already reached stays.
-	if h.AppliedIndex > f.appliedIndex.Load() {
-		f.appliedIndex.Store(h.AppliedIndex)
-	}
-	f.mu.Unlock()
-	f.notify(Change{All: true})
-	return nil
-}
-
-func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		return nil, nil, fmt.Errorf("read snapshot header: %w", err)
-	}
-	var h snapshotHeader
-	if err := json.Unmarshal(line, &h); err != nil {
-		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
-	}
-	if h.Format != snapshotFormat {
-		return nil, nil, fmt.Errorf("snapshot format %d is not %d: %w", h.Format, snapshotFormat, errUnknownCommand)
-	}
-	st, err := incident.ReadSnapshot(br)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &h, st, nil
-}
-
-// ValidateSnapshot checks that r holds a snapshot this binary can restore,
-// its config included.
-func ValidateSnapshot(r io.Reader) error {
-	h, _, err := readSnapshot(r)
-	if err != nil || h.Config == nil {
-		return err
-	}
-	if _, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
-		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
-	}
-	return nil
-}
-
-type fsmSnapshot struct {
-	header snapshotHeader
-	state  *incident.Frozen
-}
-
-func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	w := bufio.NewWriterSize(sink, 1<<20)
-	err := json.NewEncoder(w).Encode(s.header)
-	if err == nil {
-		err = s.state.Encode(w)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("write snapshot: %w", err), sink.Cancel())
-	}
-	return sink.Close()
-}
-
-func (s *fsmSnapshot) Release() {}

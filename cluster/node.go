@@ -59,6 +59,9 @@ type Options struct {
 	// info, warn, error); warn when empty.
 	RaftLogLevel string
 
+	// Version is this binary's version, shown by GET /v1/cluster.
+	Version string
+
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
 	Fatal func(error)
@@ -122,6 +125,7 @@ func Open(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
+	n.fsm.SetSnapshotFormatGate(n.snapshotFormatForMembers)
 	if opts.TLS != nil {
 		src, err := newTLSSource(*opts.TLS, func(err error) { n.log.Error("raft TLS", "err", err) })
 		if err != nil {
@@ -141,12 +145,13 @@ func Open(opts Options) (*Node, error) {
 	}
 	n.batcher = newBatcher(n.raft, n.fsm, opts.Clock, opts.NodeID, opts.Registry)
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(&raftCollector{n: n})
+		opts.Registry.MustRegister(&raftCollector{n: n}, &stateCollector{f: n.fsm})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
-	n.done.Add(2)
+	n.done.Add(3)
 	go n.watchLeadership(ctx)
+	go n.announceLoop(ctx)
 	go n.watchCatchUp(ctx)
 	return n, nil
 }
@@ -385,8 +390,8 @@ func (n *Node) establish(ctx context.Context) bool {
 	}
 	n.dropAbandonedRestore(ctx)
 	n.ensureKeyring(ctx)
-	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
-	if n.fsm.Nodes()[self.ID] != self {
+	self := n.self()
+	if rec, ok := n.fsm.Node(self.ID); !ok || !rec.Equal(self) {
 		if _, err := n.Submit(ctx, TypeNodeMeta, self); err != nil {
 			n.log.Warn("record own address", "err", err)
 		}
@@ -410,7 +415,7 @@ func (n *Node) establish(ctx context.Context) bool {
 // value its apply produced. Only the leader accepts; elsewhere the error is
 // Unavailable (HTTP handlers forward to the leader before calling this).
 func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error) {
-	c, err := newCommand(t, body)
+	c, err := n.encodeCommand(t, body)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +426,7 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 // paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
 	g.Deferrals = n.pagingPlan()
-	return submitIngest(ctx, n, TypeAlertGroup, g, len(g.Deferrals) > 0)
+	return submitIngest(ctx, n, TypeAlertGroup, g)
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
@@ -429,20 +434,15 @@ func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.Ing
 	if e.Action == incident.ActionTrigger {
 		e.Deferrals = n.pagingPlan()
 	}
-	return submitIngest(ctx, n, TypeEvent, e, len(e.Deferrals) > 0)
+	return submitIngest(ctx, n, TypeEvent, e)
 }
 
-// submitIngest commits an alert group or event, stamped with the version
-// before planVersions unless it carries a paging plan.
-func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned bool) (incident.IngestResult, error) {
-	c, err := newCommand(t, body)
-	if err != nil {
-		return incident.IngestResult{}, err
-	}
-	if !planned {
-		c.Version = planVersions[t] - 1
-	}
-	v, err := n.batcher.submit(ctx, c)
+// submitIngest commits an alert group or event. The version gate chooses
+// its version: until every member applies the newest, it is written without
+// the paging plan (and what else the older version lacks), so older members
+// page as they did instead of stopping.
+func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incident.IngestResult, error) {
+	v, err := n.Submit(ctx, t, body)
 	if err != nil {
 		return incident.IngestResult{}, err
 	}
@@ -451,7 +451,14 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned
 }
 
 // SubmitAction commits a person's action and returns the incident after it.
+// An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	if a.Kind == incident.Ack && n.isUser(a.By) {
+		// Only a person (a configured user, not a token name) takes roles.
+		a.AckRoles = n.ackRoles()
+	}
+	// The version gate writes the roles only once every member applies
+	// them (action version ackRolesVersion); before, the ack gives none.
 	v, err := n.Submit(ctx, TypeAction, a)
 	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
 	return inc, err

@@ -29,6 +29,8 @@ type Store interface {
 	WatchIncidents(fn func(ids []uint64, all bool)) (cancel func())
 	SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error)
 	SubmitDelivery(ctx context.Context, d *incident.Delivery) (int, error)
+	// SubmitRoleNotify commits a role page or a role's instructions.
+	SubmitRoleNotify(ctx context.Context, rn *incident.RoleNotify) (*incident.Incident, error)
 	// ReplyKeyring signs the Reply-To tokens of page emails.
 	ReplyKeyring() reply.Keyring
 }
@@ -159,6 +161,7 @@ type term struct {
 	// busy: incidents with a step commit in flight; inflight: notification
 	// ids being sent (or held by flood control).
 	busy     map[uint64]bool
+	roleBusy map[uint64]bool // a role notification commit in flight (roles.go)
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
@@ -185,7 +188,7 @@ type term struct {
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
-		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, inflight: map[string]bool{},
+		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
 		stepFails: map[uint64]int{}}
 }
@@ -249,13 +252,14 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
 		if all {
 			st.EachOpen(func(inc *incident.Incident) { ids[inc.ID] = true })
+			st.EachPendingSummary(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
 			inc, ok := st.Get(id)
 			if ok {
 				t.observeAck(inc)
 			}
-			if !ok || !inc.Status.Open() {
+			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
 				continue
 			}
 			incs = append(incs, inc)
@@ -303,9 +307,15 @@ func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version str
 	reason, wake := due(inc, cfg, now)
 	t.mu.Lock()
 	busy := t.busy[inc.ID] || t.stepFails[inc.ID] >= maxStepCommitAttempts
+	roleBusy := t.roleBusy[inc.ID]
 	t.mu.Unlock()
 	if reason != "" && !busy {
 		t.startStep(planStep(inc, reason, cfg, set, now))
+	}
+	if !roleBusy {
+		if rn := roleWork(inc, cfg, set, now); rn != nil {
+			t.startRoleNotify(rn)
+		}
 	}
 	for i := range inc.Notifications {
 		n := &inc.Notifications[i]

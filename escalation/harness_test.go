@@ -115,6 +115,15 @@ func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int,
 	}
 	return n, nil
 }
+func (s *memStore) SubmitRoleNotify(_ context.Context, rn *incident.RoleNotify) (*incident.Incident, error) {
+	s.mu.Lock()
+	inc, err := s.st.ApplyRoleNotify(s.clock.Now(), rn)
+	s.mu.Unlock()
+	if err == nil {
+		s.changed(rn.Incident)
+	}
+	return inc, err
+}
 func (s *memStore) ReplyKeyring() reply.Keyring { return s.keyring }
 
 // sent is one message a fake sender accepted.
@@ -127,9 +136,14 @@ type sent struct {
 	loop     int
 	incident uint64
 	summary  []uint64
+	// resolution is the summary a resolution mail carried (resolution_test.go).
+	resolution *incident.Summary
 }
 
 func (s sent) String() string {
+	if r := s.resolution; r != nil {
+		return fmt.Sprintf("%v %s %s resolution %s duration %ds pages %d", s.at, s.channel, s.to, r.Key, r.Duration.Seconds, pageCount(r))
+	}
 	if len(s.summary) > 0 {
 		return fmt.Sprintf("%v %s %s summary of %d", s.at, s.channel, s.to, len(s.summary))
 	}
@@ -162,6 +176,7 @@ func (r *recorder) Sender(_ *config.Config, _, channel, target string) (notify.S
 		for _, inc := range m.Summary {
 			s.summary = append(s.summary, inc.ID)
 		}
+		s.resolution = m.Resolution
 		r.sent = append(r.sent, s)
 		return notify.Receipt{ProviderID: "p-" + m.ID}, nil
 	}), nil

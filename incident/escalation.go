@@ -173,6 +173,9 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 	if inc == nil {
 		return false
 	}
+	if n := inc.notification(it.Notification); n != nil && n.Kind == KindSummary {
+		return s.applySummaryDelivery(now, inc, n, it)
+	}
 	n := inc.notification(it.Notification)
 	if n == nil || n.Attempts != it.Attempt-1 {
 		return false
@@ -244,11 +247,13 @@ func (inc *Incident) notification(id string) *Notification {
 	return nil
 }
 
-// stopEscalation cancels every queued notification and the pending step:
-// an acknowledgement or resolve stops all paging (spec §4 Escalation).
-func stopEscalation(inc *Incident) {
+// stopEscalation cancels queued notifications and the pending step: an
+// acknowledgement or resolve stops all paging (spec §4 Escalation). An
+// acknowledgement leaves role notifications queued (all false): a role
+// still needs someone after the incident has one.
+func stopEscalation(inc *Incident, all bool) {
 	for i := range inc.Notifications {
-		if inc.Notifications[i].Status == NotifyQueued {
+		if inc.Notifications[i].Status == NotifyQueued && (all || inc.Notifications[i].Kind == KindIncident) {
 			inc.Notifications[i].Status = NotifyCancelled
 		}
 	}

@@ -50,9 +50,26 @@ type Incident struct {
 	Escalation     *Escalation `json:"escalation"`
 	// DeferredUntil is set while paging waits for the severity's business
 	// hours window (spec §5.2): the escalation's step 0 is due then.
-	DeferredUntil *time.Time     `json:"deferred_until"`
-	Notifications []Notification `json:"notifications,omitempty"`
-	Timeline      []Entry        `json:"timeline,omitempty"`
+	DeferredUntil *time.Time `json:"deferred_until"`
+	// Roles are the incident's role holders, role id → user id (spec
+	// §5.2); one holder per role.
+	Roles map[string]string `json:"roles"`
+	// RolesPaged are the roles whose from target was paged (once per
+	// incident); RolesBriefed is role → the holder sent its instructions.
+	RolesPaged    []string          `json:"roles_paged,omitempty"`
+	RolesBriefed  map[string]string `json:"roles_briefed,omitempty"`
+	Notifications []Notification    `json:"notifications,omitempty"`
+	Timeline      []Entry           `json:"timeline,omitempty"`
+
+	// DetectedAt is when monitoring saw the problem: the earliest startsAt
+	// of its alerts, never later than CreatedAt (timestamps.go).
+	DetectedAt *time.Time `json:"detected_at"`
+	// ImpactStartedAt is when customer impact began, as a person said
+	// (POST /v1/incidents/{id}/impact); never guessed, nil until then.
+	ImpactStartedAt *time.Time `json:"impact_started_at"`
+	// MitigatedAt is the first status update with phase monitoring (spec
+	// §5.2); nil until status updates exist and one is posted.
+	MitigatedAt *time.Time `json:"mitigated_at"`
 	// Drill is set on an incident a continuity drill opened (spec §5.2):
 	// status pages and reports leave such incidents out.
 	Drill *DrillRef `json:"drill"`
@@ -126,6 +143,11 @@ type Notification struct {
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
 	// HeldAt is when flood control first held it back (nil: never held).
 	HeldAt *time.Time `json:"held_at,omitempty"`
+	// Kind is "" for a page about the incident, role_page or
+	// role_instructions for Role (roles.go), or KindSummary for the
+	// resolution summary mailed on resolve (summary_mail.go).
+	Kind string `json:"kind,omitempty"`
+	Role string `json:"role,omitempty"`
 }
 
 // Notification statuses.
@@ -155,6 +177,14 @@ type Entry struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Role is the role a role_assigned, role_released or role_paged entry
+	// is about (From and To: the holders before and after).
+	Role string `json:"role,omitempty"`
+	// Count is how many times this same event happened (0 or absent: once);
+	// repeats of a recent identical entry raise it instead of adding lines
+	// (a flapping alert), and LastAt is when the last repeat happened.
+	Count  int        `json:"count,omitempty"`
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 // Timeline entry types.
@@ -190,7 +220,10 @@ const (
 //
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
-const RulesCurrent = 1
+//	2: a resolve queues the resolution summary mails (issue 13.6).
+//	3: a source's timeline entry identical to a recent one raises that
+//	   entry's count instead of adding a line (a flapping alert, issue 12.4).
+const RulesCurrent = 3
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
@@ -255,9 +288,15 @@ type Action struct {
 	By       string `json:"by"`      // user id or token name
 	Channel  string `json:"channel"` // api | sms | email
 	Note     string `json:"note"`
+	// StartedAt, for Impact, is when customer impact began.
+	StartedAt *time.Time `json:"started_at,omitempty"`
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// AckRoles, for an ack, is the leader's stamp of the roles each
+	// severity lists that have no from target: the acknowledger takes the
+	// empty ones of the incident's severity (roles.go).
+	AckRoles map[string][]string `json:"ack_roles,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`

@@ -51,10 +51,25 @@ type Message struct {
 	// Notice, when set, makes this a plain notice (notice.go) instead of
 	// a page: EmailSubject and EmailBody send its text as it is.
 	Notice *Notice
+	// PublicURL is the active config's public_url; every page, summary and
+	// mail links to its incident in the console from it (console.go).
+	// Empty: no console link.
+	PublicURL string
+	// Resolution, when set, makes this the resolution summary of Incident
+	// mailed on resolve (spec §5.4) instead of a page.
+	Resolution *incident.Summary
 	// Bundled lists the ids of the notifications a summary stands for
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.
 	Bundled []string
+	// Kind is the notification's kind: "" pages about the incident;
+	// incident.KindRolePage asks the recipient to take Role;
+	// incident.KindRoleInstructions sends a new holder Instructions.
+	Kind         string
+	Role         string // role id, e.g. "incident_manager"
+	RoleName     string // e.g. "Incident Manager"
+	RoleReply    string // SMS reply word that takes the role ("im"), or ""
+	Instructions string
 }
 
 // IsSummary reports whether m is a flood-control summary.

@@ -15,6 +15,9 @@ import (
 )
 
 func runIncidents(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
 	c := clientFlags(fs)
 	status := fs.String("status", "open", "open | triggered | acknowledged | resolved | all")
@@ -79,6 +82,12 @@ func runIncident(args []string, stdout, stderr io.Writer) error {
 func printIncident(w io.Writer, inc *incident.Incident) {
 	fmt.Fprintf(w, "%s  %s  %s  %s\n", inc.Key, inc.Severity, inc.Status, inc.Title)
 	fmt.Fprintf(w, "service:   %s\ndedup key: %s\ncreated:   %s\n", inc.Service, inc.DedupKey, fmtTime(&inc.CreatedAt))
+	if inc.DetectedAt != nil {
+		fmt.Fprintf(w, "detected:  %s\n", fmtTime(inc.DetectedAt))
+	}
+	if inc.ImpactStartedAt != nil {
+		fmt.Fprintf(w, "impact:    %s\n", fmtTime(inc.ImpactStartedAt))
+	}
 	if inc.AcknowledgedAt != nil {
 		fmt.Fprintf(w, "acked:     %s by %s\n", fmtTime(inc.AcknowledgedAt), inc.AcknowledgedBy)
 	}
@@ -87,6 +96,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 	}
 	if inc.SeveritySetBy != "" {
 		fmt.Fprintf(w, "severity:  %s, set by %s\n", inc.Severity, inc.SeveritySetBy)
+	}
+	if len(inc.Roles) > 0 {
+		fmt.Fprintf(w, "roles:     %s\n", formatRoles(inc.Roles))
 	}
 	if inc.DeferredUntil != nil {
 		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
@@ -108,8 +120,12 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintln(w, "\nnotifications:")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
-				n.Step+1, n.Loop+1, n.Attempts, fmtTime(n.SentAt), n.Error)
+			where := fmt.Sprintf("step %d loop %d", n.Step+1, n.Loop+1)
+			if n.Kind != "" {
+				where = strings.TrimSpace(n.Kind + " " + n.Role) // a role page, instructions, or the summary mail
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
+				where, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}

@@ -134,6 +134,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		Logger:     log, Registry: reg,
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
 		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs, RaftLogLevel: f.raftLogLevel,
+		Version: nodeVersion(),
 	})
 	if err != nil {
 		return err
@@ -180,6 +181,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	node.OnLeader(engine.Run)
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
+	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
 	// Heartbeat deadlines, drill schedules and results, also leader-only.
 	node.OnLeader(continuity.New(continuity.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux

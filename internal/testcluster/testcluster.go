@@ -114,6 +114,9 @@ type Options struct {
 	// SMTP gives every node an inbound SMTP port (--smtp-addr) for email
 	// replies; the config then needs channels.email.reply_domain.
 	SMTP bool
+	// Binary is the pagerd binary every node runs (Node.UseBinary changes
+	// one node's); the current tree's build when empty.
+	Binary string
 }
 
 // Cluster is a set of node processes.
@@ -136,6 +139,7 @@ type Node struct {
 	lastExit                        *os.ProcessState
 	logPath                         string
 	join                            []string
+	bin                             string // Node.UseBinary; the cluster's when empty
 }
 
 // Start runs n nodes: the first bootstraps, the others join it. It returns
@@ -145,7 +149,10 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	if opts.Config == "" {
 		opts.Config = DefaultConfig
 	}
-	c := &Cluster{t: t, bin: Binary(t), dir: t.TempDir(), opts: opts}
+	c := &Cluster{t: t, bin: opts.Binary, dir: t.TempDir(), opts: opts}
+	if c.bin == "" {
+		c.bin = Binary(t)
+	}
 	c.configPath = filepath.Join(c.dir, "config.yaml")
 	if err := os.WriteFile(c.configPath, []byte(opts.Config), 0o600); err != nil {
 		t.Fatal(err)
@@ -172,7 +179,16 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		if code := c.GetJSON(c.Nodes[0], "/v1/cluster", &st); code != 200 {
 			return false, fmt.Sprintf("GET /v1/cluster: %d", code)
 		}
-		return len(st.Nodes) == n && st.Leader != "", fmt.Sprintf("members %d of %d, leader %q", len(st.Nodes), n, st.Leader)
+		// Every member a voter: a joiner is a non-voter until it has caught
+		// up, and a test that kills the leader before then leaves no quorum.
+		voters := 0
+		for _, m := range st.Nodes {
+			if m.Suffrage == "voter" {
+				voters++
+			}
+		}
+		return len(st.Nodes) == n && voters == n && st.Leader != "",
+			fmt.Sprintf("members %d of %d (%d voters), leader %q", len(st.Nodes), n, voters, st.Leader)
 	})
 	for _, node := range c.Nodes {
 		c.WaitReady(node)
@@ -200,7 +216,7 @@ func (n *Node) Start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(n.c.bin, args...)
+	cmd := exec.Command(n.binary(), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Members prove themselves to each other with a cluster secret (or
 	// Raft TLS files among ExtraArgs); Env may override it.

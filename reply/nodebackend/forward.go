@@ -28,11 +28,24 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 	if a.Kind == reply.ActionSeverity {
 		fields["severity"] = severity
 	}
+	return b.forward(ctx, http.MethodPost, url.PathEscape(a.Kind), fields, a.Incident)
+}
+
+// forwardRole puts the reply's role take to the leader's public API
+// (PUT /v1/incidents/{id}/roles/{role}), the replying user as the holder.
+func (b *Backend) forwardRole(ctx context.Context, a *incident.Action, role string) (reply.Result, error) {
+	fields := map[string]string{"user": a.By, "by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	return b.forward(ctx, http.MethodPut, "roles/"+url.PathEscape(role), fields, a.Incident)
+}
+
+// forward sends one incident request (sub: the path after
+// /v1/incidents/{id}/) to the leader and maps its answer.
+func (b *Backend) forward(ctx context.Context, method, sub string, fields map[string]string, id uint64) (reply.Result, error) {
 	body, _ := json.Marshal(fields)
-	path := "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
+	path := "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + sub
 	// Signed with the node's cluster credentials, not an API token: a token
 	// rotation must not stop followers from forwarding replies.
-	req, err := b.node.LeaderRequest(ctx, http.MethodPost, path, body)
+	req, err := b.node.LeaderRequest(ctx, method, path, body)
 	if errors.Is(err, cluster.ErrNoLeader) {
 		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
@@ -55,7 +68,7 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 		}
 		return reply.Result{Incident: &inc, Duplicate: resp.Header.Get(cluster.DuplicateHeader) == "true"}, nil
 	case resp.StatusCode == http.StatusConflict:
-		return reply.Result{Incident: b.current(a.Incident)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
+		return reply.Result{Incident: b.current(id)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
 	case resp.StatusCode == http.StatusNotFound:
 		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, apiErr.Error)
 	case resp.StatusCode >= 500:
