@@ -30,7 +30,7 @@ func TestJudge(t *testing.T) {
 		{"not recovered within rto", incident.Incident{AcknowledgedAt: at(time.Minute)}, time.Hour, true, cluster.DrillFailed, "not resolved within 1h0m0s"},
 		{"resolved late", incident.Incident{AcknowledgedAt: at(time.Minute), ResolvedAt: at(61 * time.Minute)}, 61 * time.Minute, true, cluster.DrillFailed, "resolved after 1h1m0s, limit 1h0m0s"},
 		{"passed", incident.Incident{AcknowledgedAt: at(2 * time.Second), AcknowledgedBy: "alice", ResolvedAt: at(4 * time.Second),
-			Timeline: []incident.Entry{{Type: incident.EntryAcknowledged, Message: "acknowledged via sms"}},
+			Timeline:      []incident.Entry{{Type: incident.EntryAcknowledged, Message: "acknowledged via sms"}},
 			Notifications: []incident.Notification{{Step: 0}, {Step: 1}}}, 5 * time.Second, true, cluster.DrillPassed, ""},
 		{"resolved without ack counts as the answer", incident.Incident{ResolvedAt: at(10 * time.Second), ResolvedBy: "bob"}, 10 * time.Second, true, cluster.DrillPassed, ""},
 	}
