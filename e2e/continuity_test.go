@@ -461,3 +461,47 @@ receivers:
 		t.Errorf("incident opened %v after the last Watchdog webhook, want about 5s", d)
 	}
 }
+
+// TestHeartbeatSurvivesElection: a job pings a follower every 500 ms while
+// the leader is killed. Pings during the election are 503 (never a 4xx, so
+// the job retries), and the heartbeat is never declared down: a new leader
+// waits grace before judging it.
+func TestHeartbeatSurvivesElection(t *testing.T) {
+	box := pgStartSMTP(t)
+	cfg := strings.Replace(ctConfig(box.addr, "5m", ""), "every: 1h, grace: 1m", "every: 3s, grace: 2s", 1)
+	c := testcluster.Start(t, 3, testcluster.Options{Config: cfg})
+	leader := c.Leader()
+	var follower *testcluster.Node
+	for _, n := range c.Nodes {
+		if n != leader {
+			follower = n
+		}
+	}
+	codes := map[int]int{}
+	ping := func() {
+		code, _ := ctPing(t, c, follower, "/v1/heartbeats/backup", "hb-secret")
+		codes[code]++
+	}
+	for range 4 {
+		ping()
+		time.Sleep(500 * time.Millisecond) // the job's ping interval
+	}
+	leader.Kill()
+	end := time.Now().Add(12 * time.Second)
+	for time.Now().Before(end) {
+		ping()
+		time.Sleep(500 * time.Millisecond) // the job's ping interval
+	}
+	t.Logf("ping answers: %v", codes)
+	for code, n := range codes {
+		if code != http.StatusAccepted && code != http.StatusServiceUnavailable && code != 0 {
+			t.Errorf("%d pings answered %d; want 202, or 503 during the election", n, code)
+		}
+	}
+	if codes[http.StatusAccepted] < 10 {
+		t.Errorf("only %d pings accepted", codes[http.StatusAccepted])
+	}
+	if l := amListIncidents(t, c, follower, "all", "heartbeat:backup"); len(l) != 0 {
+		t.Fatalf("the election paged a false alarm: %s", amDescribeAll(l))
+	}
+}
