@@ -118,8 +118,8 @@ func (s *storedIncident) fill(inc *Incident) {
 	*s = storedIncident{ID: inc.ID, Key: inc.Key, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status,
 		Roles: inc.Roles, RolesPaged: inc.RolesPaged, RolesBriefed: inc.RolesBriefed,
-		DetectedAt: inc.DetectedAt, ImpactStartedAt: inc.ImpactStartedAt, MitigatedAt: inc.MitigatedAt, Drill: inc.Drill,
-		DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
+		DetectedAt: inc.DetectedAt, ImpactStartedAt: inc.ImpactStartedAt, MitigatedAt: inc.MitigatedAt,
+		Drill: inc.Drill, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
 		AlertsDropped: inc.AlertsDropped}
