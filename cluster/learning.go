@@ -124,5 +124,5 @@ func (n *Node) Now() time.Time {
 	if last := n.fsm.LastNow(); last.After(now) {
 		now = last
 	}
-	return now
+	return now.UTC()
 }
