@@ -95,6 +95,8 @@ type FSM struct {
 	snapStats snapshotStats
 	// cont is the heartbeat and drill state (continuity.go).
 	cont continuityState
+	// reviews are the plan reviews and first-seen times (reviews.go).
+	reviews reviewState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -160,6 +162,7 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 	ac := &ActiveConfig{Version: config.Version(cc.Sources, cc.Env), AppliedAt: now,
 		Sources: cc.Sources, Env: cc.Env, Config: cfg}
 	f.config.Store(ac)
+	f.noteServicesSeen(now, cfg)
 	return Result{Value: ac}
 }
 

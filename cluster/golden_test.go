@@ -386,6 +386,19 @@ func goldenSteps(snap []byte) []goldenStep {
 		{t: TypeDrillResult, v: 1, body: func() any {
 			return &DrillResultCommand{Run: "quarterly@20261129T120000Z", Result: DrillRun{Status: DrillPassed, AckedBy: "alice", StepReached: 1}}
 		}, check: goldenUnknown("no drill run \"quarterly@20261129T120000Z\"")},
+		// Plan reviews (reviews.go): recorded against the config version.
+		{t: TypeReview, v: 1, body: func() any {
+			return &ReviewCommand{Service: "checkout", By: "carol", Note: "plan still good", Via: "api"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			rv, ok := r.Value.(Review)
+			if !ok || rv.Service != "checkout" || rv.By != "carol" || rv.ConfigVersion == "" || rv.At.Before(goldenNow) {
+				t.Fatalf("review: %+v", r.Value)
+			}
+			if len(f.Reviews("checkout")) != 1 {
+				t.Fatal("review not recorded")
+			}
+		}},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},
 		{t: TypeRestoreCommit, v: 1, body: func() any {
 			return &RestoreCommit{ID: "r1", Chunks: 1, Size: len(snap), SHA256: hex.EncodeToString(sum[:])}

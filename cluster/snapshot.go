@@ -63,6 +63,8 @@ type snapshotHeader struct {
 	Maintenance *maintState `json:"maintenance,omitempty"`
 	// Continuity is the heartbeat and drill state (continuity.go).
 	Continuity *continuityState `json:"continuity,omitempty"`
+	// Reviews are the plan reviews (reviews.go).
+	Reviews *reviewState `json:"reviews,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -85,7 +87,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
 		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(),
-		Continuity: f.snapshotContinuity()}
+		Continuity: f.snapshotContinuity(), Reviews: f.snapshotReviews()}
 	lb, err := f.learning.Encode()
 	if err != nil {
 		return nil, err
@@ -215,6 +217,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.maint = *h.Maintenance
 	}
 	f.setContinuity(h.Continuity)
+	f.setReviews(h.Reviews)
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

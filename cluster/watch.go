@@ -46,7 +46,7 @@ func (c *Change) note(t CommandType, r Result) {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}
 	}
-	if _, ok := learningNames[t]; ok {
+	if _, ok := learningNames[t]; ok || t == TypeReview { // reviews move reminder due dates
 		c.Learning = true
 	}
 	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
