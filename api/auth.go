@@ -33,7 +33,8 @@ func requiredScope(r *http.Request) string {
 		"/v1/incidents/{id}/postmortem", "/v1/incidents/{id}/followups", "/v1/followups", "/v1/followups/{id}",
 		"/v1/incidents/{id}/updates", "/v1/maintenance", "/v1/maintenance/{id}",
 		"/v1/incidents/{id}/impact", "/v1/incidents/{id}/summary",
-		"/v1/schedules/{id}/overrides", "/v1/schedules/{id}/overrides/{oid}":
+		"/v1/schedules/{id}/overrides", "/v1/schedules/{id}/overrides/{oid}",
+		"/v1/services/{id}/reviews":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return config.ScopeRead
 		}

@@ -17,6 +17,8 @@ import (
 func (s *Server) registerContinuity(m *http.ServeMux, lead func(http.Handler) http.Handler) {
 	m.Handle("GET /v1/services", s.auth(http.HandlerFunc(s.listServices)))
 	m.Handle("GET /v1/services/{id}", s.auth(http.HandlerFunc(s.getService)))
+	m.Handle("POST /v1/services/{id}/reviews", s.auth(lead(http.HandlerFunc(s.postReview))))
+	m.Handle("GET /v1/services/{id}/reviews", s.auth(http.HandlerFunc(s.listReviews)))
 	m.Handle("GET /v1/heartbeats", s.auth(http.HandlerFunc(s.listHeartbeats)))
 	// Pings authenticate with the heartbeat's own key, like ingest, not
 	// with API tokens: a backup job should hold no operator credential.
@@ -46,15 +48,19 @@ type ServiceView struct {
 	Continuity        ServiceContinuityView `json:"continuity"`
 }
 
-// ServiceContinuityView is the runtime side. Plan reviews are not tracked
-// yet, so last_review and review_due_at stay null.
+// ServiceContinuityView is the runtime side: the plan review state
+// (reviews.go in cluster), heartbeats, drills.
 type ServiceContinuityView struct {
-	LastReview  *time.Time        `json:"last_review"`
-	ReviewDueAt *time.Time        `json:"review_due_at"`
-	LastDrill   *cluster.DrillRun `json:"last_drill"`
-	Heartbeats  []HeartbeatView   `json:"heartbeats"`
-	Drills      []DrillView       `json:"drills"`
-	RTOMet90d   *float64          `json:"rto_met_90d"`
+	LastReview         *time.Time `json:"last_review"`
+	ReviewDueAt        *time.Time `json:"review_due_at"`
+	ReviewOverdue      bool       `json:"review_overdue"`
+	ChangedSinceReview bool       `json:"changed_since_review"`
+	// Review is the last review in full (who, note, config version).
+	Review     *cluster.Review   `json:"review"`
+	LastDrill  *cluster.DrillRun `json:"last_drill"`
+	Heartbeats []HeartbeatView   `json:"heartbeats"`
+	Drills     []DrillView       `json:"drills"`
+	RTOMet90d  *float64          `json:"rto_met_90d"`
 }
 
 // HeartbeatView is GET /v1/heartbeats' item.
@@ -92,6 +98,16 @@ func (s *Server) serviceView(cfg *config.Config, svc config.Service, hbs []Heart
 		RTO: durText(svc.RTO), RPO: durText(svc.RPO), Runbook: svc.Runbook, ContinuityPlan: svc.ContinuityPlan,
 		Owner: svc.Owner, ContinuityManager: svc.ContinuityManager, ReviewEvery: durText(svc.ReviewEvery),
 		DependsOn: append([]string{}, svc.DependsOn...), BridgeURL: svc.BridgeURL}
+	for _, st := range s.node.FSM().ReviewStatuses(now) {
+		if st.Service == svc.ID {
+			v.Continuity.ReviewDueAt, v.Continuity.ReviewOverdue = st.DueAt, st.Overdue
+			v.Continuity.ChangedSinceReview, v.Continuity.Review = st.ChangedSinceReview, st.LastReview
+			if st.LastReview != nil {
+				at := st.LastReview.At
+				v.Continuity.LastReview = &at
+			}
+		}
+	}
 	v.Continuity.Heartbeats = []HeartbeatView{}
 	for _, h := range hbs {
 		if h.Service == svc.ID {

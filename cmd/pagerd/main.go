@@ -61,6 +61,7 @@ func init() {
 		"followups":   {"list follow-ups [--overdue] [--owner U]", runFollowups},
 		"services":    {"the service catalogue with continuity state", runServices},
 		"heartbeats":  {"heartbeats and whether they are up", runHeartbeats},
+		"review":      {"SERVICE [--note T]: record a review of the service's continuity plan", runReview},
 		"drill":       {"run ID | runs ID: start a continuity drill, list its runs", runDrill},
 	}
 }

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/pagerd/pagerd/cluster"
+)
+
+// reviewBody is POST /v1/services/{id}/reviews: the service's continuity
+// plan was reviewed (spec §5.3). by defaults to the token's name.
+type reviewBody struct {
+	By   string `json:"by"`
+	Note string `json:"note"`
+	Via  string `json:"via"`
+}
+
+// postReview answers 201 with the review once it is committed; 404 for an
+// unknown service, 400 naming the field for a bad body.
+func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.config(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if _, found := cfg.Service(id); !found {
+		writeError(w, http.StatusNotFound, "no service "+strconv.Quote(id))
+		return
+	}
+	var body reviewBody
+	if r.ContentLength != 0 {
+		if err := decodeStrict(r, w, &body, maxBody); err != nil {
+			writeBodyError(w, err)
+			return
+		}
+	}
+	switch body.Via {
+	case "":
+		body.Via = "api"
+	case "api", "cli", "console":
+	default:
+		writeError(w, http.StatusBadRequest, `via: want api, cli or console`)
+		return
+	}
+	if body.By == "" {
+		body.By = tokenName(r.Context())
+	}
+	rv, err := s.node.SubmitReview(r.Context(), cluster.ReviewCommand{Service: id, By: body.By, Note: body.Note, Via: body.Via})
+	if err != nil {
+		s.writeCommitError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rv)
+}
+
+// listReviews is a service's review history, newest first.
+func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.config(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if _, found := cfg.Service(id); !found {
+		writeError(w, http.StatusNotFound, "no service "+strconv.Quote(id))
+		return
+	}
+	list := s.node.FSM().Reviews(id)
+	for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
+		list[i], list[j] = list[j], list[i]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service": id, "reviews": list})
+}
