@@ -38,6 +38,11 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
 	case "":
 		body.Via = "api"
 	case "api", "cli", "console":
+	case "email": // a follower forwarding a reminder reply (node-to-node only)
+		if fromNode(r.Context()) == "" {
+			writeError(w, http.StatusBadRequest, "via: email is set only by cluster members forwarding a reply")
+			return
+		}
 	default:
 		writeError(w, http.StatusBadRequest, `via: want api, cli or console`)
 		return

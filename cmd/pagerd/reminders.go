@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
@@ -25,7 +26,8 @@ import (
 func startReminders(node *cluster.Node, devBox *outbox.Outbox, log *slog.Logger) {
 	read := node.FSM().ReadLearning
 	engine := reminders.New(reminders.Options{
-		Jobs:   []reminders.Job{reminders.FollowupJob{Read: read}, reminders.PostmortemJob{Read: read}},
+		Jobs: []reminders.Job{reminders.FollowupJob{Read: read}, reminders.PostmortemJob{Read: read},
+			reminders.ReviewJob{List: reviewsDue(node), Read: read}},
 		Store:  reminderStore{node: node},
 		Sender: &reminderMailer{node: node, devBox: devBox},
 		Logger: log.With("component", "reminders"),
@@ -36,6 +38,27 @@ func startReminders(node *cluster.Node, devBox *outbox.Outbox, log *slog.Logger)
 		}
 	})
 	node.OnLeader(engine.Run)
+}
+
+// reviewsDue lists the services whose plan has a review due date, with
+// their owner and continuity manager (cluster/reviews.go).
+func reviewsDue(node *cluster.Node) func(now time.Time) []reminders.ReviewDue {
+	return func(now time.Time) []reminders.ReviewDue {
+		ac := node.FSM().Config()
+		if ac == nil || ac.Config == nil {
+			return nil
+		}
+		var out []reminders.ReviewDue
+		for _, st := range node.FSM().ReviewStatuses(now) {
+			svc, ok := ac.Config.Service(st.Service)
+			if !ok || st.DueAt == nil {
+				continue
+			}
+			out = append(out, reminders.ReviewDue{Service: svc.ID, Name: svc.Name, Owner: svc.Owner,
+				Manager: svc.ContinuityManager, DueAt: *st.DueAt, Changed: st.ChangedSinceReview})
+		}
+		return out
+	}
 }
 
 // reminderStore records reminder sends through Raft.
@@ -101,10 +124,16 @@ func (m *reminderMailer) replyAddress(cfg *config.Config, items []reminders.Remi
 		return ""
 	}
 	for _, it := range items {
-		if it.Kind != reminders.KindFollowup {
+		tokenID := ""
+		switch it.Kind {
+		case reminders.KindFollowup:
+			tokenID = reply.FollowupTokenID(it.Ref)
+		case reminders.KindReview, reminders.KindReviewOverdue:
+			tokenID = reply.ReviewTokenID(it.Ref)
+		default:
 			continue
 		}
-		tok, err := m.node.ReplyKeyring().Mint(reply.FollowupTokenID(it.Ref), m.node.Now().Add(reply.TokenLifetime))
+		tok, err := m.node.ReplyKeyring().Mint(tokenID, m.node.Now().Add(reply.TokenLifetime))
 		if err != nil {
 			return ""
 		}
@@ -125,6 +154,9 @@ func reminderText(items []reminders.Reminder, canReply bool, link func(key strin
 	followups := 0
 	for _, it := range items {
 		fmt.Fprintf(&b, "- %s\n", it.Line)
+		if isReview := it.Kind == reminders.KindReview || it.Kind == reminders.KindReviewOverdue; isReview {
+			continue // the ref is a service, not an incident
+		}
 		if u := link(incidentKeyOf(it.Ref)); u != "" {
 			fmt.Fprintf(&b, "  %s\n", u)
 		}

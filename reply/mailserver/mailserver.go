@@ -95,6 +95,9 @@ type Options struct {
 	// Followups, when set, takes replies to follow-up reminders (tokens
 	// reply.FollowupTokenPrefix…; followup.go).
 	Followups reply.FollowupBackend
+	// Reviews, when set, takes replies to plan review reminders (tokens
+	// reply.ReviewTokenPrefix…; review.go).
+	Reviews reply.ReviewBackend
 	// Confirm sends confirmations and explanations, best effort: failures
 	// are logged and change no SMTP answer. Nil: none are sent.
 	Confirm ConfirmFunc
@@ -317,6 +320,7 @@ type session struct {
 	rcpt  bool
 	// followup is set when the recipient is a follow-up reminder's token.
 	followup *reply.FollowupRef
+	review   *reply.ReviewRef
 }
 
 func smtpErr(code int, enh smtp.EnhancedCode, msg string) *smtp.SMTPError {
@@ -338,7 +342,7 @@ var (
 )
 
 func (ss *session) Reset() {
-	ss.from, ss.token, ss.page, ss.rcpt, ss.followup = "", "", reply.Page{}, false, nil
+	ss.from, ss.token, ss.page, ss.rcpt, ss.followup, ss.review = "", "", reply.Page{}, false, nil, nil
 }
 
 func (ss *session) Logout() error {
@@ -373,6 +377,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return errOneRcpt
 	}
 	if handled, err := ss.rcptFollowup(local); handled {
+		return err
+	}
+	if handled, err := ss.rcptReview(local); handled {
 		return err
 	}
 	page, err := ss.s.opts.Backend.PageForToken(local, ss.s.now())
@@ -454,6 +461,9 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	if ss.followup != nil {
 		return ss.dataFollowup(r)
+	}
+	if ss.review != nil {
+		return ss.dataReview(r)
 	}
 	s := ss.s
 	log := ss.log.With("envelope_from", ss.from, "incident", ss.page.Key, "notification", ss.page.Notification)
