@@ -145,7 +145,7 @@ func Open(opts Options) (*Node, error) {
 	}
 	n.batcher = newBatcher(n.raft, n.fsm, opts.Clock, opts.NodeID, opts.Registry)
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(&raftCollector{n: n}, &stateCollector{f: n.fsm})
+		opts.Registry.MustRegister(&raftCollector{n: n}, &stateCollector{f: n.fsm}, &continuityCollector{n: n})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel

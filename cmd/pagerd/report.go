@@ -25,13 +25,17 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || pos[0] != "response" {
-		return usagef("want a report name: pagerd report response [--from T] [--to T] [--by service|severity]")
+	if len(pos) != 1 || (pos[0] != "response" && pos[0] != "continuity") {
+		return usagef("want a report name: pagerd report response|continuity [--from T] [--to T] [--by service|severity]")
 	}
+	name := pos[0]
 	if c.output != "text" && c.output != "json" && c.output != "csv" {
 		return usagef("--output must be text, json or csv (got %q)", c.output)
 	}
-	q := url.Values{"group_by": {*by}}
+	q := url.Values{}
+	if name == "response" {
+		q.Set("group_by", *by)
+	}
 	for k, v := range map[string]string{"from": *from, "to": *to} {
 		if v != "" {
 			q.Set(k, v)
@@ -39,12 +43,21 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	}
 	if c.output == "csv" {
 		q.Set("format", "csv")
-		raw, err := c.do(http.MethodGet, "/v1/reports/response", q, nil, "")
+		raw, err := c.do(http.MethodGet, "/v1/reports/"+name, q, nil, "")
 		if err != nil {
 			return err
 		}
 		_, err = stdout.Write(raw)
 		return err
+	}
+	if name == "continuity" {
+		var rep reports.Continuity
+		raw, err := c.getJSON("/v1/reports/continuity", q, &rep)
+		if err != nil {
+			return err
+		}
+		c.emit(stdout, raw, func() { printContinuityReport(stdout, rep) })
+		return nil
 	}
 	var rep reports.Response
 	raw, err := c.getJSON("/v1/reports/response", q, &rep)
@@ -87,4 +100,33 @@ func pagesText(p map[string]int) string {
 		out += fmt.Sprintf("%s=%d", ch, p[ch])
 	}
 	return out
+}
+
+func printContinuityReport(w io.Writer, rep reports.Continuity) {
+	fmt.Fprintf(w, "service continuity %s to %s (real incidents; drills run in the window)\n",
+		rep.From.UTC().Format("2006-01-02T15:04:05Z"), rep.To.UTC().Format("2006-01-02T15:04:05Z"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tTIER\tRTO\tINCIDENTS\tRTO MET\tRTO BREACHED\tDRILLS\tPASSED\tLAST DRILL\tREVIEW DUE")
+	for _, r := range rep.Services {
+		last, due := "-", "-"
+		if d := r.Drills.Last; d != nil {
+			last = d.Status + " " + d.StartedAt.UTC().Format("2006-01-02")
+		}
+		if r.Review.DueAt != nil {
+			due = r.Review.DueAt.UTC().Format("2006-01-02")
+			if r.Review.Overdue {
+				due += " OVERDUE"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Service, orDash(r.Criticality), orDash(r.RTO),
+			r.Incidents, r.RTOMet, r.RTOBreached, r.Drills.Runs, r.Drills.Passed, last, due)
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
