@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagerd/pagerd/api"
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/internal/testcluster"
+	"github.com/pagerd/pagerd/reports"
+)
+
+// Plan reviews and the continuity report on a real node (issue 16 items 2
+// and 5). The fake-clock day-90/day-104 calendar is in reminders'
+// TestReviewRemindersDay90OwnerDay104Manager.
+
+// rvConfig is ctConfig with checkout's plan due for review every 4 s.
+func rvConfig(smtp string) string {
+	return strings.Replace(ctConfig(smtp, "5m", ""), "    continuity_manager: bob", "    continuity_manager: bob\n    review_every: 4s", 1)
+}
+
+func rvService(t *testing.T, c *testcluster.Cluster, n *testcluster.Node) api.ServiceView {
+	t.Helper()
+	var v api.ServiceView
+	if code := c.GetJSON(n, "/v1/services/checkout", &v); code != http.StatusOK {
+		t.Fatalf("GET service: %d", code)
+	}
+	return v
+}
+
+// The owner gets a review reminder by email (aiosmtpd) when the plan falls
+// due; a `reviewed` reply (swaks into the node's SMTP listener) from
+// someone else is refused and records nothing; the owner's records the
+// review (by, via email, the note, the config version) and moves the due
+// date review_every after it.
+func TestReviewReminderReplyReviewed(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{SMTP: true, Config: rvConfig(box.addr)})
+	n := c.Nodes[0]
+	var mail pgMail
+	c.WaitFor(30*time.Second, func() (bool, string) {
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.body, "Continuity plan of Checkout API") && strings.Contains(m.header.Get("To"), "carol@example.com") {
+				mail = m
+				return true, ""
+			}
+		}
+		return false, "no review reminder to carol yet"
+	})
+	replyTo := strings.Trim(mail.header.Get("Reply-To"), "<>")
+	if !strings.HasPrefix(replyTo, "rv-") {
+		t.Fatalf("review reminder Reply-To %q", replyTo)
+	}
+	subject := mail.header.Get("Subject")
+	code, out := rpSwaks(t, n.SMTPAddr, "alice@example.com", replyTo, rpReply("rv-alice@x", "alice@example.com", replyTo, subject, "reviewed", "reminder"))
+	if code != 0 {
+		t.Fatalf("alice's reply: swaks %d %s", code, out)
+	}
+	var list struct {
+		Reviews []cluster.Review `json:"reviews"`
+	}
+	c.GetJSON(n, "/v1/services/checkout/reviews", &list)
+	if len(list.Reviews) != 0 {
+		t.Fatalf("a reply from alice (neither owner nor manager) recorded %+v", list.Reviews)
+	}
+	before := rvService(t, c, n)
+	code, out = rpSwaks(t, n.SMTPAddr, "carol@example.com", replyTo, rpReply("rv-carol@x", "carol@example.com", replyTo, subject, "reviewed failover steps still right", "reminder"))
+	if code != 0 {
+		t.Fatalf("carol's reply: swaks %d %s", code, out)
+	}
+	c.GetJSON(n, "/v1/services/checkout/reviews", &list)
+	if len(list.Reviews) != 1 {
+		t.Fatalf("reviews after carol's reply: %+v", list.Reviews)
+	}
+	rv := list.Reviews[0]
+	if rv.By != "carol" || rv.Via != "email" || rv.Note != "failover steps still right" || !strings.HasPrefix(rv.ConfigVersion, "sha256:") {
+		t.Fatalf("review %+v", rv)
+	}
+	after := rvService(t, c, n)
+	if after.Continuity.ReviewDueAt == nil || !after.Continuity.ReviewDueAt.Equal(rv.At.Add(4*time.Second)) ||
+		before.Continuity.ReviewDueAt == nil || !after.Continuity.ReviewDueAt.After(*before.Continuity.ReviewDueAt) {
+		t.Fatalf("due before %v after %v, review at %v", before.Continuity.ReviewDueAt, after.Continuity.ReviewDueAt, rv.At)
+	}
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.body, "Recorded a review of the continuity plan of checkout") {
+				return true, ""
+			}
+		}
+		return false, "no confirmation of the review"
+	})
+}
+
+// POST /v1/services/{id}/reviews: 201 with the review; unknown service 404;
+// an unknown field 400 naming it; a forged via=email 400; nothing recorded
+// by the refusals.
+func TestReviewAPI(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{Config: rvConfig(box.addr)})
+	n := c.Nodes[0]
+	lnDo(t, c, n, "POST", "/v1/services/nope/reviews", `{"note":"x"}`, 404)
+	if out := lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"notes":"x"}`, 400); !strings.Contains(string(out), "notes") {
+		t.Fatalf("unknown field answer %s", out)
+	}
+	lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"via":"email","by":"carol"}`, 400)
+	var rv cluster.Review
+	json.Unmarshal(lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"by":"carol","note":"ok"}`, 201), &rv)
+	var list struct {
+		Reviews []cluster.Review `json:"reviews"`
+	}
+	c.GetJSON(n, "/v1/services/checkout/reviews", &list)
+	if len(list.Reviews) != 1 || list.Reviews[0].By != "carol" || list.Reviews[0].Via != "api" || rv.At.IsZero() {
+		t.Fatalf("reviews %+v (posted %+v)", list.Reviews, rv)
+	}
+}
+
+// The continuity report over known incidents and a drill on a real node:
+// one incident resolved at once (met), one whose impact began 2 h before
+// its resolve (breached against rto 1h), one drill run (counted as a
+// drill, not an incident); the response report leaves the drill out.
+func TestContinuityReportOnRealNode(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 1, testcluster.Options{SMTP: true, Config: rvConfig(box.addr)})
+	n := c.Nodes[0]
+	lnTrigger(t, c, n, "met-1", "error")
+	met := pgIncident(t, c, n, "met-1")
+	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/resolve", met.ID), `{"by":"alice"}`, 200)
+	lnTrigger(t, c, n, "late-1", "error")
+	late := pgIncident(t, c, n, "late-1")
+	started := time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
+	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/impact", late.ID), `{"started_at":"`+started+`","by":"alice"}`, 200)
+	lnDo(t, c, n, "POST", fmt.Sprintf("/v1/incidents/%d/resolve", late.ID), `{"by":"alice"}`, 200)
+	run := ctRun(t, c, n, "checkout-drill")
+	if run.IncidentID == 0 {
+		t.Fatalf("drill run opened no incident: %+v", run)
+	}
+	var rep reports.Continuity
+	if code := c.GetJSON(n, "/v1/reports/continuity", &rep); code != http.StatusOK {
+		t.Fatalf("continuity report: %d", code)
+	}
+	var row *reports.ContinuityRow
+	for i := range rep.Services {
+		if rep.Services[i].Service == "checkout" {
+			row = &rep.Services[i]
+		}
+	}
+	if row == nil || row.Incidents != 2 || row.RTOMet != 1 || row.RTOBreached != 1 || row.RTO != "1h" || row.Criticality != "tier1" {
+		t.Fatalf("checkout row %+v", row)
+	}
+	if row.Drills.Runs != 1 || row.Drills.Last == nil || row.Drills.Last.ID != run.ID || row.Review.DueAt == nil {
+		t.Fatalf("checkout drills/review %+v %+v", row.Drills, row.Review)
+	}
+	var resp reports.Response
+	if code := c.GetJSON(n, "/v1/reports/response", &resp); code != http.StatusOK {
+		t.Fatalf("response report: %d", code)
+	}
+	if resp.Total.Count != 2 || resp.Drills != 1 {
+		t.Fatalf("response report counted %d incidents and %d drills, want 2 and 1 left out", resp.Total.Count, resp.Drills)
+	}
+	code, out := c.Do(n, "GET", "/v1/reports/continuity?format=csv", nil, nil)
+	if code != http.StatusOK || !strings.Contains(string(out), "\ncheckout,tier1,1h,2,1,1,1,") {
+		t.Fatalf("csv %d:\n%s", code, out)
+	}
+	code, out = c.Do(n, "GET", "/metrics", nil, nil)
+	if code != http.StatusOK || !strings.Contains(string(out), `pagerd_service_review_overdue{service="checkout"}`) {
+		t.Fatalf("metrics %d lack the review gauge", code)
+	}
+}
