@@ -116,6 +116,17 @@ func TestReviewAPI(t *testing.T) {
 	if len(list.Reviews) != 1 || list.Reviews[0].By != "carol" || list.Reviews[0].Via != "api" || rv.At.IsZero() {
 		t.Fatalf("reviews %+v (posted %+v)", list.Reviews, rv)
 	}
+	code, out := c.Run(n, "review", "checkout", "--note", "restore drill notes added")
+	if code != 0 || !strings.Contains(out, "checkout reviewed by admin") {
+		t.Fatalf("pagerd review: %d %s", code, out)
+	}
+	c.GetJSON(n, "/v1/services/checkout/reviews", &list)
+	if len(list.Reviews) != 2 || list.Reviews[0].Via != "cli" || list.Reviews[0].Note != "restore drill notes added" {
+		t.Fatalf("after pagerd review: %+v", list.Reviews)
+	}
+	if code, out := c.Run(n, "review", "nope"); code == 0 || !strings.Contains(out, "nope") {
+		t.Fatalf("pagerd review nope: %d %s", code, out)
+	}
 }
 
 // The continuity report over known incidents and a drill on a real node:
@@ -164,6 +175,14 @@ func TestContinuityReportOnRealNode(t *testing.T) {
 	code, out := c.Do(n, "GET", "/v1/reports/continuity?format=csv", nil, nil)
 	if code != http.StatusOK || !strings.Contains(string(out), "\ncheckout,tier1,1h,2,1,1,1,") {
 		t.Fatalf("csv %d:\n%s", code, out)
+	}
+	code, cli := c.Run(n, "report", "continuity", "--output", "csv")
+	if code != 0 || !strings.Contains(cli, "\ncheckout,tier1,1h,2,1,1,1,") {
+		t.Fatalf("pagerd report continuity --output csv: %d\n%s", code, cli)
+	}
+	code, cli = c.Run(n, "report", "continuity")
+	if code != 0 || !strings.Contains(cli, "RTO BREACHED") || !strings.Contains(cli, "checkout") {
+		t.Fatalf("pagerd report continuity: %d\n%s", code, cli)
 	}
 	code, out = c.Do(n, "GET", "/metrics", nil, nil)
 	if code != http.StatusOK || !strings.Contains(string(out), `pagerd_service_review_overdue{service="checkout"}`) {
