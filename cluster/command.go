@@ -30,6 +30,10 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Status communication (issue 14): 50 and up, clear of other work.
+	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
+	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
+	TypeMaintenance    CommandType = 52 // MaintenanceCommand
 	// Retention: the leader removes expired resolved incidents (retention.go).
 	TypePurge CommandType = 30 // incident.Purge
 	// One-time console sign-in links (loginlink.go).
@@ -38,6 +42,12 @@ const (
 	// Roles (issue 13.3); numbered apart from the types other branches add.
 	TypeRole       CommandType = 40 // incident.RoleChange
 	TypeRoleNotify CommandType = 41 // incident.RoleNotify
+	// Learning from incidents (cluster/learning.go).
+	TypePostmortem      CommandType = 60 // learning.PostmortemCommand
+	TypeFollowupAdd     CommandType = 61 // learning.FollowupAdd
+	TypeFollowupPatch   CommandType = 62 // learning.FollowupPatch
+	TypeReminderQueue   CommandType = 63 // learning.ReminderQueue
+	TypeReminderOutcome CommandType = 64 // learning.ReminderOutcome
 	// Service continuity (continuity.go).
 	TypeHeartbeat   CommandType = 70 // HeartbeatCommand
 	TypeDrillRun    CommandType = 71 // DrillRunCommand

@@ -125,13 +125,6 @@ type continuityApplied struct {
 	incident uint64
 }
 
-func (f *FSM) activeConfig() *config.Config {
-	if ac := f.config.Load(); ac != nil {
-		return ac.Config
-	}
-	return nil
-}
-
 // applyHeartbeat runs under the FSM lock.
 func (f *FSM) applyHeartbeat(now time.Time, body []byte) Result {
 	var c HeartbeatCommand
@@ -328,7 +321,10 @@ func (f *FSM) DrillRuns(drill string) []DrillRun {
 // plan for the incident it may open.
 func (n *Node) SubmitHeartbeat(ctx context.Context, c HeartbeatCommand) (HeartbeatState, uint64, error) {
 	if c.Op != HeartbeatPing {
-		c.Deferrals = n.pagingPlan()
+		c.Deferrals = n.pagingPlanFor(n.continuityService(func(cfg *config.Config) (string, bool) {
+			h, ok := cfg.Heartbeat(c.ID)
+			return h.Service, ok
+		}))
 	}
 	v, err := n.Submit(ctx, TypeHeartbeat, c)
 	ca, _ := v.(continuityApplied)
@@ -338,7 +334,10 @@ func (n *Node) SubmitHeartbeat(ctx context.Context, c HeartbeatCommand) (Heartbe
 
 // SubmitDrillRun commits a drill run (or finds the one already committed).
 func (n *Node) SubmitDrillRun(ctx context.Context, c DrillRunCommand) (DrillRun, error) {
-	c.Deferrals = n.pagingPlan()
+	c.Deferrals = n.pagingPlanFor(n.continuityService(func(cfg *config.Config) (string, bool) {
+		d, ok := cfg.Drill(c.Drill)
+		return d.Service, ok
+	}))
 	v, err := n.Submit(ctx, TypeDrillRun, c)
 	ca, _ := v.(continuityApplied)
 	run, _ := ca.value.(DrillRun)
@@ -353,13 +352,15 @@ func (n *Node) SubmitDrillResult(ctx context.Context, c DrillResultCommand) (Dri
 	return run, err
 }
 
-// Now is the leader's clock, never before the last time applied.
-func (n *Node) Now() time.Time {
-	now := n.opts.Clock()
-	if last := n.fsm.LastNow(); last.After(now) {
-		now = last
+// continuityService is the service a heartbeat or drill belongs to in the
+// active config ("" when unknown: apply refuses the command then).
+func (n *Node) continuityService(of func(*config.Config) (string, bool)) string {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil {
+		return ""
 	}
-	return now.UTC()
+	svc, _ := of(ac.Config)
+	return svc
 }
 
 // PingHeartbeats implements router.HeartbeatPinger: one ping per heartbeat,

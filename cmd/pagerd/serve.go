@@ -182,6 +182,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
 	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
+	// Follow-up and postmortem reminders, also leader-only (reminders.go).
+	startReminders(node, replies.devBox, log)
 	// Heartbeat deadlines, drill schedules and results, also leader-only.
 	node.OnLeader(continuity.New(continuity.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux

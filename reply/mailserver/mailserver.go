@@ -92,6 +92,9 @@ type Options struct {
 	Domain string
 	// Backend is the replicated state. Required.
 	Backend reply.Backend
+	// Followups, when set, takes replies to follow-up reminders (tokens
+	// reply.FollowupTokenPrefix…; followup.go).
+	Followups reply.FollowupBackend
 	// Confirm sends confirmations and explanations, best effort: failures
 	// are logged and change no SMTP answer. Nil: none are sent.
 	Confirm ConfirmFunc
@@ -312,6 +315,8 @@ type session struct {
 	token string // lower-cased local part of the accepted recipient
 	page  reply.Page
 	rcpt  bool
+	// followup is set when the recipient is a follow-up reminder's token.
+	followup *reply.FollowupRef
 }
 
 func smtpErr(code int, enh smtp.EnhancedCode, msg string) *smtp.SMTPError {
@@ -333,7 +338,7 @@ var (
 )
 
 func (ss *session) Reset() {
-	ss.from, ss.token, ss.page, ss.rcpt = "", "", reply.Page{}, false
+	ss.from, ss.token, ss.page, ss.rcpt, ss.followup = "", "", reply.Page{}, false, nil
 }
 
 func (ss *session) Logout() error {
@@ -366,6 +371,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return nil // the same address twice
 		}
 		return errOneRcpt
+	}
+	if handled, err := ss.rcptFollowup(local); handled {
+		return err
 	}
 	page, err := ss.s.opts.Backend.PageForToken(local, ss.s.now())
 	switch {
@@ -444,6 +452,9 @@ func (ss *session) Data(r io.Reader) error {
 	if !ss.rcpt {
 		return smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "No valid recipient")
 	}
+	if ss.followup != nil {
+		return ss.dataFollowup(r)
+	}
 	s := ss.s
 	log := ss.log.With("envelope_from", ss.from, "incident", ss.page.Key, "notification", ss.page.Notification)
 	h := sha256.New()
@@ -498,6 +509,8 @@ func (ss *session) Data(r io.Reader) error {
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
 		Severity: rep.Severity,
+		Audience: rep.Audience,
+		Text:     rep.Text,
 		Role:     rep.Role,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
@@ -581,6 +594,7 @@ func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
 		reply.ActionSeverity: "Severity set:", reply.ActionRole: "You took the role on",
+		reply.ActionUpdate: "Update posted:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }
