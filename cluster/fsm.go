@@ -86,7 +86,9 @@ type FSM struct {
 	// overrideGen counts their changes for the compiled-schedule cache.
 	overrides   overrideState
 	overrideGen atomic.Uint64
-	sched       schedCache
+	// nodesGen counts changes of nodes, for the version gate's cache.
+	nodesGen atomic.Uint64
+	sched    schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
 
@@ -280,6 +282,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors
 	f.nodes = h.Nodes
+	f.nodesGen.Add(1)
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
 	}

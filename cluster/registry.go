@@ -95,10 +95,12 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeNodeMeta: spec("node_meta", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		f.nodes[m.ID] = *m
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeNodeRemove: spec("node_remove", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		delete(f.nodes, m.ID)
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeKeyring: spec("keyring", 1, func(f *FSM, _ time.Time, k *KeyringCommand) Result {
