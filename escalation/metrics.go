@@ -7,6 +7,7 @@ type metrics struct {
 	sendLatency   *prometheus.HistogramVec
 	steps         *prometheus.CounterVec
 	summaries     *prometheus.CounterVec
+	holds         prometheus.Counter
 	timeToAck     prometheus.Histogram
 }
 
@@ -29,6 +30,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "pagerd_flood_summaries_total",
 			Help: "Flood-control summary messages sent, by channel.",
 		}, []string{"channel"}),
+		holds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pagerd_flood_holds_total",
+			Help: "Pages flood control held for a summary, counted when the hold is committed.",
+		}),
 		timeToAck: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pagerd_incident_time_to_ack_seconds",
 			Help:    "Time from an incident's trigger to its acknowledgement, observed once by the leader that saw the acknowledgement commit.",
@@ -36,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.timeToAck)
+		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.holds, m.timeToAck)
 	}
 	return m
 }
