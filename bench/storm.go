@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +84,10 @@ type StormOptions struct {
 	Warmup, Duration time.Duration
 	ServeArgs        []string
 	Logf             func(string, ...any)
+	// ProfileDir: save each node's CPU profile of the measured window and
+	// its allocations since start (the binary must serve pprof: BuildPagerd
+	// with pprof) as storm-r<round>-<leader|follower>-<node>-{cpu,allocs}.pprof.
+	ProfileDir string
 }
 
 // Storm alternates Alertmanager and pagerd runs, each with fresh processes
@@ -96,7 +102,7 @@ func Storm(ctx context.Context, o StormOptions) (*StormResult, error) {
 		}
 		res.Runs = append(res.Runs, *am)
 		o.Logf("storm alertmanager run %d: %.0f alerts/s, %.0f pages/s, cpu %.3f ms/alert", r+1, am.EvPerSec, am.PagesPerSec, am.CPUPerIncidentMs)
-		pg, err := stormPagerd(ctx, filepath.Join(o.Dir, fmt.Sprintf("pagerd%d", r)), o)
+		pg, err := stormPagerd(ctx, filepath.Join(o.Dir, fmt.Sprintf("pagerd%d", r)), r, o)
 		if err != nil {
 			return res, fmt.Errorf("storm pagerd run %d: %w", r+1, err)
 		}
@@ -115,16 +121,17 @@ func Storm(ctx context.Context, o StormOptions) (*StormResult, error) {
 	return res, nil
 }
 
-func stormPagerd(ctx context.Context, dir string, o StormOptions) (*StormRun, error) {
+func stormPagerd(ctx context.Context, dir string, roundNo int, o StormOptions) (*StormRun, error) {
 	cl, err := StartCluster(ctx, ClusterOptions{Bin: o.Bin, Dir: dir, Nodes: 3, Config: StormConfig(), Token: Token,
-		ExtraArgs: append([]string{"--dev"}, o.ServeArgs...)})
+		ExtraArgs: append([]string{"--dev"}, o.ServeArgs...), Pprof: o.ProfileDir != ""})
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
 	var urls []string
+	var leader *Node
 	err = WaitFor(ctx, 30*time.Second, func() (bool, string) {
-		leader, err := cl.Leader(ctx, 10*time.Second)
+		leader, err = cl.Leader(ctx, 10*time.Second)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -137,6 +144,7 @@ func stormPagerd(ctx context.Context, dir string, o StormOptions) (*StormRun, er
 	for _, n := range cl.Nodes {
 		urls = append(urls, n.URL())
 	}
+	profiled := cl.profileStorm(ctx, leader, roundNo, o)
 	pages0 := cl.pagesRecorded(ctx)
 	cpu0 := cl.serverCPU()
 	run := "storm-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -151,6 +159,7 @@ func stormPagerd(ctx context.Context, dir string, o StormOptions) (*StormRun, er
 	})
 	cpu := cl.serverCPU() - cpu0
 	pages := cl.pagesRecorded(ctx) - pages0
+	profiled()
 	window := (o.Warmup + o.Duration).Seconds()
 	out := &StormRun{System: "pagerd", Summary: s, PagesPerSec: round(pages/window, 1)}
 	out.finish(accepted.Load(), pages, cpu)
@@ -164,6 +173,44 @@ func (r *StormRun) finish(accepted int64, pages, cpu float64) {
 	r.Backlog = max(0, int(accepted)-int(pages))
 	if accepted > 0 {
 		r.CPUPerIncidentMs = round(cpu*1000/float64(accepted), 3)
+	}
+}
+
+// profileStorm starts each node's CPU profile of the storm window; the
+// returned func waits for them and saves the allocation profiles.
+func (c *Cluster) profileStorm(ctx context.Context, leader *Node, roundNo int, o StormOptions) func() {
+	if o.ProfileDir == "" {
+		return func() {}
+	}
+	os.MkdirAll(o.ProfileDir, 0o755)
+	var wg sync.WaitGroup
+	name := func(n *Node, kind string) string {
+		role := "follower"
+		if n == leader {
+			role = "leader"
+		}
+		return filepath.Join(o.ProfileDir, fmt.Sprintf("storm-r%d-%s-%s-%s.pprof", roundNo+1, role, n.ID, kind))
+	}
+	for _, n := range c.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := FetchProfile(ctx, n.PprofAddr(), max(1, int((o.Warmup+o.Duration).Seconds())), name(n, "cpu")); err != nil {
+				o.Logf("storm profile %s: %v", n.ID, err)
+			}
+		}()
+	}
+	return func() {
+		wg.Wait()
+		for _, n := range c.Nodes {
+			code, body, err := Get(ctx, "http://"+n.PprofAddr()+"/debug/pprof/allocs", "")
+			if err == nil && code == http.StatusOK {
+				err = os.WriteFile(name(n, "allocs"), body, 0o644)
+			}
+			if err != nil {
+				o.Logf("storm allocs profile %s: %v", n.ID, err)
+			}
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 10, "alerts per Alertmanager webhook / POST /api/v2/alerts batch")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,storm,scale")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (- for stdout)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load into this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node) into this directory")
 	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
 	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
 	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
@@ -365,14 +365,14 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			bin = filepath.Join(work, "pagerd")
 			if _, err := os.Stat(bin); err != nil {
 				logf("building ./cmd/pagerd")
-				if bin, err = bench.BuildPagerd(work, false); err != nil {
+				if bin, err = bench.BuildPagerd(work, o.pprofDir != ""); err != nil {
 					return rep, err
 				}
 			}
 		}
 		logf("storm: %d rounds of Alertmanager then pagerd, %v each", o.stormRounds, o.stormDuration)
 		res, err := bench.Storm(ctx, bench.StormOptions{Bin: bin, Dir: filepath.Join(work, "storm"), Rounds: o.stormRounds,
-			Warmup: o.warmup, Duration: o.stormDuration, ServeArgs: strings.Fields(o.serveArgs), Logf: logf})
+			Warmup: o.warmup, Duration: o.stormDuration, ServeArgs: strings.Fields(o.serveArgs), Logf: logf, ProfileDir: o.pprofDir})
 		rep.Storm = res
 		if err != nil {
 			return rep, fmt.Errorf("storm: %w", err)
