@@ -67,8 +67,8 @@ var registry = map[CommandType]*commandSpec{
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
 		st.LogVersion = v
-		inc, err := f.incidents.ApplyStepStart(now, st)
-		return Result{Value: inc, Err: err}
+		id, err := f.incidents.RecordStepStart(now, st)
+		return Result{Value: stepStarted{incident: id}, Err: err}
 	}), downgradeStepStart),
 	// Version 2 may carry flood-control holds (outcome "held"), which
 	// version 1 appliers took for failures.

@@ -11,6 +11,10 @@ type Change struct {
 	All bool
 }
 
+// stepStarted is the result value of a StepStart command: the incident's
+// id, not a copy of it (see incident.State.RecordStepStart).
+type stepStarted struct{ incident uint64 }
+
 // deliveryApplied is the result value of a Delivery command.
 type deliveryApplied struct {
 	n int
@@ -26,6 +30,10 @@ func (c *Change) note(t CommandType, r Result) {
 	case *incident.Incident:
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
+		}
+	case stepStarted:
+		if v.incident != 0 {
+			c.Incidents = append(c.Incidents, v.incident)
 		}
 	case deliveryApplied:
 		for _, it := range v.d.Items {
