@@ -254,7 +254,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			st.EachOpen(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
-			inc, ok := st.Get(id)
+			inc, ok := st.EscalationView(id)
 			if ok {
 				t.observeAck(inc)
 			}
