@@ -64,10 +64,13 @@ func New(o Options) *Server {
 	}
 	m.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
+	m.Handle("GET /v1/incidents/export", s.auth(http.HandlerFunc(s.exportIncidents)))
 	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
 	m.Handle("POST /v1/incidents/{id}/severity", s.auth(lead(http.HandlerFunc(s.setSeverity))))
 	m.Handle("PUT /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.putRole))))
 	m.Handle("DELETE /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.deleteRole))))
+	m.Handle("POST /v1/incidents/{id}/impact", s.auth(lead(http.HandlerFunc(s.setImpact))))
+	m.Handle("GET /v1/incidents/{id}/summary", s.auth(http.HandlerFunc(s.getSummary)))
 	m.Handle("GET /v1/config", s.auth(http.HandlerFunc(s.getConfig)))
 	m.Handle("PUT /v1/config", s.auth(lead(http.HandlerFunc(s.putConfig))))
 	m.Handle("GET /v1/cluster", s.auth(http.HandlerFunc(s.clusterStatus)))

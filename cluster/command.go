@@ -31,6 +31,8 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Retention: the leader removes expired resolved incidents (retention.go).
+	TypePurge CommandType = 30 // incident.Purge
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand

@@ -218,6 +218,23 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("role notify: %+v", r.Value)
 			}
 		}},
+		{t: TypeAction, v: 4, body: func() any {
+			return &incident.Action{Incident: 4, Kind: incident.Resolve, By: "alice", Channel: "api", Note: "fixed"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			// Version 4: the resolve mails the summary to everyone paged or
+			// holding a role (alice took commander, bob scribe).
+			inc, _ := r.Value.(*incident.Incident)
+			mails := map[string]bool{}
+			for _, n := range inc.Notifications {
+				if n.Kind == incident.KindSummary && n.Status == incident.NotifyQueued {
+					mails[n.User] = true
+				}
+			}
+			if inc == nil || inc.Status != incident.Resolved || !mails["alice"] || !mails["bob"] {
+				t.Fatalf("action v4: %+v", r.Value)
+			}
+		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },
 			check: func(t *testing.T, f *FSM, r Result) {
 				if r.Value != true {
@@ -245,6 +262,23 @@ func goldenSteps(snap []byte) []goldenStep {
 			noErr(t, f, r)
 			if l, _ := r.Value.(LoginLink); l.User != "alice" {
 				t.Fatalf("login use: %+v", r.Value)
+			}
+		}},
+		{t: TypePurge, v: 1, body: func() any {
+			return &incident.Purge{Cutoff: goldenNow.Add(time.Hour), IDs: []uint64{1, 2, 3}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			removed, ok := r.Value.(int)
+			left := 0
+			f.ReadIncidents(func(st *incident.State) {
+				for id := uint64(1); id <= 3; id++ {
+					if inc, ok := st.Get(id); ok && inc.Status == incident.Resolved {
+						left++
+					}
+				}
+			})
+			if !ok || removed < 0 || left != 0 {
+				t.Fatalf("purge removed %v; %d resolved incidents left among those it named", r.Value, left)
 			}
 		}},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},

@@ -57,8 +57,10 @@ var registry = map[CommandType]*commandSpec{
 	}), downgradeEvent),
 	// Version 2 (same body): an ack or escalate moves the escalation's seq,
 	// so a step planned before it is stale (incident.LogV1); version 3
-	// (ackRolesVersion) may carry ack_roles, the roles an ack gives.
-	TypeAction: withDowngrade(specV("action", ackRolesVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
+	// (ackRolesVersion) may carry ack_roles, the roles an ack gives;
+	// version 4 (incident.SummaryLogVersion): a resolve queues the
+	// resolution summary mails, and the kind may be impact.
+	TypeAction: withDowngrade(specV("action", incident.SummaryLogVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
 		a.LogVersion = v
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
@@ -131,6 +133,12 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeLoginUse: specRaw[LoginUseCommand]("login_use", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyLoginUse(now, body)
+	}),
+	// Retention (retention.go): the listed ids resolved at or before the
+	// cutoff leave the state. No older version expresses it, so the gate
+	// holds it back until every member applies it.
+	TypePurge: specRaw[incident.Purge]("purge", 1, func(f *FSM, _ time.Time, body []byte) Result {
+		return f.applyPurge(body)
 	}),
 }
 
@@ -215,14 +223,21 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 // downgradeAction writes an action for members that apply an older
 // version: without the roles an ack gives (until every member applies
 // them, an ack gives none); otherwise the same body, which such a member
-// applies with its version's rules.
+// applies with its version's rules (a resolve below version 4 mails no
+// summary). An impact is refused until every member applies version 4.
 func downgradeAction(body any, v uint8) (any, bool) {
 	a, ok := body.(*incident.Action)
-	if !ok || v < 1 || v >= ackRolesVersion {
+	if !ok || v < 1 || v >= incident.SummaryLogVersion || a.Kind == incident.Impact {
+		// An impact needs version 4: older members would refuse it as
+		// unknown while the upgraded ones record it.
 		return nil, false
 	}
+	// Below version 4 a resolve mails no summary: until every member is
+	// upgraded, a resolve sends none, as before.
 	old := *a
-	old.AckRoles = nil
+	if v < ackRolesVersion {
+		old.AckRoles = nil
+	}
 	return &old, true
 }
 

@@ -81,6 +81,8 @@ func (v *validator) run() {
 	v.checkBusinessHours()
 	v.checkRoles()
 	v.checkSeverities()
+	v.checkPublicURL()
+	v.checkRetention()
 	v.fillZones()
 	v.cfg.fillSeverityDefaults()
 }

@@ -25,8 +25,11 @@ var (
 // State holds every incident. It is not safe for concurrent use: the cluster FSM
 // serialises writers and guards readers.
 type State struct {
-	// incidents[i] has ID i+1: ids are dense and assigned in commit order.
+	// incidents[i] has ID base+i+1: ids are dense and assigned in commit
+	// order; an incident removed by retention leaves nil, and the removed
+	// ones at the front are trimmed off (base moves past them).
 	incidents []*Incident
+	base      uint64
 	// open maps service and dedup key to the open incident of that pair.
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
@@ -44,6 +47,9 @@ type State struct {
 	// dedupRefused holds the refusal of a remembered reply that was refused
 	// (ErrConflict), so its retry answers the same (rememberAction).
 	dedupRefused map[string]string
+	// pendingMail holds the resolved incidents with a summary mail still
+	// queued (summary_mail.go); derived, rebuilt on restore.
+	pendingMail map[uint64]struct{}
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -84,7 +90,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -125,7 +131,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion)
 	default:
 		return res
 	}
@@ -222,7 +228,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
-		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion))
 	case Escalate:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "escalate")
@@ -236,6 +242,10 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
 		}
 		inc.addEntry(now, EntryNote, actor, a.Note)
+	case Impact:
+		if err := setImpact(now, inc, a, actor); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Kind)
 	}
@@ -255,14 +265,14 @@ func conflict(inc *Incident, verb string) error {
 }
 
 func (s *State) create(now time.Time, service, dedupKey, source, integration, title, policy string) *Incident {
-	id := uint64(len(s.incidents) + 1)
+	id := s.nextID()
 	if title == "" {
 		title = dedupKey
 	}
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{}, gen: s.gen,
+		Alerts: []Alert{}, gen: s.gen, DetectedAt: &now,
 	}
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
@@ -300,7 +310,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
-	log := &alertLog{inc: inc, now: now, actor: actor}
+	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= rulesCoalesce}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
 		if !known && a.Status == "resolved" && rules >= 1 {
@@ -310,6 +320,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 			s.dropAlert(inc, a, log)
 			continue
 		}
+		noteDetected(inc, &a)
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
@@ -339,15 +350,20 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, rules int) {
 	if !inc.Status.Open() {
 		return
 	}
 	if !autoResolve {
-		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
+		msg := "source reports resolved; auto_resolve is off for service " + inc.Service
+		if rules >= rulesCoalesce {
+			inc.addOrCoalesce(now, EntryIgnored, actor, msg)
+		} else {
+			inc.addEntry(now, EntryIgnored, actor, msg)
+		}
 		return
 	}
-	s.resolve(now, inc, actor, "resolved by source")
+	s.resolve(now, inc, actor, "resolved by source", rules >= rulesSummary)
 }
 
 func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {
@@ -381,7 +397,9 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVer
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
-func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
+// resolve closes the incident; mailSummary queues the summary mails (false
+// only when replaying a log entry written before they existed).
+func (s *State) resolve(now time.Time, inc *Incident, actor, msg string, mailSummary bool) {
 	t := now
 	inc.Status = Resolved
 	inc.ResolvedAt = &t
@@ -393,6 +411,9 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	stopEscalation(inc, true)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
+	if mailSummary {
+		s.queueSummaryMail(inc)
+	}
 }
 
 func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {
@@ -400,10 +421,10 @@ func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {
 }
 
 func (s *State) byID(id uint64) *Incident {
-	if id == 0 || id > uint64(len(s.incidents)) {
+	if id <= s.base || id >= s.nextID() {
 		return nil
 	}
-	return s.incidents[id-1]
+	return s.incidents[id-s.base-1]
 }
 
 func anyFiring(alerts []Alert) bool {
@@ -498,7 +519,7 @@ func (s *State) own(inc *Incident) *Incident {
 	}
 	c := inc.Clone()
 	c.gen = s.gen
-	s.incidents[c.ID-1] = c
+	s.incidents[c.ID-s.base-1] = c
 	if k := (openKey{c.Service, c.DedupKey}); s.open[k] == inc {
 		s.open[k] = c
 	}

@@ -61,6 +61,16 @@ type Incident struct {
 	Notifications []Notification    `json:"notifications,omitempty"`
 	Timeline      []Entry           `json:"timeline,omitempty"`
 
+	// DetectedAt is when monitoring saw the problem: the earliest startsAt
+	// of its alerts, never later than CreatedAt (timestamps.go).
+	DetectedAt *time.Time `json:"detected_at"`
+	// ImpactStartedAt is when customer impact began, as a person said
+	// (POST /v1/incidents/{id}/impact); never guessed, nil until then.
+	ImpactStartedAt *time.Time `json:"impact_started_at"`
+	// MitigatedAt is the first status update with phase monitoring (spec
+	// §5.2); nil until status updates exist and one is posted.
+	MitigatedAt *time.Time `json:"mitigated_at"`
+
 	gen uint64 // snapshot generation of State.own; not serialised
 }
 
@@ -131,7 +141,8 @@ type Notification struct {
 	// HeldAt is when flood control first held it back (nil: never held).
 	HeldAt *time.Time `json:"held_at,omitempty"`
 	// Kind is "" for a page about the incident, role_page or
-	// role_instructions for Role (roles.go).
+	// role_instructions for Role (roles.go), or KindSummary for the
+	// resolution summary mailed on resolve (summary_mail.go).
 	Kind string `json:"kind,omitempty"`
 	Role string `json:"role,omitempty"`
 }
@@ -166,6 +177,11 @@ type Entry struct {
 	// Role is the role a role_assigned, role_released or role_paged entry
 	// is about (From and To: the holders before and after).
 	Role string `json:"role,omitempty"`
+	// Count is how many times this same event happened (0 or absent: once);
+	// repeats of a recent identical entry raise it instead of adding lines
+	// (a flapping alert), and LastAt is when the last repeat happened.
+	Count  int        `json:"count,omitempty"`
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 // Timeline entry types.
@@ -201,7 +217,10 @@ const (
 //
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
-const RulesCurrent = 1
+//	2: a resolve queues the resolution summary mails (issue 13.6).
+//	3: a source's timeline entry identical to a recent one raises that
+//	   entry's count instead of adding a line (a flapping alert, issue 12.4).
+const RulesCurrent = 3
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
@@ -266,6 +285,8 @@ type Action struct {
 	By       string `json:"by"`      // user id or token name
 	Channel  string `json:"channel"` // api | sms | email
 	Note     string `json:"note"`
+	// StartedAt, for Impact, is when customer impact began.
+	StartedAt *time.Time `json:"started_at,omitempty"`
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
