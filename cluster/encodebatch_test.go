@@ -59,3 +59,71 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		}
 	}
 }
+
+// The cheap batch decode accepts and refuses exactly what the strict one
+// does: an unknown field or trailing data in the framing is still refused.
+func TestDecodeBatchFrameIsStrict(t *testing.T) {
+	ev, err := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger, DedupKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.RequestID = "r1"
+	good, err := encodeBatch(&batch{Now: time.Date(2026, 11, 29, 15, 0, 0, 0, time.UTC), Commands: []command{ev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b batch
+	if err := decodeBatchFrame(good[2:], &b); err != nil || len(b.Commands) != 1 || b.Commands[0].RequestID != "r1" {
+		t.Fatalf("canonical entry: %v %+v", err, b)
+	}
+	// Not canonical but valid: spaces. The strict path accepts it.
+	spaced := bytes.Replace(good[2:], []byte(`,"cmds":`), []byte(`, "cmds" : `), 1)
+	if err := decodeBatchFrame(spaced, &b); err != nil || len(b.Commands) != 1 {
+		t.Fatalf("spaced entry: %v", err)
+	}
+	for name, bad := range map[string][]byte{
+		"unknown outer field":   bytes.Replace(good[2:], []byte(`{"now":`), []byte(`{"extra":1,"now":`), 1),
+		"unknown command field": bytes.Replace(good[2:], []byte(`{"t":`), []byte(`{"x":1,"t":`), 1),
+		"trailing data":         append(append([]byte{}, good[2:]...), []byte(` {}`)...),
+	} {
+		if err := decodeBatchFrame(bad, &b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func BenchmarkDecodeBatchFrame(b *testing.B) {
+	ev, _ := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "storm-12345", Alert: incident.Alert{Annotations: map[string]string{"summary": "disk full on host-1"}}})
+	ev.RequestID = "0123456789abcdef"
+	cmds := make([]command, 64)
+	for i := range cmds {
+		cmds[i] = ev
+	}
+	data, _ := encodeBatch(&batch{Now: time.Now(), Commands: cmds})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var bt batch
+		if err := decodeBatchFrame(data[2:], &bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeBatchFrameStrict(b *testing.B) {
+	ev, _ := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "storm-12345", Alert: incident.Alert{Annotations: map[string]string{"summary": "disk full on host-1"}}})
+	ev.RequestID = "0123456789abcdef"
+	cmds := make([]command, 64)
+	for i := range cmds {
+		cmds[i] = ev
+	}
+	data, _ := encodeBatch(&batch{Now: time.Now(), Commands: cmds})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var bt batch
+		if err := decodeStrict(data[2:], &bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
