@@ -48,9 +48,15 @@ func memberCommandVersion(m NodeMeta, known bool, t CommandType) uint8 {
 // Every submit asks, so the answer is cached until the Raft configuration
 // or a member's record changes (gateCache).
 func (n *Node) writableVersion(t CommandType) (uint8, []string) {
+	gen, now := n.fsm.nodesGen.Load(), time.Now()
+	if v, lagging, ok := n.gate.fresh(gen, now, t); ok {
+		return v, lagging
+	}
+	// Read the generation before the configuration: a change observed
+	// in between leaves the cache stale-marked, never wrongly fresh.
+	cfg := n.gate.cfgGen.Load()
 	servers := n.raft.GetConfiguration().Configuration().Servers
-	gen := n.fsm.nodesGen.Load()
-	if v, lagging, ok := n.gate.get(servers, gen, t); ok {
+	if v, lagging, ok := n.gate.get(servers, gen, cfg, now, t); ok {
 		return v, lagging
 	}
 	var others []string
@@ -60,7 +66,7 @@ func (n *Node) writableVersion(t CommandType) (uint8, []string) {
 		}
 	}
 	v, lagging := gateVersion(t, others, n.fsm.Node)
-	n.gate.put(servers, gen, t, v, lagging)
+	n.gate.put(servers, gen, cfg, now, t, v, lagging)
 	return v, lagging
 }
 

@@ -211,6 +211,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	n.gate.observeConfig(n.raft)
 	switch {
 	case hasState:
 		n.log.Info("restarting from existing cluster state", "data_dir", n.opts.DataDir)
