@@ -32,6 +32,10 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Status communication (issue 14): 50 and up, clear of other work.
+	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
+	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
+	TypeMaintenance    CommandType = 52 // MaintenanceCommand
 	// Retention: the leader removes expired resolved incidents (retention.go).
 	TypePurge CommandType = 30 // incident.Purge
 	// One-time console sign-in links (loginlink.go).

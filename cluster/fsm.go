@@ -91,6 +91,8 @@ type FSM struct {
 	events eventCursors
 	// learning holds postmortems, follow-ups and reminders (learning.go).
 	learning *learning.State
+	// maint are the ad hoc maintenance windows (maintenance.go).
+	maint maintState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
 

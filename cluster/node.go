@@ -440,14 +440,20 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 // SubmitAlertGroup implements router.Submitter. The leader stamps its
 // paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
-	g.Deferrals = n.pagingPlan()
+	g.Deferrals = n.pagingPlanFor(g.Service)
+	if g.Status == "resolved" {
+		g.Postmortem = n.postmortemSeverities()
+	}
 	return submitIngest(ctx, n, TypeAlertGroup, g)
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
 	if e.Action == incident.ActionTrigger {
-		e.Deferrals = n.pagingPlan()
+		e.Deferrals = n.pagingPlanFor(e.Service)
+	}
+	if e.Action == incident.ActionResolve {
+		e.Postmortem = n.postmortemSeverities()
 	}
 	return submitIngest(ctx, n, TypeEvent, e)
 }
@@ -468,6 +474,12 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incide
 // SubmitAction commits a person's action and returns the incident after it.
 // An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	if a.Kind == incident.Resolve {
+		// The final public update's text (updates.go). Commands without
+		// public updates ignore it, and a binary too old to know it cannot
+		// have applied an update (type 50 stops it), so no version is needed.
+		a.Postmortem = n.postmortemSeverities()
+	}
 	if a.Kind == incident.Ack && n.isUser(a.By) {
 		// Only a person (a configured user, not a token name) takes roles.
 		a.AckRoles = n.ackRoles()

@@ -53,7 +53,7 @@ func (c *Change) note(t CommandType, r Result) {
 	if _, ok := learningNames[t]; ok {
 		c.Learning = true
 	}
-	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
+	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
 		c.All = true
 	}
 }
