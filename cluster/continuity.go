@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
 )
 
@@ -320,7 +321,10 @@ func (f *FSM) DrillRuns(drill string) []DrillRun {
 // plan for the incident it may open.
 func (n *Node) SubmitHeartbeat(ctx context.Context, c HeartbeatCommand) (HeartbeatState, uint64, error) {
 	if c.Op != HeartbeatPing {
-		c.Deferrals = n.pagingPlanFor(n.continuityService(c.ID, ""))
+		c.Deferrals = n.pagingPlanFor(n.continuityService(func(cfg *config.Config) (string, bool) {
+			h, ok := cfg.Heartbeat(c.ID)
+			return h.Service, ok
+		}))
 	}
 	v, err := n.Submit(ctx, TypeHeartbeat, c)
 	ca, _ := v.(continuityApplied)
@@ -330,7 +334,10 @@ func (n *Node) SubmitHeartbeat(ctx context.Context, c HeartbeatCommand) (Heartbe
 
 // SubmitDrillRun commits a drill run (or finds the one already committed).
 func (n *Node) SubmitDrillRun(ctx context.Context, c DrillRunCommand) (DrillRun, error) {
-	c.Deferrals = n.pagingPlanFor(n.continuityService("", c.Drill))
+	c.Deferrals = n.pagingPlanFor(n.continuityService(func(cfg *config.Config) (string, bool) {
+		d, ok := cfg.Drill(c.Drill)
+		return d.Service, ok
+	}))
 	v, err := n.Submit(ctx, TypeDrillRun, c)
 	ca, _ := v.(continuityApplied)
 	run, _ := ca.value.(DrillRun)
@@ -345,20 +352,15 @@ func (n *Node) SubmitDrillResult(ctx context.Context, c DrillResultCommand) (Dri
 	return run, err
 }
 
-// continuityService is the service of a heartbeat or drill in the active
-// config ("" when unknown: then only business hours shape the plan).
-func (n *Node) continuityService(heartbeat, drill string) string {
-	cfg := n.fsm.activeConfig()
-	if cfg == nil {
+// continuityService is the service a heartbeat or drill belongs to in the
+// active config ("" when unknown: apply refuses the command then).
+func (n *Node) continuityService(of func(*config.Config) (string, bool)) string {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil {
 		return ""
 	}
-	if hb, ok := cfg.Heartbeat(heartbeat); ok {
-		return hb.Service
-	}
-	if d, ok := cfg.Drill(drill); ok {
-		return d.Service
-	}
-	return ""
+	svc, _ := of(ac.Config)
+	return svc
 }
 
 // PingHeartbeats implements router.HeartbeatPinger: one ping per heartbeat,

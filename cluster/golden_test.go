@@ -168,8 +168,13 @@ func goldenSteps(snap []byte) []goldenStep {
 				Message:       "step 1 again: alice"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
-			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Triggered {
-				t.Fatalf("ack timeout did not retrigger: %+v", r.Value)
+			if v, _ := r.Value.(stepStarted); v.incident != 1 {
+				t.Fatalf("step start result %+v, want incident 1", r.Value)
+			}
+			var inc *incident.Incident
+			f.ReadIncidents(func(st *incident.State) { inc, _ = st.Get(1) })
+			if inc == nil || inc.Status != incident.Triggered {
+				t.Fatalf("ack timeout did not retrigger: %+v", inc)
 			}
 		}},
 		{t: TypeDelivery, v: 2, body: func() any {

@@ -219,6 +219,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.setContinuity(h.Continuity)
 	f.setReviews(h.Reviews)
 	f.nodes = h.Nodes
+	f.nodesGen.Add(1)
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
 	}
