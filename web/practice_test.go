@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/internal/nodetest"
+	"github.com/pagerd/pagerd/learning"
 )
 
 // apiGet reads an API path as JSON.
@@ -160,5 +161,83 @@ func TestPracticeFormsWithoutCSRFChangeNothing(t *testing.T) {
 	}
 	if fus, _ := apiGet(t, cs, "/v1/followups?status=all")["followups"].([]any); len(fus) != 0 {
 		t.Errorf("forged post added follow-ups: %v", fus)
+	}
+}
+
+// The follow-ups page lists open ones, filters by owner and status, and its
+// close form needs the session's CSRF token.
+func TestFollowupsPage(t *testing.T) {
+	cs := startConsole(t, true)
+	trigger(t, cs, `"disk full"`)
+	c := client(t)
+	_, page, _ := get(t, c, cs.url+"/ui/incidents/INC-1")
+	csrf := csrfOf(t, page)
+	for _, f := range []url.Values{{"title": {"bob's <b>task</b>"}, "owner": {"bob"}}, {"title": {"alice task"}, "owner": {"alice"}, "due": {"2099-01-02"}}} {
+		f.Set("csrf", csrf)
+		if code, body, _ := post(t, c, cs.url+"/ui/incidents/INC-1/followup", f); code != http.StatusSeeOther {
+			t.Fatalf("add: %d\n%s", code, body)
+		}
+	}
+	_, page, _ = get(t, c, cs.url+"/ui/followups")
+	if !strings.Contains(page, "bob&#39;s &lt;b&gt;task&lt;/b&gt;") || !strings.Contains(page, "alice task") || !strings.Contains(page, `href="/ui/followups" aria-current="page"`) {
+		t.Fatalf("follow-ups page:\n%s", page)
+	}
+	_, page, _ = get(t, c, cs.url+"/ui/followups?owner=alice")
+	if strings.Contains(page, "task</b>") || strings.Contains(page, "&lt;b&gt;task") || !strings.Contains(page, "alice task") {
+		t.Fatalf("owner filter:\n%s", page)
+	}
+	if code, _, _ := post(t, c, cs.url+"/ui/followups/INC-1-F2/close", url.Values{"status": {"done"}}); code != http.StatusForbidden {
+		t.Fatalf("close without csrf: %d", code)
+	}
+	if fu := apiGet(t, cs, "/v1/followups/INC-1-F2"); fu["status"] != "open" {
+		t.Fatalf("close without csrf changed it: %v", fu["status"])
+	}
+	code, _, h := post(t, c, cs.url+"/ui/followups/INC-1-F2/close", url.Values{"csrf": {csrf}, "status": {"wont_do"}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/ui/followups?at=") {
+		t.Fatalf("close: %d %q", code, h.Get("Location"))
+	}
+	if fu := apiGet(t, cs, "/v1/followups/INC-1-F2"); fu["status"] != "wont_do" || fu["closed_by"] != "alice" {
+		t.Fatalf("after close: %v", fu)
+	}
+	_, page, _ = get(t, c, cs.url+"/ui/followups")
+	if strings.Contains(page, "alice task") {
+		t.Fatal("a closed follow-up is listed as open")
+	}
+	_, page, _ = get(t, c, cs.url+"/ui/followups?status=wont_do")
+	if !strings.Contains(page, "alice task") {
+		t.Fatal("status filter does not show the closed one")
+	}
+	if code, _, _ := get(t, c, cs.url+"/ui/followups?status=bogus"); code != http.StatusBadRequest {
+		t.Fatalf("bad status: %d", code)
+	}
+}
+
+// Overdue follow-ups come first, then the soonest due.
+func TestFollowupsOverdueFirst(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	mk := func(id string, due time.Time) learning.Followup {
+		return learning.Followup{ID: id, Status: learning.FollowupOpen, Due: due}
+	}
+	rows := sortFollowups([]learning.Followup{mk("a", now.Add(48*time.Hour)), mk("b", now.Add(-time.Hour)),
+		mk("c", now.Add(time.Hour)), mk("d", now.Add(-48*time.Hour))}, now)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.ID)
+	}
+	if strings.Join(got, ",") != "d,b,c,a" || !rows[0].Overdue || rows[2].Overdue {
+		t.Fatalf("order %v", got)
+	}
+}
+
+// The maintenance page lists an ad hoc window that is on now.
+func TestMaintenancePage(t *testing.T) {
+	cs := startConsole(t, true)
+	if _, err := cs.node.StartMaintenance(t.Context(), []string{"checkout"}, time.Hour, `db <upgrade>`, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t)
+	_, page, _ := get(t, c, cs.url+"/ui/maintenance")
+	if !strings.Contains(page, "on now") || !strings.Contains(page, "db &lt;upgrade&gt;") || !strings.Contains(page, "checkout") {
+		t.Fatalf("maintenance page:\n%s", page)
 	}
 }
