@@ -217,8 +217,18 @@ func TestConsoleInBrowser(t *testing.T) {
 // script and quotes is text in the DOM (no element, nothing ran).
 func consolePracticeActions(t *testing.T, ctx context.Context, c *testcluster.Cluster) {
 	t.Helper()
+	var loc, flash string
+	run(t, ctx, chromedp.Location(&loc))
+	page, _, _ := strings.Cut(loc, "?")
+	// Each action starts from the page without a flash, so #flash showing
+	// means the action's answer has loaded.
+	fresh := func() { run(t, ctx, chromedp.Navigate(page), chromedp.WaitVisible("#severity", chromedp.ByQuery)) }
+	fresh()
 	run(t, ctx, chromedp.SetValue("#severity", "sev1", chromedp.ByQuery), chromedp.Click("#set-severity", chromedp.ByQuery),
-		chromedp.Poll(`(document.querySelector('#flash')||{}).textContent === 'Severity set.'`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+		chromedp.WaitVisible("#flash", chromedp.ByQuery), chromedp.Text("#flash", &flash, chromedp.ByQuery))
+	if flash != "Severity set." {
+		t.Fatalf("after Set severity the page says %q", flash)
+	}
 	var inc struct {
 		Severity string `json:"severity"`
 	}
@@ -230,13 +240,14 @@ func consolePracticeActions(t *testing.T, ctx context.Context, c *testcluster.Cl
 	var shown string
 	var injected int
 	var xss any
-	run(t, ctx, chromedp.SetValue("#postmortem-body-input", body, chromedp.ByQuery), chromedp.Click("#save-postmortem", chromedp.ByQuery),
-		chromedp.Poll(`(document.querySelector('#flash')||{}).textContent === 'Postmortem saved.'`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+	fresh()
+	run(t, ctx, chromedp.Click("#postmortem-edit", chromedp.ByQuery), chromedp.SetValue("#postmortem-body-input", body, chromedp.ByQuery), chromedp.Click("#save-postmortem", chromedp.ByQuery),
+		chromedp.WaitVisible("#flash", chromedp.ByQuery), chromedp.Text("#flash", &flash, chromedp.ByQuery),
 		chromedp.Text("#postmortem-body", &shown, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('#postmortem-body *').length`, &injected),
 		chromedp.Evaluate(`window.__xss || null`, &xss))
-	if shown != body || injected != 0 || xss != nil {
-		t.Fatalf("postmortem shown as %q (want %q), %d elements inside, __xss=%v", shown, body, injected, xss)
+	if flash != "Postmortem saved." || shown != body || injected != 0 || xss != nil {
+		t.Fatalf("flash %q; postmortem shown as %q (want %q), %d elements inside, __xss=%v", flash, shown, body, injected, xss)
 	}
 	if code, out := c.Do(c.Leader(), "POST", "/v1/incidents/INC-1/followups", []byte(`{"title":"alert on disk growth","owner":"alice"}`), nil); code != http.StatusCreated {
 		t.Fatalf("add follow-up: %d %s", code, out)
