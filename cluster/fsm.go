@@ -84,7 +84,9 @@ type FSM struct {
 	// overrideGen counts their changes for the compiled-schedule cache.
 	overrides   overrideState
 	overrideGen atomic.Uint64
-	sched       schedCache
+	// nodesGen counts changes of nodes, for the version gate's cache.
+	nodesGen atomic.Uint64
+	sched    schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
 	// learning holds postmortems, follow-ups and reminders (learning.go).
@@ -93,6 +95,8 @@ type FSM struct {
 	maint maintState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
+	// cont is the heartbeat and drill state (continuity.go).
+	cont continuityState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
