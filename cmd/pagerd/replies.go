@@ -65,6 +65,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 			return ""
 		},
 		PublicURL: rw.publicURL,
+		CaughtUp:  node.CaughtUp,
 		Backend:   rw.backend, Logger: log, Metrics: reg,
 	})
 	// The committed config if this node has one yet, else its own file.
