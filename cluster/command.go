@@ -38,6 +38,12 @@ const (
 	// Roles (issue 13.3); numbered apart from the types other branches add.
 	TypeRole       CommandType = 40 // incident.RoleChange
 	TypeRoleNotify CommandType = 41 // incident.RoleNotify
+	// Learning from incidents (cluster/learning.go).
+	TypePostmortem      CommandType = 60 // learning.PostmortemCommand
+	TypeFollowupAdd     CommandType = 61 // learning.FollowupAdd
+	TypeFollowupPatch   CommandType = 62 // learning.FollowupPatch
+	TypeReminderQueue   CommandType = 63 // learning.ReminderQueue
+	TypeReminderOutcome CommandType = 64 // learning.ReminderOutcome
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -56,6 +57,8 @@ type snapshotHeader struct {
 	EventCursors  eventCursors `json:"event_cursors,omitempty"`
 	StagingID     string       `json:"restore_staging_id,omitempty"`
 	StagingChunks int          `json:"restore_staging_chunks,omitempty"`
+	// Learning is postmortems, follow-ups and reminders (learning.go).
+	Learning json.RawMessage `json:"learning,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -78,6 +81,11 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
 		LoginLinks: f.sortedLoginLinks()}
+	lb, err := f.learning.Encode()
+	if err != nil {
+		return nil, err
+	}
+	h.Learning = lb
 	s := &fsmSnapshot{header: h, state: f.incidents.Freeze(), stats: &f.snapStats,
 		dense: f.incidents.Len() == f.incidents.Kept()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
@@ -185,7 +193,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		ac = h.Config
 		ac.Config = cfg
 	}
+	ls, err := learning.Decode(h.Learning)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	f.mu.Lock()
+	f.learning = ls
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.restoreLoginLinks(h.LoginLinks)

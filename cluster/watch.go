@@ -1,6 +1,9 @@
 package cluster
 
-import "github.com/pagerd/pagerd/incident"
+import (
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
+)
 
 // Change says what one applied log entry touched, for the leader's
 // escalation engine: it replans exactly those incidents instead of polling.
@@ -9,6 +12,9 @@ type Change struct {
 	// All: the whole state may have changed (snapshot restore, new config,
 	// an SMS opt-out); replan everything.
 	All bool
+	// Learning: postmortems, follow-ups or reminder records changed
+	// (the reminders engine replans).
+	Learning bool
 }
 
 // deliveryApplied is the result value of a Delivery command.
@@ -27,10 +33,17 @@ func (c *Change) note(t CommandType, r Result) {
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
 		}
+	case learning.Postmortem: // its timeline got a postmortem_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
+	case learning.Followup: // its timeline got a followup_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
 	case deliveryApplied:
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}
+	}
+	if _, ok := learningNames[t]; ok {
+		c.Learning = true
 	}
 	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
 		c.All = true
@@ -57,7 +70,7 @@ func (f *FSM) Watch(fn func(Change)) (cancel func()) {
 }
 
 func (f *FSM) notify(c Change) {
-	if len(c.Incidents) == 0 && !c.All {
+	if len(c.Incidents) == 0 && !c.All && !c.Learning {
 		return
 	}
 	f.watchMu.Lock()

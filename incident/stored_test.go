@@ -50,6 +50,7 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		Roles: map[string]string{"incident_manager": "alice"}, RolesPaged: []string{"tech_lead"},
 		RolesBriefed: map[string]string{"incident_manager": "alice"},
 		DetectedAt:   ptr(at(-1)), ImpactStartedAt: ptr(at(-2)), MitigatedAt: ptr(at(4)),
+		Drill:         &DrillRef{ID: "quarterly", Run: "r1"},
 		Notifications: []Notification{{ID: "n3-1-0", User: "alice", Kind: "role", Role: "tech_lead"}},
 		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}
 	if a, b := mustJSON(t, full), mustJSON(t, fromStored(toStored(full))); a != b {

@@ -181,6 +181,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
 	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
+	// Follow-up and postmortem reminders, also leader-only (reminders.go).
+	startReminders(node, replies.devBox, log)
 	var handler http.Handler = mux
 	// With --raft-tls-*, members send each other's API requests through
 	// the Raft port's TLS (cluster/tunnel.go).
