@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pagerd/pagerd/config"
 )
@@ -106,4 +107,19 @@ func checkOldStyleSchedules(t *testing.T, f *FSM) {
 	if _, err := set.OnCall("fine", f.LastNow()); err != nil {
 		t.Fatalf("schedule fine: %v", err)
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&stateCollector{f: f})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == "pagerd_schedules_broken" {
+			if v := mf.GetMetric()[0].GetGauge().GetValue(); v != 2 { // rotation odd and schedule broken
+				t.Fatalf("pagerd_schedules_broken = %v, want 2", v)
+			}
+			return
+		}
+	}
+	t.Fatal("no pagerd_schedules_broken metric")
 }
