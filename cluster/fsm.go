@@ -84,11 +84,15 @@ type FSM struct {
 	// overrideGen counts their changes for the compiled-schedule cache.
 	overrides   overrideState
 	overrideGen atomic.Uint64
-	sched       schedCache
+	// nodesGen counts changes of nodes, for the version gate's cache.
+	nodesGen atomic.Uint64
+	sched    schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
 	// learning holds postmortems, follow-ups and reminders (learning.go).
 	learning *learning.State
+	// maint are the ad hoc maintenance windows (maintenance.go).
+	maint maintState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
 

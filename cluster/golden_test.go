@@ -168,8 +168,13 @@ func goldenSteps(snap []byte) []goldenStep {
 				Message:       "step 1 again: alice"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
-			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Triggered {
-				t.Fatalf("ack timeout did not retrigger: %+v", r.Value)
+			if v, _ := r.Value.(stepStarted); v.incident != 1 {
+				t.Fatalf("step start result %+v, want incident 1", r.Value)
+			}
+			var inc *incident.Incident
+			f.ReadIncidents(func(st *incident.State) { inc, _ = st.Get(1) })
+			if inc == nil || inc.Status != incident.Triggered {
+				t.Fatalf("ack timeout did not retrigger: %+v", inc)
 			}
 		}},
 		{t: TypeDelivery, v: 2, body: func() any {
@@ -292,6 +297,68 @@ func goldenSteps(snap []byte) []goldenStep {
 			noErr(t, f, r)
 			if fu, _ := r.Value.(learning.Followup); fu.Status != learning.FollowupDone || fu.ClosedBy != "alice" {
 				t.Fatalf("followup patch: %+v", r.Value)
+			}
+		}},
+		// Status communication (issue 14): a public update, its reminder,
+		// resolves carrying the postmortem severities (alert_group 3,
+		// event 4 with a final public update, action 4), an ad hoc window.
+		{t: TypeUpdatePost, v: 1, body: func() any {
+			return &incident.UpdatePost{Incident: 3, Audience: incident.AudiencePublic, Phase: incident.PhaseIdentified,
+				Message: "Queue consumers restarted", Components: map[string]string{"api": "partial_outage"}, By: "admin",
+				Channel: "api", ByToken: true, NextUpdateAt: tp("0s")}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || len(inc.Updates) != 1 || inc.Phase != incident.PhaseIdentified {
+				t.Fatalf("update post: %+v", r.Value)
+			}
+		}},
+		{t: TypeUpdateReminder, v: 1, body: func() any {
+			return &incident.UpdateReminder{Incident: 3, Due: goldenNow, Message: "status update overdue; reminding the comms manager: bob",
+				Notifications: []incident.Notification{{ID: "u3-1-1-0", User: "bob", Channel: incident.ChannelEmail, To: "bob@example.com", Status: incident.NotifyQueued, DueAt: goldenNow}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.UpdateOverdue == nil || inc.UpdateOverdue.Reminders != 1 {
+				t.Fatalf("update reminder: %+v", r.Value)
+			}
+		}},
+		{t: TypeAlertGroup, v: 3, body: func() any {
+			down := linked
+			down.Status = "resolved"
+			return &incident.AlertGroup{Integration: "prometheus", Service: "checkout", GroupKey: "{}:{alertname=\"Down\"}",
+				Status: "resolved", Title: "Down", AutoResolve: true, Alerts: []incident.Alert{down}, RulesVersion: 1, Postmortem: []string{"sev1", "sev2"}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			f.ReadIncidents(func(st *incident.State) {
+				if inc, _ := st.Get(2); inc == nil || inc.Status != incident.Resolved {
+					t.Fatalf("alert_group v3 did not resolve incident 2: %+v", inc)
+				}
+			})
+		}},
+		{t: TypeEvent, v: 4, body: func() any {
+			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionResolve, DedupKey: "ev-1", AutoResolve: true,
+				RulesVersion: 1, Postmortem: []string{"sev1", "sev2"}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			f.ReadIncidents(func(st *incident.State) {
+				inc, _ := st.Get(3)
+				if inc == nil || inc.Status != incident.Resolved || len(inc.Updates) != 2 || inc.Updates[1].Message != "Service restored; a postmortem will follow." {
+					t.Fatalf("event v4 did not resolve incident 3 with a final update: %+v", inc)
+				}
+			})
+		}},
+		{t: TypeAction, v: 5, body: func() any {
+			return &incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice", Channel: "api", Postmortem: []string{"sev1", "sev2"}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Resolved {
+				t.Fatalf("action v5: %+v", r.Value)
+			}
+		}},
+		{t: TypeMaintenance, v: 1, body: func() any {
+			return &MaintenanceCommand{Op: MaintenanceStart, By: "admin", Window: config.MaintenanceWindow{Services: []string{"checkout"},
+				From: goldenNow, To: goldenNow.Add(time.Hour), Reason: "db upgrade", By: "admin", Allow: []string{"sev1"}}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if w, _ := r.Value.(config.MaintenanceWindow); w.ID != "mw1" {
+				t.Fatalf("maintenance: %+v", r.Value)
 			}
 		}},
 		{t: TypePurge, v: 1, body: func() any {

@@ -95,6 +95,8 @@ type Node struct {
 	caughtUp      atomic.Bool
 	catchUpTarget atomic.Uint64
 
+	// gate caches the version gate per configuration (gatecache.go).
+	gate gateCache
 	// restoreMu serialises restores on this leader (restore.go).
 	restoreMu sync.Mutex
 
@@ -156,6 +158,10 @@ func Open(opts Options) (*Node, error) {
 	return n, nil
 }
 
+// logCacheEntries is the size of the in-memory cache of the newest Raft
+// log entries (raft.NewLogCache): a few batches' worth at storm rates.
+const logCacheEntries = 512
+
 func (n *Node) startRaft() error {
 	var err error
 	// bbolt locks the file; without a timeout a second process on the same
@@ -193,10 +199,19 @@ func (n *Node) startRaft() error {
 		return fmt.Errorf("--join: %w", errNoCredential)
 	}
 	n.commits = newCommitWatch(n.transport)
-	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.commits)
+	// hashicorp/raft reads the previous entry back on every AppendEntries
+	// (for its term) and the leader reads each new entry again to ship it:
+	// without a cache every one of those is a bbolt read transaction. The
+	// cache holds the newest logCacheEntries entries in memory.
+	logs, err := raft.NewLogCache(logCacheEntries, n.store)
+	if err != nil {
+		return fmt.Errorf("raft log cache: %w", err)
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, n.snaps, n.commits)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	n.gate.observeConfig(n.raft)
 	switch {
 	case hasState:
 		n.log.Info("restarting from existing cluster state", "data_dir", n.opts.DataDir)
@@ -425,14 +440,20 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 // SubmitAlertGroup implements router.Submitter. The leader stamps its
 // paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
-	g.Deferrals = n.pagingPlan()
+	g.Deferrals = n.pagingPlanFor(g.Service)
+	if g.Status == "resolved" {
+		g.Postmortem = n.postmortemSeverities()
+	}
 	return submitIngest(ctx, n, TypeAlertGroup, g)
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
 	if e.Action == incident.ActionTrigger {
-		e.Deferrals = n.pagingPlan()
+		e.Deferrals = n.pagingPlanFor(e.Service)
+	}
+	if e.Action == incident.ActionResolve {
+		e.Postmortem = n.postmortemSeverities()
 	}
 	return submitIngest(ctx, n, TypeEvent, e)
 }
@@ -453,6 +474,12 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incide
 // SubmitAction commits a person's action and returns the incident after it.
 // An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	if a.Kind == incident.Resolve {
+		// The final public update's text (updates.go). Commands without
+		// public updates ignore it, and a binary too old to know it cannot
+		// have applied an update (type 50 stops it), so no version is needed.
+		a.Postmortem = n.postmortemSeverities()
+	}
 	if a.Kind == incident.Ack && n.isUser(a.By) {
 		// Only a person (a configured user, not a token name) takes roles.
 		a.AckRoles = n.ackRoles()

@@ -45,13 +45,15 @@ var registry = map[CommandType]*commandSpec{
 	// Version 2 carries the apply-rules version (incident.RulesCurrent),
 	// the alerts' links (generator_url, silence_url) and the leader's paging
 	// plan (deferrals, business hours); version 1 is the previous release's
-	// body, applied with rules version 0.
-	TypeAlertGroup: withDowngrade(spec("alert_group", 2, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
+	// body, applied with rules version 0. Version 3 may carry the severities
+	// requiring a postmortem (the text of a resolve's final public update).
+	TypeAlertGroup: withDowngrade(spec("alert_group", 3, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
 		return Result{Value: f.incidents.ApplyAlertGroup(now, g)}
 	}), downgradeAlertGroup),
 	// Version 2 as alert_group's, and an acknowledgement moves the
-	// escalation's seq (incident.LogV1); version 3 carries the paging plan.
-	TypeEvent: withDowngrade(specV("event", 3, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
+	// escalation's seq (incident.LogV1); version 3 carries the paging plan;
+	// version 4 may carry the postmortem severities, as alert_group 3.
+	TypeEvent: withDowngrade(specV("event", 4, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
 		e.LogVersion = v
 		return Result{Value: f.incidents.ApplyEvent(now, e)}
 	}), downgradeEvent),
@@ -59,8 +61,9 @@ var registry = map[CommandType]*commandSpec{
 	// so a step planned before it is stale (incident.LogV1); version 3
 	// (ackRolesVersion) may carry ack_roles, the roles an ack gives;
 	// version 4 (incident.SummaryLogVersion): a resolve queues the
-	// resolution summary mails, and the kind may be impact.
-	TypeAction: withDowngrade(specV("action", incident.SummaryLogVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
+	// resolution summary mails, and the kind may be impact; version 5
+	// (finalUpdateVersion) may carry a resolve's postmortem severities.
+	TypeAction: withDowngrade(specV("action", finalUpdateVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
 		a.LogVersion = v
 		inc, err := f.incidents.ApplyAction(now, a)
 		return Result{Value: inc, Err: err}
@@ -69,8 +72,8 @@ var registry = map[CommandType]*commandSpec{
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
 		st.LogVersion = v
-		inc, err := f.incidents.ApplyStepStart(now, st)
-		return Result{Value: inc, Err: err}
+		id, err := f.incidents.RecordStepStart(now, st)
+		return Result{Value: stepStarted{incident: id}, Err: err}
 	}), downgradeStepStart),
 	// Version 2 may carry flood-control holds (outcome "held"), which
 	// version 1 appliers took for failures.
@@ -97,10 +100,12 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeNodeMeta: spec("node_meta", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		f.nodes[m.ID] = *m
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeNodeRemove: spec("node_remove", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		delete(f.nodes, m.ID)
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeKeyring: spec("keyring", 1, func(f *FSM, _ time.Time, k *KeyringCommand) Result {
@@ -131,6 +136,18 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeLoginUse: specRaw[LoginUseCommand]("login_use", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyLoginUse(now, body)
+	}),
+	// Status communication (issue 14, updates.go, maintenance.go).
+	TypeUpdatePost: spec("update_post", 1, func(f *FSM, now time.Time, up *incident.UpdatePost) Result {
+		inc, err := f.incidents.ApplyUpdatePost(now, up)
+		return Result{Value: inc, Err: err}
+	}),
+	TypeUpdateReminder: spec("update_reminder", 1, func(f *FSM, now time.Time, r *incident.UpdateReminder) Result {
+		inc, err := f.incidents.ApplyUpdateReminder(now, r)
+		return Result{Value: inc, Err: err}
+	}),
+	TypeMaintenance: specRaw[MaintenanceCommand]("maintenance", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyMaintenance(now, body)
 	}),
 	// Retention (retention.go): the listed ids resolved at or before the
 	// cutoff leave the state. No older version expresses it, so the gate
@@ -190,10 +207,14 @@ func withDowngrade(s *commandSpec, d func(body any, v uint8) (any, bool)) *comma
 // nothing and every severity pages at once, as before.
 func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	g, ok := body.(*incident.AlertGroup)
-	if !ok || v != 1 {
+	if !ok || v < 1 || v > 2 {
 		return nil, false
 	}
 	old := *g
+	old.Postmortem = nil // no member can have posted an update before the gate opened
+	if v == 2 {
+		return &old, true
+	}
 	old.RulesVersion, old.Deferrals = 0, nil
 	old.Alerts = make([]incident.Alert, len(g.Alerts))
 	for i, a := range g.Alerts {
@@ -206,10 +227,14 @@ func downgradeAlertGroup(body any, v uint8) (any, bool) {
 // downgradeAlertGroup's.
 func downgradeEvent(body any, v uint8) (any, bool) {
 	e, ok := body.(*incident.Event)
-	if !ok || v < 1 || v > 2 {
+	if !ok || v < 1 || v > 3 {
 		return nil, false
 	}
 	old := *e
+	old.Postmortem = nil // as downgradeAlertGroup
+	if v == 3 {
+		return &old, true
+	}
 	old.Deferrals = nil
 	if v == 1 {
 		old.RulesVersion = 0
@@ -225,7 +250,7 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 // summary). An impact is refused until every member applies version 4.
 func downgradeAction(body any, v uint8) (any, bool) {
 	a, ok := body.(*incident.Action)
-	if !ok || v < 1 || v >= incident.SummaryLogVersion || a.Kind == incident.Impact {
+	if !ok || v < 1 || v >= finalUpdateVersion || (a.Kind == incident.Impact && v < incident.SummaryLogVersion) {
 		// An impact needs version 4: older members would refuse it as
 		// unknown while the upgraded ones record it.
 		return nil, false
@@ -233,6 +258,7 @@ func downgradeAction(body any, v uint8) (any, bool) {
 	// Below version 4 a resolve mails no summary: until every member is
 	// upgraded, a resolve sends none, as before.
 	old := *a
+	old.Postmortem = nil // as downgradeAlertGroup
 	if v < ackRolesVersion {
 		old.AckRoles = nil
 	}

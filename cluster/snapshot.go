@@ -59,6 +59,8 @@ type snapshotHeader struct {
 	StagingChunks int          `json:"restore_staging_chunks,omitempty"`
 	// Learning is postmortems, follow-ups and reminders (learning.go).
 	Learning json.RawMessage `json:"learning,omitempty"`
+	// Maintenance are the ad hoc maintenance windows (maintenance.go).
+	Maintenance *maintState `json:"maintenance,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -80,7 +82,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks()}
+		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance()}
 	lb, err := f.learning.Encode()
 	if err != nil {
 		return nil, err
@@ -205,7 +207,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.staging = h.Staging
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors
+	f.maint = maintState{}
+	if h.Maintenance != nil {
+		f.maint = *h.Maintenance
+	}
 	f.nodes = h.Nodes
+	f.nodesGen.Add(1)
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
 	}

@@ -17,6 +17,10 @@ type Change struct {
 	Learning bool
 }
 
+// stepStarted is the result value of a StepStart command: the incident's
+// id, not a copy of it (see incident.State.RecordStepStart).
+type stepStarted struct{ incident uint64 }
+
 // deliveryApplied is the result value of a Delivery command.
 type deliveryApplied struct {
 	n int
@@ -33,6 +37,10 @@ func (c *Change) note(t CommandType, r Result) {
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
 		}
+	case stepStarted:
+		if v.incident != 0 {
+			c.Incidents = append(c.Incidents, v.incident)
+		}
 	case learning.Postmortem: // its timeline got a postmortem_* entry
 		c.Incidents = append(c.Incidents, v.Incident)
 	case learning.Followup: // its timeline got a followup_* entry
@@ -45,7 +53,7 @@ func (c *Change) note(t CommandType, r Result) {
 	if _, ok := learningNames[t]; ok {
 		c.Learning = true
 	}
-	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
+	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
 		c.All = true
 	}
 }

@@ -35,6 +35,7 @@ type validator struct {
 	roles                                 map[string]bool // config roles (roles.go)
 	policies, services                    map[string]bool
 	windows                               map[string]bool
+	statusPages                           map[string]bool
 }
 
 func (v *validator) at(path string) pos {
@@ -84,6 +85,9 @@ func (v *validator) run() {
 	v.checkBusinessHours()
 	v.checkRoles()
 	v.checkSeverities()
+	v.checkStatusPages()
+	v.checkUpdateTemplates()
+	v.checkMaintenance()
 	v.checkPublicURL()
 	v.checkRetention()
 	v.fillZones()

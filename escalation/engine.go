@@ -27,7 +27,7 @@ type Store interface {
 	// WatchIncidents calls fn after every applied change with the incidents
 	// it touched (all: anything may have changed). fn must not block.
 	WatchIncidents(fn func(ids []uint64, all bool)) (cancel func())
-	SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error)
+	SubmitStepStart(ctx context.Context, st *incident.StepStart) error
 	SubmitDelivery(ctx context.Context, d *incident.Delivery) (int, error)
 	// SubmitRoleNotify commits a role page or a role's instructions.
 	SubmitRoleNotify(ctx context.Context, rn *incident.RoleNotify) (*incident.Incident, error)
@@ -185,13 +185,15 @@ type term struct {
 	// stepFails counts the failed commits of an incident's step start in a
 	// row (see startStep).
 	stepFails map[uint64]int
+	// reminding: incidents with an update reminder commit in flight.
+	reminding map[uint64]bool
 }
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
-		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}}
+		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
 }
 
 // changed is the store's watch callback.
@@ -256,7 +258,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			st.EachPendingSummary(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
-			inc, ok := st.Get(id)
+			inc, ok := st.EscalationView(id)
 			if ok {
 				t.observeAck(inc)
 				t.observeResolve(inc)
@@ -314,6 +316,9 @@ func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version str
 	if reason != "" && !busy {
 		t.startStep(planStep(inc, reason, cfg, set, now))
 	}
+	if at := t.reconcileReminder(inc, cfg, now); !at.IsZero() {
+		wake = earliest(wake, at)
+	}
 	if !roleBusy {
 		if rn := roleWork(inc, cfg, set, now); rn != nil {
 			t.startRoleNotify(rn)
@@ -350,7 +355,7 @@ func (t *term) startStep(st *incident.StepStart) {
 	t.busy[st.Incident] = true
 	t.mu.Unlock()
 	t.async(func() {
-		inc, err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
+		err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
 		t.mu.Lock()
 		delete(t.busy, st.Incident)
 		fails := 0
@@ -369,7 +374,7 @@ func (t *term) startStep(st *incident.StepStart) {
 			}
 		}
 		t.mu.Unlock()
-		t.logStepCommit(st, inc, err, fails)
+		t.logStepCommit(st, err, fails)
 		t.signal()
 	})
 }

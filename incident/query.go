@@ -108,6 +108,7 @@ func (inc *Incident) Clone() *Incident {
 		c.Notifications[i].HeldAt = cloneTime(c.Notifications[i].HeldAt)
 	}
 	c.Timeline = append([]Entry(nil), inc.Timeline...)
+	cloneUpdates(&c)
 	cloneRoles(&c, inc)
 	return &c
 }

@@ -15,35 +15,61 @@ import "time"
 // the stored type gets it too (and with it, a decision about the format).
 
 type storedIncident struct {
-	ID              uint64               `json:"id"`
-	Key             string               `json:"key"`
-	Title           string               `json:"title"`
-	Service         string               `json:"service"`
-	Severity        string               `json:"severity"`
-	SeveritySetBy   string               `json:"severity_set_by,omitempty"`
-	Status          Status               `json:"status"`
-	DedupKey        string               `json:"dedup_key"`
-	Source          string               `json:"source"`
-	Integration     string               `json:"integration"`
-	CreatedAt       time.Time            `json:"created_at"`
-	AcknowledgedAt  *time.Time           `json:"acknowledged_at"`
-	AcknowledgedBy  string               `json:"acknowledged_by"`
-	ResolvedAt      *time.Time           `json:"resolved_at"`
-	ResolvedBy      string               `json:"resolved_by"`
-	AlertCount      int                  `json:"alert_count"`
-	AlertsDropped   int                  `json:"alerts_dropped"`
-	Alerts          []storedAlert        `json:"alerts"`
-	Escalation      *storedEscalation    `json:"escalation"`
-	DeferredUntil   *time.Time           `json:"deferred_until,omitempty"`
-	Roles           map[string]string    `json:"roles"`
-	RolesPaged      []string             `json:"roles_paged,omitempty"`
-	RolesBriefed    map[string]string    `json:"roles_briefed,omitempty"`
-	Notifications   []storedNotification `json:"notifications,omitempty"`
-	Timeline        []storedEntry        `json:"timeline,omitempty"`
+	ID             uint64               `json:"id"`
+	Key            string               `json:"key"`
+	Title          string               `json:"title"`
+	Service        string               `json:"service"`
+	Severity       string               `json:"severity"`
+	SeveritySetBy  string               `json:"severity_set_by,omitempty"`
+	Status         Status               `json:"status"`
+	DedupKey       string               `json:"dedup_key"`
+	Source         string               `json:"source"`
+	Integration    string               `json:"integration"`
+	CreatedAt      time.Time            `json:"created_at"`
+	AcknowledgedAt *time.Time           `json:"acknowledged_at"`
+	AcknowledgedBy string               `json:"acknowledged_by"`
+	ResolvedAt     *time.Time           `json:"resolved_at"`
+	ResolvedBy     string               `json:"resolved_by"`
+	AlertCount     int                  `json:"alert_count"`
+	AlertsDropped  int                  `json:"alerts_dropped"`
+	Alerts         []storedAlert        `json:"alerts"`
+	Escalation     *storedEscalation    `json:"escalation"`
+	DeferredUntil  *time.Time           `json:"deferred_until,omitempty"`
+	Roles          map[string]string    `json:"roles"`
+	RolesPaged     []string             `json:"roles_paged,omitempty"`
+	RolesBriefed   map[string]string    `json:"roles_briefed,omitempty"`
+	Notifications  []storedNotification `json:"notifications,omitempty"`
+	Timeline       []storedEntry        `json:"timeline,omitempty"`
+	// Status communication (updates.go, reminder.go).
+	Phase           string               `json:"phase,omitempty"`
+	Updates         []storedUpdate       `json:"updates,omitempty"`
+	NextUpdateAt    *time.Time           `json:"next_update_at,omitempty"`
+	UpdateOverdue   *storedUpdateOverdue `json:"update_overdue,omitempty"`
 	DetectedAt      *time.Time           `json:"detected_at,omitempty"`
 	ImpactStartedAt *time.Time           `json:"impact_started_at,omitempty"`
 	MitigatedAt     *time.Time           `json:"mitigated_at,omitempty"`
 	Drill           *DrillRef            `json:"drill,omitempty"`
+}
+
+type storedUpdate struct {
+	ID         string            `json:"id"`
+	At         time.Time         `json:"at"`
+	By         string            `json:"by"`
+	Audience   string            `json:"audience"`
+	Phase      string            `json:"phase"`
+	Message    string            `json:"message"`
+	Template   string            `json:"template,omitempty"`
+	Components map[string]string `json:"components,omitempty"`
+	Channel    string            `json:"channel,omitempty"`
+	Auto       bool              `json:"auto,omitempty"`
+}
+
+type storedUpdateOverdue struct {
+	Due       time.Time  `json:"due"`
+	Reminders int        `json:"reminders"`
+	LastAt    time.Time  `json:"last_at"`
+	AckedAt   *time.Time `json:"acked_at,omitempty"`
+	AckedBy   string     `json:"acked_by,omitempty"`
 }
 
 type storedAlert struct {
@@ -144,6 +170,14 @@ func (s *storedIncident) fill(inc *Incident) {
 		entries = append(entries, storedEntry(e))
 	}
 	s.Notifications, s.Timeline = notes, entries
+	s.Phase, s.NextUpdateAt = inc.Phase, inc.NextUpdateAt
+	for _, u := range inc.Updates {
+		s.Updates = append(s.Updates, storedUpdate(u))
+	}
+	if inc.UpdateOverdue != nil {
+		o := storedUpdateOverdue(*inc.UpdateOverdue)
+		s.UpdateOverdue = &o
+	}
 }
 
 // fromStored is the in-memory incident of a stored one. The key is derived
@@ -174,6 +208,14 @@ func fromStored(s *storedIncident) *Incident {
 		for i, e := range s.Timeline {
 			inc.Timeline[i] = Entry(e)
 		}
+	}
+	inc.Phase, inc.NextUpdateAt = s.Phase, s.NextUpdateAt
+	for _, u := range s.Updates {
+		inc.Updates = append(inc.Updates, Update(u))
+	}
+	if s.UpdateOverdue != nil {
+		o := UpdateOverdue(*s.UpdateOverdue)
+		inc.UpdateOverdue = &o
 	}
 	return inc
 }

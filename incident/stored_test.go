@@ -17,6 +17,8 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		reflect.TypeOf(&Escalation{}):    reflect.TypeOf(&storedEscalation{}),
 		reflect.TypeOf([]Notification{}): reflect.TypeOf([]storedNotification{}),
 		reflect.TypeOf([]Entry{}):        reflect.TypeOf([]storedEntry{}),
+		reflect.TypeOf([]Update{}):       reflect.TypeOf([]storedUpdate{}),
+		reflect.TypeOf(&UpdateOverdue{}): reflect.TypeOf(&storedUpdateOverdue{}),
 	}
 	api, st := reflect.TypeOf(Incident{}), reflect.TypeOf(storedIncident{})
 	j := 0
@@ -50,6 +52,10 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		Roles: map[string]string{"incident_manager": "alice"}, RolesPaged: []string{"tech_lead"},
 		RolesBriefed: map[string]string{"incident_manager": "alice"},
 		DetectedAt:   ptr(at(-1)), ImpactStartedAt: ptr(at(-2)), MitigatedAt: ptr(at(4)),
+		Phase: PhaseMonitoring, NextUpdateAt: ptr(at(5)),
+		Updates: []Update{{ID: "INC-3-U1", At: at(4), By: "alice", Audience: AudiencePublic, Phase: PhaseMonitoring, Message: "m",
+			Template: "t", Components: map[string]string{"api": ComponentPartialOutage}, Channel: "sms", Auto: true}},
+		UpdateOverdue: &UpdateOverdue{Due: at(5), Reminders: 1, LastAt: at(5), AckedAt: ptr(at(6)), AckedBy: "bob"},
 		Drill:         &DrillRef{ID: "quarterly", Run: "r1"},
 		Notifications: []Notification{{ID: "n3-1-0", User: "alice", Kind: "role", Role: "tech_lead"}},
 		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}

@@ -89,11 +89,6 @@ type SummaryNote struct {
 	Note string    `json:"note"`
 }
 
-// Timeline entry types the summary reads that other features write.
-const (
-	EntryUpdatePosted = "update_posted"
-)
-
 // BuildSummary computes the summary of inc. now ends the duration of an
 // open incident; link is the console URL of the incident ("" for none).
 func BuildSummary(inc *Incident, now time.Time, link string) *Summary {

@@ -65,13 +65,9 @@ func setImpact(now time.Time, inc *Incident, a *Action, actor string) error {
 	return nil
 }
 
-// PhaseMonitoring is the status-update phase that marks an incident
-// mitigated (spec §5.2).
-const PhaseMonitoring = "monitoring"
-
 // noteMitigated is the setter of mitigated_at: the apply of a status update
-// calls it with the update's phase (status updates land with issue 13's
-// remaining items; nothing else sets the field). Only the first update in
+// calls it with the update's phase (updates.go); nothing else sets the
+// field. Only the first update in
 // phase monitoring counts; a later one, or any other phase, changes nothing.
 func noteMitigated(inc *Incident, phase string, at time.Time) {
 	if phase != PhaseMonitoring || inc.MitigatedAt != nil {

@@ -61,7 +61,8 @@ type Message struct {
 	Bundled []string
 	// Kind is the notification's kind: "" pages about the incident;
 	// incident.KindRolePage asks the recipient to take Role;
-	// incident.KindRoleInstructions sends a new holder Instructions.
+	// incident.KindRoleInstructions sends a new holder Instructions;
+	// KindUpdateOverdue reminds that a status update is due (overdue.go).
 	Kind         string
 	Role         string // role id, e.g. "incident_manager"
 	RoleName     string // e.g. "Incident Manager"

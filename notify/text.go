@@ -37,6 +37,9 @@ func SMSBody(m *Message) string {
 	if inc == nil {
 		return fitSMS("", "pagerd notification", tail)
 	}
+	if m.Kind == KindUpdateOverdue {
+		return overdueSMS(m)
+	}
 	head := incidentHead(inc) + ": "
 	if strings.TrimSpace(inc.Title) == "" {
 		head = incidentHead(inc)
@@ -206,6 +209,8 @@ func EmailSubject(m *Message) string {
 		return summarySubject(m.Summary)
 	case m.Incident == nil:
 		return "[pagerd] notification"
+	case m.Kind == KindUpdateOverdue:
+		return overdueSubject(m)
 	case isRoleMessage(m):
 		return roleSubject(m)
 	}
@@ -265,6 +270,12 @@ func EmailBody(m *Message) string {
 		writeSummary(&b, m.Summary, m.PublicURL)
 	case m.Incident == nil:
 		b.WriteString("pagerd notification\n")
+	case m.Kind == KindUpdateOverdue:
+		writeOverdue(&b, m)
+		if m.ID != "" {
+			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
+		}
+		return b.String()
 	case isRoleMessage(m):
 		writeRoleBody(&b, m)
 	case m.Resolution != nil:

@@ -44,6 +44,8 @@ type EmailReply struct {
 	MessageID string   // Message-ID without angle brackets, for dedupe
 	Command   string   // ActionAck, ActionResolve, ActionEscalate, ActionSeverity, or ""
 	Severity  string   // the severity ActionSeverity sets ("sev1".."sev3")
+	Audience  string   // ActionUpdate: internal or public
+	Text      string   // ActionUpdate: the update's message
 	Role      string   // the role ActionRole takes ("take im" → "incident_manager")
 	Line      string   // the line (or subject) the command came from, or the first line of new text
 	AutoReply bool     // an automatic response (RFC 3834 and common practice)
@@ -138,6 +140,9 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 			rep.Role = arg
 		} else {
 			rep.Severity = arg
+		}
+		if aud, text, ok := parseUpdateLine(line); ok {
+			rep.Command, rep.Severity, rep.Audience, rep.Text = ActionUpdate, "", aud, text
 		}
 		if rep.Command != "" {
 			rep.Reason = "command from first line"

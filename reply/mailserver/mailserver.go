@@ -509,6 +509,8 @@ func (ss *session) Data(r io.Reader) error {
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
 		Severity: rep.Severity,
+		Audience: rep.Audience,
+		Text:     rep.Text,
 		Role:     rep.Role,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
@@ -592,6 +594,7 @@ func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
 		reply.ActionSeverity: "Severity set:", reply.ActionRole: "You took the role on",
+		reply.ActionUpdate: "Update posted:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }

@@ -31,6 +31,13 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 	return b.forward(ctx, http.MethodPost, url.PathEscape(a.Kind), fields, a.Incident)
 }
 
+// forwardUpdate posts a status update reply to the leader's
+// POST /v1/incidents/{id}/updates as the paged user.
+func (b *Backend) forwardUpdate(ctx context.Context, r reply.Request) (reply.Result, error) {
+	return b.forward(ctx, http.MethodPost, "updates", map[string]string{"audience": r.Audience, "message": r.Text,
+		"by": r.User, "channel": r.Channel, "dedup_id": r.DedupID}, r.Incident)
+}
+
 // forwardRole puts the reply's role take to the leader's public API
 // (PUT /v1/incidents/{id}/roles/{role}), the replying user as the holder.
 func (b *Backend) forwardRole(ctx context.Context, a *incident.Action, role string) (reply.Result, error) {

@@ -106,6 +106,9 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	a := &incident.Action{Incident: req.Incident, Kind: req.Kind, By: req.User, Channel: req.Channel,
 		Note: note, DedupID: req.DedupID}
 	if !b.node.IsLeader() {
+		if req.Kind == reply.ActionUpdate {
+			return b.forwardUpdate(ctx, req)
+		}
 		if req.Kind == reply.ActionRole {
 			return b.forwardRole(ctx, a, req.Role)
 		}
@@ -114,6 +117,9 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	var inc *incident.Incident
 	var err error
 	switch req.Kind {
+	case reply.ActionUpdate:
+		inc, err = b.node.PostUpdate(ctx, cluster.UpdateRequest{Incident: req.Incident, Audience: req.Audience,
+			Message: req.Text, By: req.User, Channel: req.Channel, DedupID: req.DedupID})
 	case reply.ActionRole:
 		// The person who replied takes the role (a handover when someone
 		// holds it): spec §5.5 "3im", "take im", or an ack of the role page.

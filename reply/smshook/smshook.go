@@ -292,6 +292,8 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		Incident: page.Incident,
 		Kind:     cmd.Action,
 		Severity: cmd.Severity,
+		Audience: cmd.Audience,
+		Text:     cmd.Text,
 		Role:     cmd.Role,
 		DedupID:  dedupID,
 		Note:     displayText(body, maxNoteBytes),
@@ -409,6 +411,7 @@ func confirmation(action string, page reply.Page, inc *incident.Incident) string
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
 		reply.ActionSeverity: "Severity set:", reply.ActionRole: "You took the role on",
+		reply.ActionUpdate: "Update posted:",
 	}[action]
 	return verb + " " + describe(page, inc)
 }
