@@ -95,6 +95,8 @@ type FSM struct {
 	maint maintState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
+	// cont is the heartbeat and drill state (continuity.go).
+	cont continuityState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must

@@ -61,6 +61,8 @@ type snapshotHeader struct {
 	Learning json.RawMessage `json:"learning,omitempty"`
 	// Maintenance are the ad hoc maintenance windows (maintenance.go).
 	Maintenance *maintState `json:"maintenance,omitempty"`
+	// Continuity is the heartbeat and drill state (continuity.go).
+	Continuity *continuityState `json:"continuity,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -82,7 +84,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance()}
+		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(),
+		Continuity: f.snapshotContinuity()}
 	lb, err := f.learning.Encode()
 	if err != nil {
 		return nil, err
@@ -211,6 +214,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if h.Maintenance != nil {
 		f.maint = *h.Maintenance
 	}
+	f.setContinuity(h.Continuity)
 	f.nodes = h.Nodes
 	f.nodesGen.Add(1)
 	if f.nodes == nil {

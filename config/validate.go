@@ -79,6 +79,7 @@ func (v *validator) run() {
 	v.checkPolicies()
 	v.checkServices()
 	v.checkIntegrations()
+	v.checkContinuity()
 	v.checkAPITokens()
 	v.checkAuth()
 	v.checkSeverity()
