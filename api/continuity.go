@@ -10,6 +10,7 @@ import (
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reports"
 )
 
 // Service continuity routes (spec §5.3): the service catalogue, heartbeat
@@ -192,6 +193,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	for _, svc := range cfg.Services {
 		out = append(out, s.serviceView(cfg, svc, hbs, runs, now))
 	}
+	s.fillRTOMet90d(cfg, out, now)
 	writeJSON(w, http.StatusOK, map[string]any{"services": out})
 }
 
@@ -206,7 +208,9 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	writeJSON(w, http.StatusOK, s.serviceView(cfg, svc, s.heartbeatViews(cfg, now), s.node.FSM().DrillRuns(""), now))
+	views := []ServiceView{s.serviceView(cfg, svc, s.heartbeatViews(cfg, now), s.node.FSM().DrillRuns(""), now)}
+	s.fillRTOMet90d(cfg, views, now)
+	writeJSON(w, http.StatusOK, views[0])
 }
 
 func (s *Server) listHeartbeats(w http.ResponseWriter, r *http.Request) {
@@ -320,4 +324,22 @@ func (s *Server) drillRuns(w http.ResponseWriter, r *http.Request) {
 	runs := s.node.FSM().DrillRuns(id)
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartedAt.After(runs[j].StartedAt) })
 	writeJSON(w, http.StatusOK, map[string]any{"drill": id, "runs": runs})
+}
+
+// fillRTOMet90d sets each view's rto_met_90d: of the real incidents of the
+// last 90 days judged against the RTO (the continuity report's rto_met and
+// rto_breached), the fraction met; null without an RTO or any judged.
+func (s *Server) fillRTOMet90d(cfg *config.Config, views []ServiceView, now time.Time) {
+	q := reports.Query{From: now.Add(-90 * 24 * time.Hour), To: now, By: reports.ByService}
+	rows := map[string]reports.ContinuityRow{}
+	for _, r := range BuildContinuityReport(s.node.FSM(), cfg, q, now).Services {
+		rows[r.Service] = r
+	}
+	for i := range views {
+		r := rows[views[i].ID]
+		if judged := r.RTOMet + r.RTOBreached; judged > 0 {
+			v := float64(r.RTOMet) / float64(judged)
+			views[i].Continuity.RTOMet90d = &v
+		}
+	}
 }

@@ -165,6 +165,9 @@ func TestContinuityReportOnRealNode(t *testing.T) {
 	if row.Drills.Runs != 1 || row.Drills.Last == nil || row.Drills.Last.ID != run.ID || row.Review.DueAt == nil {
 		t.Fatalf("checkout drills/review %+v %+v", row.Drills, row.Review)
 	}
+	if v := rvService(t, c, n); v.Continuity.RTOMet90d == nil || *v.Continuity.RTOMet90d != 0.5 {
+		t.Fatalf("rto_met_90d %v, want 0.5", v.Continuity.RTOMet90d)
+	}
 	var resp reports.Response
 	if code := c.GetJSON(n, "/v1/reports/response", &resp); code != http.StatusOK {
 		t.Fatalf("response report: %d", code)
