@@ -179,6 +179,11 @@ func (f *FSM) ReviewStatuses(now time.Time) []ReviewStatus {
 		var seen *time.Time
 		if t, ok := f.reviews.FirstSeen[svc.ID]; ok {
 			seen = &t
+		} else if !ac.AppliedAt.IsZero() {
+			// State from before first-seen was recorded (an older snapshot
+			// or log): the active config's commit time stands in for it.
+			t := ac.AppliedAt
+			seen = &t
 		}
 		out = append(out, ReviewStatusOf(svc, last, seen, now))
 	}

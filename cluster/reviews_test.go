@@ -117,3 +117,15 @@ func TestReviewRefusals(t *testing.T) {
 		t.Fatal("a refused review was recorded")
 	}
 }
+
+// A state restored from before first-seen times were recorded still has a
+// due date: review_every after the active config's commit.
+func TestReviewDueWithoutFirstSeen(t *testing.T) {
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	day0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	applyAt(t, f, 1, day0, reviewConfigCmd(t, reviewTestConfig))
+	f.reviews = reviewState{} // as restored from an older snapshot
+	if st := reviewStatus(t, f, day0); st.DueAt == nil || !st.DueAt.Equal(day0.Add(90*24*time.Hour)) {
+		t.Fatalf("due %v", st.DueAt)
+	}
+}
