@@ -192,3 +192,37 @@ func TestContinuityReportOnRealNode(t *testing.T) {
 		t.Fatalf("metrics %d lack the review gauge", code)
 	}
 }
+
+// Three real nodes: a `reviewed` reply sent to a follower's SMTP listener
+// is forwarded to the leader (node-to-node, via=email) and recorded once;
+// the manager may review too. The review reminder went out once.
+func TestReviewReplyViaFollower(t *testing.T) {
+	box := pgStartSMTP(t)
+	c := testcluster.Start(t, 3, testcluster.Options{SMTP: true, Config: rvConfig(box.addr)})
+	var mail pgMail
+	c.WaitFor(40*time.Second, func() (bool, string) {
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.body, "Continuity plan of Checkout API") {
+				mail = m
+				return true, ""
+			}
+		}
+		return false, "no review reminder yet"
+	})
+	replyTo := strings.Trim(mail.header.Get("Reply-To"), "<>")
+	follower := c.Followers()[0]
+	if code, out := rpSwaks(t, follower.SMTPAddr, "bob@example.com", replyTo,
+		rpReply("rv-bob@x", "bob@example.com", replyTo, mail.header.Get("Subject"), "reviewed as continuity manager", "reminder")); code != 0 {
+		t.Fatalf("bob's reviewed via a follower: swaks %d %s", code, out)
+	}
+	var list struct {
+		Reviews []cluster.Review `json:"reviews"`
+	}
+	c.WaitFor(20*time.Second, func() (bool, string) {
+		c.GetJSON(c.Leader(), "/v1/services/checkout/reviews", &list)
+		return len(list.Reviews) == 1, fmt.Sprintf("reviews %+v", list.Reviews)
+	})
+	if rv := list.Reviews[0]; rv.By != "bob" || rv.Via != "email" || rv.Note != "as continuity manager" {
+		t.Fatalf("review via follower %+v", rv)
+	}
+}
