@@ -13,6 +13,8 @@ type reviewBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
 	Via  string `json:"via"`
+	// DedupID is set only by a member forwarding an email reply.
+	DedupID string `json:"dedup_id"`
 }
 
 // postReview answers 201 with the review once it is committed; 404 for an
@@ -47,10 +49,15 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `via: want api, cli or console`)
 		return
 	}
+	if body.DedupID != "" && fromNode(r.Context()) == "" {
+		writeError(w, http.StatusBadRequest, "dedup_id: set only by cluster members forwarding a reply")
+		return
+	}
 	if body.By == "" {
 		body.By = tokenName(r.Context())
 	}
-	rv, err := s.node.SubmitReview(r.Context(), cluster.ReviewCommand{Service: id, By: body.By, Note: body.Note, Via: body.Via})
+	rv, err := s.node.SubmitReview(r.Context(), cluster.ReviewCommand{Service: id, By: body.By, Note: body.Note,
+		Via: body.Via, DedupID: body.DedupID})
 	if err != nil {
 		s.writeCommitError(w, err)
 		return

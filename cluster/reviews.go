@@ -33,6 +33,9 @@ type ReviewCommand struct {
 	Note    string `json:"note,omitempty"`
 	// Via is how it came: api | cli | email.
 	Via string `json:"via,omitempty"`
+	// DedupID names an email reply (message id and token): a mail server
+	// retrying the same reply records nothing new.
+	DedupID string `json:"dedup_id,omitempty"`
 }
 
 // Review is one recorded review.
@@ -41,6 +44,7 @@ type Review struct {
 	By            string    `json:"by"`
 	Note          string    `json:"note,omitempty"`
 	Via           string    `json:"via,omitempty"`
+	DedupID       string    `json:"dedup_id,omitempty"`
 	At            time.Time `json:"at"`
 	ConfigVersion string    `json:"config_version"`
 	// Plan is the reviewed plan's fields (rto, rpo, runbook,
@@ -98,7 +102,14 @@ func (f *FSM) applyReview(now time.Time, c *ReviewCommand) (Review, error) {
 	if len(c.Note) > maxReviewNote || !utf8.ValidString(c.Note) {
 		return Review{}, fmt.Errorf("%w: note: at most %d bytes of UTF-8", incident.ErrInvalid, maxReviewNote)
 	}
-	r := Review{Service: svc.ID, By: c.By, Note: c.Note, Via: c.Via, At: now,
+	if c.DedupID != "" {
+		for _, prev := range f.reviews.Reviews[svc.ID] {
+			if prev.DedupID == c.DedupID {
+				return prev, nil // the same reply again: already recorded
+			}
+		}
+	}
+	r := Review{Service: svc.ID, By: c.By, Note: c.Note, Via: c.Via, DedupID: c.DedupID, At: now,
 		ConfigVersion: ac.Version, Plan: planFingerprint(svc)}
 	if f.reviews.Reviews == nil {
 		f.reviews.Reviews = map[string][]Review{}

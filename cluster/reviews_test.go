@@ -129,3 +129,20 @@ func TestReviewDueWithoutFirstSeen(t *testing.T) {
 		t.Fatalf("due %v", st.DueAt)
 	}
 }
+
+// The same email reply committed twice (a mail server retrying after a
+// timeout) records one review.
+func TestReviewDedup(t *testing.T) {
+	f := NewFSM(func(err error) { t.Fatal(err) })
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	applyAt(t, f, 1, now, reviewConfigCmd(t, reviewTestConfig))
+	for i := 0; i < 2; i++ {
+		c, _ := newCommand(TypeReview, ReviewCommand{Service: "checkout", By: "carol", Via: "email", DedupID: "email:m1@x/rv-tok"})
+		if r := applyAt(t, f, uint64(2+i), now.Add(time.Duration(i)*time.Minute), c); r[0].Err != nil {
+			t.Fatal(r[0].Err)
+		}
+	}
+	if got := f.Reviews("checkout"); len(got) != 1 || !got[0].At.Equal(now) {
+		t.Fatalf("reviews %+v", got)
+	}
+}

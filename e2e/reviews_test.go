@@ -107,6 +107,7 @@ func TestReviewAPI(t *testing.T) {
 		t.Fatalf("unknown field answer %s", out)
 	}
 	lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"via":"email","by":"carol"}`, 400)
+	lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"dedup_id":"x","by":"carol"}`, 400)
 	var rv cluster.Review
 	json.Unmarshal(lnDo(t, c, n, "POST", "/v1/services/checkout/reviews", `{"by":"carol","note":"ok"}`, 201), &rv)
 	var list struct {
@@ -224,5 +225,14 @@ func TestReviewReplyViaFollower(t *testing.T) {
 	})
 	if rv := list.Reviews[0]; rv.By != "bob" || rv.Via != "email" || rv.Note != "as continuity manager" {
 		t.Fatalf("review via follower %+v", rv)
+	}
+	// The same message delivered again (a retry) records nothing new.
+	if code, out := rpSwaks(t, follower.SMTPAddr, "bob@example.com", replyTo,
+		rpReply("rv-bob@x", "bob@example.com", replyTo, mail.header.Get("Subject"), "reviewed as continuity manager", "reminder")); code != 0 {
+		t.Fatalf("bob's retried reply: swaks %d %s", code, out)
+	}
+	c.GetJSON(c.Leader(), "/v1/services/checkout/reviews", &list)
+	if len(list.Reviews) != 1 {
+		t.Fatalf("a retried reply recorded again: %+v", list.Reviews)
 	}
 }

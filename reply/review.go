@@ -42,6 +42,9 @@ type ReviewReply struct {
 	Service string
 	From    string
 	Note    string
+	// DedupID names the reply (message id and token) so a retried
+	// delivery records one review.
+	DedupID string
 }
 
 // ReviewBackend is what the SMTP server needs for review replies.

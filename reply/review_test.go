@@ -8,8 +8,8 @@ import (
 
 func TestParseReviewLine(t *testing.T) {
 	for line, want := range map[string]string{
-		"reviewed":                   "",
-		"Reviewed. all good":         "all good",
+		"reviewed":                    "",
+		"Reviewed. all good":          "all good",
 		"  REVIEWED: runbook updated": "runbook updated",
 	} {
 		if note, ok := ParseReviewLine(line); !ok || note != want {

@@ -62,7 +62,12 @@ func (ss *session) dataReview(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
 	defer cancel()
-	got, err := s.opts.Reviews.RecordReview(ctx, reply.ReviewReply{Service: ref.Service, From: reply.OrElse(rep.From, ss.from), Note: note})
+	dedup := "" // without a Message-ID two replies cannot be told from one retried
+	if rep.MessageID != "" {
+		dedup = "email:" + rep.MessageID + "/" + ss.token
+	}
+	got, err := s.opts.Reviews.RecordReview(ctx, reply.ReviewReply{Service: ref.Service, From: reply.OrElse(rep.From, ss.from), Note: note,
+		DedupID: dedup})
 	switch {
 	case err == nil:
 		s.count(OutcomeActed)

@@ -66,7 +66,7 @@ func (b *Backend) RecordReview(ctx context.Context, r reply.ReviewReply) (reply.
 		return ref, fmt.Errorf("%w: the plan of %s is reviewed by its owner %s or continuity manager %s, not by %s",
 			reply.ErrNotOwner, ref.Service, ref.Owner, ref.Manager, reply.OneLine(r.From))
 	}
-	c := cluster.ReviewCommand{Service: ref.Service, By: user, Note: r.Note, Via: "email"}
+	c := cluster.ReviewCommand{Service: ref.Service, By: user, Note: r.Note, Via: "email", DedupID: r.DedupID}
 	if !b.node.IsLeader() {
 		return b.forwardReview(ctx, ref, c)
 	}
@@ -89,7 +89,7 @@ func (b *Backend) withDue(ref reply.ReviewRef) reply.ReviewRef {
 // forwardReview sends the review to the leader's POST
 // /v1/services/{id}/reviews as a node-to-node request.
 func (b *Backend) forwardReview(ctx context.Context, ref reply.ReviewRef, c cluster.ReviewCommand) (reply.ReviewRef, error) {
-	body, _ := json.Marshal(map[string]string{"by": c.By, "note": c.Note, "via": c.Via})
+	body, _ := json.Marshal(map[string]string{"by": c.By, "note": c.Note, "via": c.Via, "dedup_id": c.DedupID})
 	req, err := b.node.LeaderRequest(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(c.Service)+"/reviews", body)
 	if errors.Is(err, cluster.ErrNoLeader) {
 		return ref, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
