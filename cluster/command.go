@@ -30,6 +30,10 @@ const (
 	TypeRestoreAbort  CommandType = 26 // RestoreAbort
 	TypeOverride      CommandType = 27 // OverrideCommand (runtime schedule override)
 	TypeEventProgress CommandType = 28 // incident.EventProgress (event stream cursors)
+	// Status communication (issue 14): 50 and up, clear of other work.
+	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
+	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
+	TypeMaintenance    CommandType = 52 // MaintenanceCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -63,6 +67,10 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
+
+	TypeUpdatePost:     1,
+	TypeUpdateReminder: 1,
+	TypeMaintenance:    1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -106,6 +114,12 @@ func (t CommandType) String() string {
 		return "schedule_override"
 	case TypeEventProgress:
 		return "event_progress"
+	case TypeUpdatePost:
+		return "update_post"
+	case TypeUpdateReminder:
+		return "update_reminder"
+	case TypeMaintenance:
+		return "maintenance"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -64,6 +64,8 @@ type FSM struct {
 	sched       schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
+	// maint are the ad hoc maintenance windows (maintenance.go).
+	maint maintState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -183,6 +185,8 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyOverride(now, c.Body)
 	case TypeEventProgress:
 		return f.applyEventProgress(now, c.Body)
+	case TypeUpdatePost, TypeUpdateReminder, TypeMaintenance:
+		return f.applyStatusCommand(now, c)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -281,6 +285,8 @@ type snapshotHeader struct {
 	Overrides *overrideState `json:"schedule_overrides,omitempty"`
 	// EventCursors are the event stream cursors (eventcursor.go).
 	EventCursors eventCursors `json:"event_cursors,omitempty"`
+	// Maintenance are the ad hoc maintenance windows (maintenance.go).
+	Maintenance *maintState `json:"maintenance,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -298,7 +304,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
-		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors()}
+		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
+		Maintenance: f.snapshotMaintenance()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -327,6 +334,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.staging = h.Staging
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors
+	f.maint = maintState{}
+	if h.Maintenance != nil {
+		f.maint = *h.Maintenance
+	}
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

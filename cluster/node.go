@@ -401,14 +401,20 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 // SubmitAlertGroup implements router.Submitter. The leader stamps its
 // paging plan (business hours) into the command.
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
-	g.Deferrals = n.pagingPlan()
+	g.Deferrals = n.pagingPlanFor(g.Service)
+	if g.Status == "resolved" {
+		g.Postmortem = n.postmortemSeverities()
+	}
 	return submitIngest(ctx, n, TypeAlertGroup, g, len(g.Deferrals) > 0)
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
 	if e.Action == incident.ActionTrigger {
-		e.Deferrals = n.pagingPlan()
+		e.Deferrals = n.pagingPlanFor(e.Service)
+	}
+	if e.Action == incident.ActionResolve {
+		e.Postmortem = n.postmortemSeverities()
 	}
 	return submitIngest(ctx, n, TypeEvent, e, len(e.Deferrals) > 0)
 }
@@ -433,6 +439,9 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned
 
 // SubmitAction commits a person's action and returns the incident after it.
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
+	if a.Kind == incident.Resolve {
+		a.Postmortem = n.postmortemSeverities()
+	}
 	v, err := n.Submit(ctx, TypeAction, a)
 	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
 	return inc, err

@@ -34,6 +34,12 @@ type Config struct {
 	// fills every severity's policy with the defaults.
 	BusinessHours []BusinessHours           `yaml:"business_hours"`
 	Severities    map[string]SeverityPolicy `yaml:"severities"`
+	// Status communication (spec §5.1): status pages and their components,
+	// canned update texts, and maintenance windows (status.go,
+	// maintenance.go).
+	StatusPages     []StatusPage     `yaml:"status_pages"`
+	UpdateTemplates []UpdateTemplate `yaml:"update_templates"`
+	Maintenance     []Maintenance    `yaml:"maintenance"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

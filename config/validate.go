@@ -31,6 +31,7 @@ type validator struct {
 	users, rotations, schedules, webhooks map[string]bool
 	policies, services                    map[string]bool
 	windows                               map[string]bool
+	statusPages                           map[string]bool
 }
 
 func (v *validator) at(path string) pos {
@@ -79,6 +80,9 @@ func (v *validator) run() {
 	v.checkSeverity()
 	v.checkBusinessHours()
 	v.checkSeverities()
+	v.checkStatusPages()
+	v.checkUpdateTemplates()
+	v.checkMaintenance()
 	v.fillZones()
 	v.cfg.fillSeverityDefaults()
 }

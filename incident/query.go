@@ -98,6 +98,7 @@ func (inc *Incident) Clone() *Incident {
 		c.Notifications[i].HeldAt = cloneTime(c.Notifications[i].HeldAt)
 	}
 	c.Timeline = append([]Entry(nil), inc.Timeline...)
+	cloneUpdates(&c)
 	return &c
 }
 

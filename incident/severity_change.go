@@ -58,8 +58,8 @@ func planPaging(now time.Time, inc *Incident, plan []Deferral) string {
 func deferPaging(now time.Time, inc *Incident, d Deferral) {
 	until, next := d.Until, d.Until
 	inc.DeferredUntil, inc.Escalation.NextAt = &until, &next
-	inc.addEntry(now, EntryDeferred, "pagerd", fmt.Sprintf("%s pages only in business hours (%s); paging deferred until %s",
-		inc.Severity, d.Window, d.Until.UTC().Format(time.RFC3339)))
+	typ, msg := deferralMessage(inc, d)
+	inc.addEntry(now, typ, "pagerd", msg)
 }
 
 // followAlertSeverity updates an open incident's severity from its alerts,

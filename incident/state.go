@@ -84,7 +84,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.Postmortem)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -125,7 +125,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.Postmortem)
 	default:
 		return res
 	}
@@ -209,6 +209,9 @@ func (s *State) rememberAction(id string, incidentID uint64, err error) {
 func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor string) (*Incident, error) {
 	switch a.Kind {
 	case Ack:
+		if inc.Status == Acknowledged && inc.silenceReminder(now, actor, a.Channel) {
+			break // the ack was for the status update reminder
+		}
 		if inc.Status != Triggered {
 			if inc.Status == Acknowledged && a.Channel != "" && a.Channel != "api" {
 				// The first acknowledgement wins; a later reply is recorded.
@@ -217,11 +220,13 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			return nil, conflict(inc, "acknowledge")
 		}
 		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note), a.LogVersion)
+		inc.silenceReminder(now, actor, a.Channel)
 	case Resolve:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
 		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+		inc.postFinalUpdate(now, FinalUpdateText(inc.Severity, a.Postmortem))
 	case Escalate:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "escalate")
@@ -338,7 +343,7 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, postmortem []string) {
 	if !inc.Status.Open() {
 		return
 	}
@@ -347,6 +352,7 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 		return
 	}
 	s.resolve(now, inc, actor, "resolved by source")
+	inc.postFinalUpdate(now, FinalUpdateText(inc.Severity, postmortem))
 }
 
 func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, logVersion uint8) {

@@ -54,6 +54,15 @@ type Incident struct {
 	Notifications []Notification `json:"notifications,omitempty"`
 	Timeline      []Entry        `json:"timeline,omitempty"`
 
+	// Status communication (spec §5.2, updates.go): the phase the last
+	// update set, the updates in order, when the next one is due (null
+	// until the first update: before it the leader counts from created_at)
+	// and the overdue reminder of the current deadline, if any.
+	Phase         string         `json:"phase,omitempty"`
+	Updates       []Update       `json:"updates,omitempty"`
+	NextUpdateAt  *time.Time     `json:"next_update_at"`
+	UpdateOverdue *UpdateOverdue `json:"update_overdue,omitempty"`
+
 	gen uint64 // snapshot generation of State.own; not serialised
 }
 
@@ -123,6 +132,9 @@ type Notification struct {
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
 	// HeldAt is when flood control first held it back (nil: never held).
 	HeldAt *time.Time `json:"held_at,omitempty"`
+	// Kind is empty for a page and KindUpdateOverdue for a status update
+	// reminder (reminder.go).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Notification statuses.
@@ -176,6 +188,12 @@ const (
 	EntryDeferred = "deferred"
 	// EntrySeverityChanged: the severity changed (From, To, Note).
 	EntrySeverityChanged = "severity_changed"
+	// EntryUpdatePosted: a status update (updates.go); EntryUpdateOverdue:
+	// its deadline passed and a reminder was paged; EntryMaintenance: the
+	// incident opened inside a maintenance window.
+	EntryUpdatePosted  = "update_posted"
+	EntryUpdateOverdue = "update_overdue"
+	EntryMaintenance   = "maintenance"
 )
 
 // RulesCurrent is the apply-rules version the router stamps into AlertGroup
@@ -207,6 +225,9 @@ type AlertGroup struct {
 	RulesVersion int `json:"rules_version,omitempty"`
 	// Deferrals are the leader's paging plan (see Deferral).
 	Deferrals []Deferral `json:"deferrals,omitempty"`
+	// Postmortem is the leader's list of severities that require a
+	// postmortem, for the final public update of a resolve (updates.go).
+	Postmortem []string `json:"postmortem,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -232,6 +253,9 @@ type Event struct {
 	RulesVersion int `json:"rules_version,omitempty"`
 	// Deferrals are the leader's paging plan (see Deferral).
 	Deferrals []Deferral `json:"deferrals,omitempty"`
+	// Postmortem is the leader's list of severities that require a
+	// postmortem, for the final public update of a resolve (updates.go).
+	Postmortem []string `json:"postmortem,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`
@@ -252,6 +276,9 @@ type Action struct {
 	By       string `json:"by"`      // user id or token name
 	Channel  string `json:"channel"` // api | sms | email
 	Note     string `json:"note"`
+	// Postmortem, for a resolve, is the leader's list of severities that
+	// require a postmortem (the final public update says one will follow).
+	Postmortem []string `json:"postmortem,omitempty"`
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`

@@ -34,6 +34,8 @@ type Request struct {
 	Kind     string // incident.Ack | incident.Resolve | incident.Escalate | ActionSeverity
 	// Severity is what ActionSeverity sets ("sev1".."sev3").
 	Severity string
+	// Audience and Text are the status update ActionUpdate posts.
+	Audience, Text string
 	// DedupID makes a retried delivery act once: "sms:"+MessageSid, or
 	// "email:"+Message-ID+"/"+token. Empty disables deduplication.
 	DedupID string

@@ -44,6 +44,8 @@ type EmailReply struct {
 	MessageID string   // Message-ID without angle brackets, for dedupe
 	Command   string   // ActionAck, ActionResolve, ActionEscalate, ActionSeverity, or ""
 	Severity  string   // the severity ActionSeverity sets ("sev1".."sev3")
+	Audience  string   // ActionUpdate: internal or public
+	Text      string   // ActionUpdate: the update's message
 	Line      string   // the line (or subject) the command came from, or the first line of new text
 	AutoReply bool     // an automatic response (RFC 3834 and common practice)
 	Bounce    bool     // a delivery or disposition report
@@ -132,6 +134,9 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	if found {
 		rep.Line = clip(line)
 		rep.Command, rep.Severity = parseLine(line)
+		if aud, text, ok := parseUpdateLine(line); ok {
+			rep.Command, rep.Audience, rep.Text = ActionUpdate, aud, text
+		}
 		if rep.Command != "" {
 			rep.Reason = "command from first line"
 		} else {

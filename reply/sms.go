@@ -43,6 +43,8 @@ type Command struct {
 	Action  string // ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionStop, ActionStart, or ""
 	// Severity is the severity ActionSeverity sets ("sev1".."sev3").
 	Severity string
+	// Audience and Text are the update ActionUpdate posts (update.go).
+	Audience, Text string
 }
 
 // ErrUnrecognisedSMS is matched (errors.Is) by every ParseSMS error. The
@@ -118,6 +120,9 @@ var smsOptWords = map[string]string{
 func ParseSMS(body string) (Command, error) {
 	if len(body) > MaxSMSLen {
 		return Command{}, smsHelpErr(body, "Reply too long.")
+	}
+	if cmd, ok, err := parseUpdateSMS(body); ok {
+		return cmd, err
 	}
 	s := strings.ToLower(strings.TrimFunc(body, isTrimmable))
 	if s == "" {

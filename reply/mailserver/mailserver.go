@@ -494,6 +494,8 @@ func (ss *session) Data(r io.Reader) error {
 		Incident: ss.page.Incident,
 		Kind:     rep.Command,
 		Severity: rep.Severity,
+		Audience: rep.Audience,
+		Text:     rep.Text,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
 	}
@@ -569,7 +571,7 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
-		reply.ActionSeverity: "Severity set:",
+		reply.ActionSeverity: "Severity set:", reply.ActionUpdate: "Update posted:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }

@@ -23,16 +23,28 @@ const maxAnswer = 4 << 20
 // would, with the reply's channel and dedup id, and maps the answer back.
 // A severity change (kind "severity") carries the severity it sets.
 func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severity string) (reply.Result, error) {
-	base, headers := b.node.LeaderAPI()
-	if base == "" {
-		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
-	}
 	fields := map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
 	if a.Kind == reply.ActionSeverity {
 		fields["severity"] = severity
 	}
+	return b.forward(ctx, a.Incident, a.Kind, fields)
+}
+
+// forwardUpdate posts a status update reply to the leader's
+// POST /v1/incidents/{id}/updates as the paged user.
+func (b *Backend) forwardUpdate(ctx context.Context, r reply.Request) (reply.Result, error) {
+	return b.forward(ctx, r.Incident, "updates", map[string]string{"audience": r.Audience, "message": r.Text,
+		"by": r.User, "channel": r.Channel, "dedup_id": r.DedupID})
+}
+
+func (b *Backend) forward(ctx context.Context, id uint64, kind string, fields map[string]string) (reply.Result, error) {
+	base, headers := b.node.LeaderAPI()
+	if base == "" {
+		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
+	}
+	a := &incident.Action{Incident: id}
 	body, _ := json.Marshal(fields)
-	u := base + "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(a.Kind)
+	u := base + "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + url.PathEscape(kind)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return reply.Result{}, err

@@ -101,14 +101,21 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	a := &incident.Action{Incident: req.Incident, Kind: req.Kind, By: req.User, Channel: req.Channel,
 		Note: note, DedupID: req.DedupID}
 	if !b.node.IsLeader() {
+		if req.Kind == reply.ActionUpdate {
+			return b.forwardUpdate(ctx, req)
+		}
 		return b.forwardAction(ctx, a, req.Severity)
 	}
 	var inc *incident.Incident
 	var err error
-	if req.Kind == reply.ActionSeverity {
+	switch req.Kind {
+	case reply.ActionUpdate:
+		inc, err = b.node.PostUpdate(ctx, cluster.UpdateRequest{Incident: req.Incident, Audience: req.Audience,
+			Message: req.Text, By: req.User, Channel: req.Channel, DedupID: req.DedupID})
+	case reply.ActionSeverity:
 		inc, err = b.node.SubmitSeverity(ctx, &incident.SeverityChange{Incident: req.Incident, Severity: req.Severity,
 			By: req.User, Channel: req.Channel, Note: note, DedupID: req.DedupID})
-	} else {
+	default:
 		inc, err = b.node.SubmitAction(ctx, a)
 	}
 	switch {

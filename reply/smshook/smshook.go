@@ -278,6 +278,8 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		Incident: page.Incident,
 		Kind:     cmd.Action,
 		Severity: cmd.Severity,
+		Audience: cmd.Audience,
+		Text:     cmd.Text,
 		DedupID:  dedupID,
 		Note:     displayText(body, maxNoteBytes),
 	}
@@ -392,7 +394,7 @@ func noPageAnswer(cmd reply.Command, pages []reply.Page) string {
 func confirmation(action string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
-		reply.ActionSeverity: "Severity set:",
+		reply.ActionSeverity: "Severity set:", reply.ActionUpdate: "Update posted:",
 	}[action]
 	return verb + " " + describe(page, inc)
 }

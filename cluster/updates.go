@@ -1,0 +1,189 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/incident"
+)
+
+// applyStatusCommand applies the status-communication commands: updates,
+// cadence reminders and ad hoc maintenance windows.
+func (f *FSM) applyStatusCommand(now time.Time, c *command) Result {
+	switch c.Type {
+	case TypeUpdatePost:
+		var up incident.UpdatePost
+		if err := json.Unmarshal(c.Body, &up); err != nil {
+			return Result{Err: fmt.Errorf("decode update: %w", err)}
+		}
+		inc, err := f.incidents.ApplyUpdatePost(now, &up)
+		return Result{Value: inc, Err: err}
+	case TypeUpdateReminder:
+		var r incident.UpdateReminder
+		if err := json.Unmarshal(c.Body, &r); err != nil {
+			return Result{Err: fmt.Errorf("decode update reminder: %w", err)}
+		}
+		inc, err := f.incidents.ApplyUpdateReminder(now, &r)
+		return Result{Value: inc, Err: err}
+	case TypeMaintenance:
+		return f.applyMaintenance(now, c.Body)
+	}
+	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
+}
+
+// SubmitUpdate commits a status update. The caller (API, reply handler)
+// has rendered any template and checked the components; the leader stamps
+// the next deadline here: now + next (when > 0) or the severity's
+// update_every.
+func (n *Node) SubmitUpdate(ctx context.Context, up *incident.UpdatePost, next time.Duration) (*incident.Incident, error) {
+	if next <= 0 {
+		next = n.updateEvery(up.Incident)
+	}
+	if next > 0 {
+		at := n.planNow().Add(next)
+		up.NextUpdateAt = &at
+	}
+	v, err := n.Submit(ctx, TypeUpdatePost, up)
+	inc, _ := v.(*incident.Incident)
+	return inc, err
+}
+
+// updateEvery is the update cadence of an incident's severity (0: none).
+func (n *Node) updateEvery(id uint64) time.Duration {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil {
+		return 0
+	}
+	var sev string
+	n.fsm.ReadIncidents(func(s *incident.State) {
+		if inc, ok := s.Get(id); ok {
+			sev = inc.Severity
+		}
+	})
+	return ac.Config.SeverityPolicyOf(sev).UpdateEvery.D()
+}
+
+// planNow is the instant the batcher will stamp at the earliest: the
+// leader's clock, never before the last applied time.
+func (n *Node) planNow() time.Time {
+	now := n.opts.Clock()
+	if last := n.fsm.LastNow(); last.After(now) {
+		now = last
+	}
+	return now.UTC().Round(0)
+}
+
+// postmortemSeverities are the severities whose postmortem is required, by
+// the active config: the leader stamps them into resolves for the final
+// public update's text.
+func (n *Node) postmortemSeverities() []string {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil {
+		return nil
+	}
+	var out []string
+	for _, sev := range config.Severities {
+		if ac.Config.SeverityPolicyOf(sev).Postmortem == config.PostmortemRequired {
+			out = append(out, sev)
+		}
+	}
+	return out
+}
+
+// UpdateRequest is a status update as a person or token asked for it (API
+// body, SMS `3u`/`3p`, email `update:`/`public:`), before the leader
+// renders and checks it against the config.
+type UpdateRequest struct {
+	Incident   uint64
+	Audience   string // internal (default) | public
+	Phase      string // default: the incident's phase, else investigating
+	Message    string
+	Template   string
+	Components map[string]string
+	// NextIn overrides the severity's update_every for the next deadline.
+	NextIn  time.Duration
+	By      string
+	Channel string
+	ByToken bool
+	DedupID string
+}
+
+// PostUpdate renders req against the active config and the incident as it
+// stands, checks its components, and commits it. Errors wrap
+// incident.ErrInvalid (400: unknown component, status or template, a
+// template that fails to render), ErrNotFound, ErrConflict, or are
+// transient. Only the leader calls this.
+func (n *Node) PostUpdate(ctx context.Context, req UpdateRequest) (*incident.Incident, error) {
+	ac := n.fsm.Config()
+	if ac == nil || ac.Config == nil {
+		return nil, unavailable("no config committed yet")
+	}
+	var inc *incident.Incident
+	n.fsm.ReadIncidents(func(s *incident.State) { inc, _ = s.Get(req.Incident) })
+	if inc == nil {
+		return nil, fmt.Errorf("%w: %s", incident.ErrNotFound, incident.KeyFor(req.Incident))
+	}
+	up, err := renderUpdate(ac.Config, inc, &req, n.planNow())
+	if err != nil {
+		return nil, err
+	}
+	return n.SubmitUpdate(ctx, up, req.NextIn)
+}
+
+func renderUpdate(cfg *config.Config, inc *incident.Incident, req *UpdateRequest, now time.Time) (*incident.UpdatePost, error) {
+	if req.Audience == "" {
+		req.Audience = incident.AudienceInternal
+	}
+	if err := cfg.CheckComponents(req.Components); err != nil {
+		return nil, fmt.Errorf("%w: %v", incident.ErrInvalid, err)
+	}
+	up := &incident.UpdatePost{Incident: req.Incident, Audience: req.Audience, Phase: req.Phase, Message: req.Message,
+		Template: req.Template, Components: req.Components, By: req.By, Channel: req.Channel, ByToken: req.ByToken, DedupID: req.DedupID}
+	if req.Template != "" {
+		t, ok := cfg.UpdateTemplateByID(req.Template)
+		if !ok {
+			return nil, fmt.Errorf("%w: template: unknown update template %q", incident.ErrInvalid, req.Template)
+		}
+		if up.Phase == "" {
+			up.Phase = t.Phase
+		}
+		if up.Message == "" {
+			next := now.Add(cfg.SeverityPolicyOf(inc.Severity).UpdateEvery.D())
+			if req.NextIn > 0 {
+				next = now.Add(req.NextIn)
+			}
+			msg, err := t.Render(up.Audience, updateData(cfg, inc, req.Components, next))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", incident.ErrInvalid, err)
+			}
+			up.Message = msg
+		}
+	}
+	if up.Phase == "" {
+		up.Phase = inc.Phase
+		if up.Phase == "" {
+			up.Phase = incident.PhaseInvestigating
+		}
+	}
+	return up, nil
+}
+
+func updateData(cfg *config.Config, inc *incident.Incident, comps map[string]string, next time.Time) config.UpdateData {
+	ids := make([]string, 0, len(comps))
+	for id := range comps {
+		ids = append(ids, id)
+	}
+	return config.UpdateData{Key: inc.Key, Title: inc.Title, Severity: inc.Severity, Service: inc.Service,
+		Components: cfg.ComponentNames(ids, inc.Service), NextUpdate: next.UTC().Format("2006-01-02 15:04 UTC"),
+		Roles: incidentRoles(inc)}
+}
+
+// incidentRoles maps role ids to their holders (empty until incidents
+// carry roles).
+func incidentRoles(inc *incident.Incident) map[string]string {
+	_ = inc
+	return map[string]string{}
+}
