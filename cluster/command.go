@@ -34,6 +34,14 @@ const (
 	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
 	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
 	TypeMaintenance    CommandType = 52 // MaintenanceCommand
+	// Status page subscribers and the fan-out of public updates
+	// (subscribers.go); 38-39 and 53-59 are reserved for them.
+	TypeSubscribe        CommandType = 38 // SubscriberCommand: a pending subscription
+	TypeSubscribeConfirm CommandType = 39 // SubscriberCommand: the signed link was followed
+	TypeUnsubscribe      CommandType = 53 // SubscriberCommand
+	TypeSubscribeMailed  CommandType = 54 // SubscriberCommand: the confirmation mail was sent
+	TypeFanoutStart      CommandType = 55 // SubscriberCommand: queue a public update for a page
+	TypeFanoutProgress   CommandType = 56 // SubscriberCommand: a fan-out's cursor moved
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -71,6 +79,13 @@ var commandVersions = map[CommandType]uint8{
 	TypeUpdatePost:     1,
 	TypeUpdateReminder: 1,
 	TypeMaintenance:    1,
+
+	TypeSubscribe:        1,
+	TypeSubscribeConfirm: 1,
+	TypeUnsubscribe:      1,
+	TypeSubscribeMailed:  1,
+	TypeFanoutStart:      1,
+	TypeFanoutProgress:   1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -120,6 +135,18 @@ func (t CommandType) String() string {
 		return "update_reminder"
 	case TypeMaintenance:
 		return "maintenance"
+	case TypeSubscribe:
+		return "subscribe"
+	case TypeSubscribeConfirm:
+		return "subscribe_confirm"
+	case TypeUnsubscribe:
+		return "unsubscribe"
+	case TypeSubscribeMailed:
+		return "subscribe_mailed"
+	case TypeFanoutStart:
+		return "fanout_start"
+	case TypeFanoutProgress:
+		return "fanout_progress"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -66,6 +66,8 @@ type FSM struct {
 	events eventCursors
 	// maint are the ad hoc maintenance windows (maintenance.go).
 	maint maintState
+	// subs are status page subscribers and fan-outs (subscribers.go).
+	subs subState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -187,6 +189,8 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return f.applyEventProgress(now, c.Body)
 	case TypeUpdatePost, TypeUpdateReminder, TypeMaintenance:
 		return f.applyStatusCommand(now, c)
+	case TypeSubscribe, TypeSubscribeConfirm, TypeUnsubscribe, TypeSubscribeMailed, TypeFanoutStart, TypeFanoutProgress:
+		return f.applySubscriberCommand(now, c)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {
@@ -287,6 +291,8 @@ type snapshotHeader struct {
 	EventCursors eventCursors `json:"event_cursors,omitempty"`
 	// Maintenance are the ad hoc maintenance windows (maintenance.go).
 	Maintenance *maintState `json:"maintenance,omitempty"`
+	// Subscribers are status page subscribers and fan-outs (subscribers.go).
+	Subscribers *subState `json:"status_subscribers,omitempty"`
 }
 
 const snapshotFormat = 1
@@ -305,7 +311,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		Maintenance: f.snapshotMaintenance()}
+		Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -338,6 +344,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if h.Maintenance != nil {
 		f.maint = *h.Maintenance
 	}
+	f.restoreSubscribers(h.Subscribers)
 	f.nodes = h.Nodes
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}

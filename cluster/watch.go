@@ -9,6 +9,9 @@ type Change struct {
 	// All: the whole state may have changed (snapshot restore, new config,
 	// an SMS opt-out); replan everything.
 	All bool
+	// Subscribers: a status page subscriber or fan-out command applied
+	// (the leader's subscriber mailer wakes on it).
+	Subscribers bool
 }
 
 // deliveryApplied is the result value of a Delivery command.
@@ -31,6 +34,9 @@ func (c *Change) note(t CommandType, r Result) {
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}
+	}
+	if isSubscriberType(t) {
+		c.Subscribers = true
 	}
 	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
 		c.All = true
@@ -57,7 +63,7 @@ func (f *FSM) Watch(fn func(Change)) (cancel func()) {
 }
 
 func (f *FSM) notify(c Change) {
-	if len(c.Incidents) == 0 && !c.All {
+	if len(c.Incidents) == 0 && !c.All && !c.Subscribers {
 		return
 	}
 	f.watchMu.Lock()
