@@ -111,6 +111,12 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if node := fromNode(r.Context()); node != "" && node != req.ID {
+		// A member's credential joins that member only; moving another
+		// member's address takes an admin token.
+		writeError(w, http.StatusForbidden, fmt.Sprintf("id: node %q may join only itself, not %q", node, req.ID))
+		return
+	}
 	if err := s.node.Join(r.Context(), req); err != nil {
 		if errors.Is(err, cluster.ErrMemberExists) {
 			writeError(w, http.StatusConflict, "id: "+err.Error())

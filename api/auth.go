@@ -57,6 +57,10 @@ func isCalendar(r *http.Request) bool { return routeOf(r) == calendarRoute }
 // served open only by a --dev node; any other node refuses every request.
 func (s *Server) auth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(cluster.NodeAuthHeader) != "" {
+			s.nodeAuth(h, w, r)
+			return
+		}
 		ac := s.node.FSM().Config()
 		if ac == nil {
 			cluster.WriteUnavailable(w, "no config committed yet; retry", time.Second)
@@ -71,7 +75,7 @@ func (s *Server) auth(h http.Handler) http.Handler {
 		cfg := ac.Config
 		if cfg.OpenAPI() {
 			if s.dev {
-				h.ServeHTTP(w, r)
+				h.ServeHTTP(w, r.WithContext(withTokenScope(r.Context(), config.ScopeAdmin)))
 				return
 			}
 			unauthorized(w, "the active config says auth: none, which only a node started with --dev serves; restart with --dev and apply a config with api_tokens")
@@ -105,7 +109,7 @@ func (s *Server) auth(h http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has scope %s; %s %s needs scope %s", t.Name, t.Scope, r.Method, r.URL.Path, need))
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(withTokenName(r.Context(), t.Name)))
+		h.ServeHTTP(w, r.WithContext(withTokenScope(withTokenName(r.Context(), t.Name), t.Scope)))
 	})
 }
 

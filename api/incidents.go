@@ -198,7 +198,8 @@ type actionBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
 	// Channel and DedupID are set when a reply (SMS, email, dev outbox)
-	// received on a follower is forwarded to the leader.
+	// received on a follower is forwarded to the leader; only node-to-node
+	// requests may set them (checkInternalFields).
 	Channel string `json:"channel"`
 	DedupID string `json:"dedup_id"`
 }
@@ -231,6 +232,10 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	if !actionChannels[body.Channel] {
 		writeError(w, http.StatusBadRequest, "channel: want api, sms, email or dev")
+		return
+	}
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
+		writeError(w, http.StatusForbidden, msg)
 		return
 	}
 	by := body.By

@@ -53,6 +53,10 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
+	if msg, ok := checkActor(r.Context(), body.By); !ok {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
 	o, err := overrideFromBody(&body, set, id, s.defaultZone())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -15,7 +15,8 @@ type severityBody struct {
 	By       string `json:"by"`
 	Note     string `json:"note"`
 	// Channel and DedupID are set when a reply (SMS 3s1, email sev1)
-	// received on a follower is forwarded to the leader.
+	// received on a follower is forwarded to the leader; only node-to-node
+	// requests may set them (checkInternalFields).
 	Channel string `json:"channel"`
 	DedupID string `json:"dedup_id"`
 }
@@ -36,6 +37,10 @@ func (s *Server) setSeverity(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := checkSeverity(body); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
+		writeError(w, http.StatusForbidden, msg)
 		return
 	}
 	by := body.By

@@ -255,7 +255,7 @@ func TestSubmitOnFollowerOrClosedNodeIsUnavailable(t *testing.T) {
 		// default 2 s election timeout is far above the leader's heartbeats).
 		addr := freeAddr(t)
 		f, err := Open(Options{NodeID: "t2", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
-			Join: []string{"http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Join: []string{"http://127.0.0.1:1"}, ClusterSecrets: []string{"test-cluster-secret"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
 		if err != nil {
 			t.Fatal(err)

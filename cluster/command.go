@@ -42,6 +42,9 @@ const (
 	TypeSubscribeMailed  CommandType = 54 // SubscriberCommand: the confirmation mail was sent
 	TypeFanoutStart      CommandType = 55 // SubscriberCommand: queue a public update for a page
 	TypeFanoutProgress   CommandType = 56 // SubscriberCommand: a fan-out's cursor moved
+	// One-time console sign-in links (loginlink.go).
+	TypeLoginLink CommandType = 31 // LoginLinkCommand
+	TypeLoginUse  CommandType = 32 // LoginUseCommand
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -86,6 +89,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeSubscribeMailed:  1,
 	TypeFanoutStart:      1,
 	TypeFanoutProgress:   1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
@@ -147,6 +152,10 @@ func (t CommandType) String() string {
 		return "fanout_start"
 	case TypeFanoutProgress:
 		return "fanout_progress"
+	case TypeLoginLink:
+		return "login_link"
+	case TypeLoginUse:
+		return "login_use"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

@@ -21,7 +21,9 @@ const forwardedHeader = "X-Pagerd-Forwarded-By"
 // authenticates, validates, stamps time and ids, and answers.
 type forwarder struct {
 	n      *Node
-	client *http.Client
+	client *http.Client    // to members' public HTTP ports (joins, probes)
+	plain  *http.Transport // client's transport
+	tunnel *http.Transport // to the leader's Raft port, with TLS (tunnel.go)
 	proxy  *httputil.ReverseProxy
 }
 
@@ -32,9 +34,13 @@ func newForwarder(n *Node) *forwarder {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	f := &forwarder{n: n, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	f := &forwarder{n: n, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, plain: tr, tunnel: newTunnelTransport(n)}
+	var toLeader http.RoundTripper = tr
+	if n.tls != nil {
+		toLeader = f.tunnel
+	}
 	f.proxy = &httputil.ReverseProxy{
-		Transport: tr,
+		Transport: toLeader,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			target, _ := pr.In.Context().Value(targetKey{}).(*url.URL)
 			pr.SetURL(target)
@@ -64,13 +70,12 @@ func (n *Node) LeaderOnly(h http.Handler) http.Handler {
 			WriteUnavailable(w, "leadership changed while forwarding; retry", time.Second)
 			return
 		}
-		leader := n.Leader()
-		addr := n.fsm.Nodes()[leader].HTTPAddr
-		if leader == "" || addr == "" {
+		base, ok := n.leaderBase()
+		if !ok {
 			WriteUnavailable(w, "no cluster leader; retry", time.Second)
 			return
 		}
-		target, err := url.Parse(normalizeURL(addr))
+		target, err := url.Parse(base)
 		if err != nil {
 			WriteUnavailable(w, "bad leader address", time.Second)
 			return

@@ -55,6 +55,8 @@ type FSM struct {
 	nodes     map[string]NodeMeta
 	lastNow   time.Time
 	keyring   reply.Keyring
+	// loginLinks are the unused, unexpired console sign-in links by id.
+	loginLinks map[string]LoginLink
 	// staging holds the pieces of a restore in progress (restore.go).
 	staging *restoreStaging
 	// overrides are the runtime schedule overrides (overrides.go);
@@ -177,6 +179,10 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		return Result{Value: len(kr.Keys)}
 	case TypeConfig:
 		return f.applyConfig(now, c.Body)
+	case TypeLoginLink:
+		return f.applyLoginLink(now, c.Body)
+	case TypeLoginUse:
+		return f.applyLoginUse(now, c.Body)
 	case TypeRestoreChunk:
 		return f.applyRestoreChunk(c.Body)
 	case TypeRestoreCommit:
@@ -277,6 +283,8 @@ type snapshotHeader struct {
 	Config  *ActiveConfig       `json:"config"`
 	Nodes   map[string]NodeMeta `json:"nodes"`
 	Keyring []reply.Key         `json:"keyring,omitempty"`
+	// LoginLinks are the console sign-in links not yet used or expired.
+	LoginLinks []LoginLink `json:"login_links,omitempty"`
 	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
 	// a node restored from it (at startup or by snapshot install) reports
 	// where its state is instead of 0 until the next command.
@@ -311,7 +319,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers()}
+		Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers(),
+		LoginLinks: f.sortedLoginLinks()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}
@@ -337,6 +346,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
+	f.restoreLoginLinks(h.LoginLinks)
 	f.staging = h.Staging
 	f.setOverrides(h.Overrides)
 	f.events = h.EventCursors

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -184,14 +183,9 @@ func (n *Node) joinLoop() {
 }
 
 func (n *Node) postJoin(base string, body []byte) error {
-	u := strings.TrimRight(normalizeURL(base), "/") + "/v1/cluster/join"
-	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	req, err := n.NodeRequest(context.Background(), http.MethodPost, base, "/v1/cluster/join", body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if n.opts.JoinToken != "" {
-		req.Header.Set("Authorization", "Bearer "+n.opts.JoinToken)
 	}
 	resp, err := n.forwarder.client.Do(req)
 	if err != nil {

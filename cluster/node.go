@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,8 +35,13 @@ type Options struct {
 	HTTPAddr string // advertised to peers for forwarding
 	// Join lists HTTP URLs of existing members. Ignored when the data dir
 	// already holds cluster state.
-	Join      []string
-	JoinToken string
+	Join []string
+	// TLS, when set, carries Raft over mutual TLS and signs node-to-node
+	// HTTP requests with the node's certificate (transport_tls.go).
+	TLS *TLSFiles
+	// ClusterSecrets authenticate node-to-node HTTP requests without TLS:
+	// the first signs, any verifies (nodeauth.go).
+	ClusterSecrets []string
 	// SeedConfig returns the config the first leader commits when the cluster
 	// has none yet.
 	SeedConfig func() (*ConfigCommand, error)
@@ -68,7 +73,11 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
-	commits   *commitWatch // the transport as Raft uses it (catchup.go)
+	commits   *commitWatch    // the transport as Raft uses it (catchup.go)
+	tls       *tlsSource      // nil without --raft-tls-*
+	raftLayer *tlsStreamLayer // the TLS stream layer and its HTTP tunnel; nil without TLS
+	tunnelMu  sync.Mutex
+	tunnelSrv *http.Server
 	batcher   *batcher
 	forwarder *forwarder
 
@@ -113,6 +122,16 @@ func Open(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
+	if opts.TLS != nil {
+		src, err := newTLSSource(*opts.TLS, func(err error) { n.log.Error("raft TLS", "err", err) })
+		if err != nil {
+			return nil, err
+		}
+		n.tls = src
+		if opts.Registry != nil {
+			opts.Registry.MustRegister(src.refused)
+		}
+	}
 	// The forwarder's HTTP client exists before Raft starts: startRaft may
 	// launch joinLoop, which posts the join request with it right away.
 	n.forwarder = newForwarder(n)
@@ -155,11 +174,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", n.opts.RaftAddr)
-	if err != nil {
-		return fmt.Errorf("raft address %q: %w", n.opts.RaftAddr, err)
-	}
-	n.transport, err = raft.NewTCPTransportWithLogger(n.opts.RaftAddr, addr, 8, 10*time.Second, hlog)
+	n.transport, n.raftLayer, err = newRaftTransport(n.opts.RaftAddr, n.tls, hlog, n.log)
 	if err != nil {
 		return fmt.Errorf("raft transport on %s: %w", n.opts.RaftAddr, err)
 	}
@@ -167,6 +182,10 @@ func (n *Node) startRaft() error {
 	hasState, err := raft.HasExistingState(n.store, n.store, n.snaps)
 	if err != nil {
 		return fmt.Errorf("inspect data dir: %w", err)
+	}
+	if !hasState && len(n.opts.Join) > 0 && !n.HasNodeCredential() {
+		// A joiner must prove it is a member before it holds any state.
+		return fmt.Errorf("--join: %w", errNoCredential)
 	}
 	n.commits = newCommitWatch(n.transport)
 	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.commits)
@@ -486,6 +505,7 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) closeStores() {
+	n.closeTunnel()
 	if n.commits != nil {
 		n.commits.close()
 	}

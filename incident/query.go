@@ -23,12 +23,14 @@ type Filter struct {
 	Statuses map[Status]bool
 	Service  string
 	DedupKey string
+	Severity string // the console's severity filter
 }
 
 func (f Filter) match(inc *Incident) bool {
 	return (len(f.Statuses) == 0 || f.Statuses[inc.Status]) &&
 		(f.Service == "" || f.Service == inc.Service) &&
-		(f.DedupKey == "" || f.DedupKey == inc.DedupKey)
+		(f.DedupKey == "" || f.DedupKey == inc.DedupKey) &&
+		(f.Severity == "" || f.Severity == inc.Severity)
 }
 
 // List returns up to limit matching incidents newest first, starting below the

@@ -45,6 +45,9 @@ type Message struct {
 	// BridgeURL is the service's incident call link (services[].bridge_url),
 	// shown in the page; empty for none.
 	BridgeURL string
+	// Notice, when set, makes this a plain notice (notice.go) instead of
+	// a page: EmailSubject and EmailBody send its text as it is.
+	Notice *Notice
 	// Bundled lists the ids of the notifications a summary stands for
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.

@@ -190,6 +190,8 @@ func EmailSubject(m *Message) string {
 	switch {
 	case m == nil:
 		return "[pagerd] notification"
+	case m.Notice != nil:
+		return OneLine(m.Notice.Subject)
 	case m.IsSummary():
 		return summarySubject(m.Summary)
 	case m.Incident == nil:
@@ -237,6 +239,9 @@ func summarySubject(incs []*incident.Incident) string {
 // set — how to act by replying. A summary lists each bundled incident on one
 // line. Lines end in "\n"; the mail writer converts to CRLF.
 func EmailBody(m *Message) string {
+	if m != nil && m.Notice != nil {
+		return m.Notice.Body
+	}
 	var b strings.Builder
 	switch {
 	case m == nil:

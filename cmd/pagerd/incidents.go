@@ -144,7 +144,7 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 	return func(args []string, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet(action, flag.ContinueOnError)
 		c := clientFlags(fs)
-		as := fs.String("as", "", "act as this user (default: the API token's name)")
+		as := fs.String("as", "", "act as this user (default: the API token's name; another user needs an admin token)")
 		note := fs.String("note", "", "a note for the timeline")
 		id, err := incidentArg(fs, c, args)
 		if err != nil {
@@ -165,7 +165,7 @@ func actionCommand(action string) func([]string, io.Writer, io.Writer) error {
 func runNote(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("note", flag.ContinueOnError)
 	c := clientFlags(fs)
-	as := fs.String("as", "", "note as this user (default: the API token's name)")
+	as := fs.String("as", "", "note as this user (default: the API token's name; another user needs an admin token)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
 	"github.com/pagerd/pagerd/status"
+	"github.com/pagerd/pagerd/web"
 )
 
 const defaultConfigPath = "configs/example.yaml"
@@ -34,6 +35,7 @@ const defaultConfigPath = "configs/example.yaml"
 type serveFlags struct {
 	config, dataDir, nodeID, httpAddr, raftAddr, smtpAddr, join string
 	smtpCert, smtpKey                                           string
+	security                                                    securityFlags
 	bootstrap, dev                                              bool
 	logLevel, logFormat, raftLogLevel                           string
 	snapshotThreshold, trailingLogs                             uint64
@@ -66,6 +68,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
 	fs.Float64Var(&f.statusMailRate, "status-mail-rate", status.DefaultRate, "status page subscriber mails per second (confirmations and updates; separate from paging)")
 	addListenFlags(fs, &f.listen)
+	addSecurityFlags(fs, &f.security)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -78,6 +81,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.bootstrap && f.join != "" {
 		return usagef("--bootstrap and --join exclude each other")
+	}
+	if err := f.security.check(); err != nil {
+		return err
 	}
 	log := newLogger(stderr, f.logLevel, f.logFormat)
 	sources, err := readServeConfig(f.config, f.dev, log)
@@ -114,9 +120,18 @@ func readServeConfig(path string, dev bool, log *slog.Logger) ([]config.Source, 
 func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	secrets, err := f.security.clusterSecrets(os.Getenv)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	if len(secrets) == 0 && f.security.tlsFiles() == nil && f.dev {
+		// --dev stays a one-liner on loopback: a fixed, public secret.
+		secrets = []string{devClusterSecret}
+		log.Warn("development mode: nodes authenticate each other with a built-in, public cluster secret; set " + clusterSecretEnv + " or --raft-tls-* for a real cluster")
+	}
 	node, err := cluster.Open(cluster.Options{
 		NodeID: f.nodeID, DataDir: f.dataDir, RaftAddr: f.raftAddr, HTTPAddr: f.httpAddr,
-		Join: splitList(f.join), JoinToken: joinToken(sources),
+		Join: splitList(f.join), TLS: f.security.tlsFiles(), ClusterSecrets: secrets,
 		SeedConfig: func() (*cluster.ConfigCommand, error) { return cluster.CaptureConfig(sources, os.LookupEnv) },
 		Logger:     log, Registry: reg,
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
@@ -160,6 +175,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		mux.Handle("/dev/", box.Handler())
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
 	}
+	// The web console (issue 17): /ui/ on every node; GET / opens it.
+	mux.Handle("/ui/", web.New(web.Options{Node: node, Mailer: senders, Logger: log, Dev: f.dev}))
+	mux.HandleFunc("GET /{$}", web.RedirectRoot)
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)
 	// services[].events_to: incident timelines to webhooks, also leader-only.
@@ -172,6 +190,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	node.OnLeader(status.NewMailer(status.MailerOptions{Node: node, Logger: log, Rate: f.statusMailRate,
 		BaseURL: func() string { return "http://" + f.httpAddr }}).Run)
 	var handler http.Handler = mux
+	// With --raft-tls-*, members send each other's API requests through
+	// the Raft port's TLS (cluster/tunnel.go).
+	node.ServeTunnel(handler)
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {
 		node.Close()
@@ -205,21 +226,6 @@ func shutdown(srv *http.Server, node *cluster.Node, log *slog.Logger) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
-}
-
-// joinToken authenticates this node's join request and reply forwarding:
-// $PAGERD_TOKEN, else the first admin-scoped API token of its own config
-// (members normally share one config).
-func joinToken(sources []config.Source) string {
-	if t := os.Getenv("PAGERD_TOKEN"); t != "" {
-		return t
-	}
-	cfg, err := config.Parse(sources, os.LookupEnv)
-	if err != nil {
-		return ""
-	}
-	tok, _ := cfg.AdminToken()
-	return tok
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -16,7 +16,7 @@ import (
 func runSeverity(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("severity", flag.ContinueOnError)
 	c := clientFlags(fs)
-	as := fs.String("as", "", "act as this user (default: the API token's name)")
+	as := fs.String("as", "", "act as this user (default: the API token's name; another user needs an admin token)")
 	note := fs.String("note", "", "why, for the timeline")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

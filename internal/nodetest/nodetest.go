@@ -33,6 +33,9 @@ type Options struct {
 	// Now is the API's clock for "now" defaults (on-call, shifts, calendar);
 	// time.Now when nil. The leader stamps commands with the real clock.
 	Now func() time.Time
+	// Clock is the leader's clock, which stamps commands (expiry of console
+	// sign-in links, for one); time.Now when nil.
+	Clock func() time.Time
 	// HTTPAddr is where the API listens (host:port); a free loopback port
 	// when empty. Tests of clients that start before the node set it.
 	HTTPAddr string
@@ -73,9 +76,9 @@ func Start(t testing.TB, o Options) *Node {
 	}
 	node, err := cluster.Open(cluster.Options{
 		NodeID: "t1", DataDir: t.TempDir(), RaftAddr: raftAddr, HTTPAddr: srv.Listener.Addr().String(),
-		JoinToken: Token, SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
-		Logger: log, Registry: reg, HeartbeatTimeout: 200 * time.Millisecond,
-		Fatal: func(err error) { t.Errorf("node fatal: %v", err) },
+		SeedConfig: func() (*cluster.ConfigCommand, error) { return seed, nil },
+		Logger:     log, Registry: reg, HeartbeatTimeout: 200 * time.Millisecond,
+		Fatal: func(err error) { t.Errorf("node fatal: %v", err) }, Clock: o.Clock,
 	})
 	if err != nil {
 		t.Fatalf("open node: %v", err)

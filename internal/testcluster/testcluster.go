@@ -25,6 +25,10 @@ import (
 // Token is the admin API token of DefaultConfig.
 const Token = "test-admin-token"
 
+// ClusterSecret authenticates node-to-node requests (join, reply
+// forwarding) in every cluster Start runs.
+const ClusterSecret = "test-cluster-secret-0123456789"
+
 // Integration keys of DefaultConfig.
 const (
 	PrometheusKey = "test-prometheus-key"
@@ -198,7 +202,9 @@ func (n *Node) Start() {
 	}
 	cmd := exec.Command(n.c.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), n.c.opts.Env...)
+	// Members prove themselves to each other with a cluster secret (or
+	// Raft TLS files among ExtraArgs); Env may override it.
+	cmd.Env = append(append(os.Environ(), "PAGERD_CLUSTER_SECRET="+ClusterSecret), n.c.opts.Env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", n.ID, err)
 	}

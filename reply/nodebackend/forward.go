@@ -1,9 +1,9 @@
 package nodebackend
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,9 +19,10 @@ import (
 // maxAnswer bounds how much of the leader's answer is read.
 const maxAnswer = 4 << 20
 
-// forwardAction posts the action to the leader's public API, as the CLI
-// would, with the reply's channel and dedup id, and maps the answer back.
-// A severity change (kind "severity") carries the severity it sets.
+// forwardAction posts the action to the leader's public API as a
+// node-to-node request (only those may set the reply's channel and dedup
+// id), and maps the answer back. A severity change (kind "severity")
+// carries the severity it sets.
 func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severity string) (reply.Result, error) {
 	fields := map[string]string{"by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
 	if a.Kind == reply.ActionSeverity {
@@ -38,19 +39,18 @@ func (b *Backend) forwardUpdate(ctx context.Context, r reply.Request) (reply.Res
 }
 
 func (b *Backend) forward(ctx context.Context, id uint64, kind string, fields map[string]string) (reply.Result, error) {
-	base, headers := b.node.LeaderAPI()
-	if base == "" {
-		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
-	}
 	a := &incident.Action{Incident: id}
 	body, _ := json.Marshal(fields)
-	u := base + "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + url.PathEscape(kind)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return reply.Result{}, err
+	path := "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(kind)
+	// Signed with the node's cluster credentials, not an API token: a token
+	// rotation must not stop followers from forwarding replies.
+	req, err := b.node.LeaderRequest(ctx, http.MethodPost, path, body)
+	if errors.Is(err, cluster.ErrNoLeader) {
+		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
-	req.Header = headers
-	req.Header.Set("Content-Type", "application/json")
+	if err != nil {
+		return reply.Result{}, fmt.Errorf("%w: sign the forwarded reply: %v", reply.ErrTransient, err)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return reply.Result{}, fmt.Errorf("%w: forward to leader: %v", reply.ErrTransient, err)

@@ -31,7 +31,7 @@ var _ reply.Backend = (*Backend)(nil)
 
 // New returns the reply backend of node.
 func New(node *cluster.Node) *Backend {
-	return &Backend{node: node, client: &http.Client{Timeout: forwardTimeout}}
+	return &Backend{node: node, client: &http.Client{Timeout: forwardTimeout, Transport: node.NodeTransport()}}
 }
 
 // PageForToken verifies an email Reply-To token and finds its page.

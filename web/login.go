@@ -1,0 +1,193 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/notify"
+)
+
+// loginData is the sign-in page.
+type loginData struct {
+	Next    string
+	Message string
+	Bad     bool
+	Link    string // the secret of a link being confirmed (link page only)
+	User    string
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "login", "layout", pageData{Title: "Sign in", Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.render(w, r, status, "login", "layout", pageData{Title: "Sign in",
+		Data: loginData{Next: safeNext(r.FormValue("next")), Message: msg, Bad: true}})
+}
+
+// loginToken signs in with an API token; the session names the token.
+func (c *Console) loginToken(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	cfg, ready := c.readyConfig(w, r)
+	if !ready {
+		return
+	}
+	t, ok := cfg.APITokenFor(strings.TrimSpace(r.PostFormValue("token")))
+	if !ok {
+		// Never echo what was typed: it may be a secret pasted wrongly.
+		c.loginFailed(w, r, http.StatusUnauthorized, "That API token is not known to this cluster.")
+		return
+	}
+	c.startSession(w, r, t.Name, kindToken)
+}
+
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name, kind string) {
+	val, _, err := c.newSession(name, kind)
+	if err != nil {
+		c.loginFailed(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	setSession(w, r, val)
+	http.Redirect(w, r, safeNext(r.FormValue("next")), http.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect inside the console.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/ui/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+		return "/ui/"
+	}
+	return s
+}
+
+const mailSent = "If that names a user with an email address, a sign-in link is on its way. It works once, for 15 minutes."
+
+// loginMail (leader only) records a one-time link for the named user, then
+// mails it. The answer is the same whether or not the user exists, so the
+// form cannot be used to list users.
+func (c *Console) loginMail(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	ac := c.node.FSM().Config()
+	if ac == nil {
+		c.loginFailed(w, r, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
+		return
+	}
+	who := strings.TrimSpace(r.PostFormValue("who"))
+	if who == "" {
+		c.loginFailed(w, r, http.StatusBadRequest, "Enter your user id or email address.")
+		return
+	}
+	u, ok := findUser(ac.Config, who)
+	if ok && u.Email != "" {
+		if err := c.mailLink(r.Context(), ac, u, linkBase(r)); err != nil {
+			c.log.Warn("console sign-in link", "user", u.ID, "err", err)
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(err, &ra) {
+				c.loginFailed(w, r, http.StatusServiceUnavailable, "The cluster cannot record the link right now; retry in a moment.")
+				return
+			}
+		}
+	}
+	c.render(w, r, http.StatusOK, "login", "layout", pageData{Title: "Sign in", Data: loginData{Message: mailSent}})
+}
+
+func findUser(cfg *config.Config, who string) (config.User, bool) {
+	if u, ok := cfg.User(who); ok {
+		return u, true
+	}
+	for _, u := range cfg.Users {
+		if u.Email != "" && strings.EqualFold(u.Email, who) {
+			return u, true
+		}
+	}
+	return config.User{}, false
+}
+
+// mailLink draws the secret, commits its hash (recorded before sent), then
+// sends the mail through the configured email channel (the --dev outbox
+// under serve --dev).
+func (c *Console) mailLink(ctx context.Context, ac *cluster.ActiveConfig, u config.User, base string) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw)
+	id := linkID(secret)
+	if c.mailer == nil {
+		return errors.New("no mail channel configured for the console")
+	}
+	l, err := c.node.SubmitLoginLink(ctx, cluster.LoginLinkCommand{ID: id, User: u.ID})
+	if err != nil {
+		return err
+	}
+	s, err := c.mailer.Sender(ac.Config, ac.Version, "email", "")
+	if err != nil {
+		return err
+	}
+	link := base + "/ui/login/link?t=" + secret
+	body := "Someone (hopefully you) asked to sign in to the pagerd console as " + u.ID + ".\n\n" +
+		"Open this link to sign in. It works once and until " + l.ExpiresAt.UTC().Format(time.RFC1123) + ":\n\n" +
+		link + "\n\nIf you did not ask for it, ignore this mail.\n"
+	_, err = s.Send(ctx, &notify.Message{ID: "login-" + id[:16], User: u,
+		Notice: &notify.Notice{Subject: "[pagerd] Your sign-in link", Body: body}})
+	return err
+}
+
+func linkID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// linkBase is where the mailed link points: the address the person used
+// to reach the console.
+func linkBase(r *http.Request) string {
+	scheme := "http"
+	if servedOverTLS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// linkPage asks to confirm a mailed link with a button (a POST), so a mail
+// scanner that fetches links cannot spend it.
+func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "login", "layout", pageData{Title: "Sign in", Data: loginData{Link: r.URL.Query().Get("t")}})
+}
+
+// linkUse (leader only) spends a mailed link and signs its user in.
+func (c *Console) linkUse(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	secret := r.PostFormValue("t")
+	if secret == "" {
+		c.loginFailed(w, r, http.StatusBadRequest, "This sign-in link is incomplete; open the whole link from the mail.")
+		return
+	}
+	l, err := c.node.SubmitLoginUse(r.Context(), linkID(secret))
+	var ra interface{ RetryAfter() time.Duration }
+	switch {
+	case errors.Is(err, cluster.ErrLoginLinkUnknown), errors.Is(err, cluster.ErrLoginLinkExpired):
+		c.loginFailed(w, r, http.StatusForbidden, err.Error())
+		return
+	case errors.As(err, &ra):
+		c.loginFailed(w, r, http.StatusServiceUnavailable, "The cluster cannot check the link right now; retry in a moment.")
+		return
+	case err != nil:
+		c.log.Error("console link sign-in", "err", err)
+		c.loginFailed(w, r, http.StatusInternalServerError, "Signing in failed; ask for a new link.")
+		return
+	}
+	c.startSession(w, r, l.User, kindUser)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	clearSession(w, r)
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
