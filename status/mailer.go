@@ -154,14 +154,28 @@ func (m *Mailer) confirmations(ctx context.Context, cfg *config.Config, sender M
 		if len(subs) == 0 {
 			return
 		}
+		sem := make(chan struct{}, m.opts.Concurrency)
+		var wg sync.WaitGroup
+		var failed sync.Once
+		stop := false
 		for _, sub := range subs {
-			if err := m.sendConfirmation(ctx, cfg, sender, sub); err != nil {
-				m.log.Warn("confirmation mail failed", "page", sub.Page, "err", err)
-			}
-			if _, err := m.opts.Node.SubmitSubscriber(ctx, cluster.TypeSubscribeMailed, cluster.SubscriberCommand{Page: sub.Page, Email: sub.Email}); err != nil {
-				m.log.Warn("record confirmation mail", "err", err)
-				return
-			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := m.sendConfirmation(ctx, cfg, sender, sub); err != nil {
+					m.log.Warn("confirmation mail failed", "page", sub.Page, "err", err)
+				}
+				// Recorded after the send (sent or given up): never mailed twice
+				// but for the ones in flight at a leader change.
+				if _, err := m.opts.Node.SubmitSubscriber(ctx, cluster.TypeSubscribeMailed, cluster.SubscriberCommand{Page: sub.Page, Email: sub.Email}); err != nil {
+					failed.Do(func() { m.log.Warn("record confirmation mail", "err", err); stop = true })
+				}
+			}()
+		}
+		wg.Wait()
+		if stop {
+			return
 		}
 	}
 }
