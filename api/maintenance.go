@@ -52,6 +52,10 @@ func (s *Server) startMaintenance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if msg, ok := checkActor(r.Context(), body.By); !ok {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
 	by := body.By
 	if by == "" {
 		by = tokenName(r.Context())

@@ -22,6 +22,7 @@ var nodeRoutes = map[string]bool{
 	"POST /v1/cluster/join":            true,
 	"POST /v1/incidents/{id}/{action}": true,
 	"POST /v1/incidents/{id}/severity": true, // a reply's 3s1 or sev1
+	"POST /v1/incidents/{id}/updates":  true, // a reply's 3u/3p or update:/public:
 }
 
 func (s *Server) nodeAuth(h http.Handler, w http.ResponseWriter, r *http.Request) {

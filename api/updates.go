@@ -47,9 +47,15 @@ func (s *Server) postUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	// Without `by` the update is the token's own: a token may post public
+	// updates. A node forwarding a reply always names the paged user.
 	by, byToken := body.By, false
 	if by == "" {
-		by, byToken = tokenName(r.Context()), body.Channel == "" || body.Channel == "api"
+		by, byToken = tokenName(r.Context()), fromNode(r.Context()) == ""
 	}
 	channel := body.Channel
 	if channel == "" {

@@ -163,7 +163,10 @@ func (n *Node) EndMaintenance(ctx context.Context, id, by string) (config.Mainte
 // window (incident.Deferral.Window), as opposed to business hours.
 const MaintenanceWindowPrefix = incident.MaintenancePrefix
 
-// pagingPlanFor is the leader's paging plan for an incident of service:
+// pagingPlanFor is the leader's paging plan for an incident of service,
+// at the instant the batcher will stamp at the earliest (planNow: recorded
+// time never goes backwards, so a new leader with a slower clock plans from
+// the last applied time):
 // per severity, whether paging waits for business hours or for the end of a
 // maintenance window on the service (then for business hours from that
 // end, if the severity pages only in them).

@@ -187,3 +187,14 @@ func incidentRoles(inc *incident.Incident) map[string]string {
 	_ = inc
 	return map[string]string{}
 }
+
+// SubmitUpdateReminder commits a planned status update reminder. An error
+// wrapping incident.ErrStale means the state moved on and nothing changed.
+func (n *Node) SubmitUpdateReminder(ctx context.Context, r *incident.UpdateReminder) (*incident.Incident, error) {
+	v, err := n.Submit(ctx, TypeUpdateReminder, r)
+	if err != nil {
+		return nil, err
+	}
+	inc, _ := v.(*incident.Incident)
+	return inc, nil
+}

@@ -38,7 +38,7 @@ func (c *Change) note(t CommandType, r Result) {
 	if isSubscriberType(t) {
 		c.Subscribers = true
 	}
-	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit {
+	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
 		c.All = true
 	}
 }

@@ -74,7 +74,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 
 // message builds the page of one notification.
 func (t *term) message(inc *incident.Incident, n *incident.Notification, user config.User, cfg *config.Config, now time.Time) *notify.Message {
-	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc)}
+	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc), Kind: n.Kind}
 	if n.ReplyCode > 0 {
 		m.ReplyCode = strconv.Itoa(n.ReplyCode)
 	}

@@ -181,13 +181,15 @@ type term struct {
 	// stepFails counts the failed commits of an incident's step start in a
 	// row (see startStep).
 	stepFails map[uint64]int
+	// reminding: incidents with an update reminder commit in flight.
+	reminding map[uint64]bool
 }
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
-		stepFails: map[uint64]int{}}
+		stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
 }
 
 // changed is the store's watch callback.
@@ -306,6 +308,9 @@ func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version str
 	t.mu.Unlock()
 	if reason != "" && !busy {
 		t.startStep(planStep(inc, reason, cfg, set, now))
+	}
+	if at := t.reconcileReminder(inc, cfg, now); !at.IsZero() {
+		wake = earliest(wake, at)
 	}
 	for i := range inc.Notifications {
 		n := &inc.Notifications[i]

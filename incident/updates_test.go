@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUpdatePostAndRefusals(t *testing.T) {
@@ -81,5 +82,55 @@ func TestFinalUpdateOnlyWhenNeeded(t *testing.T) {
 				t.Fatalf("%s got a final update %+v", inc.Key, u)
 			}
 		}
+	}
+}
+
+// A source's resolve posts the final update too, with the leader's
+// postmortem list deciding the text.
+func TestFinalUpdateOnSourceResolve(t *testing.T) {
+	s := NewState()
+	g := group("checkout", keyA, "firing", alert("a", "firing", "sev3"))
+	g.AutoResolve = true
+	id := s.ApplyAlertGroup(t0, clone(t, g)).Incident
+	if _, err := s.ApplyUpdatePost(at(1), &UpdatePost{Incident: id, Audience: AudiencePublic, Phase: PhaseInvestigating, Message: "looking", ByToken: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := group("checkout", keyA, "resolved", alert("a", "resolved", "sev3"))
+	r.AutoResolve, r.Postmortem = true, []string{"sev1", "sev2"}
+	s.ApplyAlertGroup(at(2), clone(t, r))
+	inc := mustGet(t, s, id)
+	if inc.Status != Resolved || len(inc.Updates) != 2 || inc.Updates[1].Message != "Service restored." || !inc.Updates[1].Auto {
+		t.Fatalf("after the source's resolve: %s %+v", inc.Status, inc.Updates)
+	}
+}
+
+// A reminder applies once per planned count, never before its deadline,
+// and not after an update moved the deadline.
+func TestUpdateReminderStaleness(t *testing.T) {
+	s := NewState()
+	id := s.ApplyAlertGroup(t0, clone(t, group("checkout", keyA, "firing", alert("a", "firing", "sev1")))).Incident
+	due := at(1800)
+	r := &UpdateReminder{Incident: id, Due: due, Message: "overdue",
+		Notifications: []Notification{{ID: "u1", User: "bob", Channel: ChannelEmail, To: "bob@example.com", DueAt: due}}}
+	if _, err := s.ApplyUpdateReminder(at(1799), r); !errors.Is(err, ErrStale) {
+		t.Fatalf("early reminder: %v", err)
+	}
+	inc, err := s.ApplyUpdateReminder(due, r)
+	if err != nil || inc.UpdateOverdue.Reminders != 1 || inc.Notifications[0].Kind != KindUpdateOverdue || inc.Notifications[0].Status != NotifyQueued {
+		t.Fatalf("reminder: %v %+v", err, inc)
+	}
+	if _, err := s.ApplyUpdateReminder(at(1801), r); !errors.Is(err, ErrStale) {
+		t.Fatalf("the same plan twice (a second leader): %v", err)
+	}
+	if at, d, sent, ok := NextReminder(mustGet(t, s, id), 30*time.Minute, 15*time.Minute); !ok || !at.Equal(due.Add(15*time.Minute)) || !d.Equal(due) || sent != 1 {
+		t.Fatalf("next reminder %v %v %d %v", at, d, sent, ok)
+	}
+	next := at(3700)
+	if _, err := s.ApplyUpdatePost(at(1900), &UpdatePost{Incident: id, Audience: AudienceInternal, Phase: PhaseIdentified, Message: "x", NextUpdateAt: &next}); err != nil {
+		t.Fatal(err)
+	}
+	r.ExpectReminders = 1
+	if _, err := s.ApplyUpdateReminder(at(2700), r); !errors.Is(err, ErrStale) {
+		t.Fatalf("reminder after an update: %v", err)
 	}
 }

@@ -52,6 +52,9 @@ type Message struct {
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.
 	Bundled []string
+	// Kind is empty for a page and KindUpdateOverdue for a status update
+	// reminder (overdue.go).
+	Kind string
 }
 
 // IsSummary reports whether m is a flood-control summary.

@@ -34,6 +34,9 @@ func SMSBody(m *Message) string {
 	if inc == nil {
 		return fitSMS("", "pagerd notification", tail)
 	}
+	if m.Kind == KindUpdateOverdue {
+		return overdueSMS(m)
+	}
 	head := incidentHead(inc) + ": "
 	if strings.TrimSpace(inc.Title) == "" {
 		head = incidentHead(inc)
@@ -196,6 +199,8 @@ func EmailSubject(m *Message) string {
 		return summarySubject(m.Summary)
 	case m.Incident == nil:
 		return "[pagerd] notification"
+	case m.Kind == KindUpdateOverdue:
+		return overdueSubject(m)
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
@@ -250,6 +255,12 @@ func EmailBody(m *Message) string {
 		writeSummary(&b, m.Summary)
 	case m.Incident == nil:
 		b.WriteString("pagerd notification\n")
+	case m.Kind == KindUpdateOverdue:
+		writeOverdue(&b, m)
+		if m.ID != "" {
+			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
+		}
+		return b.String()
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 	}

@@ -146,7 +146,8 @@ func TestTwiMLRoundTrips(t *testing.T) {
 
 func FuzzParseSMS(f *testing.F) {
 	for _, s := range []string{"3a", "3 A", " 3ack ", "3 resolve", "ACK", "a", "STOP", "stop all",
-		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!", "3s1", "3s4", "s3", "3 sev2"} {
+		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!", "3s1", "3s4", "s3", "3 sev2",
+		"3u Rolled back", "3p We are recovering", "u", "3 u  x ", "0u x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -172,6 +173,12 @@ func FuzzParseSMS(f *testing.F) {
 			if cmd.HasCode || cmd.Code != 0 {
 				t.Fatalf("opt keyword with code %+v", cmd)
 			}
+		case ActionUpdate:
+			if cmd.HasCode != (cmd.Code > 0) || cmd.Code > MaxReplyCode || strings.TrimSpace(cmd.Text) == "" ||
+				(cmd.Audience != "internal" && cmd.Audience != "public") {
+				t.Fatalf("bad update %+v", cmd)
+			}
+			return // an update's text may be any length up to MaxSMSLen
 		default:
 			t.Fatalf("unknown action %+v", cmd)
 		}

@@ -41,7 +41,7 @@ func (b *Backend) forwardUpdate(ctx context.Context, r reply.Request) (reply.Res
 func (b *Backend) forward(ctx context.Context, id uint64, kind string, fields map[string]string) (reply.Result, error) {
 	a := &incident.Action{Incident: id}
 	body, _ := json.Marshal(fields)
-	path := "/v1/incidents/" + strconv.FormatUint(a.Incident, 10) + "/" + url.PathEscape(kind)
+	path := "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + url.PathEscape(kind)
 	// Signed with the node's cluster credentials, not an API token: a token
 	// rotation must not stop followers from forwarding replies.
 	req, err := b.node.LeaderRequest(ctx, http.MethodPost, path, body)
