@@ -78,6 +78,8 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
+	TypeLoginLink:     1,
+	TypeLoginUse:      1,
 
 	TypeUpdatePost:     1,
 	TypeUpdateReminder: 1,
@@ -89,8 +91,6 @@ var commandVersions = map[CommandType]uint8{
 	TypeSubscribeMailed:  1,
 	TypeFanoutStart:      1,
 	TypeFanoutProgress:   1,
-	TypeLoginLink:     1,
-	TypeLoginUse:      1,
 }
 
 // planVersions is the first version of each ingest command that may carry
