@@ -65,6 +65,7 @@ func TestStatusFanoutSurvivesLeaderKill(t *testing.T) {
 	}
 	inc := pgIncident(t, c, leader, "fanout")
 	u := stUpdate(t, c, leader, inc.ID, map[string]any{"audience": "public", "phase": "investigating", "message": "Fan-out across a failover."})
+	posted := time.Now()
 	prefix := "status-public-" + u.ID + "-"
 	count := func() (map[string]int, int) {
 		per, total := map[string]int{}, 0
@@ -82,6 +83,7 @@ func TestStatusFanoutSurvivesLeaderKill(t *testing.T) {
 	})
 	leader.Kill()
 	_, atKill := count()
+	t.Logf("fan-out rate before the kill: %.0f mails/s (--status-mail-rate 400)", float64(atKill)/time.Since(posted).Seconds())
 	if atKill >= subscribers {
 		t.Fatalf("the fan-out finished before the kill (%d mails): raise subscribers or lower the rate", atKill)
 	}
