@@ -28,8 +28,8 @@ func requiredScope(r *http.Request) string {
 			return config.ScopeRead
 		}
 		return config.ScopeAdmin
-	case "/v1/incidents/{id}/{action}", "/v1/incidents/{id}/severity", "/v1/incidents/{id}/updates",
-		"/v1/maintenance", "/v1/maintenance/{id}",
+	case "/v1/incidents/{id}/{action}", "/v1/incidents/{id}/severity", "/v1/incidents/{id}/roles/{role}",
+		"/v1/incidents/{id}/updates", "/v1/maintenance", "/v1/maintenance/{id}",
 		"/v1/schedules/{id}/overrides", "/v1/schedules/{id}/overrides/{oid}":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return config.ScopeRead

@@ -177,10 +177,15 @@ type incidentJSON struct {
 	AlertsNext    string                  `json:"alerts_next,omitempty"`
 	Notifications []incident.Notification `json:"notifications"`
 	Timeline      []incident.Entry        `json:"timeline"`
+	// Roles is {} rather than null when nobody holds a role (spec §5.2).
+	Roles map[string]string `json:"roles"`
 }
 
 func fullIncident(inc *incident.Incident) incidentJSON {
-	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline}
+	out := incidentJSON{Incident: inc, Alerts: inc.Alerts, Notifications: inc.Notifications, Timeline: inc.Timeline, Roles: inc.Roles}
+	if out.Roles == nil {
+		out.Roles = map[string]string{}
+	}
 	if out.Alerts == nil {
 		out.Alerts = []incident.Alert{}
 	}

@@ -91,7 +91,9 @@ func TestIncidentActions(t *testing.T) {
 	for _, e := range inc.Timeline {
 		types = append(types, e.Type)
 	}
-	if got := strings.Join(types, ","); got != "triggered,alert_added,acknowledged,resolved" {
+	// alice, a user, takes the sev1 roles without a from by acknowledging
+	// (spec §5.4; the default config gives none a from).
+	if got := strings.Join(types, ","); got != "triggered,alert_added,acknowledged,role_assigned,role_assigned,resolved" {
 		t.Errorf("timeline types %s", got)
 	}
 }

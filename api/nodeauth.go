@@ -19,10 +19,11 @@ type tokenScopeKey struct{}
 
 // nodeRoutes are the routes a member's node credentials open.
 var nodeRoutes = map[string]bool{
-	"POST /v1/cluster/join":            true,
-	"POST /v1/incidents/{id}/{action}": true,
-	"POST /v1/incidents/{id}/severity": true, // a reply's 3s1 or sev1
-	"POST /v1/incidents/{id}/updates":  true, // a reply's 3u/3p or update:/public:
+	"POST /v1/incidents/{id}/updates":     true, // a reply's 3u/3p or update:/public:
+	"POST /v1/cluster/join":               true,
+	"POST /v1/incidents/{id}/{action}":    true,
+	"POST /v1/incidents/{id}/severity":    true, // a reply's 3s1 or sev1
+	"PUT /v1/incidents/{id}/roles/{role}": true, // a reply's 3im or take im
 }
 
 func (s *Server) nodeAuth(h http.Handler, w http.ResponseWriter, r *http.Request) {

@@ -45,6 +45,9 @@ const (
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand
+	// Roles (issue 13.3); numbered apart from the types other branches add.
+	TypeRole       CommandType = 40 // incident.RoleChange
+	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
 // commandVersions is the highest version of each type this binary applies. A
@@ -63,10 +66,14 @@ var commandVersions = map[CommandType]uint8{
 	// others keep the version before (planVersions, submitIngest).
 	TypeAlertGroup: 2,
 	TypeEvent:      3,
-	TypeAction:     2,
 	TypeStepStart:  2,
 	TypeDelivery:   2,
 	TypeSeverity:   1,
+	// action 3 carries ack_roles (the acknowledger takes the roles without
+	// a from); only an ack with some is stamped 3 (ackRolesVersion).
+	TypeAction:     3,
+	TypeRole:       1,
+	TypeRoleNotify: 1,
 	TypeSMSOptOut:  1,
 	TypeKeyring:    1,
 	TypeConfig:     1,
@@ -78,12 +85,12 @@ var commandVersions = map[CommandType]uint8{
 	TypeRestoreAbort:  1,
 	TypeOverride:      1,
 	TypeEventProgress: 1,
-	TypeLoginLink:     1,
-	TypeLoginUse:      1,
 
 	TypeUpdatePost:     1,
 	TypeUpdateReminder: 1,
 	TypeMaintenance:    1,
+	TypeLoginLink:      1,
+	TypeLoginUse:       1,
 
 	TypeSubscribe:        1,
 	TypeSubscribeConfirm: 1,
@@ -116,6 +123,10 @@ func (t CommandType) String() string {
 		return "sms_opt_out"
 	case TypeSeverity:
 		return "severity"
+	case TypeRole:
+		return "role"
+	case TypeRoleNotify:
+		return "role_notify"
 	case TypeKeyring:
 		return "keyring"
 	case TypeConfig:

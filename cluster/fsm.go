@@ -160,6 +160,20 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 		}
 		inc, err := f.incidents.ApplySeverityChange(now, &sc)
 		return Result{Value: inc, Err: err}
+	case TypeRole:
+		var rc incident.RoleChange
+		if err := json.Unmarshal(c.Body, &rc); err != nil {
+			return Result{Err: fmt.Errorf("decode role change: %w", err)}
+		}
+		inc, err := f.incidents.ApplyRoleChange(now, &rc)
+		return Result{Value: inc, Err: err}
+	case TypeRoleNotify:
+		var rn incident.RoleNotify
+		if err := json.Unmarshal(c.Body, &rn); err != nil {
+			return Result{Err: fmt.Errorf("decode role notify: %w", err)}
+		}
+		inc, err := f.incidents.ApplyRoleNotify(now, &rn)
+		return Result{Value: inc, Err: err}
 	case TypeSMSOptOut:
 		var o incident.SMSOptOut
 		if err := json.Unmarshal(c.Body, &o); err != nil {

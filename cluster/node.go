@@ -457,11 +457,26 @@ func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned
 }
 
 // SubmitAction commits a person's action and returns the incident after it.
+// An acknowledgement carries the leader's ack roles (roles.go).
 func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.Incident, error) {
 	if a.Kind == incident.Resolve {
+		// The final public update's text (updates.go). Commands without
+		// public updates ignore it, and a binary too old to know it cannot
+		// have applied an update (type 50 stops it), so no version is needed.
 		a.Postmortem = n.postmortemSeverities()
 	}
-	v, err := n.Submit(ctx, TypeAction, a)
+	if a.Kind == incident.Ack && n.isUser(a.By) {
+		// Only a person (a configured user, not a token name) takes roles.
+		a.AckRoles = n.ackRoles()
+	}
+	c, err := newCommand(TypeAction, a)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.AckRoles) == 0 {
+		c.Version = ackRolesVersion - 1
+	}
+	v, err := n.batcher.submit(ctx, c)
 	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
 	return inc, err
 }

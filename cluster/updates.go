@@ -181,11 +181,13 @@ func updateData(cfg *config.Config, inc *incident.Incident, comps map[string]str
 		Roles: incidentRoles(inc)}
 }
 
-// incidentRoles maps role ids to their holders (empty until incidents
-// carry roles).
+// incidentRoles maps role ids to their holders, for templates' .Role.
 func incidentRoles(inc *incident.Incident) map[string]string {
-	_ = inc
-	return map[string]string{}
+	out := make(map[string]string, len(inc.Roles))
+	for k, v := range inc.Roles {
+		out[k] = v
+	}
+	return out
 }
 
 // SubmitUpdateReminder commits a planned status update reminder. An error

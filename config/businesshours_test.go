@@ -163,7 +163,13 @@ func TestBadPracticeConfigs(t *testing.T) {
 			`t.yaml:2:5: business_hours[0].times: at least one entry is required (Alertmanager time_intervals syntax, e.g. {weekdays: ["monday:friday"], times: [{start_time: "09:00", end_time: "17:30"}]})`,
 		}},
 		{"unknown role", "severities:\n  sev1: {roles: [scribe]}\n", nil, []string{
-			`t.yaml:2:18: severities.sev1.roles[0]: unknown role "scribe" (use incident_manager, tech_lead or comms_manager)`,
+			`t.yaml:2:18: severities.sev1.roles[0]: unknown role "scribe" (use incident_manager, tech_lead, comms_manager or a roles[] id)`,
+		}},
+		{"role from unknown rotation", "roles:\n  - {id: incident_manager, from: \"rotation:nope\"}\n", nil, []string{
+			`t.yaml:2:34: roles[0].from: unknown rotation "nope"`,
+		}},
+		{"role from webhook", "roles:\n  - {id: scribe, from: \"webhook:x\"}\n", nil, []string{
+			`t.yaml:2:24: roles[0].from: a role is held by a person: use user:, schedule: or rotation:, not "webhook:x"`,
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,5 +194,27 @@ func BenchmarkPagingPlan(b *testing.B) {
 		if len(cfg.PagingPlan(at)) != 1 {
 			b.Fatal("no deferral")
 		}
+	}
+}
+
+// A config role can be listed by a severity; AckRoles lists the roles
+// without a from target per severity.
+func TestConfigRoles(t *testing.T) {
+	cfg, err := parseOne(t, "roles:\n  - {id: scribe, name: Scribe}\n  - {id: incident_manager, from: \"user:alice\", instructions: Own it}\nusers:\n  - {id: alice, email: a@example.com, notify: [{via: email}]}\nseverities:\n  sev1: {roles: [incident_manager, scribe]}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := cfg.RoleOf("incident_manager"); !ok || r.Name != "Incident Manager" || r.From != "user:alice" || r.Instructions != "Own it" {
+		t.Errorf("RoleOf(incident_manager) = %+v, %v", r, ok)
+	}
+	if _, ok := cfg.RoleOf("nope"); ok {
+		t.Error("unknown role found")
+	}
+	if got := strings.Join(cfg.RoleIDs(), ","); got != "incident_manager,tech_lead,comms_manager,scribe" {
+		t.Errorf("RoleIDs = %s", got)
+	}
+	ack := cfg.AckRoles()
+	if strings.Join(ack["sev1"], ",") != "scribe" || strings.Join(ack["sev2"], ",") != "" {
+		t.Errorf("AckRoles = %v (sev2's default incident_manager has a from here)", ack)
 	}
 }

@@ -40,6 +40,9 @@ type Config struct {
 	StatusPages     []StatusPage     `yaml:"status_pages"`
 	UpdateTemplates []UpdateTemplate `yaml:"update_templates"`
 	Maintenance     []Maintenance    `yaml:"maintenance"`
+	// Roles add incident roles or set the built-in ones' from and
+	// instructions (roles.go).
+	Roles []Role `yaml:"roles"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

@@ -29,6 +29,7 @@ type validator struct {
 	top      *time.Location
 
 	users, rotations, schedules, webhooks map[string]bool
+	roles                                 map[string]bool // config roles (roles.go)
 	policies, services                    map[string]bool
 	windows                               map[string]bool
 	statusPages                           map[string]bool
@@ -79,6 +80,7 @@ func (v *validator) run() {
 	v.checkAuth()
 	v.checkSeverity()
 	v.checkBusinessHours()
+	v.checkRoles()
 	v.checkSeverities()
 	v.checkStatusPages()
 	v.checkUpdateTemplates()

@@ -62,8 +62,8 @@ func (v *validator) checkSeverities() {
 			v.add(p+".page", "%q is neither \"always\" nor the id of a business_hours window%s", pol.Page, v.knownWindows())
 		}
 		for i, r := range pol.Roles {
-			if !isBuiltinRole(r) {
-				v.add(p+".roles["+strconv.Itoa(i)+"]", "unknown role %q (use incident_manager, tech_lead or comms_manager)", r)
+			if !v.knownRole(r) {
+				v.add(p+".roles["+strconv.Itoa(i)+"]", "unknown role %q (use incident_manager, tech_lead, comms_manager or a roles[] id)", r)
 			}
 		}
 		switch pol.Postmortem {

@@ -337,6 +337,8 @@ func TestAPITokensCannotSetInternalFields(t *testing.T) {
 		{"respond notes as alice", "POST", "/v1/incidents/1/notes", respondToken, `{"by":"alice","note":"x"}`, 403, "needs an admin token"},
 		{"respond sets a severity with a dedup_id", "POST", "/v1/incidents/1/severity", respondToken, `{"severity":"sev3","dedup_id":"m1"}`, 403, "dedup_id: only a pagerd node"},
 		{"respond sets a severity as alice", "POST", "/v1/incidents/1/severity", respondToken, `{"severity":"sev3","by":"alice"}`, 403, "needs an admin token"},
+		{"respond takes a role with a dedup_id", "PUT", "/v1/incidents/1/roles/tech_lead", respondToken, `{"user":"alice","dedup_id":"m1"}`, 403, "dedup_id: only a pagerd node"},
+		{"respond hands a role over as alice", "PUT", "/v1/incidents/1/roles/tech_lead", respondToken, `{"user":"alice","by":"alice"}`, 403, "needs an admin token"},
 		{"respond makes an override as alice", "POST", "/v1/schedules/web/overrides", respondToken,
 			`{"from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","user":"alice","by":"alice"}`, 403, "needs an admin token"},
 		{"forged node credentials", "POST", "/v1/incidents/1/ack", "", `{"dedup_id":"m1"}`, 401, "node credentials"},

@@ -121,8 +121,9 @@ func TestStatusUpdatesAPI(t *testing.T) {
 
 // TestUpdateReplies (spec §5.5): SMS "1u TEXT" from the paged phone posts
 // an internal update as that user with the next deadline set; "1p TEXT"
-// from someone holding neither role is refused in the same channel; an
-// email whose first line is "update: TEXT" posts one too.
+// from someone holding neither role is refused in the same channel and
+// posted once they took the comms manager role (1cm); an email whose first
+// line is "update: TEXT" posts one too.
 func TestUpdateReplies(t *testing.T) {
 	tw := twiliotest.NewServer("ACtest", "secret-token")
 	t.Cleanup(tw.Close)
@@ -153,6 +154,17 @@ func TestUpdateReplies(t *testing.T) {
 	}
 	if got := pgIncident(t, c, n, "su-sms"); len(got.Updates) != 1 {
 		t.Fatalf("refused 1p posted: %+v", got.Updates)
+	}
+	// Once carol holds the comms manager role, her public update is posted.
+	if code, out := rpTwilio(t, c, n, "+31612345003", "1cm", "SMupd3", true); code != 200 || !strings.Contains(out, "You took the role") {
+		t.Fatalf("1cm: %d %s", code, out)
+	}
+	code, out = rpTwilio(t, c, n, "+31612345003", "1p We are recovering", "SMupd4", true)
+	if code != 200 || !strings.Contains(out, "Update posted: INC-1") {
+		t.Fatalf("1p from the comms manager: %d %s", code, out)
+	}
+	if got := pgIncident(t, c, n, "su-sms"); len(got.Updates) != 2 || got.Updates[1].Audience != "public" || got.Updates[1].By != "carol" {
+		t.Fatalf("after 1p: %+v", got.Updates)
 	}
 
 	pgTrigger(t, c, n, "su-mail", testcluster.EventsKey)

@@ -81,6 +81,14 @@ func (t *term) message(inc *incident.Incident, n *incident.Notification, user co
 	if n.Channel == incident.ChannelEmail {
 		m.ReplyTo = t.replyTo(n.ID, cfg, now)
 	}
+	if n.Kind != incident.KindIncident {
+		r, _ := cfg.RoleOf(n.Role)
+		m.Kind, m.Role, m.RoleName, m.Instructions = n.Kind, n.Role, r.Name, r.Instructions
+		m.RoleReply = reply.RoleReplyWord(n.Role)
+		if m.RoleName == "" {
+			m.RoleName = n.Role
+		}
+	}
 	return m
 }
 

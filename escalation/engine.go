@@ -29,6 +29,8 @@ type Store interface {
 	WatchIncidents(fn func(ids []uint64, all bool)) (cancel func())
 	SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error)
 	SubmitDelivery(ctx context.Context, d *incident.Delivery) (int, error)
+	// SubmitRoleNotify commits a role page or a role's instructions.
+	SubmitRoleNotify(ctx context.Context, rn *incident.RoleNotify) (*incident.Incident, error)
 	// ReplyKeyring signs the Reply-To tokens of page emails.
 	ReplyKeyring() reply.Keyring
 }
@@ -159,6 +161,7 @@ type term struct {
 	// busy: incidents with a step commit in flight; inflight: notification
 	// ids being sent (or held by flood control).
 	busy     map[uint64]bool
+	roleBusy map[uint64]bool // a role notification commit in flight (roles.go)
 	inflight map[string]bool
 	timers   timerHeap
 	flood    *flood
@@ -187,7 +190,7 @@ type term struct {
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
-		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, inflight: map[string]bool{},
+		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
 		stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
 }
@@ -305,12 +308,18 @@ func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version str
 	reason, wake := due(inc, cfg, now)
 	t.mu.Lock()
 	busy := t.busy[inc.ID] || t.stepFails[inc.ID] >= maxStepCommitAttempts
+	roleBusy := t.roleBusy[inc.ID]
 	t.mu.Unlock()
 	if reason != "" && !busy {
 		t.startStep(planStep(inc, reason, cfg, set, now))
 	}
 	if at := t.reconcileReminder(inc, cfg, now); !at.IsZero() {
 		wake = earliest(wake, at)
+	}
+	if !roleBusy {
+		if rn := roleWork(inc, cfg, set, now); rn != nil {
+			t.startRoleNotify(rn)
+		}
 	}
 	for i := range inc.Notifications {
 		n := &inc.Notifications[i]

@@ -115,6 +115,15 @@ func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int,
 	}
 	return n, nil
 }
+func (s *memStore) SubmitRoleNotify(_ context.Context, rn *incident.RoleNotify) (*incident.Incident, error) {
+	s.mu.Lock()
+	inc, err := s.st.ApplyRoleNotify(s.clock.Now(), rn)
+	s.mu.Unlock()
+	if err == nil {
+		s.changed(rn.Incident)
+	}
+	return inc, err
+}
 func (s *memStore) ReplyKeyring() reply.Keyring { return s.keyring }
 
 // sent is one message a fake sender accepted.

@@ -46,6 +46,9 @@ func (t *term) reconcileReminder(inc *incident.Incident, cfg *config.Config, now
 	if !ok || inc.DeferredUntil != nil {
 		return time.Time{} // paging itself waits; so do its reminders
 	}
+	if inc.Escalation == nil && len(inc.Roles) == 0 {
+		return time.Time{} // a service without a policy pages nobody, reminders included
+	}
 	every := cfg.SeverityPolicyOf(inc.Severity).UpdateEvery.D()
 	at, due, sent, ok := incident.NextReminder(inc, every, reminderRepeat(every))
 	if !ok {
@@ -103,11 +106,8 @@ func reminderTargets(inc *incident.Incident) (users []string, why string) {
 	return users, "the current escalation targets"
 }
 
-// roleHolder is who holds role on inc ("" until incidents carry roles).
-func roleHolder(inc *incident.Incident, role string) string {
-	_, _ = inc, role
-	return ""
-}
+// roleHolder is who holds role on inc ("" for nobody).
+func roleHolder(inc *incident.Incident, role string) string { return inc.Roles[role] }
 
 // planReminder plans the reminder's pages: each target by their
 // notification rules, due now plus the rule's delay.

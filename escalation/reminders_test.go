@@ -104,3 +104,27 @@ func TestUpdateReminderRepeatsUntilAcked(t *testing.T) {
 	h.runUntil(60 * time.Minute)
 	h.expectSent("1h0m0s email bob step-1 loop0 INC-1")
 }
+
+// The acceptance's first half with roles: a sev1 whose comms manager is
+// alice reminds alice at 30 m (by her rules: SMS at once, email 2 m later),
+// not before and not the escalation targets; an incident manager alone is
+// reminded when there is no comms manager.
+func TestUpdateReminderPagesTheCommsManager(t *testing.T) {
+	h := newReminderHarness(t)
+	id := h.triggerSev("db-down", "sev1")
+	h.runUntil(time.Minute)
+	h.rec.take()
+	h.act(id, incident.Ack)
+	h.store.mu.Lock()
+	_, err := h.store.st.ApplyRoleChange(h.clock.Now(), &incident.RoleChange{Incident: id, Role: "comms_manager", User: "alice", By: "alice"})
+	h.store.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.store.changed(id)
+	h.runUntil(30*time.Minute - time.Second)
+	h.expectSent()
+	h.runUntil(33 * time.Minute)
+	h.expectSent("30m0s sms alice step-1 loop0 INC-1", "32m0s email alice step-1 loop0 INC-1")
+	h.timelineHas(id, incident.EntryUpdateOverdue, "reminding the comms manager: alice")
+}

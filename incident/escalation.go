@@ -244,11 +244,13 @@ func (inc *Incident) notification(id string) *Notification {
 	return nil
 }
 
-// stopEscalation cancels every queued notification and the pending step:
-// an acknowledgement or resolve stops all paging (spec §4 Escalation).
-func stopEscalation(inc *Incident) {
+// stopEscalation cancels queued notifications and the pending step: an
+// acknowledgement or resolve stops all paging (spec §4 Escalation). An
+// acknowledgement leaves role notifications queued (all false): a role
+// still needs someone after the incident has one.
+func stopEscalation(inc *Incident, all bool) {
 	for i := range inc.Notifications {
-		if inc.Notifications[i].Status == NotifyQueued {
+		if inc.Notifications[i].Status == NotifyQueued && (all || inc.Notifications[i].Kind == KindIncident) {
 			inc.Notifications[i].Status = NotifyCancelled
 		}
 	}

@@ -101,6 +101,7 @@ func (inc *Incident) Clone() *Incident {
 	}
 	c.Timeline = append([]Entry(nil), inc.Timeline...)
 	cloneUpdates(&c)
+	cloneRoles(&c, inc)
 	return &c
 }
 
@@ -252,6 +253,10 @@ func (s *State) EachSentSince(since time.Time, fn func(*Notification)) {
 type PhonePage struct {
 	Incident     *Incident // without timeline and notifications
 	Notification Notification
+	// Role is set when every SMS of the incident to that phone was a page
+	// for this role: the phone's code then stands for the role page, and
+	// an ack takes the role instead of acknowledging the incident.
+	Role string
 }
 
 // PhonePages lists the SMS pages sent to phone whose incidents are open,
@@ -272,7 +277,7 @@ func (s *State) PhonePages(phone string) []PhonePage {
 			}
 		}
 		if latest != nil {
-			out = append(out, PhonePage{Incident: inc.summary(), Notification: *latest})
+			out = append(out, PhonePage{Incident: inc.summary(), Notification: *latest, Role: onlyRolePaged(inc, phone)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -299,4 +304,19 @@ func (s *State) Notification(id string) (*Incident, Notification, bool) {
 		return inc.summary(), *n, true
 	}
 	return nil, Notification{}, false
+}
+
+// onlyRolePaged is the role every SMS of inc to phone paged for, or "".
+func onlyRolePaged(inc *Incident, phone string) string {
+	role := ""
+	for _, n := range inc.Notifications {
+		if n.Channel != ChannelSMS || n.To != phone {
+			continue
+		}
+		if n.Kind != KindRolePage || (role != "" && n.Role != role) {
+			return ""
+		}
+		role = n.Role
+	}
+	return role
 }

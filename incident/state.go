@@ -221,6 +221,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		}
 		s.acknowledge(now, inc, actor, withNote("acknowledged via "+channelOf(a), a.Note), a.LogVersion)
 		inc.silenceReminder(now, actor, a.Channel)
+		takeAckRoles(now, inc, a.AckRoles, actor)
 	case Resolve:
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
@@ -360,7 +361,7 @@ func (s *State) acknowledge(now time.Time, inc *Incident, actor, msg string, log
 	inc.Status = Acknowledged
 	inc.AcknowledgedAt = &t
 	inc.AcknowledgedBy = actor
-	stopEscalation(inc)
+	stopEscalation(inc, false)
 	if inc.Escalation != nil && logVersion != LogV1 {
 		inc.Escalation.Seq++ // a plan made before this ack is stale
 	}
@@ -395,7 +396,7 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	// Only open incidents take alerts, so the fingerprint index can go.
 	delete(s.alertIndex, inc.ID)
 	delete(s.dropped, inc.ID)
-	stopEscalation(inc)
+	stopEscalation(inc, true)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
 }

@@ -50,9 +50,16 @@ type Incident struct {
 	Escalation     *Escalation `json:"escalation"`
 	// DeferredUntil is set while paging waits for the severity's business
 	// hours window (spec §5.2): the escalation's step 0 is due then.
-	DeferredUntil *time.Time     `json:"deferred_until"`
-	Notifications []Notification `json:"notifications,omitempty"`
-	Timeline      []Entry        `json:"timeline,omitempty"`
+	DeferredUntil *time.Time `json:"deferred_until"`
+	// Roles are the incident's role holders, role id → user id (spec
+	// §5.2); one holder per role.
+	Roles map[string]string `json:"roles"`
+	// RolesPaged are the roles whose from target was paged (once per
+	// incident); RolesBriefed is role → the holder sent its instructions.
+	RolesPaged    []string          `json:"roles_paged,omitempty"`
+	RolesBriefed  map[string]string `json:"roles_briefed,omitempty"`
+	Notifications []Notification    `json:"notifications,omitempty"`
+	Timeline      []Entry           `json:"timeline,omitempty"`
 
 	// Status communication (spec §5.2, updates.go): the phase the last
 	// update set, the updates in order, when the next one is due (null
@@ -132,9 +139,11 @@ type Notification struct {
 	Summary    string     `json:"summary,omitempty"`     // flood-control summary it went out in
 	// HeldAt is when flood control first held it back (nil: never held).
 	HeldAt *time.Time `json:"held_at,omitempty"`
-	// Kind is empty for a page and KindUpdateOverdue for a status update
-	// reminder (reminder.go).
+	// Kind is "" for a page about the incident, role_page or
+	// role_instructions for Role (roles.go), update_overdue for a status
+	// update reminder (reminder.go).
 	Kind string `json:"kind,omitempty"`
+	Role string `json:"role,omitempty"`
 }
 
 // Notification statuses.
@@ -164,6 +173,9 @@ type Entry struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Role is the role a role_assigned, role_released or role_paged entry
+	// is about (From and To: the holders before and after).
+	Role string `json:"role,omitempty"`
 }
 
 // Timeline entry types.
@@ -282,6 +294,10 @@ type Action struct {
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`
+	// AckRoles, for an ack, is the leader's stamp of the roles each
+	// severity lists that have no from target: the acknowledger takes the
+	// empty ones of the incident's severity (roles.go).
+	AckRoles map[string][]string `json:"ack_roles,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`

@@ -2,15 +2,14 @@ package incident
 
 import "time"
 
-// holdsAnyRole reports whether user holds one of roles on inc.
-//
-// Incident roles (spec §5.2 `roles`) are being added by the roles work
-// (issue 13.3); until the incident carries them nobody holds a role, so
-// public updates come only from API tokens. This is the one place to wire
-// them.
+// holdsAnyRole reports whether user holds one of roles on inc (spec §5.2
+// roles).
 func holdsAnyRole(inc *Incident, user string, roles []string) bool {
-	_ = inc
-	_, _ = user, roles
+	for _, r := range roles {
+		if h := inc.Roles[r]; h != "" && h == user {
+			return true
+		}
+	}
 	return false
 }
 

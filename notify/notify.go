@@ -52,9 +52,15 @@ type Message struct {
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.
 	Bundled []string
-	// Kind is empty for a page and KindUpdateOverdue for a status update
-	// reminder (overdue.go).
-	Kind string
+	// Kind is the notification's kind: "" pages about the incident;
+	// incident.KindRolePage asks the recipient to take Role;
+	// incident.KindRoleInstructions sends a new holder Instructions;
+	// KindUpdateOverdue reminds that a status update is due (overdue.go).
+	Kind         string
+	Role         string // role id, e.g. "incident_manager"
+	RoleName     string // e.g. "Incident Manager"
+	RoleReply    string // SMS reply word that takes the role ("im"), or ""
+	Instructions string
 }
 
 // IsSummary reports whether m is a flood-control summary.

@@ -26,6 +26,9 @@ func SMSBody(m *Message) string {
 	if m == nil {
 		return fitSMS("", "pagerd notification", "")
 	}
+	if isRoleMessage(m) {
+		return roleSMS(m)
+	}
 	tail := smsReply(m.ReplyCode)
 	if m.IsSummary() {
 		return smsSummary(m.Summary, tail)
@@ -201,6 +204,8 @@ func EmailSubject(m *Message) string {
 		return "[pagerd] notification"
 	case m.Kind == KindUpdateOverdue:
 		return overdueSubject(m)
+	case isRoleMessage(m):
+		return roleSubject(m)
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
@@ -261,11 +266,15 @@ func EmailBody(m *Message) string {
 			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}
 		return b.String()
+	case isRoleMessage(m):
+		writeRoleBody(&b, m)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
 	}
-	if m != nil {
+	if m != nil && !isRoleMessage(m) {
 		writeReplyHelp(&b, m)
+	}
+	if m != nil {
 		if m.ID != "" {
 			fmt.Fprintf(&b, "\n-- \npagerd notification %s\n", OneLine(m.ID))
 		}

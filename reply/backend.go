@@ -23,6 +23,10 @@ type Page struct {
 	To           string // phone (E.164) or email address the page went to
 	Code         int    // SMS reply code of this page on that phone; 0 for email
 	SentAt       time.Time
+	// Role is set when the page asked the person to take this role (for
+	// SMS: every page of this incident to that phone did); an ack of it
+	// takes the role (RoleAck).
+	Role string
 }
 
 // Request is a reply turned into an action on one incident.
@@ -36,6 +40,8 @@ type Request struct {
 	Severity string
 	// Audience and Text are the status update ActionUpdate posts.
 	Audience, Text string
+	// Role is the role ActionRole takes ("incident_manager").
+	Role string
 	// DedupID makes a retried delivery act once: "sms:"+MessageSid, or
 	// "email:"+Message-ID+"/"+token. Empty disables deduplication.
 	DedupID string

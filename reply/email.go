@@ -46,6 +46,7 @@ type EmailReply struct {
 	Severity  string   // the severity ActionSeverity sets ("sev1".."sev3")
 	Audience  string   // ActionUpdate: internal or public
 	Text      string   // ActionUpdate: the update's message
+	Role      string   // the role ActionRole takes ("take im" → "incident_manager")
 	Line      string   // the line (or subject) the command came from, or the first line of new text
 	AutoReply bool     // an automatic response (RFC 3834 and common practice)
 	Bounce    bool     // a delivery or disposition report
@@ -133,9 +134,15 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	line, found := firstNewLine(text)
 	if found {
 		rep.Line = clip(line)
-		rep.Command, rep.Severity = parseLine(line)
+		var arg string
+		rep.Command, arg = parseLine(line)
+		if rep.Command == ActionRole {
+			rep.Role = arg
+		} else {
+			rep.Severity = arg
+		}
 		if aud, text, ok := parseUpdateLine(line); ok {
-			rep.Command, rep.Audience, rep.Text = ActionUpdate, aud, text
+			rep.Command, rep.Severity, rep.Audience, rep.Text = ActionUpdate, "", aud, text
 		}
 		if rep.Command != "" {
 			rep.Reason = "command from first line"
@@ -147,8 +154,11 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 	subject, _ := h.Subject() // on a decoding error the raw text is returned
 	rep.Line = clip(subject)
 	rep.Command = commandFromSubject(subject)
-	if rep.Command == ActionSeverity {
+	switch rep.Command {
+	case ActionSeverity:
 		rep.Severity = severityFromSubject(subject)
+	case ActionRole:
+		rep.Role = severityFromSubject(subject) // parseLine's arg: the role
 	}
 	if rep.Command != "" {
 		rep.Reason = "empty body; command from subject"

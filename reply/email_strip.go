@@ -143,8 +143,9 @@ func commandFromLine(line string) string {
 
 // parseLine is commandFromLine that also reads a severity: "sev1".."sev3"
 // as the whole first word ("sev1 - checkout is down", not "sev12") is
-// ActionSeverity with that severity (spec §5.5).
-func parseLine(line string) (cmd, severity string) {
+// ActionSeverity with that severity (spec §5.5); "take im" ("tl", "cm") is
+// ActionRole with the role as arg.
+func parseLine(line string) (cmd, arg string) {
 	s := strings.TrimLeftFunc(line, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 	})
@@ -160,7 +161,24 @@ func parseLine(line string) (cmd, severity string) {
 		}
 		return "", ""
 	}
+	if word == "take" {
+		return parseTake(s[end:])
+	}
 	return emailCommandWords[word], ""
+}
+
+// parseTake reads the role word after "take": "take im", "take IM.".
+func parseTake(rest string) (cmd, role string) {
+	fields := strings.FieldsFunc(strings.ToLower(rest), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r)
+	})
+	if len(fields) == 0 {
+		return "", ""
+	}
+	if r, ok := roleWords[fields[0]]; ok {
+		return ActionRole, r
+	}
+	return "", ""
 }
 
 // subjectPrefixRe matches reply/forward prefixes, repeated and localized:

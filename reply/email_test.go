@@ -238,6 +238,8 @@ func TestCommandFromLine(t *testing.T) {
 		"please ack": "", "": "", "3a": "", "not ack": "", "ack3": ActionAck,
 		"sev1": ActionSeverity, "SEV2 - customers see errors": ActionSeverity, "sev3.": ActionSeverity,
 		"sev4": "", "sev12": "", "sev1a": "", "sev": "", "several": "",
+		"take im": ActionRole, "Take IM.": ActionRole, "take tl please": ActionRole, "take cm": ActionRole,
+		"take": "", "take it": "", "takeim": "", "take imx": "",
 	}
 	for in, want := range cases {
 		if got := commandFromLine(in); got != want {
@@ -412,6 +414,7 @@ func FuzzParseEmail(f *testing.F) {
 	}
 	f.Add([]byte(msg("", "ack")), "")
 	f.Add([]byte(msg("", "sev1 customers are hit")), "")
+	f.Add([]byte(msg("", "take im")), "")
 	f.Add([]byte("Content-Type: text/html\r\n\r\n<blockquote><p>ack</blockquote>"), "x@y")
 	f.Fuzz(func(t *testing.T, raw []byte, env string) {
 		if len(raw) > MaxEmailSize {
@@ -432,8 +435,11 @@ func FuzzParseEmail(f *testing.F) {
 		if (rep.Command == ActionSeverity) != (rep.Severity == "sev1" || rep.Severity == "sev2" || rep.Severity == "sev3") {
 			t.Fatalf("severity %q with command %q", rep.Severity, rep.Command)
 		}
+		if (rep.Command == ActionRole) != (rep.Role == "incident_manager" || rep.Role == "tech_lead" || rep.Role == "comms_manager") {
+			t.Fatalf("role %q with command %q", rep.Role, rep.Command)
+		}
 		switch rep.Command {
-		case "", ActionAck, ActionResolve, ActionEscalate, ActionSeverity:
+		case "", ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionRole:
 		default:
 			t.Fatalf("unknown command %q", rep.Command)
 		}
@@ -470,5 +476,27 @@ func TestParseEmailSeverity(t *testing.T) {
 	}
 	if rep := parseStr(t, msg("", "sev5\r\n")); rep.Command != "" || rep.Severity != "" {
 		t.Fatalf("sev5: %+v", rep)
+	}
+}
+
+// Spec §5.5: "take im" as the first line of new text takes the role.
+func TestEmailTakeRole(t *testing.T) {
+	rep := parseStr(t, msg("", "Take IM, I'm on it"))
+	if rep.Command != ActionRole || rep.Role != "incident_manager" {
+		t.Fatalf("reply = %+v, want role incident_manager", rep)
+	}
+}
+
+// An ack of a role page takes the role and never acknowledges the incident.
+func TestRoleAck(t *testing.T) {
+	req := Request{Kind: ActionAck}
+	RoleAck(&req, Page{Role: "tech_lead"})
+	if req.Kind != ActionRole || req.Role != "tech_lead" {
+		t.Fatalf("ack of a role page = %+v", req)
+	}
+	req = Request{Kind: ActionAck}
+	RoleAck(&req, Page{})
+	if req.Kind != ActionAck {
+		t.Fatalf("ack of an incident page = %+v", req)
 	}
 }

@@ -45,6 +45,8 @@ type Command struct {
 	Severity string
 	// Audience and Text are the update ActionUpdate posts (update.go).
 	Audience, Text string
+	// Role is the role ActionRole takes ("im" → "incident_manager").
+	Role string
 }
 
 // ErrUnrecognisedSMS is matched (errors.Is) by every ParseSMS error. The
@@ -114,7 +116,9 @@ var smsOptWords = map[string]string{
 //
 // where <action> is a|ack|acked|acknowledge|acknowledged,
 // r|res|resolve|resolved, e|esc|escalate|escalated, or a severity
-// s1|s2|s3|sev1|sev2|sev3 (ActionSeverity, spec §5.5), and <code> is a
+// s1|s2|s3|sev1|sev2|sev3 (ActionSeverity, spec §5.5), or a role
+// im|tl|cm (ActionRole: take the incident's incident_manager, tech_lead or
+// comms_manager role, spec §5.5), and <code> is a
 // positive integer up to MaxReplyCode, optionally followed by one space.
 // Anything else is an *SMSError whose text explains what to send.
 func ParseSMS(body string) (Command, error) {
@@ -161,11 +165,15 @@ func parseCodeAction(body, first, second string) (Command, error) {
 	if isSev {
 		action, ok = ActionSeverity, true
 	}
+	role, isRole := roleWords[word]
+	if isRole {
+		action, ok = ActionRole, true
+	}
 	if digits == "" {
 		if !ok {
 			return Command{}, unrecognised(body)
 		}
-		return Command{Action: action, Severity: sev}, nil
+		return Command{Action: action, Severity: sev, Role: role}, nil
 	}
 	code, problem := parseCode(digits)
 	if problem != "" {
@@ -174,7 +182,7 @@ func parseCodeAction(body, first, second string) (Command, error) {
 	if !ok {
 		return Command{}, smsErr(body, codeHelp(body, code))
 	}
-	return Command{Code: code, HasCode: true, Action: action, Severity: sev}, nil
+	return Command{Code: code, HasCode: true, Action: action, Severity: sev, Role: role}, nil
 }
 
 // parseCode returns the code, or a sentence saying why digits is not one.

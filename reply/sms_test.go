@@ -17,6 +17,9 @@ func TestParseSMSAccepted(t *testing.T) {
 		"3R":             {Code: 3, HasCode: true, Action: ActionResolve},
 		"12e":            {Code: 12, HasCode: true, Action: ActionEscalate},
 		"3s1":            {Code: 3, HasCode: true, Action: ActionSeverity, Severity: "sev1"},
+		"3im":            {Code: 3, HasCode: true, Action: ActionRole, Role: "incident_manager"},
+		"2 TL":           {Code: 2, HasCode: true, Action: ActionRole, Role: "tech_lead"},
+		"cm":             {Action: ActionRole, Role: "comms_manager"},
 		"3 S3":           {Code: 3, HasCode: true, Action: ActionSeverity, Severity: "sev3"},
 		"4sev2":          {Code: 4, HasCode: true, Action: ActionSeverity, Severity: "sev2"},
 		"s2":             {Action: ActionSeverity, Severity: "sev2"},
@@ -147,7 +150,7 @@ func TestTwiMLRoundTrips(t *testing.T) {
 func FuzzParseSMS(f *testing.F) {
 	for _, s := range []string{"3a", "3 A", " 3ack ", "3 resolve", "ACK", "a", "STOP", "stop all",
 		"hello", "", "0a", "99999999999a", "\xff\x00", "3\u00a0e", "#12 esc!", "3s1", "3s4", "s3", "3 sev2",
-		"3u Rolled back", "3p We are recovering", "u", "3 u  x ", "0u x"} {
+		"3u Rolled back", "3p We are recovering", "u", "3 u  x ", "0u x", "3im", "3 cm", "3ix"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -162,7 +165,10 @@ func FuzzParseSMS(f *testing.F) {
 			return
 		}
 		switch cmd.Action {
-		case ActionAck, ActionResolve, ActionEscalate, ActionSeverity:
+		case ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionRole:
+			if (cmd.Action == ActionRole) != (cmd.Role != "") {
+				t.Fatalf("bad role in %+v", cmd)
+			}
 			if cmd.HasCode != (cmd.Code > 0) || cmd.Code > MaxReplyCode || cmd.Code < 0 {
 				t.Fatalf("bad code in %+v", cmd)
 			}

@@ -88,6 +88,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 	if inc.SeveritySetBy != "" {
 		fmt.Fprintf(w, "severity:  %s, set by %s\n", inc.Severity, inc.SeveritySetBy)
 	}
+	if len(inc.Roles) > 0 {
+		fmt.Fprintf(w, "roles:     %s\n", formatRoles(inc.Roles))
+	}
 	if inc.DeferredUntil != nil {
 		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
 	}
@@ -108,8 +111,12 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintln(w, "\nnotifications:")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, n := range inc.Notifications {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\tstep %d loop %d\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
-				n.Step+1, n.Loop+1, n.Attempts, fmtTime(n.SentAt), n.Error)
+			where := fmt.Sprintf("step %d loop %d", n.Step+1, n.Loop+1)
+			if n.Kind != "" {
+				where = n.Kind + " " + n.Role // a role page or instructions
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d attempts\t%s\t%s\n", n.ID, n.Status, n.User, n.Channel, n.To,
+				where, n.Attempts, fmtTime(n.SentAt), n.Error)
 		}
 		tw.Flush()
 	}

@@ -52,6 +52,7 @@ func init() {
 		"update":      {"post a status update (ID --phase P [--public] MESSAGE [--next 30m])", runUpdate},
 		"maintenance": {"start SERVICE --for 1h [--reason T] | list | end ID", runMaintenance},
 		"version":     {"print the version", runVersion},
+		"role":        {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
 	}
 }
 

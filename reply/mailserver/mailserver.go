@@ -496,9 +496,11 @@ func (ss *session) Data(r io.Reader) error {
 		Severity: rep.Severity,
 		Audience: rep.Audience,
 		Text:     rep.Text,
+		Role:     rep.Role,
 		DedupID:  "email:" + key + "/" + ss.token,
 		Note:     rep.Line,
 	}
+	reply.RoleAck(&req, ss.page)
 	log = log.With("action", req.Kind, "paged_user", req.User)
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
 	defer cancel()
@@ -571,7 +573,8 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 func confirmation(kind string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
-		reply.ActionSeverity: "Severity set:", reply.ActionUpdate: "Update posted:",
+		reply.ActionSeverity: "Severity set:", reply.ActionRole: "You took the role on",
+		reply.ActionUpdate: "Update posted:",
 	}[kind]
 	return verb + " " + describe(page, inc)
 }

@@ -28,23 +28,31 @@ func (b *Backend) forwardAction(ctx context.Context, a *incident.Action, severit
 	if a.Kind == reply.ActionSeverity {
 		fields["severity"] = severity
 	}
-	return b.forward(ctx, a.Incident, a.Kind, fields)
+	return b.forward(ctx, http.MethodPost, url.PathEscape(a.Kind), fields, a.Incident)
 }
 
 // forwardUpdate posts a status update reply to the leader's
 // POST /v1/incidents/{id}/updates as the paged user.
 func (b *Backend) forwardUpdate(ctx context.Context, r reply.Request) (reply.Result, error) {
-	return b.forward(ctx, r.Incident, "updates", map[string]string{"audience": r.Audience, "message": r.Text,
-		"by": r.User, "channel": r.Channel, "dedup_id": r.DedupID})
+	return b.forward(ctx, http.MethodPost, "updates", map[string]string{"audience": r.Audience, "message": r.Text,
+		"by": r.User, "channel": r.Channel, "dedup_id": r.DedupID}, r.Incident)
 }
 
-func (b *Backend) forward(ctx context.Context, id uint64, kind string, fields map[string]string) (reply.Result, error) {
-	a := &incident.Action{Incident: id}
+// forwardRole puts the reply's role take to the leader's public API
+// (PUT /v1/incidents/{id}/roles/{role}), the replying user as the holder.
+func (b *Backend) forwardRole(ctx context.Context, a *incident.Action, role string) (reply.Result, error) {
+	fields := map[string]string{"user": a.By, "by": a.By, "note": a.Note, "channel": a.Channel, "dedup_id": a.DedupID}
+	return b.forward(ctx, http.MethodPut, "roles/"+url.PathEscape(role), fields, a.Incident)
+}
+
+// forward sends one incident request (sub: the path after
+// /v1/incidents/{id}/) to the leader and maps its answer.
+func (b *Backend) forward(ctx context.Context, method, sub string, fields map[string]string, id uint64) (reply.Result, error) {
 	body, _ := json.Marshal(fields)
-	path := "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + url.PathEscape(kind)
+	path := "/v1/incidents/" + strconv.FormatUint(id, 10) + "/" + sub
 	// Signed with the node's cluster credentials, not an API token: a token
 	// rotation must not stop followers from forwarding replies.
-	req, err := b.node.LeaderRequest(ctx, http.MethodPost, path, body)
+	req, err := b.node.LeaderRequest(ctx, method, path, body)
 	if errors.Is(err, cluster.ErrNoLeader) {
 		return reply.Result{}, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
 	}
@@ -67,7 +75,7 @@ func (b *Backend) forward(ctx context.Context, id uint64, kind string, fields ma
 		}
 		return reply.Result{Incident: &inc, Duplicate: resp.Header.Get(cluster.DuplicateHeader) == "true"}, nil
 	case resp.StatusCode == http.StatusConflict:
-		return reply.Result{Incident: b.current(a.Incident)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
+		return reply.Result{Incident: b.current(id)}, fmt.Errorf("%w: %s", incident.ErrConflict, trimSentinel(apiErr.Error))
 	case resp.StatusCode == http.StatusNotFound:
 		return reply.Result{}, fmt.Errorf("%w: %s", incident.ErrNotFound, apiErr.Error)
 	case resp.StatusCode >= 500:

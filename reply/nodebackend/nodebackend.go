@@ -47,6 +47,9 @@ func (b *Backend) PageForToken(token string, now time.Time) (reply.Page, error) 
 		inc, nt, ok := st.Notification(id)
 		if ok {
 			page, found = pageOf(inc, nt), true
+			if nt.Kind == incident.KindRolePage {
+				page.Role = nt.Role // the email answers this one page
+			}
 		}
 	})
 	if !found {
@@ -60,7 +63,9 @@ func (b *Backend) PagesForPhone(phone string) []reply.Page {
 	var out []reply.Page
 	b.node.FSM().ReadIncidents(func(st *incident.State) {
 		for _, p := range st.PhonePages(phone) {
-			out = append(out, pageOf(p.Incident, p.Notification))
+			page := pageOf(p.Incident, p.Notification)
+			page.Role = p.Role
+			out = append(out, page)
 		}
 	})
 	return out
@@ -104,6 +109,9 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 		if req.Kind == reply.ActionUpdate {
 			return b.forwardUpdate(ctx, req)
 		}
+		if req.Kind == reply.ActionRole {
+			return b.forwardRole(ctx, a, req.Role)
+		}
 		return b.forwardAction(ctx, a, req.Severity)
 	}
 	var inc *incident.Incident
@@ -112,6 +120,11 @@ func (b *Backend) Act(ctx context.Context, req reply.Request) (reply.Result, err
 	case reply.ActionUpdate:
 		inc, err = b.node.PostUpdate(ctx, cluster.UpdateRequest{Incident: req.Incident, Audience: req.Audience,
 			Message: req.Text, By: req.User, Channel: req.Channel, DedupID: req.DedupID})
+	case reply.ActionRole:
+		// The person who replied takes the role (a handover when someone
+		// holds it): spec §5.5 "3im", "take im", or an ack of the role page.
+		inc, err = b.node.SubmitRole(ctx, &incident.RoleChange{Incident: req.Incident, Role: req.Role,
+			User: req.User, By: req.User, Channel: req.Channel, Note: note, DedupID: req.DedupID})
 	case reply.ActionSeverity:
 		inc, err = b.node.SubmitSeverity(ctx, &incident.SeverityChange{Incident: req.Incident, Severity: req.Severity,
 			By: req.User, Channel: req.Channel, Note: note, DedupID: req.DedupID})

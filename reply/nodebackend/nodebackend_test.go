@@ -105,3 +105,36 @@ func TestSeverityReplies(t *testing.T) {
 		t.Fatalf("forwarded retry: %+v %v", res, err)
 	}
 }
+
+// TestRoleReplies: SMS 1im takes the role as the paged user on the leader,
+// and a forwarded email "take tl" (PUT /v1/incidents/{id}/roles/{role} on
+// the leader's public API) takes another; each retry acts once.
+func TestRoleReplies(t *testing.T) {
+	_, b := startWithIncident(t)
+	ctx := context.Background()
+	req := reply.Request{Channel: "sms", From: "+31612345001", User: "alice", Incident: 1, Kind: reply.ActionRole,
+		Role: "incident_manager", DedupID: "sms:SMr1", Note: "1im"}
+	res, err := b.Act(ctx, req)
+	if err != nil || res.Duplicate || res.Incident.Roles["incident_manager"] != "alice" || res.Incident.Status != incident.Triggered {
+		t.Fatalf("sms 1im: %+v %v", res, err)
+	}
+	if res, err := b.Act(ctx, req); err != nil || !res.Duplicate {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	a := &incident.Action{Incident: 1, Kind: reply.ActionRole, By: "alice", Channel: "email", Note: "take tl", DedupID: "email:r1"}
+	res, err = b.forwardRole(ctx, a, "tech_lead")
+	if err != nil || res.Duplicate || res.Incident.Roles["tech_lead"] != "alice" || res.Incident.Roles["incident_manager"] != "alice" {
+		t.Fatalf("forwarded take tl: %+v %v", res, err)
+	}
+	last := res.Incident.Timeline[len(res.Incident.Timeline)-1]
+	if last.Type != incident.EntryRoleAssigned || last.To != "alice" || last.Role != "tech_lead" || !strings.Contains(last.Message, "via email") {
+		t.Fatalf("timeline %+v", last)
+	}
+	if res, err := b.forwardRole(ctx, a, "tech_lead"); err != nil || !res.Duplicate {
+		t.Fatalf("forwarded retry: %+v %v", res, err)
+	}
+	a.DedupID = "email:r2"
+	if _, err := b.forwardRole(ctx, a, "scribe"); err == nil || !strings.Contains(err.Error(), `unknown role "scribe"`) {
+		t.Fatalf("forwarded unknown role: %v", err)
+	}
+}

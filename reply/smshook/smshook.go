@@ -280,9 +280,11 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 		Severity: cmd.Severity,
 		Audience: cmd.Audience,
 		Text:     cmd.Text,
+		Role:     cmd.Role,
 		DedupID:  dedupID,
 		Note:     displayText(body, maxNoteBytes),
 	}
+	reply.RoleAck(&req, page)
 	log = log.With("incident", page.Key, "action", cmd.Action, "paged_user", page.User)
 	cctx, cancel := context.WithTimeout(ctx, ActTimeout)
 	defer cancel()
@@ -298,10 +300,10 @@ func (h *handler) handle(ctx context.Context, log *slog.Logger, from, sid, body 
 			log = log.With("first_incident", res.Incident.Key)
 		}
 		log.Info("sms reply already applied (Twilio retry)")
-		return confirmation(cmd.Action, page, res.Incident), OutcomeDuplicate
+		return confirmation(req.Kind, page, res.Incident), OutcomeDuplicate
 	}
 	log.Info("sms reply applied")
-	return confirmation(cmd.Action, page, res.Incident), OutcomeActed
+	return confirmation(req.Kind, page, res.Incident), OutcomeActed
 }
 
 // commitError maps an Act or SetSMSOptOut error to the answer.
@@ -394,7 +396,8 @@ func noPageAnswer(cmd reply.Command, pages []reply.Page) string {
 func confirmation(action string, page reply.Page, inc *incident.Incident) string {
 	verb := map[string]string{
 		incident.Ack: "Acknowledged", incident.Resolve: "Resolved", incident.Escalate: "Escalated",
-		reply.ActionSeverity: "Severity set:", reply.ActionUpdate: "Update posted:",
+		reply.ActionSeverity: "Severity set:", reply.ActionRole: "You took the role on",
+		reply.ActionUpdate: "Update posted:",
 	}[action]
 	return verb + " " + describe(page, inc)
 }
