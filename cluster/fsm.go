@@ -210,7 +210,7 @@ func (f *FSM) applyCommand(now time.Time, c *command) Result {
 	case TypeUpdatePost, TypeUpdateReminder, TypeMaintenance:
 		return f.applyStatusCommand(now, c)
 	case TypeSubscribe, TypeSubscribeConfirm, TypeUnsubscribe, TypeSubscribeMailed, TypeFanoutStart, TypeFanoutProgress:
-		return f.applySubscriberCommand(now, c)
+		return f.applySubscriberCommand(now, c.Type, c.Body)
 	case TypeNodeMeta, TypeNodeRemove:
 		var m NodeMeta
 		if err := json.Unmarshal(c.Body, &m); err != nil {

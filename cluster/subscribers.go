@@ -117,19 +117,19 @@ func isSubscriberType(t CommandType) bool {
 
 // applySubscriberCommand runs under the FSM lock. Subscribing an address
 // that is already subscribed changes nothing (the API answers alike).
-func (f *FSM) applySubscriberCommand(now time.Time, c *command) Result {
+func (f *FSM) applySubscriberCommand(now time.Time, t CommandType, body []byte) Result {
 	var sc SubscriberCommand
-	if err := json.Unmarshal(c.Body, &sc); err != nil {
-		return Result{Err: fmt.Errorf("decode %s: %w", c.Type, err)}
+	if err := json.Unmarshal(body, &sc); err != nil {
+		return Result{Err: fmt.Errorf("decode %s: %w", t, err)}
 	}
 	if sc.Page == "" {
-		return Result{Err: fmt.Errorf("%w: %s: page is required", incident.ErrInvalid, c.Type)}
+		return Result{Err: fmt.Errorf("%w: %s: page is required", incident.ErrInvalid, t)}
 	}
 	s := &f.subs
 	if s.Pages == nil {
 		s.Pages, s.Fanouts, s.order = map[string]map[string]*Subscriber{}, map[string]*Fanout{}, map[string][]*Subscriber{}
 	}
-	switch c.Type {
+	switch t {
 	case TypeSubscribe:
 		return s.subscribe(now, sc)
 	case TypeSubscribeConfirm:
@@ -155,7 +155,7 @@ func (f *FSM) applySubscriberCommand(now time.Time, c *command) Result {
 		}
 		return Result{Value: true}
 	}
-	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
+	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, t)}
 }
 
 func (s *subState) subscribe(now time.Time, sc SubscriberCommand) Result {
