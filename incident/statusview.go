@@ -24,3 +24,18 @@ func (s *State) HasPublicUpdate(id uint64) bool {
 	inc := s.byID(id)
 	return inc != nil && inc.HadPublicUpdate()
 }
+
+// PublicUpdateCount is how many public updates incident id has.
+func (s *State) PublicUpdateCount(id uint64) int {
+	inc := s.byID(id)
+	if inc == nil {
+		return 0
+	}
+	n := 0
+	for i := range inc.Updates {
+		if inc.Updates[i].Public() {
+			n++
+		}
+	}
+	return n
+}

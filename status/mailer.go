@@ -55,6 +55,9 @@ type Mailer struct {
 	fsm  *cluster.FSM
 	log  *slog.Logger
 	pace *pacer
+	// seen: public updates per incident already noticed (touchesPublic).
+	seenMu sync.Mutex
+	seen   map[uint64]int
 }
 
 // NewMailer returns a mailer; register Run with OnLeader.
@@ -71,7 +74,8 @@ func NewMailer(o MailerOptions) *Mailer {
 	if o.NewSender == nil {
 		o.NewSender = smtpSender
 	}
-	return &Mailer{opts: o, fsm: o.Node.FSM(), log: o.Logger.With("component", "status-mailer"), pace: &pacer{interval: time.Duration(float64(time.Second) / o.Rate)}}
+	return &Mailer{opts: o, fsm: o.Node.FSM(), log: o.Logger.With("component", "status-mailer"), pace: &pacer{interval: time.Duration(float64(time.Second) / o.Rate)},
+		seen: map[uint64]int{}}
 }
 
 func smtpSender(cfg *config.Config) (MailSender, error) {
@@ -107,19 +111,32 @@ func (m *Mailer) Run(ctx context.Context) {
 	}
 }
 
-// touchesPublic: an entry changed an incident with a public update.
+// touchesPublic: an entry added a public update to one of the incidents
+// it touched. It remembers each incident's count of public updates, so
+// alerts arriving on an incident that has public updates do not wake the
+// mailer (it would rescan for nothing during an alert storm).
 func (m *Mailer) touchesPublic(ids []uint64) bool {
-	found := false
-	if len(ids) > 0 {
-		m.fsm.ReadIncidents(func(s *incident.State) {
-			for _, id := range ids {
-				if s.HasPublicUpdate(id) {
-					found = true
-					return
-				}
-			}
-		})
+	if len(ids) == 0 {
+		return false
 	}
+	found := false
+	m.fsm.ReadIncidents(func(s *incident.State) {
+		m.seenMu.Lock()
+		defer m.seenMu.Unlock()
+		if len(m.seen) > 10000 { // bounded: forgetting costs one extra pass
+			m.seen = map[uint64]int{}
+		}
+		for _, id := range ids {
+			if !s.HasPublicUpdate(id) {
+				continue
+			}
+			n := s.PublicUpdateCount(id)
+			if n > m.seen[id] {
+				m.seen[id] = n
+				found = true
+			}
+		}
+	})
 	return found
 }
 
