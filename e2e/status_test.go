@@ -277,6 +277,18 @@ func TestStatusPageFeedSummaryAndBrowserAcrossLeaderKill(t *testing.T) {
 	if s.Status != "operational" || len(s.Incidents) != 0 {
 		t.Fatalf("after resolve: %+v", s)
 	}
+
+	// An ad hoc maintenance window on payments shows at once.
+	testcluster.WaitFor(t, 20*time.Second, func() (bool, string) {
+		code, b := stPost(t, c, alive, "/v1/maintenance", map[string]any{"services": []string{"payments"}, "for": "1h", "reason": "Database upgrade", "by": "alice"})
+		return code == 200 || code == 201, fmt.Sprintf("start maintenance: %d %s", code, b)
+	})
+	s = waitSummary(t, alive, func(s stSummary) (bool, string) {
+		return stComponent(s, "payments") == "under_maintenance", "payments " + stComponent(s, "payments")
+	})
+	if s.Status != "under_maintenance" || stComponent(s, "api") != "operational" {
+		t.Fatalf("during maintenance: %+v", s)
+	}
 }
 
 // stMailbox reads aiosmtpd's Maildir, parsing each file once.
