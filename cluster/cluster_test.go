@@ -53,7 +53,7 @@ func trigger(t testing.TB, key string) command {
 func TestUnknownCommandStopsTheNode(t *testing.T) {
 	for name, c := range map[string]command{
 		"unknown type":  {Type: 99, Version: 1, Body: []byte(`{}`)},
-		"newer version": {Type: TypeEvent, Version: commandVersions[TypeEvent] + 1, Body: []byte(`{}`)},
+		"newer version": {Type: TypeEvent, Version: registry[TypeEvent].version + 1, Body: []byte(`{}`)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var fatal error

@@ -50,127 +50,6 @@ const (
 	TypeRoleNotify CommandType = 41 // incident.RoleNotify
 )
 
-// commandVersions is the highest version of each type this binary applies. A
-// log entry with an unknown type or a newer version stops the node loudly: an
-// older binary that skipped it would diverge from its peers.
-//
-// Version 2 of event, action, step_start and delivery (issue 11): an
-// acknowledgement or escalate moves the escalation seq, an ack-timeout step
-// carries and is checked against its deadline, and a delivery may record a
-// flood-control hold. Version-1 entries still apply by the version-1 rules
-// (incident.LogV1), so a log written before the upgrade replays to the same
-// state; a binary that knows only version 1 stops at a version-2 entry.
-var commandVersions = map[CommandType]uint8{
-	// alert_group 2 and event 3 carry the leader's paging plan (business
-	// hours, `deferrals`); only commands with one are stamped so, the
-	// others keep the version before (planVersions, submitIngest).
-	TypeAlertGroup: 2,
-	TypeEvent:      3,
-	TypeStepStart:  2,
-	TypeDelivery:   2,
-	TypeSeverity:   1,
-	// action 3 carries ack_roles (the acknowledger takes the roles without
-	// a from); only an ack with some is stamped 3 (ackRolesVersion).
-	TypeAction:     3,
-	TypeRole:       1,
-	TypeRoleNotify: 1,
-	TypeSMSOptOut:  1,
-	TypeKeyring:    1,
-	TypeConfig:     1,
-	TypeNodeMeta:   1,
-	TypeNodeRemove: 1,
-
-	TypeRestoreChunk:  1,
-	TypeRestoreCommit: 1,
-	TypeRestoreAbort:  1,
-	TypeOverride:      1,
-	TypeEventProgress: 1,
-
-	TypeUpdatePost:     1,
-	TypeUpdateReminder: 1,
-	TypeMaintenance:    1,
-	TypeLoginLink:      1,
-	TypeLoginUse:       1,
-
-	TypeSubscribe:        1,
-	TypeSubscribeConfirm: 1,
-	TypeUnsubscribe:      1,
-	TypeSubscribeMailed:  1,
-	TypeFanoutStart:      1,
-	TypeFanoutProgress:   1,
-}
-
-// planVersions is the first version of each ingest command that may carry
-// a paging plan (incident.Deferral). A command without a plan means the same
-// to a binary from before business hours, so it is stamped one lower and a
-// rolling upgrade does not stop older nodes on every alert; one with a plan
-// stops them instead of letting them page what their peers defer.
-var planVersions = map[CommandType]uint8{TypeAlertGroup: 2, TypeEvent: 3}
-
-func (t CommandType) String() string {
-	switch t {
-	case TypeAlertGroup:
-		return "alert_group"
-	case TypeEvent:
-		return "event"
-	case TypeAction:
-		return "action"
-	case TypeStepStart:
-		return "step_start"
-	case TypeDelivery:
-		return "delivery"
-	case TypeSMSOptOut:
-		return "sms_opt_out"
-	case TypeSeverity:
-		return "severity"
-	case TypeRole:
-		return "role"
-	case TypeRoleNotify:
-		return "role_notify"
-	case TypeKeyring:
-		return "keyring"
-	case TypeConfig:
-		return "config"
-	case TypeNodeMeta:
-		return "node_meta"
-	case TypeNodeRemove:
-		return "node_remove"
-	case TypeRestoreChunk:
-		return "restore_chunk"
-	case TypeRestoreCommit:
-		return "restore_commit"
-	case TypeRestoreAbort:
-		return "restore_abort"
-	case TypeOverride:
-		return "schedule_override"
-	case TypeEventProgress:
-		return "event_progress"
-	case TypeUpdatePost:
-		return "update_post"
-	case TypeUpdateReminder:
-		return "update_reminder"
-	case TypeMaintenance:
-		return "maintenance"
-	case TypeSubscribe:
-		return "subscribe"
-	case TypeSubscribeConfirm:
-		return "subscribe_confirm"
-	case TypeUnsubscribe:
-		return "unsubscribe"
-	case TypeSubscribeMailed:
-		return "subscribe_mailed"
-	case TypeFanoutStart:
-		return "fanout_start"
-	case TypeFanoutProgress:
-		return "fanout_progress"
-	case TypeLoginLink:
-		return "login_link"
-	case TypeLoginUse:
-		return "login_use"
-	}
-	return fmt.Sprintf("type_%d", uint8(t))
-}
-
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the
 // rest the encoded entry. Every entry is a batch so that many requests share
 // one Raft commit (group commit).
@@ -195,12 +74,23 @@ type command struct {
 	Body      json.RawMessage `json:"b"`
 }
 
+// newCommand encodes body as the newest version of type t this binary
+// writes. The leader goes through Node.encodeCommand instead, which applies
+// the version gate.
 func newCommand(t CommandType, body any) (command, error) {
+	s := lookup(t)
+	if s == nil {
+		return command{}, fmt.Errorf("encode %s command: %w", t, errUnknownCommand)
+	}
+	return encodeCommand(t, s.version, body)
+}
+
+func encodeCommand(t CommandType, v uint8, body any) (command, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return command{}, fmt.Errorf("encode %s command: %w", t, err)
 	}
-	return command{Type: t, Version: commandVersions[t], Body: b}, nil
+	return command{Type: t, Version: v, Body: b}, nil
 }
 
 func encodeBatch(b *batch) ([]byte, error) {
@@ -214,7 +104,18 @@ func encodeBatch(b *batch) ([]byte, error) {
 // errUnknownCommand marks log data this binary cannot apply.
 var errUnknownCommand = errors.New("unknown command")
 
-func decodeBatch(data []byte) (*batch, error) {
+// decodedBatch is a log entry with every command body decoded, ready to apply.
+type decodedBatch struct {
+	batch
+	bodies []any
+}
+
+// decodeBatch decodes a whole log entry, every command body included, before
+// anything of it is applied: a type this binary does not know, a version
+// newer than it applies or a body that does not decode strictly is an error
+// that stops the node, because applying less than the leader wrote (or
+// skipping the entry) would make this replica diverge without a word.
+func decodeBatch(data []byte) (*decodedBatch, error) {
 	if len(data) < 2 || data[0] != entryBatch {
 		return nil, fmt.Errorf("%w: log entry kind %v", errUnknownCommand, head(data))
 	}
@@ -222,22 +123,35 @@ func decodeBatch(data []byte) (*batch, error) {
 		return nil, fmt.Errorf("%w: batch format version %d is newer than this binary's %d; upgrade pagerd",
 			errUnknownCommand, data[1], entryBatchVersion)
 	}
-	var b batch
-	if err := json.Unmarshal(data[2:], &b); err != nil {
+	var b decodedBatch
+	if err := decodeStrict(data[2:], &b.batch); err != nil {
 		return nil, fmt.Errorf("decode batch: %w", err)
 	}
-	for _, c := range b.Commands {
-		known, ok := commandVersions[c.Type]
-		if !ok {
+	b.bodies = make([]any, len(b.Commands))
+	for i, c := range b.Commands {
+		s := lookup(c.Type)
+		if s == nil {
 			return nil, fmt.Errorf("%w: type %d; upgrade pagerd", errUnknownCommand, c.Type)
 		}
-		if c.Version > known {
+		if c.Version > s.version {
 			return nil, fmt.Errorf("%w: %s version %d is newer than this binary's %d; upgrade pagerd",
-				errUnknownCommand, c.Type, c.Version, known)
+				errUnknownCommand, c.Type, c.Version, s.version)
 		}
+		if c.Version == 0 {
+			return nil, fmt.Errorf("%w: %s version 0 does not exist", errUnknownCommand, c.Type)
+		}
+		body, err := s.decode(c.Version, c.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: decode %s version %d body of request %s: %v",
+				errBadBody, c.Type, c.Version, c.RequestID, err)
+		}
+		b.bodies[i] = body
 	}
 	return &b, nil
 }
+
+// errBadBody marks a log entry whose command body does not decode.
+var errBadBody = errors.New("undecodable command body")
 
 func head(b []byte) []byte {
 	if len(b) > 2 {

@@ -39,6 +39,29 @@ type NodeMeta struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// Version is the member's binary version (pagerd version), and Commands
+	// the newest version of each command type it applies, by type name: the
+	// leader's version gate reads them (gate.go). Both are empty for a member
+	// that runs a release from before the registry, which applies version 1
+	// of the types it knows (legacyCommands). Older binaries drop these
+	// fields when they apply this entry; members announce them again to
+	// every new leader, so a view that lost them is refilled.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
+}
+
+// Equal reports whether two member records are the same.
+func (m NodeMeta) Equal(o NodeMeta) bool {
+	if m.ID != o.ID || m.RaftAddr != o.RaftAddr || m.HTTPAddr != o.HTTPAddr || m.Version != o.Version ||
+		len(m.Commands) != len(o.Commands) {
+		return false
+	}
+	for k, v := range m.Commands {
+		if w, ok := o.Commands[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is the outcome of one command, handed back to its submitter.
@@ -90,7 +113,9 @@ func NewFSM(fatal func(error)) *FSM {
 	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, fatal: fatal}
 }
 
-// Apply implements raft.FSM. It returns []Result, one per command of the batch.
+// Apply implements raft.FSM. It returns []Result, one per command of the
+// batch. The whole entry is decoded first: an entry this binary cannot
+// decode stops the node before any of its commands is applied.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -107,123 +132,14 @@ func (f *FSM) Apply(l *raft.Log) any {
 		f.lastNow = b.Now
 	}
 	for i := range b.Commands {
-		results[i] = f.applyCommand(b.Now, &b.Commands[i])
-		ch.note(b.Commands[i].Type, results[i])
+		c := &b.Commands[i]
+		results[i] = lookup(c.Type).apply(f, b.Now, c.Version, b.bodies[i])
+		ch.note(c.Type, results[i])
 	}
 	f.mu.Unlock()
 	f.appliedIndex.Store(l.Index)
 	f.notify(ch)
 	return results
-}
-
-func (f *FSM) applyCommand(now time.Time, c *command) Result {
-	switch c.Type {
-	case TypeAlertGroup:
-		var g incident.AlertGroup
-		if err := json.Unmarshal(c.Body, &g); err != nil {
-			return Result{Err: fmt.Errorf("decode alert group: %w", err)}
-		}
-		return Result{Value: f.incidents.ApplyAlertGroup(now, &g)}
-	case TypeEvent:
-		var e incident.Event
-		if err := json.Unmarshal(c.Body, &e); err != nil {
-			return Result{Err: fmt.Errorf("decode event: %w", err)}
-		}
-		e.LogVersion = c.Version
-		return Result{Value: f.incidents.ApplyEvent(now, &e)}
-	case TypeAction:
-		var a incident.Action
-		if err := json.Unmarshal(c.Body, &a); err != nil {
-			return Result{Err: fmt.Errorf("decode action: %w", err)}
-		}
-		a.LogVersion = c.Version
-		inc, err := f.incidents.ApplyAction(now, &a)
-		return Result{Value: inc, Err: err}
-	case TypeStepStart:
-		var st incident.StepStart
-		if err := json.Unmarshal(c.Body, &st); err != nil {
-			return Result{Err: fmt.Errorf("decode step start: %w", err)}
-		}
-		st.LogVersion = c.Version
-		inc, err := f.incidents.ApplyStepStart(now, &st)
-		return Result{Value: inc, Err: err}
-	case TypeDelivery:
-		var d incident.Delivery
-		if err := json.Unmarshal(c.Body, &d); err != nil {
-			return Result{Err: fmt.Errorf("decode delivery: %w", err)}
-		}
-		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, &d), d: &d}}
-	case TypeSeverity:
-		var sc incident.SeverityChange
-		if err := json.Unmarshal(c.Body, &sc); err != nil {
-			return Result{Err: fmt.Errorf("decode severity change: %w", err)}
-		}
-		inc, err := f.incidents.ApplySeverityChange(now, &sc)
-		return Result{Value: inc, Err: err}
-	case TypeRole:
-		var rc incident.RoleChange
-		if err := json.Unmarshal(c.Body, &rc); err != nil {
-			return Result{Err: fmt.Errorf("decode role change: %w", err)}
-		}
-		inc, err := f.incidents.ApplyRoleChange(now, &rc)
-		return Result{Value: inc, Err: err}
-	case TypeRoleNotify:
-		var rn incident.RoleNotify
-		if err := json.Unmarshal(c.Body, &rn); err != nil {
-			return Result{Err: fmt.Errorf("decode role notify: %w", err)}
-		}
-		inc, err := f.incidents.ApplyRoleNotify(now, &rn)
-		return Result{Value: inc, Err: err}
-	case TypeSMSOptOut:
-		var o incident.SMSOptOut
-		if err := json.Unmarshal(c.Body, &o); err != nil {
-			return Result{Err: fmt.Errorf("decode sms opt-out: %w", err)}
-		}
-		return Result{Value: f.incidents.ApplySMSOptOut(now, &o)}
-	case TypeKeyring:
-		var k KeyringCommand
-		if err := json.Unmarshal(c.Body, &k); err != nil {
-			return Result{Err: fmt.Errorf("decode keyring: %w", err)}
-		}
-		kr := reply.Keyring{Keys: k.Keys}
-		if err := kr.Validate(); err != nil {
-			return Result{Err: fmt.Errorf("keyring: %w", err)}
-		}
-		f.keyring = kr
-		return Result{Value: len(kr.Keys)}
-	case TypeConfig:
-		return f.applyConfig(now, c.Body)
-	case TypeLoginLink:
-		return f.applyLoginLink(now, c.Body)
-	case TypeLoginUse:
-		return f.applyLoginUse(now, c.Body)
-	case TypeRestoreChunk:
-		return f.applyRestoreChunk(c.Body)
-	case TypeRestoreCommit:
-		return f.applyRestoreCommit(c.Body)
-	case TypeRestoreAbort:
-		return f.applyRestoreAbort(c.Body)
-	case TypeOverride:
-		return f.applyOverride(now, c.Body)
-	case TypeEventProgress:
-		return f.applyEventProgress(now, c.Body)
-	case TypeUpdatePost, TypeUpdateReminder, TypeMaintenance:
-		return f.applyStatusCommand(now, c)
-	case TypeSubscribe, TypeSubscribeConfirm, TypeUnsubscribe, TypeSubscribeMailed, TypeFanoutStart, TypeFanoutProgress:
-		return f.applySubscriberCommand(now, c.Type, c.Body)
-	case TypeNodeMeta, TypeNodeRemove:
-		var m NodeMeta
-		if err := json.Unmarshal(c.Body, &m); err != nil {
-			return Result{Err: fmt.Errorf("decode node meta: %w", err)}
-		}
-		if c.Type == TypeNodeRemove {
-			delete(f.nodes, m.ID)
-		} else {
-			f.nodes[m.ID] = m
-		}
-		return Result{Value: m}
-	}
-	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
 }
 
 // applyConfig parses the sources with the captured environment. Parsing is
@@ -290,6 +206,14 @@ func (f *FSM) Nodes() map[string]NodeMeta {
 	return out
 }
 
+// Node returns the record of member id.
+func (f *FSM) Node(id string) (NodeMeta, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.nodes[id]
+	return m, ok
+}
+
 // snapshotHeader is the first line of a snapshot; the incident state follows.
 type snapshotHeader struct {
 	Format  int                 `json:"format"`
@@ -333,8 +257,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers(),
-		LoginLinks: f.sortedLoginLinks()}
+		Maintenance: f.snapshotMaintenance(), LoginLinks: f.sortedLoginLinks(), Subscribers: f.snapshotSubscribers()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
 		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
 	}

@@ -26,6 +26,24 @@ type JoinRequest struct {
 	// join that re-uses a member's id with other addresses is refused: a
 	// second machine started with the same --node-id must not take over.
 	Readdress bool `json:"readdress,omitempty"`
+	// Version and Commands are the joiner's binary version and the newest
+	// version of each command type it applies (NodeMeta); absent from
+	// releases before the version gate.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
+}
+
+// joinMeta is the member record a join writes. A join without versions (an
+// operator's, or a member of the previous release) keeps the versions the
+// member announced before: only the member itself tells them.
+func (n *Node) joinMeta(r JoinRequest) NodeMeta {
+	m := NodeMeta{ID: r.ID, RaftAddr: r.RaftAddr, HTTPAddr: r.HTTPAddr, Version: r.Version, Commands: r.Commands}
+	if m.Commands == nil {
+		if old, ok := n.fsm.Node(r.ID); ok {
+			m.Version, m.Commands = old.Version, old.Commands
+		}
+	}
+	return m
 }
 
 // ErrMemberExists refuses a join that re-uses a member's id elsewhere.
@@ -48,7 +66,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 	if err := cf.Error(); err != nil {
 		return raftError(err)
 	}
-	meta := NodeMeta{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}
+	meta := n.joinMeta(req)
 	suffrage, present := raft.ServerSuffrage(0), false
 	for _, s := range cf.Configuration().Servers {
 		if s.ID != raft.ServerID(req.ID) {
@@ -63,7 +81,7 @@ func (n *Node) Join(ctx context.Context, req JoinRequest) error {
 		suffrage, present = s.Suffrage, !moved
 	}
 	if present && suffrage == raft.Voter {
-		if n.fsm.Nodes()[req.ID] == meta {
+		if rec, ok := n.fsm.Node(req.ID); ok && rec.Equal(meta) {
 			return nil
 		}
 		_, err := n.Submit(ctx, TypeNodeMeta, meta)
@@ -160,14 +178,21 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 	return err
 }
 
-// joinLoop asks the given members to add this node until one accepts.
+// joinLoop asks the given members to add this node until one accepts. A
+// member running a release from before the version gate refuses the version
+// fields (400, unknown field), so it is then asked without them; this node
+// announces its versions to a later leader (announceLoop).
 func (n *Node) joinLoop() {
-	req := JoinRequest{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
-	body, _ := json.Marshal(req)
+	self := n.self()
+	req := JoinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, Version: self.Version, Commands: self.Commands}
+	legacy := JoinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr}
 	delay := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		for _, u := range n.opts.Join {
-			err := n.postJoin(u, body)
+			err := n.postJoin(u, req)
+			if refusedAsUnknown(err) {
+				err = n.postJoin(u, legacy)
+			}
 			if err == nil {
 				n.log.Info("joined cluster", "via", u)
 				return
@@ -182,7 +207,11 @@ func (n *Node) joinLoop() {
 	}
 }
 
-func (n *Node) postJoin(base string, body []byte) error {
+func (n *Node) postJoin(base string, jr JoinRequest) error {
+	body, err := json.Marshal(jr)
+	if err != nil {
+		return fmt.Errorf("encode join request: %w", err)
+	}
 	req, err := n.NodeRequest(context.Background(), http.MethodPost, base, "/v1/cluster/join", body)
 	if err != nil {
 		return err
@@ -194,7 +223,7 @@ func (n *Node) postJoin(base string, body []byte) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		return &joinError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
 	}
 	return nil
 }
@@ -216,6 +245,11 @@ type MemberStatus struct {
 	// unreachable (no answer), or unknown (an answer, but not a pagerd
 	// member by that id).
 	State string `json:"state"`
+	// Version is the member's binary version and Commands the newest
+	// version of each command type it applies, as it announced them; both
+	// empty for a member running a release from before the version gate.
+	Version  string           `json:"version,omitempty"`
+	Commands map[string]uint8 `json:"commands,omitempty"`
 }
 
 // Status is GET /v1/cluster.
@@ -224,6 +258,9 @@ type Status struct {
 	Term         uint64         `json:"term"`
 	AppliedIndex uint64         `json:"applied_index"`
 	Nodes        []MemberStatus `json:"nodes"`
+	// CommandVersions is the version of each command type the leader
+	// writes now: the newest every member applies (the version gate).
+	CommandVersions map[string]uint8 `json:"command_versions"`
 }
 
 // Status reports membership as this node sees it. Each member's liveness is
@@ -234,12 +271,16 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		return nil, raftError(err)
 	}
 	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
-	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.AppliedIndex()}
+	st := &Status{Leader: n.Leader(), Term: term, AppliedIndex: n.AppliedIndex(), CommandVersions: n.GateVersions()}
 	meta := n.fsm.Nodes()
 	var wg sync.WaitGroup
 	for _, s := range cf.Configuration().Servers {
-		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: meta[string(s.ID)].HTTPAddr,
-			Suffrage: strings.ToLower(s.Suffrage.String())}
+		rec := meta[string(s.ID)]
+		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: rec.HTTPAddr,
+			Suffrage: strings.ToLower(s.Suffrage.String()), Version: rec.Version, Commands: rec.Commands}
+		if m.ID == n.opts.NodeID { // this node's own, even before its record is committed
+			m.Version, m.Commands = n.opts.Version, CommandVersions()
+		}
 		st.Nodes = append(st.Nodes, m)
 	}
 	for i := range st.Nodes {

@@ -59,6 +59,9 @@ type Options struct {
 	// info, warn, error); warn when empty.
 	RaftLogLevel string
 
+	// Version is this binary's version, shown by GET /v1/cluster.
+	Version string
+
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
 	Fatal func(error)
@@ -145,8 +148,9 @@ func Open(opts Options) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
-	n.done.Add(2)
+	n.done.Add(3)
 	go n.watchLeadership(ctx)
+	go n.announceLoop(ctx)
 	go n.watchCatchUp(ctx)
 	return n, nil
 }
@@ -385,8 +389,8 @@ func (n *Node) establish(ctx context.Context) bool {
 	}
 	n.dropAbandonedRestore(ctx)
 	n.ensureKeyring(ctx)
-	self := NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr}
-	if n.fsm.Nodes()[self.ID] != self {
+	self := n.self()
+	if rec, ok := n.fsm.Node(self.ID); !ok || !rec.Equal(self) {
 		if _, err := n.Submit(ctx, TypeNodeMeta, self); err != nil {
 			n.log.Warn("record own address", "err", err)
 		}
@@ -410,7 +414,7 @@ func (n *Node) establish(ctx context.Context) bool {
 // value its apply produced. Only the leader accepts; elsewhere the error is
 // Unavailable (HTTP handlers forward to the leader before calling this).
 func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error) {
-	c, err := newCommand(t, body)
+	c, err := n.encodeCommand(t, body)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +428,7 @@ func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (in
 	if g.Status == "resolved" {
 		g.Postmortem = n.postmortemSeverities()
 	}
-	return submitIngest(ctx, n, TypeAlertGroup, g, len(g.Deferrals) > 0)
+	return submitIngest(ctx, n, TypeAlertGroup, g)
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
@@ -435,20 +439,15 @@ func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.Ing
 	if e.Action == incident.ActionResolve {
 		e.Postmortem = n.postmortemSeverities()
 	}
-	return submitIngest(ctx, n, TypeEvent, e, len(e.Deferrals) > 0)
+	return submitIngest(ctx, n, TypeEvent, e)
 }
 
-// submitIngest commits an alert group or event, stamped with the version
-// before planVersions unless it carries a paging plan.
-func submitIngest(ctx context.Context, n *Node, t CommandType, body any, planned bool) (incident.IngestResult, error) {
-	c, err := newCommand(t, body)
-	if err != nil {
-		return incident.IngestResult{}, err
-	}
-	if !planned {
-		c.Version = planVersions[t] - 1
-	}
-	v, err := n.batcher.submit(ctx, c)
+// submitIngest commits an alert group or event. The version gate chooses
+// its version: until every member applies the newest, it is written without
+// the paging plan (and what else the older version lacks), so older members
+// page as they did instead of stopping.
+func submitIngest(ctx context.Context, n *Node, t CommandType, body any) (incident.IngestResult, error) {
+	v, err := n.Submit(ctx, t, body)
 	if err != nil {
 		return incident.IngestResult{}, err
 	}
@@ -469,14 +468,9 @@ func (n *Node) SubmitAction(ctx context.Context, a *incident.Action) (*incident.
 		// Only a person (a configured user, not a token name) takes roles.
 		a.AckRoles = n.ackRoles()
 	}
-	c, err := newCommand(TypeAction, a)
-	if err != nil {
-		return nil, err
-	}
-	if len(a.AckRoles) == 0 {
-		c.Version = ackRolesVersion - 1
-	}
-	v, err := n.batcher.submit(ctx, c)
+	// The version gate writes the roles only once every member applies
+	// them (action version ackRolesVersion); before, the ack gives none.
+	v, err := n.Submit(ctx, TypeAction, a)
 	inc, _ := v.(*incident.Incident) // set with ErrDuplicate too
 	return inc, err
 }

@@ -8,11 +8,10 @@ import (
 	"github.com/pagerd/pagerd/incident"
 )
 
-// ackRolesVersion is the action version that may carry ack_roles. An
-// action without them means the same to a binary from before roles, so it
-// is stamped one lower and a rolling upgrade does not stop older nodes on
-// every reply; an ack that gives roles stops them instead of letting them
-// diverge.
+// ackRolesVersion is the action version that may carry ack_roles. The
+// version gate (gate.go) writes it only once every member applies it;
+// before, an ack is written one version lower without the roles, so older
+// members neither stop nor diverge.
 const ackRolesVersion = 3
 
 // SubmitRole commits a person taking, handing over or releasing a role.

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,29 +9,12 @@ import (
 	"github.com/pagerd/pagerd/incident"
 )
 
-// applyStatusCommand applies the status-communication commands: updates,
-// cadence reminders and ad hoc maintenance windows.
-func (f *FSM) applyStatusCommand(now time.Time, c *command) Result {
-	switch c.Type {
-	case TypeUpdatePost:
-		var up incident.UpdatePost
-		if err := json.Unmarshal(c.Body, &up); err != nil {
-			return Result{Err: fmt.Errorf("decode update: %w", err)}
-		}
-		inc, err := f.incidents.ApplyUpdatePost(now, &up)
-		return Result{Value: inc, Err: err}
-	case TypeUpdateReminder:
-		var r incident.UpdateReminder
-		if err := json.Unmarshal(c.Body, &r); err != nil {
-			return Result{Err: fmt.Errorf("decode update reminder: %w", err)}
-		}
-		inc, err := f.incidents.ApplyUpdateReminder(now, &r)
-		return Result{Value: inc, Err: err}
-	case TypeMaintenance:
-		return f.applyMaintenance(now, c.Body)
-	}
-	return Result{Err: fmt.Errorf("%w: type %d", errUnknownCommand, c.Type)}
-}
+// finalUpdateVersion is the action version that may carry a resolve's
+// postmortem severities (incident.Action.Postmortem); alert_group 3 and
+// event 4 likewise. Older versions are written without them until every
+// member applies these: no member can have posted a status update before
+// (update_post is gated the same way), so there is no final update to post.
+const finalUpdateVersion = 4
 
 // SubmitUpdate commits a status update. The caller (API, reply handler)
 // has rendered any template and checked the components; the leader stamps

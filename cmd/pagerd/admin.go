@@ -40,11 +40,13 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 		c.emit(stdout, raw, func() {
 			fmt.Fprintf(stdout, "leader: %s  term: %d  applied index: %d\n", st.Leader, st.Term, st.AppliedIndex)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATE\tSUFFRAGE\tRAFT\tHTTP")
+			fmt.Fprintln(tw, "ID\tSTATE\tSUFFRAGE\tRAFT\tHTTP\tVERSION\tCOMMANDS")
 			for _, n := range st.Nodes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, n.State, n.Suffrage, n.RaftAddr, n.HTTPAddr)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.State, n.Suffrage, n.RaftAddr, n.HTTPAddr,
+					orText(n.Version, "-"), memberCommands(n.Commands))
 			}
 			tw.Flush()
+			fmt.Fprintf(stdout, "leader writes: %s\n", commandVersionsLine(st.CommandVersions))
 		})
 		return nil
 	case "remove":

@@ -136,6 +136,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		Logger:     log, Registry: reg,
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
 		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs, RaftLogLevel: f.raftLogLevel,
+		Version: nodeVersion(),
 	})
 	if err != nil {
 		return err

@@ -60,3 +60,7 @@ func versionLine() string {
 	}
 	return line
 }
+
+// nodeVersion is versionLine without the program name: what this node
+// announces to the cluster (GET /v1/cluster, pagerd cluster status).
+func nodeVersion() string { return versionLine()[len("pagerd "):] }

@@ -114,6 +114,9 @@ type Options struct {
 	// SMTP gives every node an inbound SMTP port (--smtp-addr) for email
 	// replies; the config then needs channels.email.reply_domain.
 	SMTP bool
+	// Binary is the pagerd binary every node runs (Node.UseBinary changes
+	// one node's); the current tree's build when empty.
+	Binary string
 }
 
 // Cluster is a set of node processes.
@@ -136,6 +139,7 @@ type Node struct {
 	lastExit                        *os.ProcessState
 	logPath                         string
 	join                            []string
+	bin                             string // Node.UseBinary; the cluster's when empty
 }
 
 // Start runs n nodes: the first bootstraps, the others join it. It returns
@@ -145,7 +149,10 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	if opts.Config == "" {
 		opts.Config = DefaultConfig
 	}
-	c := &Cluster{t: t, bin: Binary(t), dir: t.TempDir(), opts: opts}
+	c := &Cluster{t: t, bin: opts.Binary, dir: t.TempDir(), opts: opts}
+	if c.bin == "" {
+		c.bin = Binary(t)
+	}
 	c.configPath = filepath.Join(c.dir, "config.yaml")
 	if err := os.WriteFile(c.configPath, []byte(opts.Config), 0o600); err != nil {
 		t.Fatal(err)
@@ -200,7 +207,7 @@ func (n *Node) Start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(n.c.bin, args...)
+	cmd := exec.Command(n.binary(), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Members prove themselves to each other with a cluster secret (or
 	// Raft TLS files among ExtraArgs); Env may override it.
