@@ -15,6 +15,8 @@ func TestRequiredScope(t *testing.T) {
 		{"GET", "GET /v1/incidents/{id}", "read"},
 		{"HEAD", "GET /v1/incidents/{id}", "read"},
 		{"POST", "POST /v1/incidents/{id}/{action}", "respond"},
+		{"POST", "POST /v1/incidents/{id}/impact", "respond"},
+		{"GET", "GET /v1/incidents/{id}/summary", "read"},
 		{"GET", "GET /v1/oncall", "read"},
 		{"GET", "GET /v1/schedules/{id}/oncall", "read"},
 		{"GET", "GET /v1/schedules/{id}/shifts", "read"},

@@ -72,6 +72,8 @@ func New(o Options) *Server {
 	m.Handle("DELETE /v1/maintenance/{id}", s.auth(lead(http.HandlerFunc(s.endMaintenance))))
 	m.Handle("PUT /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.putRole))))
 	m.Handle("DELETE /v1/incidents/{id}/roles/{role}", s.auth(lead(http.HandlerFunc(s.deleteRole))))
+	m.Handle("POST /v1/incidents/{id}/impact", s.auth(lead(http.HandlerFunc(s.setImpact))))
+	m.Handle("GET /v1/incidents/{id}/summary", s.auth(http.HandlerFunc(s.getSummary)))
 	m.Handle("GET /v1/config", s.auth(http.HandlerFunc(s.getConfig)))
 	m.Handle("PUT /v1/config", s.auth(lead(http.HandlerFunc(s.putConfig))))
 	m.Handle("GET /v1/cluster", s.auth(http.HandlerFunc(s.clusterStatus)))

@@ -213,6 +213,23 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("role notify: %+v", r.Value)
 			}
 		}},
+		{t: TypeAction, v: 4, body: func() any {
+			return &incident.Action{Incident: 4, Kind: incident.Resolve, By: "alice", Channel: "api", Note: "fixed"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			// Version 4: the resolve mails the summary to everyone paged or
+			// holding a role (alice took commander, bob scribe).
+			inc, _ := r.Value.(*incident.Incident)
+			mails := map[string]bool{}
+			for _, n := range inc.Notifications {
+				if n.Kind == incident.KindSummary && n.Status == incident.NotifyQueued {
+					mails[n.User] = true
+				}
+			}
+			if inc == nil || inc.Status != incident.Resolved || !mails["alice"] || !mails["bob"] {
+				t.Fatalf("action v4: %+v", r.Value)
+			}
+		}},
 		{t: TypeSMSOptOut, v: 1, body: func() any { return &incident.SMSOptOut{Phone: "+31612345001", Off: true, DedupID: "SM1000"} },
 			check: func(t *testing.T, f *FSM, r Result) {
 				if r.Value != true {
@@ -246,7 +263,7 @@ func goldenSteps(snap []byte) []goldenStep {
 		// resolves carrying the postmortem severities (alert_group 3,
 		// event 4 with a final public update, action 4), an ad hoc window.
 		{t: TypeUpdatePost, v: 1, body: func() any {
-			return &incident.UpdatePost{Incident: 4, Audience: incident.AudiencePublic, Phase: incident.PhaseIdentified,
+			return &incident.UpdatePost{Incident: 3, Audience: incident.AudiencePublic, Phase: incident.PhaseIdentified,
 				Message: "Queue consumers restarted", Components: map[string]string{"api": "partial_outage"}, By: "admin",
 				Channel: "api", ByToken: true, NextUpdateAt: tp("0s")}
 		}, check: func(t *testing.T, f *FSM, r Result) {
@@ -256,8 +273,8 @@ func goldenSteps(snap []byte) []goldenStep {
 			}
 		}},
 		{t: TypeUpdateReminder, v: 1, body: func() any {
-			return &incident.UpdateReminder{Incident: 4, Due: goldenNow, Message: "status update overdue; reminding the comms manager: bob",
-				Notifications: []incident.Notification{{ID: "u4-1-1-0", User: "bob", Channel: incident.ChannelEmail, To: "bob@example.com", Status: incident.NotifyQueued, DueAt: goldenNow}}}
+			return &incident.UpdateReminder{Incident: 3, Due: goldenNow, Message: "status update overdue; reminding the comms manager: bob",
+				Notifications: []incident.Notification{{ID: "u3-1-1-0", User: "bob", Channel: incident.ChannelEmail, To: "bob@example.com", Status: incident.NotifyQueued, DueAt: goldenNow}}}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
 			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.UpdateOverdue == nil || inc.UpdateOverdue.Reminders != 1 {
@@ -277,22 +294,22 @@ func goldenSteps(snap []byte) []goldenStep {
 			})
 		}},
 		{t: TypeEvent, v: 4, body: func() any {
-			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionResolve, DedupKey: "ev-3", AutoResolve: true,
+			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionResolve, DedupKey: "ev-1", AutoResolve: true,
 				RulesVersion: 1, Postmortem: []string{"sev1", "sev2"}}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			f.ReadIncidents(func(st *incident.State) {
-				inc, _ := st.Get(4)
+				inc, _ := st.Get(3)
 				if inc == nil || inc.Status != incident.Resolved || len(inc.Updates) != 2 || inc.Updates[1].Message != "Service restored; a postmortem will follow." {
-					t.Fatalf("event v4 did not resolve incident 4 with a final update: %+v", inc)
+					t.Fatalf("event v4 did not resolve incident 3 with a final update: %+v", inc)
 				}
 			})
 		}},
-		{t: TypeAction, v: 4, body: func() any {
-			return &incident.Action{Incident: 3, Kind: incident.Resolve, By: "alice", Channel: "api", Postmortem: []string{"sev1", "sev2"}}
+		{t: TypeAction, v: 5, body: func() any {
+			return &incident.Action{Incident: 1, Kind: incident.Resolve, By: "alice", Channel: "api", Postmortem: []string{"sev1", "sev2"}}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
 			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Resolved {
-				t.Fatalf("action v4: %+v", r.Value)
+				t.Fatalf("action v5: %+v", r.Value)
 			}
 		}},
 		{t: TypeMaintenance, v: 1, body: func() any {

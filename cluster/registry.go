@@ -59,8 +59,10 @@ var registry = map[CommandType]*commandSpec{
 	}), downgradeEvent),
 	// Version 2 (same body): an ack or escalate moves the escalation's seq,
 	// so a step planned before it is stale (incident.LogV1); version 3
-	// (ackRolesVersion) may carry ack_roles, the roles an ack gives; version
-	// 4 (finalUpdateVersion) may carry a resolve's postmortem severities.
+	// (ackRolesVersion) may carry ack_roles, the roles an ack gives;
+	// version 4 (incident.SummaryLogVersion): a resolve queues the
+	// resolution summary mails, and the kind may be impact; version 5
+	// (finalUpdateVersion) may carry a resolve's postmortem severities.
 	TypeAction: withDowngrade(specV("action", finalUpdateVersion, func(f *FSM, now time.Time, v uint8, a *incident.Action) Result {
 		a.LogVersion = v
 		inc, err := f.incidents.ApplyAction(now, a)
@@ -250,18 +252,22 @@ func downgradeEvent(body any, v uint8) (any, bool) {
 // downgradeAction writes an action for members that apply an older
 // version: without the roles an ack gives (until every member applies
 // them, an ack gives none); otherwise the same body, which such a member
-// applies with its version's rules.
+// applies with its version's rules (a resolve below version 4 mails no
+// summary). An impact is refused until every member applies version 4.
 func downgradeAction(body any, v uint8) (any, bool) {
 	a, ok := body.(*incident.Action)
-	if !ok || v < 1 || v >= finalUpdateVersion {
+	if !ok || v < 1 || v >= finalUpdateVersion || (a.Kind == incident.Impact && v < incident.SummaryLogVersion) {
+		// An impact needs version 4: older members would refuse it as
+		// unknown while the upgraded ones record it.
 		return nil, false
 	}
+	// Below version 4 a resolve mails no summary: until every member is
+	// upgraded, a resolve sends none, as before.
 	old := *a
 	old.Postmortem = nil // as downgradeAlertGroup
-	if v == ackRolesVersion {
-		return &old, true
+	if v < ackRolesVersion {
+		old.AckRoles = nil
 	}
-	old.AckRoles = nil
 	return &old, true
 }
 

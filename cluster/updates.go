@@ -10,11 +10,11 @@ import (
 )
 
 // finalUpdateVersion is the action version that may carry a resolve's
-// postmortem severities (incident.Action.Postmortem); alert_group 3 and
-// event 4 likewise. Older versions are written without them until every
+// postmortem severities (incident.Action.Postmortem), after version 4
+// (incident.SummaryLogVersion); alert_group 3 and event 4 likewise. Older versions are written without them until every
 // member applies these: no member can have posted a status update before
 // (update_post is gated the same way), so there is no final update to post.
-const finalUpdateVersion = 4
+const finalUpdateVersion = 5
 
 // SubmitUpdate commits a status update. The caller (API, reply handler)
 // has rendered any template and checked the components; the leader stamps

@@ -16,6 +16,9 @@ import (
 // environment values gets the same Config.
 type Config struct {
 	Timezone string `yaml:"timezone"`
+	// PublicURL is where people reach this cluster's console (spec §5.1);
+	// links in pages, summaries and mails are built from it (publicurl.go).
+	PublicURL string `yaml:"public_url"`
 	// Auth is how the API authenticates: "tokens" (the default: api_tokens,
 	// at least one with scope admin) or "none" (an open API, which only a
 	// node started with --dev accepts).

@@ -85,6 +85,7 @@ func (v *validator) run() {
 	v.checkStatusPages()
 	v.checkUpdateTemplates()
 	v.checkMaintenance()
+	v.checkPublicURL()
 	v.fillZones()
 	v.cfg.fillSeverityDefaults()
 }

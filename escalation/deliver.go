@@ -43,7 +43,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	}
 	if n.Channel == incident.ChannelWebhook {
 		t.send(job{channel: n.Channel, target: n.To, items: []incident.DeliveryItem{item},
-			msg: &notify.Message{ID: n.ID, Incident: inc, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc)}}, cfg, version)
+			msg: &notify.Message{ID: n.ID, Incident: inc, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc), PublicURL: cfg.PublicURL}}, cfg, version)
 		return
 	}
 	user, ok := cfg.User(n.User)
@@ -74,7 +74,15 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 
 // message builds the page of one notification.
 func (t *term) message(inc *incident.Incident, n *incident.Notification, user config.User, cfg *config.Config, now time.Time) *notify.Message {
-	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc), Kind: n.Kind}
+	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc),
+		PublicURL: cfg.PublicURL}
+	if n.Kind == incident.KindSummary {
+		// The resolution summary (resolution.go): no reply code or Reply-To,
+		// there is nothing left to act on by reply.
+		m.Resolution = incident.BuildSummary(inc, now, cfg.IncidentURL(inc.Key))
+		m.Resolution.BridgeURL = m.BridgeURL
+		return m
+	}
 	if n.ReplyCode > 0 {
 		m.ReplyCode = strconv.Itoa(n.ReplyCode)
 	}
@@ -138,7 +146,7 @@ func (t *term) flushFlood(cfg *config.Config, version string, now time.Time) {
 			h := live[0]
 			j = job{channel: b.key.channel, items: []incident.DeliveryItem{itemFor(h)}, msg: t.message(h.inc, &h.n, user, cfg, now)}
 		} else {
-			j = t.summary(b.key.channel, user, live)
+			j = t.summary(b.key.channel, user, live, cfg.PublicURL)
 		}
 		j.flood, j.admitted = &b.key, now
 		t.send(j, cfg, version)
@@ -147,9 +155,9 @@ func (t *term) flushFlood(cfg *config.Config, version string, now time.Time) {
 
 // summary bundles held notifications into one message (spec §4 Delivery:
 // "the excess is bundled into one summary message").
-func (t *term) summary(channel string, user config.User, held []heldNotification) job {
+func (t *term) summary(channel string, user config.User, held []heldNotification, publicURL string) job {
 	id := "s-" + held[0].n.ID
-	j := job{channel: channel, msg: &notify.Message{ID: id, User: user, Incident: held[len(held)-1].inc}}
+	j := job{channel: channel, msg: &notify.Message{ID: id, User: user, Incident: held[len(held)-1].inc, PublicURL: publicURL}}
 	seen := map[uint64]bool{}
 	for _, h := range held {
 		it := itemFor(h)

@@ -254,13 +254,14 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
 		if all {
 			st.EachOpen(func(inc *incident.Incident) { ids[inc.ID] = true })
+			st.EachPendingSummary(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
 			inc, ok := st.Get(id)
 			if ok {
 				t.observeAck(inc)
 			}
-			if !ok || !inc.Status.Open() {
+			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
 				continue
 			}
 			incs = append(incs, inc)

@@ -94,7 +94,7 @@ func TestResolveStopsEscalation(t *testing.T) {
 	h.runUntil(time.Minute)
 	h.act(id, incident.Resolve)
 	h.runUntil(2 * time.Hour)
-	h.expectSent("0s sms alice step0 loop0 INC-1")
+	h.expectSent("0s sms alice step0 loop0 INC-1", "1m0s email alice resolution INC-1 duration 60s pages 2")
 }
 
 func TestAckTimeoutStartsThePolicyOver(t *testing.T) {

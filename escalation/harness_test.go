@@ -136,9 +136,14 @@ type sent struct {
 	loop     int
 	incident uint64
 	summary  []uint64
+	// resolution is the summary a resolution mail carried (resolution_test.go).
+	resolution *incident.Summary
 }
 
 func (s sent) String() string {
+	if r := s.resolution; r != nil {
+		return fmt.Sprintf("%v %s %s resolution %s duration %ds pages %d", s.at, s.channel, s.to, r.Key, r.Duration.Seconds, pageCount(r))
+	}
 	if len(s.summary) > 0 {
 		return fmt.Sprintf("%v %s %s summary of %d", s.at, s.channel, s.to, len(s.summary))
 	}
@@ -171,6 +176,7 @@ func (r *recorder) Sender(_ *config.Config, _, channel, target string) (notify.S
 		for _, inc := range m.Summary {
 			s.summary = append(s.summary, inc.ID)
 		}
+		s.resolution = m.Resolution
 		r.sent = append(r.sent, s)
 		return notify.Receipt{ProviderID: "p-" + m.ID}, nil
 	}), nil

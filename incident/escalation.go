@@ -173,6 +173,9 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 	if inc == nil {
 		return false
 	}
+	if n := inc.notification(it.Notification); n != nil && n.Kind == KindSummary {
+		return s.applySummaryDelivery(now, inc, n, it)
+	}
 	n := inc.notification(it.Notification)
 	if n == nil || n.Attempts != it.Attempt-1 {
 		return false

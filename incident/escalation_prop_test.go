@@ -105,7 +105,13 @@ func checkEscalationInvariants(t testing.TB, s *State) {
 			ids[n.ID] = true
 			switch n.Status {
 			case NotifyQueued:
-				if inc.Status != Triggered {
+				if n.Kind == KindSummary {
+					// A resolution summary mail waits on a resolved incident,
+					// which the pending index must list for the leader.
+					if _, pending := s.pendingMail[inc.ID]; inc.Status != Resolved || !pending {
+						t.Fatalf("%s is %s with summary mail %s queued (pending %v)", inc.Key, inc.Status, n.ID, pending)
+					}
+				} else if inc.Status != Triggered {
 					t.Fatalf("%s is %s with %s still queued", inc.Key, inc.Status, n.ID)
 				}
 			case NotifySent:

@@ -81,6 +81,9 @@ func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.AcknowledgedAt = cloneTime(inc.AcknowledgedAt)
 	c.ResolvedAt = cloneTime(inc.ResolvedAt)
+	c.DetectedAt = cloneTime(inc.DetectedAt)
+	c.ImpactStartedAt = cloneTime(inc.ImpactStartedAt)
+	c.MitigatedAt = cloneTime(inc.MitigatedAt)
 	c.DeferredUntil = cloneTime(inc.DeferredUntil)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
@@ -193,6 +196,7 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 		}
 		s.incidents = append(s.incidents, inc)
 		if !inc.Status.Open() {
+			s.indexSummaryMail(inc)
 			continue
 		}
 		s.open[openKey{inc.Service, inc.DedupKey}] = inc

@@ -44,6 +44,9 @@ type State struct {
 	// dedupRefused holds the refusal of a remembered reply that was refused
 	// (ErrConflict), so its retry answers the same (rememberAction).
 	dedupRefused map[string]string
+	// pendingMail holds the resolved incidents with a summary mail still
+	// queued (summary_mail.go); derived, rebuilt on restore.
+	pendingMail map[uint64]struct{}
 	// gen is the snapshot generation: an incident whose gen is older is
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
@@ -84,7 +87,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor, g.Postmortem)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion >= rulesSummary, g.Postmortem)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -125,7 +128,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor, e.Postmortem)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion >= rulesSummary, e.Postmortem)
 	default:
 		return res
 	}
@@ -226,7 +229,7 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 		if inc.Status == Resolved {
 			return nil, conflict(inc, "resolve")
 		}
-		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note))
+		s.resolve(now, inc, actor, withNote("resolved via "+channelOf(a), a.Note), mailsSummary(a.LogVersion))
 		inc.postFinalUpdate(now, FinalUpdateText(inc.Severity, a.Postmortem))
 	case Escalate:
 		if inc.Status == Resolved {
@@ -241,6 +244,10 @@ func (s *State) applyAction(now time.Time, inc *Incident, a *Action, actor strin
 			return nil, fmt.Errorf("%w: note: required", ErrInvalid)
 		}
 		inc.addEntry(now, EntryNote, actor, a.Note)
+	case Impact:
+		if err := setImpact(now, inc, a, actor); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Kind)
 	}
@@ -267,7 +274,7 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{}, gen: s.gen,
+		Alerts: []Alert{}, gen: s.gen, DetectedAt: &now,
 	}
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
@@ -315,6 +322,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 			s.dropAlert(inc, a, log)
 			continue
 		}
+		noteDetected(inc, &a)
 		if !known {
 			idx[a.Fingerprint] = len(inc.Alerts)
 			inc.Alerts = append(inc.Alerts, a)
@@ -344,7 +352,7 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, postmortem []string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, mailSummary bool, postmortem []string) {
 	if !inc.Status.Open() {
 		return
 	}
@@ -352,7 +360,7 @@ func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, a
 		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
 		return
 	}
-	s.resolve(now, inc, actor, "resolved by source")
+	s.resolve(now, inc, actor, "resolved by source", mailSummary)
 	inc.postFinalUpdate(now, FinalUpdateText(inc.Severity, postmortem))
 }
 
@@ -387,7 +395,9 @@ func (s *State) escalate(now time.Time, inc *Incident, actor, msg string, logVer
 	inc.addEntry(now, EntryEscalated, actor, msg)
 }
 
-func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
+// resolve closes the incident; mailSummary queues the summary mails (false
+// only when replaying a log entry written before they existed).
+func (s *State) resolve(now time.Time, inc *Incident, actor, msg string, mailSummary bool) {
 	t := now
 	inc.Status = Resolved
 	inc.ResolvedAt = &t
@@ -399,6 +409,9 @@ func (s *State) resolve(now time.Time, inc *Incident, actor, msg string) {
 	stopEscalation(inc, true)
 	s.releaseCodes(inc)
 	inc.addEntry(now, EntryResolved, actor, msg)
+	if mailSummary {
+		s.queueSummaryMail(inc)
+	}
 }
 
 func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {

@@ -69,6 +69,15 @@ type Incident struct {
 	Updates       []Update       `json:"updates,omitempty"`
 	NextUpdateAt  *time.Time     `json:"next_update_at"`
 	UpdateOverdue *UpdateOverdue `json:"update_overdue,omitempty"`
+	// DetectedAt is when monitoring saw the problem: the earliest startsAt
+	// of its alerts, never later than CreatedAt (timestamps.go).
+	DetectedAt *time.Time `json:"detected_at"`
+	// ImpactStartedAt is when customer impact began, as a person said
+	// (POST /v1/incidents/{id}/impact); never guessed, nil until then.
+	ImpactStartedAt *time.Time `json:"impact_started_at"`
+	// MitigatedAt is the first status update with phase monitoring (spec
+	// §5.2); nil until status updates exist and one is posted.
+	MitigatedAt *time.Time `json:"mitigated_at"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }
@@ -142,6 +151,8 @@ type Notification struct {
 	// Kind is "" for a page about the incident, role_page or
 	// role_instructions for Role (roles.go), update_overdue for a status
 	// update reminder (reminder.go).
+	// role_instructions for Role (roles.go), or KindSummary for the
+	// resolution summary mailed on resolve (summary_mail.go).
 	Kind string `json:"kind,omitempty"`
 	Role string `json:"role,omitempty"`
 }
@@ -217,7 +228,8 @@ const (
 //
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
-const RulesCurrent = 1
+//	2: a resolve queues the resolution summary mails (issue 13.6).
+const RulesCurrent = 2
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the
@@ -291,6 +303,8 @@ type Action struct {
 	// Postmortem, for a resolve, is the leader's list of severities that
 	// require a postmortem (the final public update says one will follow).
 	Postmortem []string `json:"postmortem,omitempty"`
+	// StartedAt, for Impact, is when customer impact began.
+	StartedAt *time.Time `json:"started_at,omitempty"`
 	// DedupID makes a retried reply act once (Twilio MessageSid, email
 	// Message-ID and token). Empty: no deduplication.
 	DedupID string `json:"dedup_id,omitempty"`

@@ -13,6 +13,6 @@ func holdsAnyRole(inc *Incident, user string, roles []string) bool {
 	return false
 }
 
-// markMitigated sets mitigated_at on the first monitoring update, once the
-// incident carries the field (issue 13.6 timestamps).
-func (inc *Incident) markMitigated(_ time.Time, _ Update) {}
+// markMitigated sets mitigated_at on the first update in phase monitoring
+// (spec §5.2), whatever its audience.
+func (inc *Incident) markMitigated(now time.Time, u Update) { noteMitigated(inc, u.Phase, now) }

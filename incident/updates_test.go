@@ -48,6 +48,11 @@ func TestUpdatePostAndRefusals(t *testing.T) {
 	if err != nil || len(inc.Updates) != 2 || !inc.HadPublicUpdate() {
 		t.Fatalf("token's public update: %v %+v", err, inc)
 	}
+	// mitigated_at: the first update in phase monitoring (the internal
+	// "identified" one before it did not set it).
+	if inc.MitigatedAt == nil || !inc.MitigatedAt.Equal(at(3)) {
+		t.Fatalf("mitigated_at %v, want %s", inc.MitigatedAt, at(3))
+	}
 	// Resolve: the last public update was not "resolved", so pagerd posts one.
 	inc, err = s.ApplyAction(at(4), &Action{Incident: id, Kind: Resolve, By: "alice", Postmortem: []string{"sev1", "sev2"}})
 	if err != nil {

@@ -48,6 +48,13 @@ type Message struct {
 	// Notice, when set, makes this a plain notice (notice.go) instead of
 	// a page: EmailSubject and EmailBody send its text as it is.
 	Notice *Notice
+	// PublicURL is the active config's public_url; every page, summary and
+	// mail links to its incident in the console from it (console.go).
+	// Empty: no console link.
+	PublicURL string
+	// Resolution, when set, makes this the resolution summary of Incident
+	// mailed on resolve (spec §5.4) instead of a page.
+	Resolution *incident.Summary
 	// Bundled lists the ids of the notifications a summary stands for
 	// (empty for an ordinary page), so that what was sent can be traced
 	// back to every notification it replaced.

@@ -45,6 +45,13 @@ func SMSBody(m *Message) string {
 		head = incidentHead(inc)
 	}
 	title, count := OneLine(inc.Title), " - "+alertCount(inc)+"."
+	if console := ConsoleLink(m.PublicURL, inc); console != "" && smsFits(candidate(head, "", count+" "+console+tail)) {
+		// Every page carries the console link (spec §5.6); a long title is
+		// cut for it, as for the reply instructions. Only a public_url too
+		// long to fit beside the head and the reply instructions is left
+		// out. The graph link comes only when it fits beside all of them.
+		count += " " + console
+	}
 	// The graph link and the bridge link only when they fit beside the
 	// whole title: a cut title costs the on-call more than a missing link,
 	// which the email and the incident carry anyway. The bridge goes first
@@ -209,6 +216,9 @@ func EmailSubject(m *Message) string {
 	}
 	inc := m.Incident
 	s := "[" + incidentKey(inc) + "]"
+	if m.Resolution != nil {
+		s += " Summary:"
+	}
 	if sev := OneLine(inc.Severity); sev != "" {
 		s += " " + sev
 	}
@@ -257,7 +267,7 @@ func EmailBody(m *Message) string {
 	case m == nil:
 		b.WriteString("pagerd notification\n")
 	case m.IsSummary():
-		writeSummary(&b, m.Summary)
+		writeSummary(&b, m.Summary, m.PublicURL)
 	case m.Incident == nil:
 		b.WriteString("pagerd notification\n")
 	case m.Kind == KindUpdateOverdue:
@@ -268,8 +278,13 @@ func EmailBody(m *Message) string {
 		return b.String()
 	case isRoleMessage(m):
 		writeRoleBody(&b, m)
+	case m.Resolution != nil:
+		writeResolution(&b, m.Resolution)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
+		if link := ConsoleLink(m.PublicURL, m.Incident); link != "" {
+			fmt.Fprintf(&b, "\nOpen %s in pagerd: %s\n", incidentKey(m.Incident), link)
+		}
 	}
 	if m != nil && !isRoleMessage(m) {
 		writeReplyHelp(&b, m)
@@ -282,11 +297,15 @@ func EmailBody(m *Message) string {
 	return b.String()
 }
 
-func writeSummary(b *strings.Builder, incs []*incident.Incident) {
+func writeSummary(b *strings.Builder, incs []*incident.Incident, publicURL string) {
 	lines := summaryLines(incs)
-	fmt.Fprintf(b, "%d incidents paged you in a short time; they are bundled into this message:\n\n", len(lines))
-	for _, l := range lines {
+	fmt.Fprintf(b, "%d incidents sent you messages in a short time; they are bundled into this message:\n\n", len(lines))
+	links := summaryLinks(incs, publicURL)
+	for i, l := range lines {
 		b.WriteString("  " + l + "\n")
+		if i < len(links) && links[i] != "" {
+			b.WriteString("    " + links[i] + "\n")
+		}
 	}
 }
 
@@ -386,6 +405,11 @@ func summaryLines(incs []*incident.Incident) []string {
 			continue
 		}
 		l := incidentHead(inc)
+		if inc.Status == incident.Resolved {
+			// Only a resolution summary mail is bundled for a resolved
+			// incident (pages of resolved incidents are dropped): say so.
+			l += " resolved"
+		}
 		if t := OneLine(inc.Title); t != "" {
 			l += ": " + t
 		}

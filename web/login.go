@@ -87,7 +87,7 @@ func (c *Console) loginMail(w http.ResponseWriter, r *http.Request) {
 	}
 	u, ok := findUser(ac.Config, who)
 	if ok && u.Email != "" {
-		if err := c.mailLink(r.Context(), ac, u, linkBase(r)); err != nil {
+		if err := c.mailLink(r.Context(), ac, u, linkBase(r, ac.Config.PublicURL)); err != nil {
 			c.log.Warn("console sign-in link", "user", u.ID, "err", err)
 			var ra interface{ RetryAfter() time.Duration }
 			if errors.As(err, &ra) {
@@ -146,9 +146,15 @@ func linkID(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// linkBase is where the mailed link points: the address the person used
-// to reach the console.
-func linkBase(r *http.Request) string {
+// linkBase is where the mailed link points: the config's public_url when
+// set (every mail's links are built from it, spec §5.1; a Host header is
+// the requester's to choose, and a sign-in link mailed to someone else must
+// never point at a host the requester named), else the address the person
+// used to reach the console.
+func linkBase(r *http.Request, publicURL string) string {
+	if publicURL != "" {
+		return strings.TrimRight(publicURL, "/")
+	}
 	scheme := "http"
 	if servedOverTLS(r) {
 		scheme = "https"

@@ -53,6 +53,8 @@ func init() {
 		"maintenance": {"start SERVICE --for 1h [--reason T] | list | end ID", runMaintenance},
 		"version":     {"print the version", runVersion},
 		"role":        {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
+		"summary":     {"an incident's resolution summary", runSummary},
+		"impact":      {"set when an incident's customer impact began (--at T)", runImpact},
 	}
 }
 

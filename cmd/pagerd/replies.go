@@ -81,8 +81,10 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 	case domain == "":
 		return nil, fmt.Errorf("--smtp-addr needs channels.email.reply_domain in the config: replies are addressed to <token>@reply_domain")
 	}
-	srv, err := mailserver.New(mailserver.Options{Domain: domain, Backend: rw.backend, Confirm: rw.confirm,
-		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg})
+	opts := mailserver.Options{Domain: domain, Backend: rw.backend, Confirm: rw.confirm,
+		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg}
+	opts.IncidentURL = func(key string) string { return cfg().IncidentURL(key) }
+	srv, err := mailserver.New(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,9 @@ type Event struct {
 	Step    int                  `json:"step"`
 	Loop    int                  `json:"loop"`
 	SentAt  time.Time            `json:"sent_at"`
+	// URL is the incident in the console (public_url + /ui/incidents/KEY),
+	// empty without public_url.
+	URL string `json:"url,omitempty"`
 	// BridgeURL is the service's incident call link, if it has one.
 	BridgeURL string `json:"bridge_url,omitempty"`
 }
@@ -80,7 +83,7 @@ type Event struct {
 func EventBody(m *notify.Message, now time.Time) ([]byte, error) {
 	return json.Marshal(Event{
 		ID: m.ID, Type: EventNotify, Incident: m.Incident, Summary: m.Summary,
-		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(), BridgeURL: m.BridgeURL,
+		Step: m.Step, Loop: m.Loop, SentAt: now.UTC(), BridgeURL: m.BridgeURL, URL: notify.ConsoleLink(m.PublicURL, m.Incident),
 	})
 }
 

@@ -95,6 +95,10 @@ type Options struct {
 	// Confirm sends confirmations and explanations, best effort: failures
 	// are logged and change no SMTP answer. Nil: none are sent.
 	Confirm ConfirmFunc
+	// IncidentURL, when set, gives the console link of an incident key
+	// (public_url + /ui/incidents/KEY, "" without public_url); every
+	// confirmation carries it, as every mail from pagerd does.
+	IncidentURL func(key string) string
 	// TLS, when set, enables STARTTLS (not required of clients).
 	TLS *tls.Config
 	// MaxMessageBytes caps a message (advertised as SIZE; larger ones get
@@ -551,6 +555,11 @@ func (s *Server) confirm(log *slog.Logger, page reply.Page, inc *incident.Incide
 	if from != "" && !strings.EqualFold(from, page.To) {
 		body += "\n(Reply received from " + reply.OneLine(from) + ".)\n"
 	}
+	if key := pageKey(page); s.opts.IncidentURL != nil && key != "" {
+		if link := s.opts.IncidentURL(key); link != "" {
+			body += "\nOpen " + key + " in pagerd: " + link + "\n"
+		}
+	}
 	body += "\n-- \npagerd\n"
 	s.mu.Lock()
 	if s.closed {
@@ -644,4 +653,12 @@ func (p slogPrinter) Printf(format string, v ...interface{}) {
 
 func (p slogPrinter) Println(v ...interface{}) {
 	p.log.Warn("smtp: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}
+
+// pageKey is the page's incident key ("INC-42"), from its id when unset.
+func pageKey(page reply.Page) string {
+	if page.Key != "" || page.Incident == 0 {
+		return page.Key
+	}
+	return incident.KeyFor(page.Incident)
 }
