@@ -37,7 +37,8 @@ type MailerOptions struct {
 	// Concurrency is the number of mails in flight, separate from paging:
 	// a fan-out to many subscribers never holds up a page.
 	Concurrency int
-	// BaseURL is the absolute URL links in mails start with.
+	// BaseURL is the absolute URL links in mails start with when the
+	// config has no public_url (this node's HTTP address).
 	BaseURL func() string
 	// NewSender makes the sender for the active config (default: SMTP per
 	// channels.email); nil sender: mail is off.
@@ -199,7 +200,7 @@ func (m *Mailer) confirmations(ctx context.Context, cfg *config.Config, sender M
 
 func (m *Mailer) sendConfirmation(ctx context.Context, cfg *config.Config, sender MailSender, sub cluster.Subscriber) error {
 	kr := m.fsm.Keyring()
-	base := m.opts.BaseURL()
+	base := m.base(cfg)
 	confirm, err := SignedLink(kr, base, purposeConfirm, sub.Page, sub.Email)
 	if err != nil {
 		return err
@@ -278,7 +279,7 @@ func (m *Mailer) runFanout(ctx context.Context, cfg *config.Config, sender MailS
 		return
 	}
 	kr := m.fsm.Keyring()
-	base := m.opts.BaseURL()
+	base := m.base(cfg)
 	for ctx.Err() == nil {
 		batch, next := m.fsm.FanoutBatch(fo.Page, fo.Update, m.opts.Concurrency)
 		if next == 0 {
@@ -345,7 +346,7 @@ func (m *Mailer) updateMail(cfg *config.Config, fo cluster.Fanout) (updateMail, 
 					title := orID(p.Title, p.ID)
 					out.subject = fmt.Sprintf("[%s] %s: %s", title, iv.Name, u.Phase)
 					out.body = fmt.Sprintf("%s (%s) — %s\n%s\n\n%s\n\nStatus page: %s/status/%s\n",
-						iv.Name, iv.Key, u.Phase, u.At.UTC().Format("2 Jan 2006 15:04 UTC"), u.Message, strings.TrimRight(m.opts.BaseURL(), "/"), p.ID)
+						iv.Name, iv.Key, u.Phase, u.At.UTC().Format("2 Jan 2006 15:04 UTC"), u.Message, strings.TrimRight(m.base(cfg), "/"), p.ID)
 				}
 			}
 		})
@@ -368,6 +369,18 @@ func (m *Mailer) send(ctx context.Context, sender MailSender, to, subject, body,
 		}
 	}
 	return err
+}
+
+// base is where readers reach the cluster: the config's public_url (spec
+// §5.1), else this node's address.
+func (m *Mailer) base(cfg *config.Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	if m.opts.BaseURL == nil {
+		return ""
+	}
+	return m.opts.BaseURL()
 }
 
 func pageTitle(cfg *config.Config, page string) string {
