@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -155,22 +154,56 @@ func (s *Server) saveSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// restoreSnapshot spools the upload to a temporary file and restores from
+// it as a stream: a snapshot of 100k incidents is ~100 MiB, and the leader
+// need not hold it beside the replicated staging area.
 func (s *Server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSnapshotBody))
+	f, err := os.CreateTemp("", "pagerd-restore-*.snap")
 	if err != nil {
-		writeBodyError(w, err)
+		writeError(w, http.StatusInternalServerError, "spool snapshot: "+err.Error())
 		return
 	}
-	if err := cluster.ValidateSnapshot(bytes.NewReader(data)); err != nil {
+	defer os.Remove(f.Name())
+	defer f.Close()
+	size, err := io.Copy(f, http.MaxBytesReader(w, r.Body, maxSnapshotBody))
+	if err != nil {
+		if isFileError(err) {
+			writeError(w, http.StatusInternalServerError, "spool snapshot: "+err.Error())
+		} else {
+			writeBodyError(w, err)
+		}
+		return
+	}
+	if err := rewind(f); err != nil {
+		writeError(w, http.StatusInternalServerError, "spool snapshot: "+err.Error())
+		return
+	}
+	if err := cluster.ValidateSnapshot(f); err != nil {
 		writeError(w, http.StatusBadRequest, "snapshot: "+err.Error())
 		return
 	}
-	if err := s.node.RestoreSnapshot(data); err != nil {
+	if err := rewind(f); err != nil {
+		writeError(w, http.StatusInternalServerError, "spool snapshot: "+err.Error())
+		return
+	}
+	if err := s.node.RestoreSnapshotFrom(f); err != nil {
 		s.writeCommitError(w, err)
 		return
 	}
-	s.log.Warn("state restored from snapshot", "bytes", len(data), "by", tokenName(r.Context()))
-	writeJSON(w, http.StatusOK, map[string]any{"status": "restored", "bytes": len(data)})
+	s.log.Warn("state restored from snapshot", "bytes", size, "by", tokenName(r.Context()))
+	writeJSON(w, http.StatusOK, map[string]any{"status": "restored", "bytes": size})
+}
+
+func rewind(f *os.File) error {
+	_, err := f.Seek(0, io.SeekStart)
+	return err
+}
+
+// isFileError reports an error of the spool file (disk full, say) rather
+// than of the request body.
+func isFileError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
 }
 
 // rotateReplyKey adds a new reply-token key; the previous one keeps

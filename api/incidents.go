@@ -116,8 +116,16 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var inc *incident.Incident
-	var ok bool
-	s.node.FSM().ReadIncidents(func(st *incident.State) { inc, ok = st.Get(id) })
+	var ok, removed bool
+	s.node.FSM().ReadIncidents(func(st *incident.State) {
+		inc, ok = st.Get(id)
+		removed = !ok && id <= uint64(st.Len())
+	})
+	if removed {
+		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id)+
+			" was removed by retention (resolved longer ago than retention.resolved); see your exports")
+		return
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "incident not found: "+incident.KeyFor(id))
 		return

@@ -64,6 +64,7 @@ func New(o Options) *Server {
 	}
 	m.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
+	m.Handle("GET /v1/incidents/export", s.auth(http.HandlerFunc(s.exportIncidents)))
 	m.Handle("POST /v1/incidents/{id}/{action}", s.auth(lead(http.HandlerFunc(s.actOnIncident))))
 	m.Handle("POST /v1/incidents/{id}/severity", s.auth(lead(http.HandlerFunc(s.setSeverity))))
 	m.Handle("POST /v1/incidents/{id}/updates", s.auth(lead(http.HandlerFunc(s.postUpdate))))

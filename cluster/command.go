@@ -34,6 +34,8 @@ const (
 	TypeUpdatePost     CommandType = 50 // incident.UpdatePost
 	TypeUpdateReminder CommandType = 51 // incident.UpdateReminder
 	TypeMaintenance    CommandType = 52 // MaintenanceCommand
+	// Retention: the leader removes expired resolved incidents (retention.go).
+	TypePurge CommandType = 30 // incident.Purge
 	// Status page subscribers and the fan-out of public updates
 	// (subscribers.go); 38-39 and 53-59 are reserved for them.
 	TypeSubscribe        CommandType = 38 // SubscriberCommand: a pending subscription

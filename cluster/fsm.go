@@ -1,11 +1,8 @@
 package cluster
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +90,8 @@ type FSM struct {
 	maint maintState
 	// subs are status page subscribers and fan-outs (subscribers.go).
 	subs subState
+	// snapStats is what the last snapshot cost (statemetrics.go).
+	snapStats snapshotStats
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must
@@ -213,151 +212,3 @@ func (f *FSM) Node(id string) (NodeMeta, bool) {
 	m, ok := f.nodes[id]
 	return m, ok
 }
-
-// snapshotHeader is the first line of a snapshot; the incident state follows.
-type snapshotHeader struct {
-	Format  int                 `json:"format"`
-	LastNow time.Time           `json:"last_now"`
-	Config  *ActiveConfig       `json:"config"`
-	Nodes   map[string]NodeMeta `json:"nodes"`
-	Keyring []reply.Key         `json:"keyring,omitempty"`
-	// LoginLinks are the console sign-in links not yet used or expired.
-	LoginLinks []LoginLink `json:"login_links,omitempty"`
-	// AppliedIndex is the FSM's applied index when the snapshot was taken, so
-	// a node restored from it (at startup or by snapshot install) reports
-	// where its state is instead of 0 until the next command.
-	AppliedIndex uint64 `json:"applied_index,omitempty"`
-	// Staging is an operator's restore in progress: its pieces are
-	// replicated state, so a node installing this snapshot mid-restore can
-	// still apply the restore's commit like every other node.
-	Staging *restoreStaging `json:"restore_staging,omitempty"`
-	// Overrides are the runtime schedule overrides (overrides.go).
-	Overrides *overrideState `json:"schedule_overrides,omitempty"`
-	// EventCursors are the event stream cursors (eventcursor.go).
-	EventCursors eventCursors `json:"event_cursors,omitempty"`
-	// Maintenance are the ad hoc maintenance windows (maintenance.go).
-	Maintenance *maintState `json:"maintenance,omitempty"`
-	// Subscribers are status page subscribers and fan-outs (subscribers.go).
-	Subscribers *subState `json:"status_subscribers,omitempty"`
-}
-
-const snapshotFormat = 1
-
-// Snapshot implements raft.FSM. It only freezes a view of the state (a
-// copy of the incident pointers; later changes copy what they touch), so
-// the apply path waits microseconds per thousand incidents, not for the
-// encoding; Persist encodes and writes outside the lock.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	nodes := make(map[string]NodeMeta, len(f.nodes))
-	for k, v := range f.nodes {
-		nodes[k] = v
-	}
-	h := snapshotHeader{Format: snapshotFormat, LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
-		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
-		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		Maintenance: f.snapshotMaintenance(), LoginLinks: f.sortedLoginLinks(), Subscribers: f.snapshotSubscribers()}
-	if f.staging != nil { // pieces already staged never change; later ones are appended past len
-		h.Staging = &restoreStaging{ID: f.staging.ID, Chunks: f.staging.Chunks[:len(f.staging.Chunks):len(f.staging.Chunks)]}
-	}
-	return &fsmSnapshot{header: h, state: f.incidents.Freeze()}, nil
-}
-
-// Restore implements raft.FSM.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	h, st, err := readSnapshot(rc)
-	if err != nil {
-		return err
-	}
-	var ac *ActiveConfig
-	if h.Config != nil {
-		cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
-		if err != nil {
-			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
-		}
-		ac = h.Config
-		ac.Config = cfg
-	}
-	f.mu.Lock()
-	f.incidents, f.lastNow = st, h.LastNow
-	f.keyring = reply.Keyring{Keys: h.Keyring}
-	f.restoreLoginLinks(h.LoginLinks)
-	f.staging = h.Staging
-	f.setOverrides(h.Overrides)
-	f.events = h.EventCursors
-	f.maint = maintState{}
-	if h.Maintenance != nil {
-		f.maint = *h.Maintenance
-	}
-	f.restoreSubscribers(h.Subscribers)
-	f.nodes = h.Nodes
-	if f.nodes == nil {
-		f.nodes = map[string]NodeMeta{}
-	}
-	f.config.Store(ac)
-	// Never backwards: an operator's restore of an older backup replaces the
-	// state at a new, higher log position, so the index already reached stays.
-	if h.AppliedIndex > f.appliedIndex.Load() {
-		f.appliedIndex.Store(h.AppliedIndex)
-	}
-	f.mu.Unlock()
-	f.notify(Change{All: true})
-	return nil
-}
-
-func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		return nil, nil, fmt.Errorf("read snapshot header: %w", err)
-	}
-	var h snapshotHeader
-	if err := json.Unmarshal(line, &h); err != nil {
-		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
-	}
-	if h.Format != snapshotFormat {
-		return nil, nil, fmt.Errorf("snapshot format %d is not %d: %w", h.Format, snapshotFormat, errUnknownCommand)
-	}
-	st, err := incident.ReadSnapshot(br)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &h, st, nil
-}
-
-// ValidateSnapshot checks that r holds a snapshot this binary can restore,
-// its config included.
-func ValidateSnapshot(r io.Reader) error {
-	h, _, err := readSnapshot(r)
-	if err != nil || h.Config == nil {
-		return err
-	}
-	if _, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
-		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
-	}
-	return nil
-}
-
-type fsmSnapshot struct {
-	header snapshotHeader
-	state  *incident.Frozen
-}
-
-func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	w := bufio.NewWriterSize(sink, 1<<20)
-	err := json.NewEncoder(w).Encode(s.header)
-	if err == nil {
-		err = s.state.Encode(w)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("write snapshot: %w", err), sink.Cancel())
-	}
-	return sink.Close()
-}
-
-func (s *fsmSnapshot) Release() {}

@@ -359,6 +359,23 @@ func goldenSteps(snap []byte) []goldenStep {
 					t.Fatal("unsubscribe left the subscriber")
 				}
 			}},
+		{t: TypePurge, v: 1, body: func() any {
+			return &incident.Purge{Cutoff: goldenNow.Add(time.Hour), IDs: []uint64{1, 2, 3}}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			removed, ok := r.Value.(int)
+			left := 0
+			f.ReadIncidents(func(st *incident.State) {
+				for id := uint64(1); id <= 3; id++ {
+					if inc, ok := st.Get(id); ok && inc.Status == incident.Resolved {
+						left++
+					}
+				}
+			})
+			if !ok || removed < 0 || left != 0 {
+				t.Fatalf("purge removed %v; %d resolved incidents left among those it named", r.Value, left)
+			}
+		}},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},
 		{t: TypeRestoreCommit, v: 1, body: func() any {
 			return &RestoreCommit{ID: "r1", Chunks: 1, Size: len(snap), SHA256: hex.EncodeToString(sum[:])}

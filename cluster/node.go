@@ -125,6 +125,7 @@ func Open(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{opts: opts, log: opts.Logger.With("node", opts.NodeID), fsm: NewFSM(opts.Fatal)}
+	n.fsm.SetSnapshotFormatGate(n.snapshotFormatForMembers)
 	if opts.TLS != nil {
 		src, err := newTLSSource(*opts.TLS, func(err error) { n.log.Error("raft TLS", "err", err) })
 		if err != nil {
@@ -144,7 +145,7 @@ func Open(opts Options) (*Node, error) {
 	}
 	n.batcher = newBatcher(n.raft, n.fsm, opts.Clock, opts.NodeID, opts.Registry)
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(&raftCollector{n: n})
+		opts.Registry.MustRegister(&raftCollector{n: n}, &stateCollector{f: n.fsm})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel

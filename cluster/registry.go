@@ -147,6 +147,12 @@ var registry = map[CommandType]*commandSpec{
 	TypeMaintenance: specRaw[MaintenanceCommand]("maintenance", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyMaintenance(now, body)
 	}),
+	// Retention (retention.go): the listed ids resolved at or before the
+	// cutoff leave the state. No older version expresses it, so the gate
+	// holds it back until every member applies it.
+	TypePurge: specRaw[incident.Purge]("purge", 1, func(f *FSM, _ time.Time, body []byte) Result {
+		return f.applyPurge(body)
+	}),
 	// Status page subscribers and fan-outs (subscribers.go).
 	TypeSubscribe:        subscriberSpec("subscribe", TypeSubscribe),
 	TypeSubscribeConfirm: subscriberSpec("subscribe_confirm", TypeSubscribeConfirm),

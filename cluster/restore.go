@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -68,6 +69,15 @@ func (s *restoreStaging) size() int {
 	return n
 }
 
+// reader reads the staged pieces in order without copying them.
+func (s *restoreStaging) reader() io.Reader {
+	rs := make([]io.Reader, len(s.Chunks))
+	for i, c := range s.Chunks {
+		rs[i] = bytes.NewReader(c)
+	}
+	return io.MultiReader(rs...)
+}
+
 // RestoreApplied is the value a successful RestoreCommit returns.
 type RestoreApplied struct {
 	Incidents int `json:"incidents"`
@@ -116,11 +126,15 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	if len(st.Chunks) != c.Chunks || st.size() != c.Size {
 		return Result{Err: fmt.Errorf("restore %s: staged %d chunks, %d bytes; want %d, %d", c.ID, len(st.Chunks), st.size(), c.Chunks, c.Size)}
 	}
-	data := bytes.Join(st.Chunks, nil)
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.SHA256 {
+	sum := sha256.New()
+	for _, piece := range st.Chunks {
+		sum.Write(piece)
+	}
+	if hex.EncodeToString(sum.Sum(nil)) != c.SHA256 {
 		return Result{Err: fmt.Errorf("restore %s: staged bytes do not match the digest", c.ID)}
 	}
-	h, state, ac, err := decodeSnapshot(data)
+	// Read the pieces in place: joining them would hold the snapshot twice.
+	h, state, ac, err := decodeSnapshot(st.reader())
 	if err != nil {
 		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
 	}
@@ -136,7 +150,7 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	if ac != nil {
 		f.config.Store(ac)
 	}
-	return Result{Value: RestoreApplied{Incidents: state.Len(), Bytes: len(data)}}
+	return Result{Value: RestoreApplied{Incidents: state.Len(), Bytes: c.Size}}
 }
 
 func (f *FSM) applyRestoreAbort(body []byte) Result {
@@ -161,8 +175,8 @@ func (f *FSM) RestoreStaged() bool {
 
 // decodeSnapshot reads a whole snapshot and parses its config with the
 // environment captured in it.
-func decodeSnapshot(data []byte) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
-	h, st, err := readSnapshot(bytes.NewReader(data))
+func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
+	h, st, err := readSnapshot(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -183,8 +197,19 @@ func decodeSnapshot(data []byte) (*snapshotHeader, *incident.State, *ActiveConfi
 // fails part-way, the staged pieces are dropped and the state is unchanged;
 // if this leader dies part-way, the next leader drops them.
 func (n *Node) RestoreSnapshot(data []byte) error {
-	if _, _, _, err := decodeSnapshot(data); err != nil {
+	return n.RestoreSnapshotFrom(bytes.NewReader(data))
+}
+
+// RestoreSnapshotFrom is RestoreSnapshot reading the snapshot from r (an
+// uploaded file, say) as a stream: it is decoded once to validate it, then
+// read again piece by piece into the chunk commands, so the leader never
+// holds the whole snapshot beside the replicated staging area.
+func (n *Node) RestoreSnapshotFrom(r io.ReadSeeker) error {
+	if _, _, _, err := decodeSnapshot(r); err != nil {
 		return fmt.Errorf("invalid snapshot: %w", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("restore: rewind snapshot: %w", err)
 	}
 	n.restoreMu.Lock()
 	defer n.restoreMu.Unlock()
@@ -194,17 +219,29 @@ func (n *Node) RestoreSnapshot(data []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), restoreTimeout)
 	defer cancel()
 	id := n.opts.NodeID + "-" + strconv.FormatInt(n.opts.Clock().UnixNano(), 36)
-	seq := 0
-	for off := 0; off < len(data) || seq == 0; off += restoreChunkSize {
-		end := min(off+restoreChunkSize, len(data))
-		if _, err := n.Submit(ctx, TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: data[off:end]}); err != nil {
+	sum := sha256.New()
+	seq, size := 0, 0
+	for {
+		piece := make([]byte, restoreChunkSize) // the command keeps it until committed
+		k, rerr := io.ReadFull(r, piece)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			n.abortRestore(id)
+			return fmt.Errorf("restore: read chunk %d: %w", seq, rerr)
+		}
+		if k == 0 && seq > 0 {
+			break
+		}
+		sum.Write(piece[:k])
+		if _, err := n.Submit(ctx, TypeRestoreChunk, RestoreChunk{ID: id, Seq: seq, Data: piece[:k]}); err != nil {
 			n.abortRestore(id)
 			return fmt.Errorf("restore: stage chunk %d: %w", seq, err)
 		}
-		seq++
+		seq, size = seq+1, size+k
+		if k < restoreChunkSize {
+			break
+		}
 	}
-	sum := sha256.Sum256(data)
-	v, err := n.Submit(ctx, TypeRestoreCommit, RestoreCommit{ID: id, Chunks: seq, Size: len(data), SHA256: hex.EncodeToString(sum[:])})
+	v, err := n.Submit(ctx, TypeRestoreCommit, RestoreCommit{ID: id, Chunks: seq, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))})
 	if err != nil {
 		n.abortRestore(id)
 		return fmt.Errorf("restore: commit: %w", err)

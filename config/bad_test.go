@@ -38,7 +38,7 @@ var badCases = []badCase{
 		`t.yaml:1:1: the top level of a config file must be a mapping, not a list`,
 	}},
 	{"unknown top key", "timezon: UTC\n", nil, []string{
-		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, public_url, auth, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels, business_hours, severities, status_pages, update_templates, maintenance, roles)`,
+		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, public_url, auth, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels, business_hours, severities, status_pages, update_templates, maintenance, roles, retention)`,
 	}},
 	{"unknown nested key", "users:\n  - {id: a, emial: a@example.com}\n", nil, []string{
 		`t.yaml:2:13: users[0]: unknown key "emial" (allowed: id, name, email, phone, notify)`,
@@ -216,6 +216,9 @@ var badCases = []badCase{
 	{"unknown and bad type together", "users:\n  - {id: a, emial: x, phone: [1]}\n", nil, []string{
 		`t.yaml:2:13: users[0]: unknown key "emial" (allowed: id, name, email, phone, notify)`,
 		`t.yaml:2:30: users[0].phone: expected a string, got a list`,
+	}},
+	{"retention too short", "retention: {resolved: 10m}\n", nil, []string{
+		`t.yaml:1:23: retention.resolved: must be at least 1h0m0s (absent means the default, 180d)`,
 	}},
 	{"duration overflow", base + "  - {id: s2, ack_timeout: 100000w}\n", nil, []string{
 		`t.yaml:14:27: services[1].ack_timeout: invalid duration "100000w": too long`,

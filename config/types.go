@@ -46,6 +46,8 @@ type Config struct {
 	// Roles add incident roles or set the built-in ones' from and
 	// instructions (roles.go).
 	Roles []Role `yaml:"roles"`
+	// Retention bounds how long resolved incidents are kept (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.

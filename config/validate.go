@@ -86,6 +86,7 @@ func (v *validator) run() {
 	v.checkUpdateTemplates()
 	v.checkMaintenance()
 	v.checkPublicURL()
+	v.checkRetention()
 	v.fillZones()
 	v.cfg.fillSeverityDefaults()
 }

@@ -99,6 +99,10 @@ func TestStatusUpdatesAPI(t *testing.T) {
 	if code, out := c.Run(n, "update", inc.Key, "--phase", "monitoring", "--next", "10m", "Fix deployed, watching"); code != 0 || !strings.Contains(out, "internal update (monitoring) posted: Fix deployed, watching") {
 		t.Fatalf("pagerd update: %d %s", code, out)
 	}
+	if code, out := c.Run(n, "incident", inc.Key); code != 0 || !strings.Contains(out, "phase:     monitoring") ||
+		!strings.Contains(out, inc.Key+"-U2") || !strings.Contains(out, "public (investigating) by admin: We're investigating") {
+		t.Fatalf("pagerd incident: %d %s", code, out)
+	}
 	if code, out := c.Run(n, "resolve", inc.Key); code != 0 {
 		t.Fatalf("resolve: %d %s", code, out)
 	}

@@ -38,6 +38,9 @@ type alertLog struct {
 	written int
 	more    int // alert entries left out past maxAlertEntries
 	dropped int // new fingerprints not kept past MaxAlerts
+	// coalesce: a repeat of a recent identical entry raises its count
+	// (rules version 2) instead of adding one.
+	coalesce bool
 }
 
 func (l *alertLog) add(typ, msg string) {
@@ -46,6 +49,10 @@ func (l *alertLog) add(typ, msg string) {
 		return
 	}
 	l.written++
+	if l.coalesce {
+		l.inc.addOrCoalesce(l.now, typ, l.actor, msg)
+		return
+	}
 	l.inc.addEntry(l.now, typ, l.actor, msg)
 }
 

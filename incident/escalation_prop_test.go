@@ -89,6 +89,9 @@ func checkEscalationInvariants(t testing.TB, s *State) {
 	t.Helper()
 	codes := map[string]map[int]uint64{} // phone → code → open incident
 	for _, inc := range s.incidents {
+		if inc == nil {
+			continue // removed by retention
+		}
 		if esc := inc.Escalation; esc != nil {
 			if (esc.Exhausted || inc.Status != Triggered) && esc.NextAt != nil {
 				t.Fatalf("%s (%s, exhausted %v) still has a step due at %v\n%s", inc.Key, inc.Status, esc.Exhausted, esc.NextAt, mustJSON(t, inc.Timeline))

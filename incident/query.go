@@ -1,9 +1,7 @@
 package incident
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"sort"
 	"time"
@@ -41,13 +39,13 @@ func (s *State) List(f Filter, before uint64, limit int) (items []*Incident, nex
 	if limit <= 0 {
 		return nil, 0
 	}
-	start := uint64(len(s.incidents))
+	start := s.nextID() - 1
 	if before != 0 && before-1 < start {
 		start = before - 1
 	}
-	for id := start; id >= 1; id-- {
-		inc := s.incidents[id-1]
-		if !f.match(inc) {
+	for id := start; id > s.base; id-- {
+		inc := s.incidents[id-s.base-1]
+		if inc == nil || !f.match(inc) {
 			continue
 		}
 		if len(items) == limit {
@@ -66,6 +64,9 @@ func (s *State) Count(fn func(service string, status Status, n int)) {
 	}
 	counts := map[key]int{}
 	for _, inc := range s.incidents {
+		if inc == nil {
+			continue
+		}
 		counts[key{inc.Service, inc.Status}]++
 	}
 	for k, n := range counts {
@@ -73,8 +74,12 @@ func (s *State) Count(fn func(service string, status Status, n int)) {
 	}
 }
 
-// Len is the number of incidents ever opened.
-func (s *State) Len() int { return len(s.incidents) }
+// Len is the number of incidents ever opened (the last id assigned),
+// including those retention has removed since.
+func (s *State) Len() int { return int(s.nextID() - 1) }
+
+// nextID is the id the next incident gets.
+func (s *State) nextID() uint64 { return s.base + uint64(len(s.incidents)) + 1 }
 
 // Clone returns a deep copy, safe to hand outside the state's lock.
 func (inc *Incident) Clone() *Incident {
@@ -133,102 +138,6 @@ func cloneTime(t *time.Time) *time.Time {
 	return &c
 }
 
-// snapshot is the serialised form of State. Indexes are derived on restore.
-type snapshot struct {
-	Incidents []*Incident          `json:"incidents"`
-	SMSOff    map[string]time.Time `json:"sms_off,omitempty"`
-	Dedup     []dedupRecord        `json:"dedup,omitempty"`
-	// Dropped holds, per open incident past MaxAlerts, the hashes of the
-	// fingerprints it did not keep, so a repeat is not counted again.
-	Dropped []droppedRecord `json:"dropped,omitempty"`
-}
-
-type droppedRecord struct {
-	Incident     uint64   `json:"incident"`
-	Fingerprints []uint64 `json:"fingerprints"` // FNV-64a hashes, ascending
-}
-
-type dedupRecord struct {
-	ID       string `json:"id"`
-	Incident uint64 `json:"incident,omitempty"`
-	Refused  string `json:"refused,omitempty"` // the first delivery's refusal
-}
-
-// WriteSnapshot encodes the whole state.
-func (s *State) WriteSnapshot(w io.Writer) error { return s.Freeze().Encode(w) }
-
-// Frozen is a point-in-time view of a State that stays unchanged while the
-// state goes on applying: Freeze is O(incidents) pointer copies, and
-// changes after it copy the incident they touch (State.own).
-type Frozen struct{ snap snapshot }
-
-// Freeze takes the view. The caller must hold off writers during the call
-// only, not while the view is encoded.
-func (s *State) Freeze() *Frozen {
-	s.gen++
-	snap := snapshot{Incidents: append([]*Incident(nil), s.incidents...), SMSOff: maps.Clone(s.smsOff),
-		Dedup: make([]dedupRecord, len(s.dedupOrder))}
-	for i, id := range s.dedupOrder {
-		snap.Dedup[i] = dedupRecord{ID: id, Incident: s.dedup[id], Refused: s.dedupRefused[id]}
-	}
-	snap.Dropped = s.droppedRecords()
-	return &Frozen{snap: snap}
-}
-
-// Encode writes the view in the snapshot format ReadSnapshot reads.
-func (f *Frozen) Encode(w io.Writer) error {
-	if err := json.NewEncoder(w).Encode(f.snap); err != nil {
-		return fmt.Errorf("encode incident state: %w", err)
-	}
-	return nil
-}
-
-// ReadSnapshot decodes a state written by WriteSnapshot and rebuilds indexes.
-func ReadSnapshot(r io.Reader) (*State, error) {
-	var snap snapshot
-	if err := json.NewDecoder(r).Decode(&snap); err != nil {
-		return nil, fmt.Errorf("decode incident state: %w", err)
-	}
-	s := NewState()
-	for i, inc := range snap.Incidents {
-		if inc == nil || inc.ID != uint64(i+1) {
-			return nil, fmt.Errorf("decode incident state: incident at position %d has id %v", i, inc)
-		}
-		s.incidents = append(s.incidents, inc)
-		if !inc.Status.Open() {
-			s.indexSummaryMail(inc)
-			continue
-		}
-		s.open[openKey{inc.Service, inc.DedupKey}] = inc
-		idx := make(map[string]int, len(inc.Alerts))
-		for j, a := range inc.Alerts {
-			idx[a.Fingerprint] = j
-		}
-		s.alertIndex[inc.ID] = idx
-		for _, n := range inc.Notifications {
-			if n.Channel == ChannelSMS && n.ReplyCode != 0 {
-				if s.phoneCodes[n.To] == nil {
-					s.phoneCodes[n.To] = map[uint64]int{}
-				}
-				s.phoneCodes[n.To][inc.ID] = n.ReplyCode
-			}
-		}
-	}
-	for phone, at := range snap.SMSOff {
-		s.smsOff[phone] = at
-	}
-	for _, d := range snap.Dedup {
-		s.remember(d.ID, d.Incident)
-		if d.Refused != "" {
-			s.dedupRefused[d.ID] = d.Refused
-		}
-	}
-	for _, d := range snap.Dropped {
-		s.restoreDropped(d)
-	}
-	return s, nil
-}
-
 // EachOpen calls fn with every open incident (not a copy: fn must not keep
 // or change it). The order is unspecified.
 func (s *State) EachOpen(fn func(*Incident)) {
@@ -242,7 +151,7 @@ func (s *State) EachOpen(fn func(*Incident)) {
 // windows. Incidents resolved before since sent nothing after it.
 func (s *State) EachSentSince(since time.Time, fn func(*Notification)) {
 	for _, inc := range s.incidents {
-		if inc.ResolvedAt != nil && !inc.ResolvedAt.After(since) {
+		if inc == nil || inc.ResolvedAt != nil && !inc.ResolvedAt.After(since) {
 			continue
 		}
 		for i := range inc.Notifications {

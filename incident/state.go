@@ -25,8 +25,11 @@ var (
 // State holds every incident. It is not safe for concurrent use: the cluster FSM
 // serialises writers and guards readers.
 type State struct {
-	// incidents[i] has ID i+1: ids are dense and assigned in commit order.
+	// incidents[i] has ID base+i+1: ids are dense and assigned in commit
+	// order; an incident removed by retention leaves nil, and the removed
+	// ones at the front are trimmed off (base moves past them).
 	incidents []*Incident
+	base      uint64
 	// open maps service and dedup key to the open incident of that pair.
 	open map[openKey]*Incident
 	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
@@ -87,7 +90,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		retitle(inc, g.Title)
 	}
 	if g.Status == "resolved" {
-		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion >= rulesSummary, g.Postmortem)
+		s.sourceResolved(now, inc, g.AutoResolve, actor, g.RulesVersion, g.Postmortem)
 	}
 	return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey}
 }
@@ -128,7 +131,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if inc == nil {
 			return res
 		}
-		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion >= rulesSummary, e.Postmortem)
+		s.sourceResolved(now, inc, e.AutoResolve, actor, e.RulesVersion, e.Postmortem)
 	default:
 		return res
 	}
@@ -267,7 +270,7 @@ func conflict(inc *Incident, verb string) error {
 }
 
 func (s *State) create(now time.Time, service, dedupKey, source, integration, title, policy string) *Incident {
-	id := uint64(len(s.incidents) + 1)
+	id := s.nextID()
 	if title == "" {
 		title = dedupKey
 	}
@@ -312,7 +315,7 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		idx = make(map[string]int, min(len(alerts), MaxAlerts))
 		s.alertIndex[inc.ID] = idx
 	}
-	log := &alertLog{inc: inc, now: now, actor: actor}
+	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= rulesCoalesce}
 	for _, a := range alerts {
 		i, known := idx[a.Fingerprint]
 		if !known && a.Status == "resolved" && rules >= 1 {
@@ -352,15 +355,20 @@ func entryForNew(a Alert) string {
 }
 
 // sourceResolved handles a source saying the problem is gone.
-func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, mailSummary bool, postmortem []string) {
+func (s *State) sourceResolved(now time.Time, inc *Incident, autoResolve bool, actor string, rules int, postmortem []string) {
 	if !inc.Status.Open() {
 		return
 	}
 	if !autoResolve {
-		inc.addEntry(now, EntryIgnored, actor, "source reports resolved; auto_resolve is off for service "+inc.Service)
+		msg := "source reports resolved; auto_resolve is off for service " + inc.Service
+		if rules >= rulesCoalesce {
+			inc.addOrCoalesce(now, EntryIgnored, actor, msg)
+		} else {
+			inc.addEntry(now, EntryIgnored, actor, msg)
+		}
 		return
 	}
-	s.resolve(now, inc, actor, "resolved by source", mailSummary)
+	s.resolve(now, inc, actor, "resolved by source", rules >= rulesSummary)
 	inc.postFinalUpdate(now, FinalUpdateText(inc.Severity, postmortem))
 }
 
@@ -419,10 +427,10 @@ func (inc *Incident) addEntry(at time.Time, typ, actor, msg string) {
 }
 
 func (s *State) byID(id uint64) *Incident {
-	if id == 0 || id > uint64(len(s.incidents)) {
+	if id <= s.base || id >= s.nextID() {
 		return nil
 	}
-	return s.incidents[id-1]
+	return s.incidents[id-s.base-1]
 }
 
 func anyFiring(alerts []Alert) bool {
@@ -517,7 +525,7 @@ func (s *State) own(inc *Incident) *Incident {
 	}
 	c := inc.Clone()
 	c.gen = s.gen
-	s.incidents[c.ID-1] = c
+	s.incidents[c.ID-s.base-1] = c
 	if k := (openKey{c.Service, c.DedupKey}); s.open[k] == inc {
 		s.open[k] = c
 	}

@@ -819,6 +819,7 @@ type command struct {
 	Action   *Action     `json:"action,omitempty"`
 	Step     *StepStart  `json:"step,omitempty"`
 	Delivery *Delivery   `json:"delivery,omitempty"`
+	Purge    *Purge      `json:"purge,omitempty"`
 	// logVersion is the log-entry version the FSM would pass (0: current).
 	logVersion uint8
 }
@@ -852,6 +853,8 @@ func apply(t testing.TB, s *State, c *command) string {
 		return fmt.Sprintf("%s %v", mustJSON(t, inc), err)
 	case c.Delivery != nil:
 		return fmt.Sprintf("delivery applied %d", s.ApplyDelivery(c.At, c.Delivery))
+	case c.Purge != nil:
+		return fmt.Sprintf("purge removed %d", s.ApplyPurge(c.Purge))
 	default:
 		inc, err := s.ApplyAction(c.At, c.Action)
 		return fmt.Sprintf("%s %v", mustJSON(t, inc), err)
@@ -890,6 +893,9 @@ func TestRandomCommandsProperty(t *testing.T) {
 	outcomes := map[string]int{}
 	for seed := int64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewSource(seed))
+		// Retention purges come from their own source, so the other
+		// commands of each seed stay what they were.
+		purges := rand.New(rand.NewSource(-seed))
 		a, b := NewState(), NewState()
 		statuses := map[uint64]Status{}
 		const n = 400
@@ -900,6 +906,9 @@ func TestRandomCommandsProperty(t *testing.T) {
 			}
 			if rng.Intn(8) == 0 {
 				c.logVersion = LogV1 // an entry logged before issue 11
+			}
+			if purges.Intn(6) == 0 {
+				c = randomPurge(purges, at(i), a)
 			}
 			ra, rb := apply(t, a, c), apply(t, b, c)
 			if ra != rb {
@@ -925,7 +934,8 @@ func TestRandomCommandsProperty(t *testing.T) {
 	for _, want := range []string{"group created", "group merged", "group nothing", "event created", "event merged",
 		"event nothing", "action ok", "action conflict", "action not found", "action invalid",
 		"step ok", "step exhausted", "step ack_timeout", "step stale", "step not found",
-		"delivery sent", "delivery retry", "delivery failed", "delivery held", "delivery stale"} {
+		"delivery sent", "delivery retry", "delivery failed", "delivery held", "delivery stale",
+		"purge removed", "purge nothing"} {
 		if outcomes[want] == 0 {
 			t.Errorf("no command had outcome %q: %v", want, outcomes)
 		}
@@ -934,6 +944,10 @@ func TestRandomCommandsProperty(t *testing.T) {
 
 func outcome(c *command, result string) string {
 	switch {
+	case c.Purge != nil && result == "purge removed 0":
+		return "purge nothing"
+	case c.Purge != nil:
+		return "purge removed"
 	case c.Step != nil && strings.Contains(result, ErrStale.Error()):
 		return "step stale"
 	case c.Step != nil && strings.Contains(result, ErrNotFound.Error()):
@@ -1012,8 +1026,14 @@ func randomCommand(rng *rand.Rand, now time.Time, incidents int) *command {
 func checkInvariants(t testing.TB, s *State) {
 	t.Helper()
 	open := map[openKey]uint64{}
+	if len(s.incidents) > 0 && s.incidents[0] == nil {
+		t.Fatalf("removed incidents at the front are not trimmed (base %d)", s.base)
+	}
 	for i, inc := range s.incidents {
-		if inc.ID != uint64(i+1) || inc.Key != KeyFor(inc.ID) {
+		if inc == nil {
+			continue // removed by retention
+		}
+		if inc.ID != s.base+uint64(i+1) || inc.Key != KeyFor(inc.ID) {
 			t.Fatalf("incident at %d has id %d key %s", i, inc.ID, inc.Key)
 		}
 		if inc.AlertCount != len(inc.Alerts)+inc.AlertsDropped || len(inc.Alerts) > MaxAlerts {
@@ -1076,6 +1096,9 @@ func checkForward(t testing.TB, s *State, seen map[uint64]Status) {
 	t.Helper()
 	rank := map[Status]int{Triggered: 0, Acknowledged: 1, Resolved: 2}
 	for _, inc := range s.incidents {
+		if inc == nil {
+			continue
+		}
 		prev, ok := seen[inc.ID]
 		back := ok && rank[inc.Status] < rank[prev]
 		if back && !(prev == Acknowledged && inc.Status == Triggered && inc.Escalation != nil) {
@@ -1083,4 +1106,17 @@ func checkForward(t testing.TB, s *State, seen map[uint64]Status) {
 		}
 		seen[inc.ID] = inc.Status
 	}
+}
+
+// randomPurge is a retention command as a leader would make it (the
+// expired resolved incidents by a cutoff in the past), sometimes naming
+// incidents that are open, resolved later, or unknown, as a stale leader's
+// command might.
+func randomPurge(rng *rand.Rand, now time.Time, s *State) *command {
+	cutoff := now.Add(-time.Duration(rng.Intn(60)) * time.Minute)
+	ids := s.ExpiredResolved(cutoff, 0, 1+rng.Intn(4))
+	for range rng.Intn(3) {
+		ids = append(ids, uint64(rng.Intn(s.Len()+2)))
+	}
+	return &command{At: now, Purge: &Purge{Cutoff: cutoff, IDs: ids}}
 }

@@ -187,6 +187,11 @@ type Entry struct {
 	// Role is the role a role_assigned, role_released or role_paged entry
 	// is about (From and To: the holders before and after).
 	Role string `json:"role,omitempty"`
+	// Count is how many times this same event happened (0 or absent: once);
+	// repeats of a recent identical entry raise it instead of adding lines
+	// (a flapping alert), and LastAt is when the last repeat happened.
+	Count  int        `json:"count,omitempty"`
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 // Timeline entry types.
@@ -229,7 +234,9 @@ const (
 //	1: a resolved alert the incident does not hold is not added (issue 11.5);
 //	   a firing payload's title or trigger's summary retitles the open incident.
 //	2: a resolve queues the resolution summary mails (issue 13.6).
-const RulesCurrent = 2
+//	3: a source's timeline entry identical to a recent one raises that
+//	   entry's count instead of adding a line (a flapping alert, issue 12.4).
+const RulesCurrent = 3
 
 // AlertGroup is one Alertmanager webhook notification after routing: the router
 // has authenticated it, chosen the service and mapped severities. It is the

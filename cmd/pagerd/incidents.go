@@ -15,6 +15,9 @@ import (
 )
 
 func runIncidents(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
 	c := clientFlags(fs)
 	status := fs.String("status", "open", "open | triggered | acknowledged | resolved | all")
@@ -98,8 +101,9 @@ func printIncident(w io.Writer, inc *incident.Incident) {
 		fmt.Fprintf(w, "roles:     %s\n", formatRoles(inc.Roles))
 	}
 	if inc.DeferredUntil != nil {
-		fmt.Fprintf(w, "deferred:  paging waits for business hours until %s\n", fmtTime(inc.DeferredUntil))
+		fmt.Fprintf(w, "deferred:  paging waits for business hours or maintenance until %s\n", fmtTime(inc.DeferredUntil))
 	}
+	printUpdates(w, inc)
 	if e := inc.Escalation; e != nil {
 		state := "next " + fmtTime(e.NextAt)
 		if e.Exhausted {

@@ -40,7 +40,7 @@ func init() {
 		"shifts":      {"the shifts of a schedule in a window", runShifts},
 		"override":    {"SCHEDULE --user U --from T --to T | delete SCHEDULE OID", runOverride},
 		"overrides":   {"list a schedule's runtime overrides", runOverrides},
-		"incidents":   {"list incidents", runIncidents},
+		"incidents":   {"list incidents | export --from T [--to T] (JSON lines)", runIncidents},
 		"incident":    {"show one incident", runIncident},
 		"ack":         {"acknowledge an incident", actionCommand("ack")},
 		"resolve":     {"resolve an incident", actionCommand("resolve")},
@@ -51,10 +51,10 @@ func init() {
 		"severity":    {"set an incident's severity (sev1..sev3)", runSeverity},
 		"update":      {"post a status update (ID --phase P [--public] MESSAGE [--next 30m])", runUpdate},
 		"maintenance": {"start SERVICE --for 1h [--reason T] | list | end ID", runMaintenance},
-		"version":     {"print the version", runVersion},
 		"role":        {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
 		"summary":     {"an incident's resolution summary", runSummary},
 		"impact":      {"set when an incident's customer impact began (--at T)", runImpact},
+		"version":     {"print the version", runVersion},
 	}
 }
 

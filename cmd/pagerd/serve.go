@@ -183,6 +183,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	node.OnLeader(engine.Run)
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
+	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
 	// Status pages (any node, from replicated state) and the leader's
 	// subscriber mailer (its own rate and concurrency, apart from paging).
 	statusPages := status.New(status.Options{Node: node, Logger: log})

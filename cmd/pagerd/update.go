@@ -83,3 +83,17 @@ func (c *componentFlags) Set(s string) error {
 	(*c)[k] = v
 	return nil
 }
+
+// printUpdates is the status-update part of `pagerd incident`: the phase,
+// when the next update is due, and each update, oldest first.
+func printUpdates(w io.Writer, inc *incident.Incident) {
+	if inc.Phase != "" {
+		fmt.Fprintf(w, "phase:     %s\n", inc.Phase)
+	}
+	if inc.NextUpdateAt != nil && inc.Status.Open() {
+		fmt.Fprintf(w, "next update due %s\n", fmtTime(inc.NextUpdateAt))
+	}
+	for _, u := range inc.Updates {
+		fmt.Fprintf(w, "update %s %s %s (%s) by %s: %s\n", u.ID, fmtTime(&u.At), u.Audience, u.Phase, u.By, u.Message)
+	}
+}

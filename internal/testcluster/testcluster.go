@@ -179,7 +179,16 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		if code := c.GetJSON(c.Nodes[0], "/v1/cluster", &st); code != 200 {
 			return false, fmt.Sprintf("GET /v1/cluster: %d", code)
 		}
-		return len(st.Nodes) == n && st.Leader != "", fmt.Sprintf("members %d of %d, leader %q", len(st.Nodes), n, st.Leader)
+		// Every member a voter: a joiner is a non-voter until it has caught
+		// up, and a test that kills the leader before then leaves no quorum.
+		voters := 0
+		for _, m := range st.Nodes {
+			if m.Suffrage == "voter" {
+				voters++
+			}
+		}
+		return len(st.Nodes) == n && voters == n && st.Leader != "",
+			fmt.Sprintf("members %d of %d (%d voters), leader %q", len(st.Nodes), n, voters, st.Leader)
 	})
 	for _, node := range c.Nodes {
 		c.WaitReady(node)
