@@ -173,6 +173,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("after Acknowledge: page says %q, API says %+v", ackedBy, inc)
 	}
 
+	// Reports: the acknowledged INC-1 is one sample of time to ack, drawn
+	// as one p50 and one p90 point in the SVG; nothing is resolved, so the
+	// time-to-resolve chart has no points.
+	var ttaDots, ttrDots int
+	var count string
+	run(t, ctx, chromedp.Navigate(base+"/ui/reports?group_by=service"), chromedp.WaitVisible("#chart-tta", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#chart-tta circle.dot.p50, #chart-tta circle.dot.p90').length`, &ttaDots),
+		chromedp.Evaluate(`document.querySelectorAll('#chart-ttr circle.dot').length`, &ttrDots),
+		chromedp.Text(`tr[data-group="checkout"] td.count`, &count, chromedp.ByQuery))
+	if ttaDots != 2 || ttrDots != 0 || count != "1" {
+		t.Fatalf("reports page: %d time-to-ack points (want 2), %d time-to-resolve points (want 0), checkout count %q", ttaDots, ttrDots, count)
+	}
+	shoot(t, ctx, "reports")
+
 	for _, p := range []struct{ name, path, wait string }{
 		{"oncall", "/ui/oncall", "#oncall"}, {"schedule", "/ui/schedules/web", "#days"},
 		{"services", "/ui/services", "#services"}, {"cluster", "/ui/cluster", "#members"},

@@ -195,6 +195,7 @@ func TestSMSRepliesAckAndStopStart(t *testing.T) {
 	}
 	pgTrigger(t, c, n, "sms-a", "test-texts-key")
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 1, "no SMS yet" })
+	waitSMSPageSent(t, c, n, "sms-a")
 
 	if code, _ := rpTwilio(t, c, n, "+31612345003", "1a", "SM1", false); code != http.StatusForbidden {
 		t.Fatalf("unsigned webhook: %d, want 403", code)

@@ -32,6 +32,7 @@ func TestTwilioResendAnswersTheFirstAnswer(t *testing.T) {
 	const carol = "+31612345003"
 	pgTrigger(t, c, n, "resend-1", "test-texts-key")
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 1, "no SMS yet" })
+	waitSMSPageSent(t, c, n, "resend-1")
 	code, first := rpTwilio(t, c, n, carol, "a", "SMresend1", true)
 	if code != 200 || !strings.Contains(first, "Acknowledged INC-1") {
 		t.Fatalf("a: %d %s", code, first)
@@ -39,6 +40,7 @@ func TestTwilioResendAnswersTheFirstAnswer(t *testing.T) {
 
 	pgTrigger(t, c, n, "resend-2", "test-texts-key") // a newer page: INC-2
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 2, "no second SMS yet" })
+	waitSMSPageSent(t, c, n, "resend-2")
 	code, again := rpTwilio(t, c, n, carol, "a", "SMresend1", true)
 	if code != 200 || again != first {
 		t.Errorf("resend of SMresend1: %d %s\nwant the first answer: %s", code, again, first)

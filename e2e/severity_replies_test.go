@@ -35,6 +35,7 @@ func TestSeverityReplies(t *testing.T) {
 
 	pgTrigger(t, c, n, "sev-sms", "test-texts-key")
 	c.WaitFor(20*time.Second, func() (bool, string) { return len(tw.Messages()) == 1, "no SMS yet" })
+	waitSMSPageSent(t, c, n, "sev-sms")
 	code, out := rpTwilio(t, c, n, "+31612345003", "1s3", "SMsev1", true)
 	if code != 200 || !strings.Contains(out, "Severity set: INC-1 sev3") {
 		t.Fatalf("1s3: %d %s", code, out)

@@ -174,13 +174,14 @@ type term struct {
 	setVersion string
 	set        *schedule.Set
 
-	// start is when the term began: acknowledgements stamped from then on
-	// were committed by this leader, so it observes their time to ack
-	// (ackSeen: once per incident). Earlier ones, replayed or seen by a
+	// start is when the term began: acknowledgements and resolves stamped
+	// from then on were committed by this leader, so it observes their time
+	// to ack and to resolve (ackSeen, resolveSeen: once per incident). Earlier ones, replayed or seen by a
 	// previous leader, are not observed again. Only step's goroutine
 	// touches them.
-	start   time.Time
-	ackSeen map[uint64]bool
+	start       time.Time
+	ackSeen     map[uint64]bool
+	resolveSeen map[uint64]bool
 	// stepFails counts the failed commits of an incident's step start in a
 	// row (see startStep).
 	stepFails map[uint64]int
@@ -192,7 +193,7 @@ func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
-		stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
+		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
 }
 
 // changed is the store's watch callback.
@@ -260,6 +261,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			inc, ok := st.Get(id)
 			if ok {
 				t.observeAck(inc)
+				t.observeResolve(inc)
 			}
 			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
 				continue

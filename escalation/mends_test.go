@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagerd/pagerd/incident"
@@ -105,11 +106,61 @@ func TestFailedStepCommitIsRetriedWithBackoffThenLeft(t *testing.T) {
 
 func ackObservations(t *testing.T, h *harness) (uint64, float64) {
 	t.Helper()
-	var m dto.Metric
-	if err := h.eng.metrics.timeToAck.Write(&m); err != nil {
-		t.Fatal(err)
+	return observations(t, h.eng.metrics.timeToAck, "web", "sev1")
+}
+
+// observations reads the count and sum of the one series of a histogram
+// vector, which must carry exactly the labels service and severity.
+func observations(t *testing.T, vec *prometheus.HistogramVec, service, severity string) (uint64, float64) {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 16)
+	vec.Collect(ch)
+	close(ch)
+	var count uint64
+	var sum float64
+	for metric := range ch {
+		var m dto.Metric
+		if err := metric.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if len(labels) != 2 || labels["service"] != service || labels["severity"] != severity {
+			t.Fatalf("series labelled %v, want service=%s severity=%s", labels, service, severity)
+		}
+		count += m.GetHistogram().GetSampleCount()
+		sum += m.GetHistogram().GetSampleSum()
 	}
-	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+	return count, sum
+}
+
+// Time to resolve is observed once per incident, labelled, by the leader
+// that saw the resolve commit; a new term (restart, replay, leader change)
+// does not observe it again.
+func TestTimeToResolveIsObservedOnceByTheLeader(t *testing.T) {
+	h := newHarness(t, "")
+	id := h.trigger("web", "db-down")
+	h.runUntil(4 * time.Minute)
+	h.act(id, incident.Resolve)
+	h.settle()
+	h.store.changed(id) // a late delivery outcome touches it again
+	h.settle()
+	if n, sum := observations(t, h.eng.metrics.timeToResolve, "web", "sev1"); n != 1 || sum != 240 {
+		t.Fatalf("observed %d times, sum %vs; want once, 240s", n, sum)
+	}
+	if n, _ := ackObservations(t, h); n != 0 {
+		t.Fatalf("a resolve without an ack observed time to ack %d times", n)
+	}
+	h.clock.set(t0.Add(5 * time.Minute))
+	h.newTerm()
+	h.settle()
+	h.store.changed(id)
+	h.settle()
+	if n, _ := observations(t, h.eng.metrics.timeToResolve, "web", "sev1"); n != 1 {
+		t.Fatalf("observed %d times after a new term, want still 1", n)
+	}
 }
 
 // Time to acknowledge is observed once, by the leader that saw the ack

@@ -7,7 +7,8 @@ type metrics struct {
 	sendLatency   *prometheus.HistogramVec
 	steps         *prometheus.CounterVec
 	summaries     *prometheus.CounterVec
-	timeToAck     prometheus.Histogram
+	timeToAck     *prometheus.HistogramVec
+	timeToResolve *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,14 +30,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "pagerd_flood_summaries_total",
 			Help: "Flood-control summary messages sent, by channel.",
 		}, []string{"channel"}),
-		timeToAck: prometheus.NewHistogram(prometheus.HistogramOpts{
+		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pagerd_incident_time_to_ack_seconds",
-			Help:    "Time from an incident's trigger to its acknowledgement, observed once by the leader that saw the acknowledgement commit.",
+			Help:    "Time from an incident's creation to its first acknowledgement, observed once per incident by the leader that saw the acknowledgement commit.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
-		}),
+		}, []string{"service", "severity"}),
+		timeToResolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pagerd_incident_time_to_resolve_seconds",
+			Help:    "Time from an incident's impact start (else its creation) to its resolve, observed once per incident by the leader that saw the resolve commit.",
+			Buckets: []float64{60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 259200},
+		}, []string{"service", "severity"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.timeToAck)
+		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.timeToAck, m.timeToResolve)
 	}
 	return m
 }

@@ -41,12 +41,12 @@ func (t *term) logStepCommit(st *incident.StepStart, inc *incident.Incident, err
 }
 
 // observeAck observes an incident's time to acknowledge once, on the
-// leader, when its first acknowledgement seen in this term was committed in
-// this term. Observing in apply counted every acknowledgement again on each
-// node and on every log replay. ackSeen grows by one small entry per
-// incident acknowledged in the term.
+// leader, when its first acknowledgement was committed in this term.
+// Observing in apply counted every acknowledgement again on each node and
+// on every log replay. ackSeen grows by one small entry per incident
+// acknowledged in the term.
 func (t *term) observeAck(inc *incident.Incident) {
-	at := inc.AcknowledgedAt
+	at := inc.FirstAckAt()
 	if at == nil || t.ackSeen[inc.ID] {
 		return
 	}
@@ -54,7 +54,22 @@ func (t *term) observeAck(inc *incident.Incident) {
 	if at.Before(t.start) {
 		return // committed before this term: replayed, or a previous leader's
 	}
-	t.e.metrics.timeToAck.Observe(at.Sub(inc.CreatedAt).Seconds())
+	t.e.metrics.timeToAck.WithLabelValues(inc.Service, inc.Severity).Observe(at.Sub(inc.CreatedAt).Seconds())
+}
+
+// observeResolve observes an incident's time to resolve (from its impact
+// start, as the response report measures it) once, like observeAck: only
+// a resolve committed in this term, once per incident.
+func (t *term) observeResolve(inc *incident.Incident) {
+	at := inc.ResolvedAt
+	if at == nil || t.resolveSeen[inc.ID] {
+		return
+	}
+	t.resolveSeen[inc.ID] = true
+	if at.Before(t.start) {
+		return
+	}
+	t.e.metrics.timeToResolve.WithLabelValues(inc.Service, inc.Severity).Observe(at.Sub(inc.ImpactStart()).Seconds())
 }
 
 func stepLabel(st *incident.StepStart) string {

@@ -48,6 +48,7 @@ type storedIncident struct {
 	DetectedAt      *time.Time           `json:"detected_at,omitempty"`
 	ImpactStartedAt *time.Time           `json:"impact_started_at,omitempty"`
 	MitigatedAt     *time.Time           `json:"mitigated_at,omitempty"`
+	Drill           *DrillRef            `json:"drill,omitempty"`
 }
 
 type storedUpdate struct {
@@ -144,7 +145,7 @@ func (s *storedIncident) fill(inc *Incident) {
 		SeveritySetBy: inc.SeveritySetBy, DeferredUntil: inc.DeferredUntil, Status: inc.Status,
 		Roles: inc.Roles, RolesPaged: inc.RolesPaged, RolesBriefed: inc.RolesBriefed,
 		DetectedAt: inc.DetectedAt, ImpactStartedAt: inc.ImpactStartedAt, MitigatedAt: inc.MitigatedAt,
-		DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
+		Drill: inc.Drill, DedupKey: inc.DedupKey, Source: inc.Source, Integration: inc.Integration,
 		CreatedAt: inc.CreatedAt, AcknowledgedAt: inc.AcknowledgedAt, AcknowledgedBy: inc.AcknowledgedBy,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: inc.ResolvedBy, AlertCount: inc.AlertCount,
 		AlertsDropped: inc.AlertsDropped}
@@ -185,7 +186,7 @@ func fromStored(s *storedIncident) *Incident {
 	inc := &Incident{ID: s.ID, Key: KeyFor(s.ID), Title: s.Title, Service: s.Service, Severity: s.Severity,
 		SeveritySetBy: s.SeveritySetBy, DeferredUntil: s.DeferredUntil, Status: s.Status,
 		Roles: s.Roles, RolesPaged: s.RolesPaged, RolesBriefed: s.RolesBriefed,
-		DetectedAt: s.DetectedAt, ImpactStartedAt: s.ImpactStartedAt, MitigatedAt: s.MitigatedAt, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
+		DetectedAt: s.DetectedAt, ImpactStartedAt: s.ImpactStartedAt, MitigatedAt: s.MitigatedAt, Drill: s.Drill, DedupKey: s.DedupKey, Source: s.Source, Integration: s.Integration,
 		CreatedAt: s.CreatedAt, AcknowledgedAt: s.AcknowledgedAt, AcknowledgedBy: s.AcknowledgedBy,
 		ResolvedAt: s.ResolvedAt, ResolvedBy: s.ResolvedBy, AlertCount: s.AlertCount,
 		AlertsDropped: s.AlertsDropped, Alerts: make([]Alert, len(s.Alerts))}

@@ -56,6 +56,7 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		Updates: []Update{{ID: "INC-3-U1", At: at(4), By: "alice", Audience: AudiencePublic, Phase: PhaseMonitoring, Message: "m",
 			Template: "t", Components: map[string]string{"api": ComponentPartialOutage}, Channel: "sms", Auto: true}},
 		UpdateOverdue: &UpdateOverdue{Due: at(5), Reminders: 1, LastAt: at(5), AckedAt: ptr(at(6)), AckedBy: "bob"},
+		Drill:         &DrillRef{ID: "quarterly", Run: "r1"},
 		Notifications: []Notification{{ID: "n3-1-0", User: "alice", Kind: "role", Role: "tech_lead"}},
 		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}
 	if a, b := mustJSON(t, full), mustJSON(t, fromStored(toStored(full))); a != b {

@@ -78,6 +78,9 @@ type Incident struct {
 	// MitigatedAt is the first status update with phase monitoring (spec
 	// §5.2); nil until status updates exist and one is posted.
 	MitigatedAt *time.Time `json:"mitigated_at"`
+	// Drill is set on an incident a continuity drill opened (spec §5.2):
+	// status pages and reports leave such incidents out.
+	Drill *DrillRef `json:"drill"`
 
 	gen uint64 // snapshot generation of State.own; not serialised
 }

@@ -65,10 +65,8 @@ func TestBuildMaintenanceHistoryAndDrills(t *testing.T) {
 		upd("INC-1-U1", resolvedAt, "public", "done", map[string]string{"api": "major_outage"})}}
 	old := &incident.Incident{ID: 2, Key: "INC-2", Service: "checkout", ResolvedAt: &oldAt, Updates: []incident.Update{
 		upd("INC-2-U1", oldAt, "public", "old", nil)}}
-	drill := &incident.Incident{ID: 3, Key: "INC-3", Service: "checkout", Title: "[DRILL] x", Updates: []incident.Update{
-		upd("INC-3-U1", t0, "public", "drill", map[string]string{"api": "major_outage"})}}
-	defer func(f func(*incident.Incident) bool) { IsDrill = f }(IsDrill)
-	IsDrill = func(inc *incident.Incident) bool { return strings.HasPrefix(inc.Title, "[DRILL]") }
+	drill := &incident.Incident{ID: 3, Key: "INC-3", Service: "checkout", Title: "[DRILL] x", Drill: &incident.DrillRef{ID: "q", Run: "r1"},
+		Updates: []incident.Update{upd("INC-3-U1", t0, "public", "drill", map[string]string{"api": "major_outage"})}}
 	windows := []config.MaintenanceWindow{
 		{ID: "now", Services: []string{"payments"}, From: t0.Add(-time.Hour), To: t0.Add(time.Hour)},
 		{ID: "later", Services: []string{"checkout"}, From: t0.Add(48 * time.Hour), To: t0.Add(50 * time.Hour)},

@@ -10,7 +10,7 @@ import (
 )
 
 var pagePaths = []string{"/ui/", "/ui/incidents", "/ui/incidents/rows", "/ui/incidents/INC-1", "/ui/oncall",
-	"/ui/schedules/web", "/ui/services", "/ui/cluster"}
+	"/ui/schedules/web", "/ui/services", "/ui/reports", "/ui/cluster"}
 
 // Every page sends a visitor without a session to /ui/login; an htmx poll
 // is told to reload there.

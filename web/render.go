@@ -12,7 +12,7 @@ import (
 
 // pageNames are the templates under templates/, one per page; each is
 // parsed together with layout.html (the frame and shared partials).
-var pageNames = []string{"login", "error", "incidents", "incident", "oncall", "schedule", "services", "cluster"}
+var pageNames = []string{"login", "error", "incidents", "incident", "oncall", "schedule", "services", "reports", "cluster"}
 
 type pages struct{ byName map[string]*template.Template }
 
@@ -21,6 +21,14 @@ var funcs = template.FuncMap{
 	"lower": strings.ToLower,
 	"add":   func(a, b int) int { return a + b },
 	"list":  func(s ...string) []string { return s },
+	// secs shows a report's seconds readably, or "–" when there were no
+	// samples (a zero would read as instant).
+	"secs": func(s float64, n int) string {
+		if n == 0 {
+			return "–"
+		}
+		return humanSeconds(s)
+	},
 }
 
 func mustParsePages() *pages {

@@ -96,6 +96,7 @@ func (c *Console) routes() {
 	m.Handle("GET /ui/oncall", c.read(c.oncallPage))
 	m.Handle("GET /ui/schedules/{id}", c.read(c.schedulePage))
 	m.Handle("GET /ui/services", c.read(c.servicesPage))
+	m.Handle("GET /ui/reports", c.read(c.reportsPage))
 	m.Handle("GET /ui/cluster", c.read(c.clusterPage))
 	m.HandleFunc("/ui/", c.notFound)
 }
