@@ -29,6 +29,7 @@ func requiredScope(r *http.Request) string {
 		}
 		return config.ScopeAdmin
 	case "/v1/incidents/{id}/{action}", "/v1/incidents/{id}/severity", "/v1/incidents/{id}/roles/{role}",
+		"/v1/incidents/{id}/postmortem", "/v1/incidents/{id}/followups", "/v1/followups", "/v1/followups/{id}",
 		"/v1/incidents/{id}/updates", "/v1/maintenance", "/v1/maintenance/{id}",
 		"/v1/incidents/{id}/impact", "/v1/incidents/{id}/summary",
 		"/v1/schedules/{id}/overrides", "/v1/schedules/{id}/overrides/{oid}":

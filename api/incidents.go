@@ -14,6 +14,7 @@ import (
 
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 )
 
 // StatusFilters maps the status query values (and CLI --status) to statuses.
@@ -131,6 +132,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := fullIncident(inc)
+	s.withLearning(&out)
 	if page.limit > 0 {
 		out.Alerts, out.AlertsNext = page.cut(inc.Alerts)
 	}
@@ -187,6 +189,10 @@ type incidentJSON struct {
 	Timeline      []incident.Entry        `json:"timeline"`
 	// Roles is {} rather than null when nobody holds a role (spec §5.2).
 	Roles map[string]string `json:"roles"`
+	// Postmortem and Followups (spec §5.2) are filled by GET
+	// /v1/incidents/{id} (api/learning.go withLearning).
+	Postmortem *postmortemRef      `json:"postmortem"`
+	Followups  []learning.Followup `json:"followups"`
 }
 
 func fullIncident(inc *incident.Incident) incidentJSON {

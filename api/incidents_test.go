@@ -92,8 +92,9 @@ func TestIncidentActions(t *testing.T) {
 		types = append(types, e.Type)
 	}
 	// alice, a user, takes the sev1 roles without a from by acknowledging
-	// (spec §5.4; the default config gives none a from).
-	if got := strings.Join(types, ","); got != "triggered,alert_added,acknowledged,role_assigned,role_assigned,resolved" {
+	// (spec §5.4; the default config gives none a from). Resolving a sev1
+	// drafts its postmortem (issue 15).
+	if got := strings.Join(types, ","); got != "triggered,alert_added,acknowledged,role_assigned,role_assigned,resolved,postmortem_drafted" {
 		t.Errorf("timeline types %s", got)
 	}
 }

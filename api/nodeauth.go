@@ -24,6 +24,7 @@ var nodeRoutes = map[string]bool{
 	"POST /v1/incidents/{id}/{action}":    true,
 	"POST /v1/incidents/{id}/severity":    true, // a reply's 3s1 or sev1
 	"PUT /v1/incidents/{id}/roles/{role}": true, // a reply's 3im or take im
+	"PATCH /v1/followups/{id}":            true, // a reminder reply's done
 }
 
 func (s *Server) nodeAuth(h http.Handler, w http.ResponseWriter, r *http.Request) {

@@ -67,13 +67,18 @@ const AlertmanagerBin = "/usr/bin/prometheus-alertmanager"
 // sent, so its ingest path is measured the way pagerd's is (pagerd's bench
 // service has no escalation policy either).
 func StartAlertmanager(ctx context.Context, dir string) (*Process, error) {
+	cfg := "route:\n  receiver: blackhole\n  group_by: [group]\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 4h\nreceivers:\n  - name: blackhole\n"
+	return StartAlertmanagerConfig(ctx, dir, cfg)
+}
+
+// StartAlertmanagerConfig runs a real Alertmanager with the given YAML config.
+func StartAlertmanagerConfig(ctx context.Context, dir, cfg string) (*Process, error) {
 	if st, err := os.Stat(AlertmanagerBin); err != nil || st.IsDir() {
 		return nil, fmt.Errorf("%s is missing: apt-get install prometheus-alertmanager (scripts/test does)", AlertmanagerBin)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	cfg := "route:\n  receiver: blackhole\n  group_by: [group]\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 4h\nreceivers:\n  - name: blackhole\n"
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err

@@ -41,6 +41,7 @@ type Report struct {
 	PagingNote   string          `json:"paging_note,omitempty"`
 	Failover     []FailoverRound `json:"failover,omitempty"`
 	Scale        *ScaleResult    `json:"scale,omitempty"`
+	Storm        *StormResult    `json:"storm,omitempty"`
 	Targets      []Target        `json:"targets"`
 	Profiles     []string        `json:"profiles,omitempty"`
 }
@@ -95,6 +96,14 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	if len(r.Failover) > 0 {
 		fmt.Fprintln(w)
+	}
+	if s := r.Storm; s != nil {
+		fmt.Fprintf(w, "\nstorm (every alert pages): pagerd %.0f incidents/s, Alertmanager %.0f alerts/s, ratio %.2fx; pages recorded %.0f vs %.0f/s\n",
+			s.PagerdRate, s.AMRate, s.Ratio, s.PagerdPages, s.AMPages)
+		for _, run := range s.Runs {
+			fmt.Fprintf(w, "  %-12s %7.0f/s  p99 %6.1f ms  errors %d  pages %6.0f/s  backlog %d  cpu %.3f ms per incident\n",
+				run.System, run.EvPerSec, run.P99ms, run.Errors, run.PagesPerSec, run.Backlog, run.CPUPerIncidentMs)
+		}
 	}
 	if s := r.Scale; s != nil {
 		fmt.Fprintf(w, "scale: %d open incidents, %d schedules (loaded in %.1f s, %.0f/s)\n", s.Incidents, s.Schedules, s.LoadSeconds, s.LoadRate)

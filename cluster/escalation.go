@@ -17,13 +17,9 @@ import (
 
 // SubmitStepStart commits a planned escalation step. An error wrapping
 // incident.ErrStale means the state moved on and nothing changed.
-func (n *Node) SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error) {
-	v, err := n.Submit(ctx, TypeStepStart, st)
-	if err != nil {
-		return nil, err
-	}
-	inc, _ := v.(*incident.Incident)
-	return inc, nil
+func (n *Node) SubmitStepStart(ctx context.Context, st *incident.StepStart) error {
+	_, err := n.Submit(ctx, TypeStepStart, st)
+	return err
 }
 
 // SubmitDelivery commits delivery outcomes and returns how many applied.

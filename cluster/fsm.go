@@ -11,6 +11,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -83,9 +84,13 @@ type FSM struct {
 	// overrideGen counts their changes for the compiled-schedule cache.
 	overrides   overrideState
 	overrideGen atomic.Uint64
-	sched       schedCache
+	// nodesGen counts changes of nodes, for the version gate's cache.
+	nodesGen atomic.Uint64
+	sched    schedCache
 	// events are the event stream cursors (eventcursor.go).
 	events eventCursors
+	// learning holds postmortems, follow-ups and reminders (learning.go).
+	learning *learning.State
 	// maint are the ad hoc maintenance windows (maintenance.go).
 	maint maintState
 	// subs are status page subscribers and fan-outs (subscribers.go).
@@ -109,7 +114,7 @@ type FSM struct {
 // NewFSM returns an empty state machine. fatal is called (and must not return
 // normally to Raft) when the log holds a command this binary does not know.
 func NewFSM(fatal func(error)) *FSM {
-	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, fatal: fatal}
+	return &FSM{incidents: incident.NewState(), nodes: map[string]NodeMeta{}, learning: learning.NewState(), fatal: fatal}
 }
 
 // Apply implements raft.FSM. It returns []Result, one per command of the
@@ -133,6 +138,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	for i := range b.Commands {
 		c := &b.Commands[i]
 		results[i] = lookup(c.Type).apply(f, b.Now, c.Version, b.bodies[i])
+		f.afterCommand(b.Now, results[i])
 		ch.note(c.Type, results[i])
 	}
 	f.mu.Unlock()

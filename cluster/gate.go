@@ -45,14 +45,29 @@ func memberCommandVersion(m NodeMeta, known bool, t CommandType) uint8 {
 
 // writableVersion is the newest version of t that every member applies,
 // and the members that do not apply this binary's newest version of t.
+// Every submit asks, so the answer is cached until the Raft configuration
+// or a member's record changes (gateCache).
 func (n *Node) writableVersion(t CommandType) (uint8, []string) {
+	gen, now := n.fsm.nodesGen.Load(), time.Now()
+	if v, lagging, ok := n.gate.fresh(gen, now, t); ok {
+		return v, lagging
+	}
+	// Read the generation before the configuration: a change observed
+	// in between leaves the cache stale-marked, never wrongly fresh.
+	cfg := n.gate.cfgGen.Load()
+	servers := n.raft.GetConfiguration().Configuration().Servers
+	if v, lagging, ok := n.gate.get(servers, gen, cfg, now, t); ok {
+		return v, lagging
+	}
 	var others []string
-	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+	for _, s := range servers {
 		if id := string(s.ID); id != n.opts.NodeID {
 			others = append(others, id)
 		}
 	}
-	return gateVersion(t, others, n.fsm.Node)
+	v, lagging := gateVersion(t, others, n.fsm.Node)
+	n.gate.put(servers, gen, cfg, now, t, v, lagging)
+	return v, lagging
 }
 
 // gateVersion is writableVersion for the members others (this node aside:

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -167,8 +168,13 @@ func goldenSteps(snap []byte) []goldenStep {
 				Message:       "step 1 again: alice"}
 		}, check: func(t *testing.T, f *FSM, r Result) {
 			noErr(t, f, r)
-			if inc, _ := r.Value.(*incident.Incident); inc == nil || inc.Status != incident.Triggered {
-				t.Fatalf("ack timeout did not retrigger: %+v", r.Value)
+			if v, _ := r.Value.(stepStarted); v.incident != 1 {
+				t.Fatalf("step start result %+v, want incident 1", r.Value)
+			}
+			var inc *incident.Incident
+			f.ReadIncidents(func(st *incident.State) { inc, _ = st.Get(1) })
+			if inc == nil || inc.Status != incident.Triggered {
+				t.Fatalf("ack timeout did not retrigger: %+v", inc)
 			}
 		}},
 		{t: TypeDelivery, v: 2, body: func() any {
@@ -257,6 +263,40 @@ func goldenSteps(snap []byte) []goldenStep {
 			noErr(t, f, r)
 			if l, _ := r.Value.(LoginLink); l.User != "alice" {
 				t.Fatalf("login use: %+v", r.Value)
+			}
+		}},
+		{t: TypePostmortem, v: 1, body: func() any {
+			return &learning.PostmortemCommand{Incident: 4, Owner: "alice", Status: learning.StatusInReview, By: "bob"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if p, _ := r.Value.(learning.Postmortem); p.Owner != "alice" || p.Status != learning.StatusInReview || p.Body == "" {
+				t.Fatalf("postmortem: %+v", r.Value)
+			}
+		}},
+		{t: TypeFollowupAdd, v: 1, body: func() any {
+			return &learning.FollowupAdd{Incident: 4, Title: "Alert on queue depth", Owner: "alice", Due: goldenNow.Add(48 * time.Hour), Priority: "high", By: "bob"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if fu, _ := r.Value.(learning.Followup); fu.ID != "INC-4-F1" {
+				t.Fatalf("followup add: %+v", r.Value)
+			}
+		}},
+		{t: TypeReminderQueue, v: 1, body: func() any {
+			return &learning.ReminderQueue{To: "alice", Items: []learning.ReminderRecord{{ID: "followup/INC-4-F1/2026-11-29T12:00:00Z", Kind: "followup", Ref: "INC-4-F1"}}}
+		}, check: noErr},
+		{t: TypeReminderOutcome, v: 1, body: func() any {
+			return &learning.ReminderOutcome{IDs: []string{"followup/INC-4-F1/2026-11-29T12:00:00Z"}, Status: learning.ReminderSent}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			if r.Value != 1 {
+				t.Fatalf("reminder outcome: %+v", r)
+			}
+		}},
+		{t: TypeFollowupPatch, v: 1, body: func() any {
+			return &learning.FollowupPatch{ID: "INC-4-F1", Status: learning.FollowupDone, Note: "done", By: "alice", Via: "email"}
+		}, check: func(t *testing.T, f *FSM, r Result) {
+			noErr(t, f, r)
+			if fu, _ := r.Value.(learning.Followup); fu.Status != learning.FollowupDone || fu.ClosedBy != "alice" {
+				t.Fatalf("followup patch: %+v", r.Value)
 			}
 		}},
 		// Status communication (issue 14): a public update, its reminder,

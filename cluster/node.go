@@ -95,6 +95,8 @@ type Node struct {
 	caughtUp      atomic.Bool
 	catchUpTarget atomic.Uint64
 
+	// gate caches the version gate per configuration (gatecache.go).
+	gate gateCache
 	// restoreMu serialises restores on this leader (restore.go).
 	restoreMu sync.Mutex
 
@@ -156,6 +158,10 @@ func Open(opts Options) (*Node, error) {
 	return n, nil
 }
 
+// logCacheEntries is the size of the in-memory cache of the newest Raft
+// log entries (raft.NewLogCache): a few batches' worth at storm rates.
+const logCacheEntries = 512
+
 func (n *Node) startRaft() error {
 	var err error
 	// bbolt locks the file; without a timeout a second process on the same
@@ -193,10 +199,19 @@ func (n *Node) startRaft() error {
 		return fmt.Errorf("--join: %w", errNoCredential)
 	}
 	n.commits = newCommitWatch(n.transport)
-	n.raft, err = raft.NewRaft(rc, n.fsm, n.store, n.store, n.snaps, n.commits)
+	// hashicorp/raft reads the previous entry back on every AppendEntries
+	// (for its term) and the leader reads each new entry again to ship it:
+	// without a cache every one of those is a bbolt read transaction. The
+	// cache holds the newest logCacheEntries entries in memory.
+	logs, err := raft.NewLogCache(logCacheEntries, n.store)
+	if err != nil {
+		return fmt.Errorf("raft log cache: %w", err)
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, n.snaps, n.commits)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	n.gate.observeConfig(n.raft)
 	switch {
 	case hasState:
 		n.log.Info("restarting from existing cluster state", "data_dir", n.opts.DataDir)

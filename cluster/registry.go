@@ -72,8 +72,8 @@ var registry = map[CommandType]*commandSpec{
 	// apply checks; version 1 ack timeouts had none and applied at once.
 	TypeStepStart: withDowngrade(specV("step_start", 2, func(f *FSM, now time.Time, v uint8, st *incident.StepStart) Result {
 		st.LogVersion = v
-		inc, err := f.incidents.ApplyStepStart(now, st)
-		return Result{Value: inc, Err: err}
+		id, err := f.incidents.RecordStepStart(now, st)
+		return Result{Value: stepStarted{incident: id}, Err: err}
 	}), downgradeStepStart),
 	// Version 2 may carry flood-control holds (outcome "held"), which
 	// version 1 appliers took for failures.
@@ -100,10 +100,12 @@ var registry = map[CommandType]*commandSpec{
 	}),
 	TypeNodeMeta: spec("node_meta", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		f.nodes[m.ID] = *m
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeNodeRemove: spec("node_remove", 1, func(f *FSM, _ time.Time, m *NodeMeta) Result {
 		delete(f.nodes, m.ID)
+		f.nodesGen.Add(1)
 		return Result{Value: *m}
 	}),
 	TypeKeyring: spec("keyring", 1, func(f *FSM, _ time.Time, k *KeyringCommand) Result {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -138,6 +139,11 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	if err != nil {
 		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
 	}
+	ls, err := learning.Decode(h.Learning)
+	if err != nil {
+		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
+	}
+	f.learning = ls
 	f.incidents = state
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	seq := f.overrides.Seq

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -53,13 +54,15 @@ type snapshotHeader struct {
 	// Overrides are the runtime schedule overrides (overrides.go).
 	Overrides *overrideState `json:"schedule_overrides,omitempty"`
 	// EventCursors are the event stream cursors (eventcursor.go).
-	EventCursors eventCursors `json:"event_cursors,omitempty"`
+	EventCursors  eventCursors `json:"event_cursors,omitempty"`
+	StagingID     string       `json:"restore_staging_id,omitempty"`
+	StagingChunks int          `json:"restore_staging_chunks,omitempty"`
+	// Learning is postmortems, follow-ups and reminders (learning.go).
+	Learning json.RawMessage `json:"learning,omitempty"`
 	// Maintenance are the ad hoc maintenance windows (maintenance.go).
 	Maintenance *maintState `json:"maintenance,omitempty"`
 	// Subscribers are status page subscribers and fan-outs (subscribers.go).
-	Subscribers   *subState `json:"status_subscribers,omitempty"`
-	StagingID     string    `json:"restore_staging_id,omitempty"`
-	StagingChunks int       `json:"restore_staging_chunks,omitempty"`
+	Subscribers *subState `json:"status_subscribers,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -82,6 +85,11 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
 		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers()}
+	lb, err := f.learning.Encode()
+	if err != nil {
+		return nil, err
+	}
+	h.Learning = lb
 	s := &fsmSnapshot{header: h, state: f.incidents.Freeze(), stats: &f.snapStats,
 		dense: f.incidents.Len() == f.incidents.Kept()}
 	if f.staging != nil { // pieces already staged never change; later ones are appended past len
@@ -189,7 +197,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		ac = h.Config
 		ac.Config = cfg
 	}
+	ls, err := learning.Decode(h.Learning)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	f.mu.Lock()
+	f.learning = ls
 	f.incidents, f.lastNow = st, h.LastNow
 	f.keyring = reply.Keyring{Keys: h.Keyring}
 	f.restoreLoginLinks(h.LoginLinks)
@@ -202,6 +215,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.restoreSubscribers(h.Subscribers)
 	f.nodes = h.Nodes
+	f.nodesGen.Add(1)
 	if f.nodes == nil {
 		f.nodes = map[string]NodeMeta{}
 	}

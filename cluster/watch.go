@@ -1,6 +1,9 @@
 package cluster
 
-import "github.com/pagerd/pagerd/incident"
+import (
+	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/learning"
+)
 
 // Change says what one applied log entry touched, for the leader's
 // escalation engine: it replans exactly those incidents instead of polling.
@@ -12,7 +15,14 @@ type Change struct {
 	// Subscribers: a status page subscriber or fan-out command applied
 	// (the leader's subscriber mailer wakes on it).
 	Subscribers bool
+	// Learning: postmortems, follow-ups or reminder records changed
+	// (the reminders engine replans).
+	Learning bool
 }
+
+// stepStarted is the result value of a StepStart command: the incident's
+// id, not a copy of it (see incident.State.RecordStepStart).
+type stepStarted struct{ incident uint64 }
 
 // deliveryApplied is the result value of a Delivery command.
 type deliveryApplied struct {
@@ -30,6 +40,14 @@ func (c *Change) note(t CommandType, r Result) {
 		if v != nil {
 			c.Incidents = append(c.Incidents, v.ID)
 		}
+	case stepStarted:
+		if v.incident != 0 {
+			c.Incidents = append(c.Incidents, v.incident)
+		}
+	case learning.Postmortem: // its timeline got a postmortem_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
+	case learning.Followup: // its timeline got a followup_* entry
+		c.Incidents = append(c.Incidents, v.Incident)
 	case deliveryApplied:
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)
@@ -37,6 +55,9 @@ func (c *Change) note(t CommandType, r Result) {
 	}
 	if isSubscriberType(t) {
 		c.Subscribers = true
+	}
+	if _, ok := learningNames[t]; ok {
+		c.Learning = true
 	}
 	if t == TypeConfig || t == TypeSMSOptOut || t == TypeRestoreCommit || t == TypeMaintenance {
 		c.All = true
@@ -63,7 +84,7 @@ func (f *FSM) Watch(fn func(Change)) (cancel func()) {
 }
 
 func (f *FSM) notify(c Change) {
-	if len(c.Incidents) == 0 && !c.All && !c.Subscribers {
+	if len(c.Incidents) == 0 && !c.All && !c.Subscribers && !c.Learning {
 		return
 	}
 	f.watchMu.Lock()

@@ -20,6 +20,9 @@ type SeverityPolicy struct {
 	Postmortem string `yaml:"postmortem"`
 	// FollowupsDue is the default due time of a follow-up.
 	FollowupsDue Duration `yaml:"followups_due"`
+	// PostmortemDue is how long after resolve a postmortem is due (0:
+	// learning.DefaultPostmortemDue, 5 days).
+	PostmortemDue Duration `yaml:"postmortem_due"`
 }
 
 // Values of SeverityPolicy fields.

@@ -77,6 +77,9 @@ func (v *validator) checkSeverities() {
 		if pol.FollowupsDue < 0 {
 			v.add(p+".followups_due", "must not be negative")
 		}
+		if pol.PostmortemDue < 0 {
+			v.add(p+".postmortem_due", "must not be negative")
+		}
 	}
 }
 

@@ -183,7 +183,7 @@ func (t *term) stillQueued(held []heldNotification) []heldNotification {
 	var live []heldNotification
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
 		for _, h := range held {
-			inc, ok := st.Get(h.inc.ID)
+			inc, ok := st.EscalationView(h.inc.ID)
 			if !ok {
 				continue
 			}

@@ -27,7 +27,7 @@ type Store interface {
 	// WatchIncidents calls fn after every applied change with the incidents
 	// it touched (all: anything may have changed). fn must not block.
 	WatchIncidents(fn func(ids []uint64, all bool)) (cancel func())
-	SubmitStepStart(ctx context.Context, st *incident.StepStart) (*incident.Incident, error)
+	SubmitStepStart(ctx context.Context, st *incident.StepStart) error
 	SubmitDelivery(ctx context.Context, d *incident.Delivery) (int, error)
 	// SubmitRoleNotify commits a role page or a role's instructions.
 	SubmitRoleNotify(ctx context.Context, rn *incident.RoleNotify) (*incident.Incident, error)
@@ -258,7 +258,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			st.EachPendingSummary(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
-			inc, ok := st.Get(id)
+			inc, ok := st.EscalationView(id)
 			if ok {
 				t.observeAck(inc)
 				t.observeResolve(inc)
@@ -355,7 +355,7 @@ func (t *term) startStep(st *incident.StepStart) {
 	t.busy[st.Incident] = true
 	t.mu.Unlock()
 	t.async(func() {
-		inc, err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
+		err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
 		t.mu.Lock()
 		delete(t.busy, st.Incident)
 		fails := 0
@@ -374,7 +374,7 @@ func (t *term) startStep(st *incident.StepStart) {
 			}
 		}
 		t.mu.Unlock()
-		t.logStepCommit(st, inc, err, fails)
+		t.logStepCommit(st, err, fails)
 		t.signal()
 	})
 }

@@ -213,12 +213,12 @@ func TestStaleStepStartChangesNothing(t *testing.T) {
 	h.settle()
 	before := h.incident(id)
 	next := t0.Add(time.Hour)
-	_, err := h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: 0, Reason: incident.ReasonTrigger, NextAt: &next})
+	err := h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: 0, Reason: incident.ReasonTrigger, NextAt: &next})
 	if !errors.Is(err, incident.ErrStale) {
 		t.Fatalf("repeated step start: err %v, want ErrStale", err)
 	}
 	// A step due in 10 minutes cannot start now, whatever the command says.
-	_, err = h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: 1, Reason: incident.ReasonTimeout, Step: 1, NextAt: &next})
+	err = h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: 1, Reason: incident.ReasonTimeout, Step: 1, NextAt: &next})
 	if !errors.Is(err, incident.ErrStale) {
 		t.Fatalf("early step start: err %v, want ErrStale", err)
 	}

@@ -1,7 +1,6 @@
 package escalation
 
 import (
-	"sort"
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
@@ -63,9 +62,21 @@ func (w *floodWindow) prune(now time.Time, per time.Duration) {
 	w.sent = keep
 }
 
+// add inserts s in time order. A window holds at most about max sends and
+// new ones are the latest, so this is a short walk from the end, with no
+// sort and no allocation beyond the slice's growth (it was a full stable
+// sort per send, which showed in storm profiles).
 func (w *floodWindow) add(s floodSend) {
 	w.sent = append(w.sent, s)
-	sort.SliceStable(w.sent, func(a, b int) bool { return w.sent[a].at.Before(w.sent[b].at) })
+	w.settle(len(w.sent) - 1)
+}
+
+// settle moves the send at i back to its place in time order (ties keep
+// their order, as the stable sort did).
+func (w *floodWindow) settle(i int) {
+	for ; i > 0 && w.sent[i].at.Before(w.sent[i-1].at); i-- {
+		w.sent[i], w.sent[i-1] = w.sent[i-1], w.sent[i]
+	}
 }
 
 // roomAt is when the window has room for one more message, or zero when
@@ -76,16 +87,17 @@ func (w *floodWindow) roomAt(now time.Time, max int, per time.Duration) time.Tim
 	if max <= 0 || expire <= 0 {
 		return now
 	}
-	var done []time.Time
+	// The expire-th delivered send (sent is in time order) frees the room;
+	// counted in place, as this runs for every held page of a storm.
 	for _, s := range w.sent {
-		if !s.inflight {
-			done = append(done, s.at) // sorted, as sent is
+		if s.inflight {
+			continue
+		}
+		if expire--; expire == 0 {
+			return s.at.Add(per)
 		}
 	}
-	if len(done) < expire {
-		return time.Time{}
-	}
-	return done[expire-1].Add(per)
+	return time.Time{}
 }
 
 // admit reports whether h may go out now; if not, it is held until about
@@ -142,10 +154,19 @@ func (f *flood) delivered(k floodKey, admitted, done time.Time) {
 	for i := range w.sent {
 		if s := &w.sent[i]; s.inflight && s.at.Equal(admitted) {
 			s.at, s.inflight = done, false
-			sort.SliceStable(w.sent, func(a, b int) bool { return w.sent[a].at.Before(w.sent[b].at) })
+			w.reposition(i)
 			return
 		}
 	}
+}
+
+// reposition restores time order after the send at i changed its time
+// (done is after admitted, so it usually moves towards the end).
+func (w *floodWindow) reposition(i int) {
+	for ; i+1 < len(w.sent) && w.sent[i+1].at.Before(w.sent[i].at); i++ {
+		w.sent[i], w.sent[i+1] = w.sent[i+1], w.sent[i]
+	}
+	w.settle(i)
 }
 
 // cancel removes the send admitted at admitted that did not happen (the

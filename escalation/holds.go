@@ -57,7 +57,11 @@ func (t *term) submitHolds(items []incident.DeliveryItem) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		_, err := t.e.opts.Store.SubmitDelivery(t.ctx, &incident.Delivery{Items: items})
-		if err == nil || t.ctx.Err() != nil {
+		if err == nil {
+			t.e.metrics.holds.Add(float64(len(items)))
+			return
+		}
+		if t.ctx.Err() != nil {
 			return
 		}
 		if attempt >= maxHoldCommitAttempts {

@@ -31,7 +31,7 @@ func TestAckTimeoutPlannedBeforeAReAckIsStale(t *testing.T) {
 	// Before the plan commits, someone escalates and someone else acks.
 	h.act(id, incident.Escalate)
 	h.act(id, incident.Ack)
-	if _, err := h.store.SubmitStepStart(nil, plan); !errors.Is(err, incident.ErrStale) {
+	if err := h.store.SubmitStepStart(nil, plan); !errors.Is(err, incident.ErrStale) {
 		t.Fatalf("ack timeout planned against the first ack: err %v, want ErrStale", err)
 	}
 	if inc := h.incident(id); inc.Status != incident.Acknowledged {
@@ -49,7 +49,7 @@ func TestAckTimeoutStepIsNeverEarly(t *testing.T) {
 	seq := h.incident(id).Escalation.Seq
 	early := t0.Add(31 * time.Minute)
 	for name, deadline := range map[string]*time.Time{"no deadline": nil, "deadline ahead": &early} {
-		_, err := h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: seq,
+		err := h.store.SubmitStepStart(nil, &incident.StepStart{Incident: id, ExpectSeq: seq,
 			Reason: incident.ReasonAckTimeout, AckDeadline: deadline})
 		if !errors.Is(err, incident.ErrStale) {
 			t.Errorf("%s: ack timeout 1m after the ack: err %v, want ErrStale", name, err)

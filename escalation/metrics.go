@@ -7,6 +7,7 @@ type metrics struct {
 	sendLatency   *prometheus.HistogramVec
 	steps         *prometheus.CounterVec
 	summaries     *prometheus.CounterVec
+	holds         prometheus.Counter
 	timeToAck     *prometheus.HistogramVec
 	timeToResolve *prometheus.HistogramVec
 }
@@ -30,6 +31,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "pagerd_flood_summaries_total",
 			Help: "Flood-control summary messages sent, by channel.",
 		}, []string{"channel"}),
+		holds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pagerd_flood_holds_total",
+			Help: "Pages flood control held for a summary, counted when the hold is committed.",
+		}),
 		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pagerd_incident_time_to_ack_seconds",
 			Help:    "Time from an incident's creation to its first acknowledgement, observed once per incident by the leader that saw the acknowledgement commit.",
@@ -42,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service", "severity"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.timeToAck, m.timeToResolve)
+		reg.MustRegister(m.notifications, m.sendLatency, m.steps, m.summaries, m.holds, m.timeToAck, m.timeToResolve)
 	}
 	return m
 }

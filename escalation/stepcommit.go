@@ -26,11 +26,11 @@ func stepRetryDelay(n int) time.Duration {
 	return min(time.Second<<(n-1), stepRetryMax)
 }
 
-func (t *term) logStepCommit(st *incident.StepStart, inc *incident.Incident, err error, fails int) {
+func (t *term) logStepCommit(st *incident.StepStart, err error, fails int) {
 	switch {
-	case err == nil && inc != nil:
+	case err == nil:
 		t.e.metrics.steps.WithLabelValues(stepLabel(st)).Inc()
-	case err == nil, errors.Is(err, incident.ErrStale), t.ctx.Err() != nil:
+	case errors.Is(err, incident.ErrStale), t.ctx.Err() != nil:
 	case fails >= maxStepCommitAttempts:
 		t.e.log.Error("commit escalation step failed; not retrying until the incident changes or leadership moves",
 			"incident", incident.KeyFor(st.Incident), "reason", st.Reason, "attempts", fails, "err", err)

@@ -58,6 +58,26 @@ type StepStart struct {
 // nothing, unless the incident is still where the plan expected it: same
 // Seq, triggered (acknowledged for an ack timeout), and the step due.
 func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) {
+	inc, err := s.applyStepStart(now, st)
+	if err != nil {
+		return nil, err
+	}
+	return inc.Clone(), nil
+}
+
+// RecordStepStart is ApplyStepStart without the copy of the incident: the
+// FSM applies every step start on every node, where nobody reads the
+// incident it returned (a copy per step on three nodes showed in storm
+// profiles). It returns the incident's id.
+func (s *State) RecordStepStart(now time.Time, st *StepStart) (uint64, error) {
+	inc, err := s.applyStepStart(now, st)
+	if err != nil {
+		return 0, err
+	}
+	return inc.ID, nil
+}
+
+func (s *State) applyStepStart(now time.Time, st *StepStart) (*Incident, error) {
 	inc := s.own(s.byID(st.Incident))
 	if inc == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, KeyFor(st.Incident))
@@ -93,7 +113,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 	if st.Exhausted {
 		esc.Exhausted, esc.NextAt = true, nil
 		inc.addEntry(now, EntryExhausted, "pagerd", st.Message)
-		return inc.Clone(), nil
+		return inc, nil
 	}
 	esc.Step, esc.Loop = st.Step, st.Loop
 	if st.LogVersion != LogV1 {
@@ -118,7 +138,7 @@ func (s *State) ApplyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 			inc.addEntry(now, EntryNotifyFailed, "pagerd", fmt.Sprintf("cannot page %s by %s: %s", n.User, n.Channel, n.Error))
 		}
 	}
-	return inc.Clone(), nil
+	return inc, nil
 }
 
 // Delivery outcomes.

@@ -263,7 +263,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, integration s
 	if r.ContentLength > h.maxBody {
 		return nil, tooLarge, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -277,6 +277,30 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, integration s
 		return nil, fail(http.StatusBadRequest, integration, "body: "+err.Error()), false
 	}
 	return body, outcome{}, true
+}
+
+// readAllSized is io.ReadAll starting from a buffer of the announced
+// length (plus one byte, so the end is seen without growing): one
+// allocation per request instead of io.ReadAll's doubling from 512 bytes.
+// The caller has bounded size by the body limit.
+func readAllSized(rd io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(rd)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // a body longer than announced
+		}
+	}
 }
 
 // isTimeout reports a read that hit its deadline.

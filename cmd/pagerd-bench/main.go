@@ -43,6 +43,9 @@ type options struct {
 	scaleIncidents           int
 	scaleSchedules           int
 	serveArgs                string
+	storm                    bool
+	stormRounds              int
+	stormDuration            time.Duration
 }
 
 func main() {
@@ -55,15 +58,18 @@ func main() {
 	flag.DurationVar(&o.halfDuration, "half-duration", 0, "length of the open-loop run at half the maximum rate (default 10s, -short 3s)")
 	flag.StringVar(&o.concurrency, "concurrency", "1,16,128", "closed-loop client counts")
 	flag.IntVar(&o.batch, "batch", 10, "alerts per Alertmanager webhook / POST /api/v2/alerts batch")
-	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,scale")
+	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,storm,scale")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (- for stdout)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load into this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node) into this directory")
 	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
 	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
 	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
 	flag.IntVar(&o.scaleIncidents, "scale-incidents", 0, "open incidents of the scale run (default 100000, -short 10000)")
 	flag.IntVar(&o.scaleSchedules, "scale-schedules", 1000, "schedules of the scale run")
 	flag.StringVar(&o.serveArgs, "serve-args", "", "extra flags for every `pagerd serve` of the main cluster, space-separated (e.g. \"--raft-snapshot-threshold 100000\")")
+	flag.BoolVar(&o.storm, "storm", false, "run only the storm scenario (issue 18): alternating Alertmanager and pagerd runs where every alert pages")
+	flag.IntVar(&o.stormRounds, "storm-rounds", 0, "storm: pairs of runs am, pagerd (default 2, -short 1)")
+	flag.DurationVar(&o.stormDuration, "storm-duration", 0, "storm: measured time per run (default 8s, -short 2s)")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (data dirs, logs)")
 	flag.Parse()
@@ -83,6 +89,8 @@ func main() {
 	defInt(&o.failoverRounds, 5, 1)
 	defInt(&o.a2pCount, 50, 10)
 	defInt(&o.scaleIncidents, 100000, 10000)
+	defInt(&o.stormRounds, 2, 1)
+	def(&o.stormDuration, 8*time.Second, 2*time.Second)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -139,6 +147,11 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 	} else {
 		defer os.RemoveAll(work)
 	}
+	if o.storm {
+		for _, part := range []string{"ingest", "am", "half", "page", "failover", "scale"} {
+			skip[part] = true
+		}
+	}
 	rep := &bench.Report{StartedAt: time.Now().UTC(), Command: strings.Join(os.Args, " "), Nodes: o.nodes}
 	rep.Machine = bench.DescribeMachine(work, 200)
 	logf("machine: %d cores, %.1f GiB, fsync p50 %.2f ms", rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.FsyncP50ms)
@@ -151,6 +164,8 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 	if o.urls != "" {
 		urls = strings.Split(o.urls, ",")
 		rep.Nodes = len(urls)
+	} else if o.storm {
+		urls = []string{""}
 	} else {
 		bin := o.bin
 		if bin == "" {
@@ -344,6 +359,26 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		cl.Close()
 	}
 
+	if o.urls == "" && !skip["storm"] {
+		bin := o.bin
+		if bin == "" {
+			bin = filepath.Join(work, "pagerd")
+			if _, err := os.Stat(bin); err != nil {
+				logf("building ./cmd/pagerd")
+				if bin, err = bench.BuildPagerd(work, o.pprofDir != ""); err != nil {
+					return rep, err
+				}
+			}
+		}
+		logf("storm: %d rounds of Alertmanager then pagerd, %v each", o.stormRounds, o.stormDuration)
+		res, err := bench.Storm(ctx, bench.StormOptions{Bin: bin, Dir: filepath.Join(work, "storm"), Rounds: o.stormRounds,
+			Warmup: o.warmup, Duration: o.stormDuration, ServeArgs: strings.Fields(o.serveArgs), Logf: logf, ProfileDir: o.pprofDir})
+		rep.Storm = res
+		if err != nil {
+			return rep, fmt.Errorf("storm: %w", err)
+		}
+	}
+
 	if o.urls == "" && !skip["scale"] {
 		bin := o.bin
 		if bin == "" {
@@ -408,6 +443,11 @@ func targets(r *bench.Report) []bench.Target {
 	for i, f := range r.Failover {
 		out = append(out, bench.Target{Name: fmt.Sprintf("failover %d: writes succeed again", i+1), Goal: "(reported)",
 			Value: fmt.Sprintf("%.0f ms", f.WriteGapMs), Met: f.WriteGapMs > 0})
+	}
+	if s := r.Storm; s != nil {
+		out = append(out, bench.Target{Name: "storm: pagerd vs Alertmanager, every alert pages (issue 18)", Goal: ">= 3x",
+			Value: fmt.Sprintf("%.2fx (%.0f vs %.0f/s; pages recorded %.0f vs %.0f/s)", s.Ratio, s.PagerdRate, s.AMRate, s.PagerdPages, s.AMPages),
+			Met:   s.Ratio >= 3})
 	}
 	if s := r.Scale; s != nil {
 		var worst int64

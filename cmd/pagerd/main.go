@@ -54,8 +54,11 @@ func init() {
 		"role":        {"ID ROLE USER: take or hand over a role (--release to free it)", runRole},
 		"summary":     {"an incident's resolution summary", runSummary},
 		"impact":      {"set when an incident's customer impact began (--at T)", runImpact},
-		"version":     {"print the version", runVersion},
 		"report":      {"response [--from T --to T --by service|severity]: response report", runReport},
+		"version":     {"print the version", runVersion},
+		"postmortem":  {"ID [--edit FILE] [--status S]: print or store a postmortem", runPostmortem},
+		"followup":    {"add ID TITLE --owner U [--due D] | done|wontdo FID", runFollowup},
+		"followups":   {"list follow-ups [--overdue] [--owner U]", runFollowups},
 	}
 }
 

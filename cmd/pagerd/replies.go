@@ -83,6 +83,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 	}
 	opts := mailserver.Options{Domain: domain, Backend: rw.backend, Confirm: rw.confirm,
 		TLS: tlsConfig, MaxConns: smtpMaxConns, Logger: log, Metrics: reg}
+	opts.Followups, _ = rw.backend.(reply.FollowupBackend) // nodebackend: reminder replies
 	opts.IncidentURL = func(key string) string { return cfg().IncidentURL(key) }
 	srv, err := mailserver.New(opts)
 	if err != nil {

@@ -191,6 +191,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	mux.Handle("/status/", statusPages)
 	node.OnLeader(status.NewMailer(status.MailerOptions{Node: node, Logger: log, Rate: f.statusMailRate,
 		BaseURL: func() string { return "http://" + f.httpAddr }}).Run)
+	// Follow-up and postmortem reminders, also leader-only (reminders.go).
+	startReminders(node, replies.devBox, log)
 	var handler http.Handler = mux
 	// With --raft-tls-*, members send each other's API requests through
 	// the Raft port's TLS (cluster/tunnel.go).

@@ -92,6 +92,9 @@ type Options struct {
 	Domain string
 	// Backend is the replicated state. Required.
 	Backend reply.Backend
+	// Followups, when set, takes replies to follow-up reminders (tokens
+	// reply.FollowupTokenPrefix…; followup.go).
+	Followups reply.FollowupBackend
 	// Confirm sends confirmations and explanations, best effort: failures
 	// are logged and change no SMTP answer. Nil: none are sent.
 	Confirm ConfirmFunc
@@ -312,6 +315,8 @@ type session struct {
 	token string // lower-cased local part of the accepted recipient
 	page  reply.Page
 	rcpt  bool
+	// followup is set when the recipient is a follow-up reminder's token.
+	followup *reply.FollowupRef
 }
 
 func smtpErr(code int, enh smtp.EnhancedCode, msg string) *smtp.SMTPError {
@@ -333,7 +338,7 @@ var (
 )
 
 func (ss *session) Reset() {
-	ss.from, ss.token, ss.page, ss.rcpt = "", "", reply.Page{}, false
+	ss.from, ss.token, ss.page, ss.rcpt, ss.followup = "", "", reply.Page{}, false, nil
 }
 
 func (ss *session) Logout() error {
@@ -366,6 +371,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return nil // the same address twice
 		}
 		return errOneRcpt
+	}
+	if handled, err := ss.rcptFollowup(local); handled {
+		return err
 	}
 	page, err := ss.s.opts.Backend.PageForToken(local, ss.s.now())
 	switch {
@@ -443,6 +451,9 @@ func (ss *session) refuse(e *smtp.SMTPError, msg string, args ...any) error {
 func (ss *session) Data(r io.Reader) error {
 	if !ss.rcpt {
 		return smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "No valid recipient")
+	}
+	if ss.followup != nil {
+		return ss.dataFollowup(r)
 	}
 	s := ss.s
 	log := ss.log.With("envelope_from", ss.from, "incident", ss.page.Key, "notification", ss.page.Notification)
