@@ -23,7 +23,8 @@ const calendarRoute = "/v1/schedules/{id}/calendar.ics"
 func requiredScope(r *http.Request) string {
 	switch routeOf(r) {
 	case "/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/export",
-		"/v1/oncall", "/v1/schedules/{id}/oncall", "/v1/schedules/{id}/shifts", calendarRoute:
+		"/v1/oncall", "/v1/schedules/{id}/oncall", "/v1/schedules/{id}/shifts", calendarRoute,
+		"/v1/services", "/v1/services/{id}", "/v1/heartbeats", "/v1/drills", "/v1/drills/{id}/runs":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return config.ScopeRead
 		}

@@ -97,6 +97,7 @@ func New(o Options) *Server {
 	m.Handle("POST /v1/schedules/{id}/overrides", s.auth(lead(http.HandlerFunc(s.addOverride))))
 	m.Handle("DELETE /v1/schedules/{id}/overrides/{oid}", s.auth(lead(http.HandlerFunc(s.deleteOverride))))
 	m.Handle("GET /v1/reports/response", s.auth(http.HandlerFunc(s.responseReport)))
+	s.registerContinuity(m, lead)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.readyz)
 	if o.Gatherer != nil {

@@ -58,6 +58,10 @@ const (
 	TypeFollowupPatch   CommandType = 62 // learning.FollowupPatch
 	TypeReminderQueue   CommandType = 63 // learning.ReminderQueue
 	TypeReminderOutcome CommandType = 64 // learning.ReminderOutcome
+	// Service continuity (continuity.go).
+	TypeHeartbeat   CommandType = 70 // HeartbeatCommand
+	TypeDrillRun    CommandType = 71 // DrillRunCommand
+	TypeDrillResult CommandType = 72 // DrillResultCommand
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

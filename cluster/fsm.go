@@ -97,6 +97,8 @@ type FSM struct {
 	subs subState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
+	// cont is the heartbeat and drill state (continuity.go).
+	cont continuityState
 
 	// watchers are told which incidents each applied entry touched. They
 	// run on Raft's apply goroutine after the lock is released, so they must

@@ -416,6 +416,19 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("purge removed %v; %d resolved incidents left among those it named", r.Value, left)
 			}
 		}},
+		// Continuity (continuity.go). The golden config predates heartbeats
+		// and drills, so these are refused as unknown, changing nothing:
+		// what they pin is that the bodies decode strictly and apply alike.
+		{t: TypeHeartbeat, v: 1, body: func() any {
+			return &HeartbeatCommand{ID: "backup", Op: HeartbeatDown, Source: "api", LastPing: tp("-1h"),
+				Deferrals: []incident.Deferral{{Severity: "sev3", Window: "office", Until: goldenNow.Add(time.Hour)}}}
+		}, check: goldenUnknown("no heartbeat \"backup\"")},
+		{t: TypeDrillRun, v: 1, body: func() any {
+			return &DrillRunCommand{Drill: "quarterly", ScheduledAt: goldenNow, Manual: true, By: "admin"}
+		}, check: goldenUnknown("no drill \"quarterly\"")},
+		{t: TypeDrillResult, v: 1, body: func() any {
+			return &DrillResultCommand{Run: "quarterly@20261129T120000Z", Result: DrillRun{Status: DrillPassed, AckedBy: "alice", StepReached: 1}}
+		}, check: goldenUnknown("no drill run \"quarterly@20261129T120000Z\"")},
 		{t: TypeRestoreChunk, v: 1, body: func() any { return &RestoreChunk{ID: "r1", Seq: 0, Data: snap} }, check: noErr},
 		{t: TypeRestoreCommit, v: 1, body: func() any {
 			return &RestoreCommit{ID: "r1", Chunks: 1, Size: len(snap), SHA256: hex.EncodeToString(sum[:])}
@@ -431,6 +444,19 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatal("node_remove left the member")
 			}
 		}},
+	}
+}
+
+// goldenUnknown: refused as not found with msg, and no continuity state.
+func goldenUnknown(msg string) func(t *testing.T, f *FSM, r Result) {
+	return func(t *testing.T, f *FSM, r Result) {
+		t.Helper()
+		if !errors.Is(r.Err, incident.ErrNotFound) || !strings.Contains(r.Err.Error(), msg) {
+			t.Fatalf("apply: %v, want not found: %s", r.Err, msg)
+		}
+		if len(f.HeartbeatStates()) != 0 || len(f.DrillRuns("")) != 0 {
+			t.Fatal("a refused continuity command left state")
+		}
 	}
 }
 

@@ -155,6 +155,17 @@ var registry = map[CommandType]*commandSpec{
 	TypePurge: specRaw[incident.Purge]("purge", 1, func(f *FSM, _ time.Time, body []byte) Result {
 		return f.applyPurge(body)
 	}),
+	// Service continuity (continuity.go): these open and resolve their
+	// incidents in the same apply. No older version expresses them.
+	TypeHeartbeat: specRaw[HeartbeatCommand]("heartbeat", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyHeartbeat(now, body)
+	}),
+	TypeDrillRun: specRaw[DrillRunCommand]("drill_run", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyDrillRun(now, body)
+	}),
+	TypeDrillResult: specRaw[DrillResultCommand]("drill_result", 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applyDrillResult(now, body)
+	}),
 	// Status page subscribers and fan-outs (subscribers.go).
 	TypeSubscribe:        subscriberSpec("subscribe", TypeSubscribe),
 	TypeSubscribeConfirm: subscriberSpec("subscribe_confirm", TypeSubscribeConfirm),

@@ -150,6 +150,7 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	f.setOverrides(h.Overrides)
 	f.overrides.Seq = max(f.overrides.Seq, seq) // ids are never reused
 	f.events = h.EventCursors
+	f.setContinuity(h.Continuity)
 	if h.LastNow.After(f.lastNow) { // recorded time never runs backwards
 		f.lastNow = h.LastNow
 	}

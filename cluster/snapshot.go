@@ -63,6 +63,8 @@ type snapshotHeader struct {
 	Maintenance *maintState `json:"maintenance,omitempty"`
 	// Subscribers are status page subscribers and fan-outs (subscribers.go).
 	Subscribers *subState `json:"status_subscribers,omitempty"`
+	// Continuity is the heartbeat and drill state (continuity.go).
+	Continuity *continuityState `json:"continuity,omitempty"`
 }
 
 // stagedChunkRecord is one staged restore piece in a format-2 snapshot.
@@ -84,7 +86,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers()}
+		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers(),
+		Continuity: f.snapshotContinuity()}
 	lb, err := f.learning.Encode()
 	if err != nil {
 		return nil, err
@@ -214,6 +217,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.maint = *h.Maintenance
 	}
 	f.restoreSubscribers(h.Subscribers)
+	f.setContinuity(h.Continuity)
 	f.nodes = h.Nodes
 	f.nodesGen.Add(1)
 	if f.nodes == nil {

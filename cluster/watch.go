@@ -48,6 +48,10 @@ func (c *Change) note(t CommandType, r Result) {
 		c.Incidents = append(c.Incidents, v.Incident)
 	case learning.Followup: // its timeline got a followup_* entry
 		c.Incidents = append(c.Incidents, v.Incident)
+	case continuityApplied:
+		if v.incident != 0 {
+			c.Incidents = append(c.Incidents, v.incident)
+		}
 	case deliveryApplied:
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)

@@ -38,7 +38,7 @@ var badCases = []badCase{
 		`t.yaml:1:1: the top level of a config file must be a mapping, not a list`,
 	}},
 	{"unknown top key", "timezon: UTC\n", nil, []string{
-		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, public_url, auth, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels, business_hours, severities, status_pages, update_templates, maintenance, roles, retention)`,
+		`t.yaml:1:1: config: unknown key "timezon" (allowed: timezone, public_url, auth, api_tokens, users, rotations, schedules, policies, services, integrations, severity, channels, business_hours, severities, status_pages, update_templates, maintenance, roles, retention, heartbeats, drills)`,
 	}},
 	{"unknown nested key", "users:\n  - {id: a, emial: a@example.com}\n", nil, []string{
 		`t.yaml:2:13: users[0]: unknown key "emial" (allowed: id, name, email, phone, notify)`,

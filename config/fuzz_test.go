@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("users:\n  - &u {id: a, notify: [{via: sms}]}\n  - *u\ntimezone: ${X}$$\n"))
 	f.Add([]byte(officeYAML + "severities:\n  sev2: {page: office}\n"))
 	f.Add([]byte("business_hours:\n  - {id: o, times: [{days_of_month: [\"-3:-1\"], months: [\"february\"], years: [\"2027:2028\"]}]}\n"))
+	f.Add([]byte(contBase + contServices + "drills:\n  - {id: q, service: checkout, cron: \"*/5 1-3 L * MON#2\"}\nheartbeats:\n  - {id: w, service: db, every: 1m, alertmanager: {integration: prom, matchers: ['a=~\"(\"]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()
 		defer func() {

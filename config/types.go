@@ -48,6 +48,9 @@ type Config struct {
 	Roles []Role `yaml:"roles"`
 	// Retention bounds how long resolved incidents are kept (retention.go).
 	Retention Retention `yaml:"retention"`
+	// Heartbeats and Drills are the service continuity checks (continuity.go).
+	Heartbeats []Heartbeat `yaml:"heartbeats"`
+	Drills     []Drill     `yaml:"drills"`
 
 	// access is where validation found the auth settings, so CheckAccess can
 	// point at them.
@@ -148,6 +151,18 @@ type Service struct {
 	EventsTo []string `yaml:"events_to"`
 	// BridgeURL is the incident call link shown in pages and events.
 	BridgeURL string `yaml:"bridge_url"`
+	// The continuity catalogue (spec §5.1; continuity.go): who owns the
+	// service and its recovery plan, how critical it is, how fast it must
+	// be back (RTO) and how much data it may lose (RPO).
+	Owner             string   `yaml:"owner"`
+	ContinuityManager string   `yaml:"continuity_manager"`
+	Criticality       string   `yaml:"criticality"`
+	RTO               Duration `yaml:"rto"`
+	RPO               Duration `yaml:"rpo"`
+	Runbook           string   `yaml:"runbook"`
+	ContinuityPlan    string   `yaml:"continuity_plan"`
+	ReviewEvery       Duration `yaml:"review_every"`
+	DependsOn         []string `yaml:"depends_on"`
 }
 
 // ResolvesAutomatically reports whether a source's "resolved" resolves incidents.

@@ -76,6 +76,7 @@ func (v *validator) run() {
 	v.checkPolicies()
 	v.checkServices()
 	v.checkIntegrations()
+	v.checkContinuity()
 	v.checkAPITokens()
 	v.checkAuth()
 	v.checkSeverity()

@@ -183,6 +183,8 @@ func amIsExecutable(p string) bool {
 
 type amDaemon struct {
 	url string
+	// kill stops the daemon (SIGKILL) and waits for it to exit.
+	kill func()
 }
 
 // amStartAlertmanager runs Alertmanager with one webhook receiver and waits
@@ -242,7 +244,7 @@ func amStartAlertmanagerConfig(t testing.TB, bin, addr, cfg string) *amDaemon {
 		}
 	})
 
-	am := &amDaemon{url: "http://" + addr}
+	am := &amDaemon{url: "http://" + addr, kill: func() { cmd.Process.Kill(); <-exited }}
 	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
 		select {
 		case <-exited:

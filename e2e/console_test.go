@@ -173,6 +173,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("after Acknowledge: page says %q, API says %+v", ackedBy, inc)
 	}
 
+	consolePracticeActions(t, ctx, c)
+
 	// Reports: the acknowledged INC-1 is one sample of time to ack, drawn
 	// as one p50 and one p90 point in the SVG; nothing is resolved, so the
 	// time-to-resolve chart has no points.
@@ -189,7 +191,8 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	for _, p := range []struct{ name, path, wait string }{
 		{"oncall", "/ui/oncall", "#oncall"}, {"schedule", "/ui/schedules/web", "#days"},
-		{"services", "/ui/services", "#services"}, {"cluster", "/ui/cluster", "#members"},
+		{"services", "/ui/services", "#services"}, {"followups", "/ui/followups", "#followups"},
+		{"maintenance", "/ui/maintenance", "#maintenance"}, {"cluster", "/ui/cluster", "#members"},
 	} {
 		var html string
 		run(t, ctx, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.wait, chromedp.ByQuery), chromedp.OuterHTML("html", &html, chromedp.ByQuery))
@@ -207,6 +210,48 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	t.Run("mailed link", func(t *testing.T) { consoleLinkFlow(t, ctx, box, base) })
+}
+
+// consolePracticeActions, on INC-1's page: setting the severity in the
+// browser commits it as the signed-in token, and a postmortem body with a
+// script and quotes is text in the DOM (no element, nothing ran).
+func consolePracticeActions(t *testing.T, ctx context.Context, c *testcluster.Cluster) {
+	t.Helper()
+	var loc, flash string
+	run(t, ctx, chromedp.Location(&loc))
+	page, _, _ := strings.Cut(loc, "?")
+	// Each action starts from the page without a flash, so #flash showing
+	// means the action's answer has loaded.
+	fresh := func() { run(t, ctx, chromedp.Navigate(page), chromedp.WaitVisible("#severity", chromedp.ByQuery)) }
+	fresh()
+	run(t, ctx, chromedp.SetValue("#severity", "sev1", chromedp.ByQuery), chromedp.Click("#set-severity", chromedp.ByQuery),
+		chromedp.WaitVisible("#flash", chromedp.ByQuery), chromedp.Text("#flash", &flash, chromedp.ByQuery))
+	if flash != "Severity set." {
+		t.Fatalf("after Set severity the page says %q", flash)
+	}
+	var inc struct {
+		Severity string `json:"severity"`
+	}
+	c.GetJSON(c.Leader(), "/v1/incidents/INC-1", &inc)
+	if inc.Severity != "sev1" {
+		t.Fatalf("after Set severity in the browser the API says severity %q", inc.Severity)
+	}
+	body := `# Summary <script>window.__xss=3</script> "pm" it's <img src=x onerror=window.__xss=4>`
+	var shown string
+	var injected int
+	var xss any
+	fresh()
+	run(t, ctx, chromedp.Click("#postmortem-edit", chromedp.ByQuery), chromedp.SetValue("#postmortem-body-input", body, chromedp.ByQuery), chromedp.Click("#save-postmortem", chromedp.ByQuery),
+		chromedp.WaitVisible("#flash", chromedp.ByQuery), chromedp.Text("#flash", &flash, chromedp.ByQuery),
+		chromedp.Text("#postmortem-body", &shown, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#postmortem-body *').length`, &injected),
+		chromedp.Evaluate(`window.__xss || null`, &xss))
+	if flash != "Postmortem saved." || shown != body || injected != 0 || xss != nil {
+		t.Fatalf("flash %q; postmortem shown as %q (want %q), %d elements inside, __xss=%v", flash, shown, body, injected, xss)
+	}
+	if code, out := c.Do(c.Leader(), "POST", "/v1/incidents/INC-1/followups", []byte(`{"title":"alert on disk growth","owner":"alice"}`), nil); code != http.StatusCreated {
+		t.Fatalf("add follow-up: %d %s", code, out)
+	}
 }
 
 // consoleLinkFlow: a one-time link mailed through the real SMTP server signs

@@ -43,7 +43,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	}
 	if n.Channel == incident.ChannelWebhook {
 		t.send(job{channel: n.Channel, target: n.To, items: []incident.DeliveryItem{item},
-			msg: &notify.Message{ID: n.ID, Incident: inc, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc), PublicURL: cfg.PublicURL}}, cfg, version)
+			msg: withServiceLinks(cfg, &notify.Message{ID: n.ID, Incident: inc, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc), PublicURL: cfg.PublicURL})}, cfg, version)
 		return
 	}
 	user, ok := cfg.User(n.User)
@@ -74,8 +74,8 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 
 // message builds the page of one notification.
 func (t *term) message(inc *incident.Incident, n *incident.Notification, user config.User, cfg *config.Config, now time.Time) *notify.Message {
-	m := &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc),
-		PublicURL: cfg.PublicURL}
+	m := withServiceLinks(cfg, &notify.Message{ID: n.ID, Incident: inc, User: user, Step: n.Step, Loop: n.Loop, BridgeURL: bridgeURL(cfg, inc),
+		PublicURL: cfg.PublicURL})
 	if n.Kind == incident.KindSummary {
 		// The resolution summary (resolution.go): no reply code or Reply-To,
 		// there is nothing left to act on by reply.
@@ -101,6 +101,14 @@ func (t *term) message(inc *incident.Incident, n *incident.Notification, user co
 }
 
 // bridgeURL is the incident's service's call link (services[].bridge_url).
+// withServiceLinks sets the service's runbook and continuity plan links.
+func withServiceLinks(cfg *config.Config, m *notify.Message) *notify.Message {
+	if svc, ok := cfg.Service(m.Incident.Service); ok {
+		m.Runbook, m.ContinuityPlan = svc.Runbook, svc.ContinuityPlan
+	}
+	return m
+}
+
 func bridgeURL(cfg *config.Config, inc *incident.Incident) string {
 	if svc, ok := cfg.Service(inc.Service); ok {
 		return svc.BridgeURL

@@ -45,6 +45,9 @@ type Message struct {
 	// BridgeURL is the service's incident call link (services[].bridge_url),
 	// shown in the page; empty for none.
 	BridgeURL string
+	// Runbook and ContinuityPlan are the service's links (services[].runbook,
+	// continuity_plan), shown in every page; empty for none.
+	Runbook, ContinuityPlan string
 	// Notice, when set, makes this a plain notice (notice.go) instead of
 	// a page: EmailSubject and EmailBody send its text as it is.
 	Notice *Notice

@@ -280,8 +280,10 @@ func EmailBody(m *Message) string {
 		writeRoleBody(&b, m)
 	case m.Resolution != nil:
 		writeResolution(&b, m.Resolution)
+		writeServiceLinks(&b, m)
 	default:
 		writeIncident(&b, m.Incident, m.Step, m.Loop, m.BridgeURL)
+		writeServiceLinks(&b, m)
 		if link := ConsoleLink(m.PublicURL, m.Incident); link != "" {
 			fmt.Fprintf(&b, "\nOpen %s in pagerd: %s\n", incidentKey(m.Incident), link)
 		}
@@ -295,6 +297,17 @@ func EmailBody(m *Message) string {
 		}
 	}
 	return b.String()
+}
+
+// writeServiceLinks adds the service's runbook and continuity plan, so
+// whoever is paged finds the recovery procedure from the page itself.
+func writeServiceLinks(b *strings.Builder, m *Message) {
+	if m.Runbook == "" && m.ContinuityPlan == "" {
+		return
+	}
+	b.WriteString("\n")
+	field(b, "Runbook", OneLine(m.Runbook))
+	field(b, "Continuity plan", OneLine(m.ContinuityPlan))
 }
 
 func writeSummary(b *strings.Builder, incs []*incident.Incident, publicURL string) {

@@ -150,6 +150,9 @@ func (h *Handler) alertmanager(w http.ResponseWriter, r *http.Request) outcome {
 	if err != nil {
 		return fail(http.StatusBadRequest, in.name, err.Error())
 	}
+	if o, done := h.pingWatchdogs(r.Context(), in.name, msg); done {
+		return o
+	}
 	var lset map[string]string
 	if in.usesLabels() {
 		lset = alertRoutingLabels(msg)

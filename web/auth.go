@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -38,6 +40,12 @@ func (c *Console) read(fn pageFunc) http.Handler {
 // of that same session in the form. Anything else is refused before the
 // handler runs, so a forged POST changes nothing.
 func (c *Console) write(h http.Handler) http.Handler {
+	return c.writeUpTo(maxForm, h)
+}
+
+// writeUpTo is write for a form of up to limit bytes (the postmortem's
+// body is bigger than any other form).
+func (c *Console) writeUpTo(limit int64, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cfg, ready := c.readyConfig(w, r)
 		if !ready {
@@ -52,7 +60,12 @@ func (c *Console) write(h http.Handler) http.Handler {
 			c.errorPage(w, r, nil, http.StatusUnauthorized, "You are not signed in (or your session expired). Sign in and try again.")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		var tooBig *http.MaxBytesError
+		if err := r.ParseForm(); errors.As(err, &tooBig) {
+			c.errorPage(w, r, v, http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is over %d KiB; nothing was changed.", limit>>10))
+			return
+		}
 		got := r.PostFormValue("csrf")
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(v.CSRF)) != 1 {
 			c.errorPage(w, r, v, http.StatusForbidden, "This form's security token is missing or belongs to another session; nothing was changed. Reload the page and try again.")

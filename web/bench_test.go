@@ -30,7 +30,8 @@ func BenchmarkConsolePages(b *testing.B) {
 	con := New(Options{Node: cs.node.Node, Mailer: nil})
 	cookie := sessionCookieFor(b, con)
 	for _, p := range []string{"/ui/incidents", "/ui/incidents?status=all", "/ui/incidents?status=all&severity=sev3&service=checkout",
-		"/ui/incidents/rows?status=open", "/ui/incidents/INC-5000", "/ui/oncall", "/ui/schedules/web?view=month", "/ui/services", "/ui/reports", "/ui/reports?group_by=severity", "/ui/cluster"} {
+		"/ui/incidents/rows?status=open", "/ui/incidents/INC-5000", "/ui/oncall", "/ui/schedules/web?view=month", "/ui/services", "/ui/reports", "/ui/reports?group_by=severity", "/ui/cluster",
+		"/ui/followups", "/ui/followups?status=all&owner=bob", "/ui/maintenance"} {
 		b.Run(p, func(b *testing.B) {
 			var worst, total time.Duration
 			runs := 0

@@ -19,6 +19,7 @@ type incidentData struct {
 	Next   *nextStep
 	Flash  string
 	Bad    bool
+	P      practiceView
 }
 
 // alertView is an alert with its labels sorted and its links picked out.
@@ -44,8 +45,8 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, v *viewer
 	awaitApplied(r.Context(), c.node.FSM(), r.URL.Query().Get("at"))
 	done := r.URL.Query().Get("done")
 	flash := actionDone[actionKinds[done]]
-	if done == "severity" {
-		flash = "Severity set."
+	if f, ok := practiceDone[done]; ok {
+		flash = f
 	}
 	c.showIncident(w, r, v, http.StatusOK, flash, false)
 }
@@ -56,7 +57,8 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *viewer
 		c.errorPage(w, r, v, http.StatusNotFound, "No incident "+r.PathValue("key")+".")
 		return
 	}
-	d := incidentData{Inc: inc, Flash: flash, Bad: bad, Next: nextOf(c.config(), inc)}
+	cfg := c.config()
+	d := incidentData{Inc: inc, Flash: flash, Bad: bad, Next: nextOf(cfg, inc), P: c.practiceOf(cfg, inc)}
 	for _, a := range inc.Alerts {
 		d.Alerts = append(d.Alerts, viewAlert(a))
 	}

@@ -12,7 +12,7 @@ import (
 
 // pageNames are the templates under templates/, one per page; each is
 // parsed together with layout.html (the frame and shared partials).
-var pageNames = []string{"login", "error", "incidents", "incident", "oncall", "schedule", "services", "reports", "cluster"}
+var pageNames = []string{"login", "error", "incidents", "incident", "oncall", "schedule", "services", "reports", "cluster", "followups", "maintenance"}
 
 type pages struct{ byName map[string]*template.Template }
 

@@ -14,6 +14,11 @@ type serviceRow struct {
 	ID, Name, Policy string
 	Integrations     []string
 	Open             int
+	// The continuity catalogue and state (docs/continuity.md).
+	Tier, RTO, RPO, Owner, Manager string
+	Runbook, Plan                  string
+	LastDrill                      string
+	Heartbeats                     []string
 }
 
 func (c *Console) servicesPage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -27,8 +32,30 @@ func (c *Console) servicesPage(w http.ResponseWriter, r *http.Request, v *viewer
 		})
 	})
 	rows := make([]serviceRow, 0, len(cfg.Services))
+	runs, hbs := c.node.FSM().DrillRuns(""), c.node.FSM().HeartbeatStates()
 	for _, s := range cfg.Services {
-		row := serviceRow{ID: s.ID, Name: s.Name, Policy: s.Policy, Open: open[s.ID]}
+		row := serviceRow{ID: s.ID, Name: s.Name, Policy: s.Policy, Open: open[s.ID],
+			Tier: s.Criticality, Owner: s.Owner, Manager: s.ContinuityManager, Runbook: s.Runbook, Plan: s.ContinuityPlan}
+		if s.RTO > 0 {
+			row.RTO = s.RTO.Short()
+		}
+		if s.RPO > 0 {
+			row.RPO = s.RPO.Short()
+		}
+		for _, run := range runs {
+			if run.Service == s.ID {
+				row.LastDrill = run.Status + " " + run.StartedAt.UTC().Format("2006-01-02")
+			}
+		}
+		for _, h := range cfg.Heartbeats {
+			if h.Service == s.ID {
+				state := "up"
+				if st := hbs[h.ID]; st.Incident != 0 {
+					state = "down"
+				}
+				row.Heartbeats = append(row.Heartbeats, h.ID+": "+state)
+			}
+		}
 		for _, in := range cfg.Integrations {
 			if routesTo(in.Service, in.Routes, s.ID) {
 				row.Integrations = append(row.Integrations, in.Name)

@@ -37,7 +37,7 @@ policies:
       - {notify: [schedule:web], escalate_after: 10m}
       - {notify: [user:bob, webhook:chat], escalate_after: 10m}
 services:
-  - {id: checkout, name: Checkout API, policy: p}
+  - {id: checkout, name: Checkout API, policy: p, criticality: tier2, rto: 1h, runbook: "https://wiki.example.com/rb"}
 integrations:
   - {name: events, key: "evk-integration-secret", service: checkout}
   - {name: am, key: "am-integration-secret", service: checkout}

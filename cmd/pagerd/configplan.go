@@ -48,6 +48,8 @@ type Plan struct {
 	To       time.Time              `json:"to"`
 	Shifts   []schedule.ShiftChange `json:"shifts"`
 	Warnings []string               `json:"warnings"`
+	// Drills are the next run of each drill and who it would page.
+	Drills []PlanDrill `json:"drills"`
 }
 
 // baseline is what a plan compares against. Secrets are compared by
@@ -187,6 +189,7 @@ func makePlan(base baseline, newCfg *config.Config, from, to time.Time) (*Plan, 
 	if changes != nil {
 		p.Shifts = changes
 	}
+	p.Drills = planDrills(newCfg, newSet, from)
 	p.Warnings = append(accessWarnings(newCfg), gapWarnings(newCfg, from)...)
 	if p.Warnings == nil {
 		p.Warnings = []string{}
@@ -207,6 +210,7 @@ func printPlan(stdout, stderr io.Writer, p *Plan) {
 	for _, ch := range p.Shifts {
 		fmt.Fprintln(stdout, "  "+schedule.FormatChange(ch))
 	}
+	printPlanDrills(stdout, p.Drills)
 	for _, w := range p.Warnings {
 		fmt.Fprintln(stderr, "warning: "+w)
 	}

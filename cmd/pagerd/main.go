@@ -59,6 +59,9 @@ func init() {
 		"postmortem":  {"ID [--edit FILE] [--status S]: print or store a postmortem", runPostmortem},
 		"followup":    {"add ID TITLE --owner U [--due D] | done|wontdo FID", runFollowup},
 		"followups":   {"list follow-ups [--overdue] [--owner U]", runFollowups},
+		"services":    {"the service catalogue with continuity state", runServices},
+		"heartbeats":  {"heartbeats and whether they are up", runHeartbeats},
+		"drill":       {"run ID | runs ID: start a continuity drill, list its runs", runDrill},
 	}
 }
 

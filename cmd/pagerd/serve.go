@@ -20,6 +20,7 @@ import (
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/configs"
+	"github.com/pagerd/pagerd/continuity"
 	"github.com/pagerd/pagerd/escalation"
 	"github.com/pagerd/pagerd/events"
 	"github.com/pagerd/pagerd/notify/channels"
@@ -193,6 +194,8 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		BaseURL: func() string { return "http://" + f.httpAddr }}).Run)
 	// Follow-up and postmortem reminders, also leader-only (reminders.go).
 	startReminders(node, replies.devBox, log)
+	// Heartbeat deadlines, drill schedules and results, also leader-only.
+	node.OnLeader(continuity.New(continuity.Options{Store: node, Senders: senders, Logger: log}).Run)
 	var handler http.Handler = mux
 	// With --raft-tls-*, members send each other's API requests through
 	// the Raft port's TLS (cluster/tunnel.go).
