@@ -39,7 +39,9 @@ func TestStatusPageLeavesOutDrills(t *testing.T) {
 	real := pgIncident(t, c, n, "real")
 	stUpdate(t, c, n, real.ID, map[string]any{"audience": "public", "phase": "investigating", "message": "REAL-PUBLIC-TEXT"})
 
-	s := waitSummary(t, n, func(s stSummary) (bool, string) { return len(s.Incidents) == 1, fmt.Sprintf("%d incidents", len(s.Incidents)) })
+	s := waitSummary(t, n, func(s stSummary) (bool, string) {
+		return len(s.Incidents) == 1, fmt.Sprintf("%d incidents", len(s.Incidents))
+	})
 	if s.Incidents[0].Key != real.Key || stComponent(s, "api") != "operational" {
 		t.Fatalf("summary shows the drill or its status: %+v", s)
 	}
