@@ -153,6 +153,12 @@ func writeScheduleError(w http.ResponseWriter, id string, err error) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no schedule or rotation %q", id))
 		return
 	}
+	if errors.Is(err, schedule.ErrInvalid) {
+		// A schedule of a replicated config that does not compile on this
+		// release (config.ParseReplicated): the others still answer.
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
 	writeError(w, http.StatusInternalServerError, err.Error())
 }
 

@@ -157,7 +157,7 @@ func (f *FSM) applyConfig(now time.Time, body []byte) Result {
 	if err := json.Unmarshal(body, &cc); err != nil {
 		return Result{Err: fmt.Errorf("decode config command: %w", err)}
 	}
-	cfg, err := config.Parse(cc.Sources, config.LookupMap(cc.Env))
+	cfg, err := config.ParseReplicated(cc.Sources, config.LookupMap(cc.Env))
 	if err != nil {
 		return Result{Err: err}
 	}

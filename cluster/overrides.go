@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -238,6 +239,12 @@ func (f *FSM) Schedules() (*schedule.Set, string, error) {
 	if c.ac != ac {
 		c.ac, c.set = ac, nil
 		c.base, c.baseErr = schedule.Compile(ac.Config)
+		// Only a replicated config an earlier release admitted can hold
+		// one (config.ParseReplicated); it answers 409 alone.
+		for id, err := range c.base.Broken() {
+			slog.Warn("schedule or rotation of the active config does not compile; it answers an error, the others work",
+				"id", id, "config_version", ac.Version, "err", err)
+		}
 	}
 	version := ac.Version + "+o" + strconv.FormatUint(gen, 10)
 	if c.baseErr != nil {

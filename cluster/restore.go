@@ -190,7 +190,7 @@ func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfi
 	if h.Config == nil {
 		return h, st, nil, nil
 	}
-	cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
+	cfg, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
 	}

@@ -193,7 +193,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	var ac *ActiveConfig
 	if h.Config != nil {
-		cfg, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env))
+		cfg, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env))
 		if err != nil {
 			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
 		}
@@ -294,7 +294,7 @@ func ValidateSnapshot(r io.Reader) error {
 	if err != nil || h.Config == nil {
 		return err
 	}
-	if _, err := config.Parse(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
+	if _, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
 		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
 	}
 	return nil

@@ -54,10 +54,12 @@ var (
 	descSnapshotBytes   = prometheus.NewDesc("pagerd_snapshot_size_bytes", "Size of the last snapshot this node wrote.", nil, nil)
 	descSnapshotTook    = prometheus.NewDesc("pagerd_snapshot_duration_seconds", "Time the last snapshot this node wrote took to encode and write.", nil, nil)
 	descSnapshotTakenAt = prometheus.NewDesc("pagerd_snapshot_timestamp_seconds", "When this node last wrote a snapshot (Unix time).", nil, nil)
+	descSchedulesBroken = prometheus.NewDesc("pagerd_schedules_broken",
+		"Schedules and rotations of the active config that do not compile on this release (only an older release's replicated config can have them); they answer 409.", nil, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStateKept, descStateLastID, descSnapshotBytes, descSnapshotTook, descSnapshotTakenAt} {
+	for _, d := range []*prometheus.Desc{descStateKept, descStateLastID, descSnapshotBytes, descSnapshotTook, descSnapshotTakenAt, descSchedulesBroken} {
 		ch <- d
 	}
 }
@@ -68,6 +70,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	s := &c.f.snapStats
 	ch <- prometheus.MustNewConstMetric(descStateKept, prometheus.GaugeValue, float64(kept))
 	ch <- prometheus.MustNewConstMetric(descStateLastID, prometheus.GaugeValue, float64(last))
+	if set, _, err := c.f.Schedules(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descSchedulesBroken, prometheus.GaugeValue, float64(len(set.Broken())))
+	}
 	if at := s.at.Load(); at != 0 {
 		ch <- prometheus.MustNewConstMetric(descSnapshotBytes, prometheus.GaugeValue, float64(s.bytes.Load()))
 		ch <- prometheus.MustNewConstMetric(descSnapshotTook, prometheus.GaugeValue, time.Duration(s.seconds.Load()).Seconds())

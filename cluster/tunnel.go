@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/pagerd/pagerd/internal/connlimit"
 )
 
 // With --raft-tls-*, node-to-node HTTP requests to the leader (a write a
@@ -16,17 +18,48 @@ import (
 // signature of nodeauth.go), the tunnel only carries it. Without TLS the
 // requests go to the leader's --http-addr, as before.
 
+// TunnelOptions bound the tunnel's server like the API listener's: a peer
+// holding the TLS certificate is trusted to send, not to hold connections
+// or goroutines forever (a stuck or compromised member).
+type TunnelOptions struct {
+	ReadTimeout, WriteTimeout time.Duration // 0: DefaultTunnelTimeout
+	MaxConns                  int           // 0: DefaultTunnelMaxConns
+}
+
+// Defaults of TunnelOptions.
+const (
+	DefaultTunnelTimeout  = time.Minute
+	DefaultTunnelMaxConns = 1024
+)
+
 // ServeTunnel serves h on the HTTP tunnel of the Raft port. A node without
 // TLS has no tunnel and ignores the call. Call it once, after Open.
-func (n *Node) ServeTunnel(h http.Handler) {
+func (n *Node) ServeTunnel(h http.Handler, opts TunnelOptions) {
 	if n.raftLayer == nil {
 		return
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv, ln := tunnelServer(h, n.raftLayer.tunnel, opts)
 	n.tunnelMu.Lock()
 	n.tunnelSrv = srv
 	n.tunnelMu.Unlock()
-	go srv.Serve(n.raftLayer.tunnel)
+	go srv.Serve(ln)
+}
+
+// tunnelServer is the tunnel's server with every timeout set, on l capped
+// at opts.MaxConns (past it a connection is closed at once).
+func tunnelServer(h http.Handler, l net.Listener, opts TunnelOptions) (*http.Server, net.Listener) {
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultTunnelTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultTunnelTimeout
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultTunnelMaxConns
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: opts.ReadTimeout,
+		WriteTimeout: opts.WriteTimeout, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	return srv, connlimit.Wrap(l, connlimit.Options{Max: opts.MaxConns})
 }
 
 func (n *Node) closeTunnel() {

@@ -39,6 +39,8 @@ type decoder struct {
 	visited int
 	budget  int
 	tooBig  bool
+	// replicated: reading a committed config (ParseReplicated).
+	replicated bool
 	// bad holds paths that already have an error, so validation does not
 	// pile a second, derived complaint onto the same field.
 	bad map[string]bool
@@ -139,6 +141,9 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	dur, err := ParseDuration(s)
+	if err != nil && d.replicated {
+		dur, err = legacyParseDuration(s)
+	}
 	if err != nil {
 		d.fail(n, path, "%v", err)
 		return

@@ -17,6 +17,23 @@ import (
 // when SMS is configured; and for a user without a notify list, sms then email
 // immediately, for whichever of phone and email they have.
 func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return parse(sources, lookupEnv, false)
+}
+
+// ParseReplicated reads a config that the cluster already committed: a
+// config log entry, a snapshot's or a backup's config. It must accept every
+// config an earlier release admitted, or replaying that history would fail
+// (or diverge from older nodes) on this one. So the checks that are about
+// admitting a *new* config are left out: the size bounds, the stricter
+// duration reader (the previous reader is the fallback, so "1h1d" still
+// reads), and the rotation shift's compilability (CheckShift; a rotation that
+// does not compile is reported by schedule.Compile for that rotation alone).
+// Everything else is Parse.
+func ParseReplicated(sources []Source, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return parse(sources, lookupEnv, true)
+}
+
+func parse(sources []Source, lookupEnv func(string) (string, bool), replicated bool) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
@@ -28,7 +45,13 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 	for i, src := range sources {
 		order[i] = src.Name
 	}
-	if !checkBytes(sources, errs) {
+	// A committed config was within the bounds of the release that admitted
+	// it; this release's bounds only apply to new configs.
+	bounds := errs
+	if replicated {
+		bounds = &errorList{}
+	}
+	if !checkBytes(sources, bounds) && !replicated {
 		return nil, errs.sorted(order)
 	}
 	files := fileIndex{}
@@ -40,7 +63,7 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 		roots = append(roots, root)
 		written += countNodes(root)
 	}
-	if !checkNodes(written, sources, errs) {
+	if !checkNodes(written, sources, bounds) && !replicated {
 		return nil, errs.sorted(order)
 	}
 	// A file that does not parse contributes nothing, so cross-references into
@@ -49,10 +72,10 @@ func Parse(sources []Source, lookupEnv func(string) (string, bool)) (*Config, er
 	merged := merge(roots, files, errs)
 
 	var cfg Config
-	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}, budget: decodeBudget(len(files))}
+	d := &decoder{files: files, lookup: lookupEnv, errs: errs, where: map[string]pos{}, budget: decodeBudget(len(files)), replicated: replicated}
 	d.decode(merged, reflect.ValueOf(&cfg).Elem(), "", false)
 	if syntaxOK && !d.tooBig {
-		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources), fromEnv: d.fromEnv}
+		v := &validator{cfg: &cfg, where: d.where, bad: d.bad, errs: errs, fallback: firstPos(sources), fromEnv: d.fromEnv, replicated: replicated}
 		v.run()
 	}
 	if len(errs.errs) > 0 {

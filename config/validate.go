@@ -27,6 +27,9 @@ type validator struct {
 	fallback pos
 	fromEnv  envValues
 	top      *time.Location
+	// replicated: a committed config (ParseReplicated); admission-only
+	// checks are skipped.
+	replicated bool
 
 	users, rotations, schedules, webhooks map[string]bool
 	roles                                 map[string]bool // config roles (roles.go)
@@ -250,7 +253,7 @@ func (v *validator) checkRotations() {
 			}
 		}
 		// CheckShift and ParseAnchor are what schedule.Compile runs too.
-		if err := CheckShift(r.Shift); err != nil {
+		if err := CheckShift(r.Shift); err != nil && !v.replicated {
 			v.add(p+".shift", "%v", err)
 		}
 		loc := v.zone(p+".timezone", r.Timezone)

@@ -79,6 +79,12 @@ func TestTokenScopesAndFeedTokens(t *testing.T) {
 		{"respond hands a role over", "PUT", "/v1/incidents/1/roles/tech_lead", respondToken, `{"user":"alice"}`, 200, ""},
 		{"respond releases a role", "DELETE", "/v1/incidents/1/roles/tech_lead", respondToken, "", 200, ""},
 		{"read cannot take a role", "PUT", "/v1/incidents/1/roles/tech_lead", readToken, `{"user":"alice"}`, 403, "needs scope respond"},
+		{"read cannot escalate", "POST", "/v1/incidents/1/escalate", readToken, "", 403, `token "grafana" has scope read; POST /v1/incidents/1/escalate needs scope respond`},
+		// The scope check passes; the incident's state answers (this service
+		// has no escalation policy), not the token's scope.
+		{"respond may escalate", "POST", "/v1/incidents/1/escalate", respondToken, "", 409, "no escalation policy to advance"},
+		{"read cannot resolve", "POST", "/v1/incidents/1/resolve", readToken, "", 403, `token "grafana" has scope read; POST /v1/incidents/1/resolve needs scope respond`},
+		{"respond resolves", "POST", "/v1/incidents/1/resolve", respondToken, "", 200, ""},
 		{"respond lists incidents", "GET", "/v1/incidents", respondToken, "", 200, ""},
 		{"respond cannot replace the config", "PUT", "/v1/config", respondToken, "timezone: UTC\n", 403, "needs scope admin"},
 		{"respond cannot download the snapshot", "GET", "/v1/snapshot", respondToken, "", 403, "needs scope admin"},

@@ -206,6 +206,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			body: strings.Replace(testcluster.DefaultConfig, `token: "test-admin-token"`, `token: "${PAGERD_E2E_SURELY_UNSET}"`, 1),
 			code: 400, msgRe: []string{`config\.yaml:\d+:\d+: .*PAGERD_E2E_SURELY_UNSET`}},
 		{name: "config empty body", method: "PUT", path: "/v1/config", body: "", code: 400, msg: []string{"empty"}},
+		{name: "config severity with an unknown business-hours window", method: "PUT", path: "/v1/config",
+			body: testcluster.DefaultConfig + "severities:\n  sev3: {page: nightshift}\n",
+			code: 400, msgRe: []string{`config\.yaml:\d+:\d+: severities\.sev3\.page: .*nightshift`}},
+		{name: "config with a malformed time_intervals entry", method: "PUT", path: "/v1/config",
+			body: testcluster.DefaultConfig + "business_hours:\n  - id: office\n    times:\n      - {weekdays: [\"funday\"]}\n",
+			code: 400, msgRe: []string{`config\.yaml:\d+:\d+: business_hours\[0\]\.times\[0\]\S*: .*funday`}},
 
 		// Wrong methods (issue 10.10): 405 JSON naming the allowed ones, on every route.
 		{name: "GET on events ingest", method: "GET", path: "/v2/enqueue", code: 405, msg: []string{"GET", "not allowed", "POST"}},

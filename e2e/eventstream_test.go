@@ -109,6 +109,7 @@ type streamEvent struct {
 	Event     string `json:"event"`
 	Seq       int    `json:"seq"`
 	Actor     string `json:"actor"`
+	Message   string `json:"message"`
 	BridgeURL string `json:"bridge_url"`
 	Incident  struct {
 		ID     uint64 `json:"id"`
@@ -152,7 +153,8 @@ channels:
 		inc = pgIncident(t, c, n, "chat-1")
 		return len(inc.Notifications) > 0, "the page"
 	})
-	for _, args := range [][]string{{"ack", inc.Key, "--as", "alice"}, {"severity", inc.Key, "sev2"}, {"note", inc.Key, "rolled back"}, {"resolve", inc.Key}} {
+	for _, args := range [][]string{{"ack", inc.Key, "--as", "alice"}, {"severity", inc.Key, "sev2"},
+		{"role", inc.Key, "tech_lead", "alice"}, {"note", inc.Key, "rolled back"}, {"resolve", inc.Key}} {
 		if code, out := c.Run(n, args...); code != 0 {
 			t.Fatalf("pagerd %v: %d %s", args, code, out)
 		}
@@ -196,7 +198,14 @@ channels:
 		t.Errorf("%d events for %d timeline entries: %v", len(events), len(inc.Timeline), types)
 	}
 	joined := strings.Join(types, ",")
-	for _, want := range []string{"triggered", "step", "acknowledged", "severity_changed", "note", "resolved"} {
+	techLead := false
+	for _, e := range events {
+		techLead = techLead || e.Event == "role_assigned" && strings.Contains(e.Message, "tech_lead") && strings.Contains(e.Message, "alice")
+	}
+	if !techLead {
+		t.Errorf("no role_assigned event for tech_lead to alice in %s", joined)
+	}
+	for _, want := range []string{"triggered", "step", "acknowledged", "severity_changed", "role_assigned", "note", "resolved"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no %s event in %s", want, joined)
 		}

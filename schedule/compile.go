@@ -28,6 +28,11 @@ type Set struct {
 	schedules map[string]*compiledSchedule
 	rotations map[string]*rotation
 	ids       []string
+	// broken: schedules and rotations that do not compile, by id, with why.
+	// Only a replicated config an earlier release admitted can have them
+	// (config.ParseReplicated); lookups of those ids answer the error, and
+	// every other id works.
+	broken map[string]error
 }
 
 // rotation is a compiled config.Rotation.
@@ -78,9 +83,13 @@ func Compile(cfg *config.Config) (*Set, error) {
 		return nil, fmt.Errorf("%w: nil config", ErrInvalid)
 	}
 	zones := zoneCache{}
-	s := &Set{schedules: map[string]*compiledSchedule{}, rotations: map[string]*rotation{}}
+	s := &Set{schedules: map[string]*compiledSchedule{}, rotations: map[string]*rotation{}, broken: map[string]error{}}
 	for i := range cfg.Rotations {
 		r, err := compileRotation(&cfg.Rotations[i], cfg.Timezone, zones)
+		if err != nil && cfg.Rotations[i].ID != "" {
+			s.broken[cfg.Rotations[i].ID] = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -91,6 +100,10 @@ func Compile(cfg *config.Config) (*Set, error) {
 	}
 	for i := range cfg.Schedules {
 		c, err := s.compileSchedule(&cfg.Schedules[i], cfg.Timezone, zones)
+		if err != nil && cfg.Schedules[i].ID != "" {
+			s.broken[cfg.Schedules[i].ID] = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -237,6 +250,9 @@ func (s *Set) compileSchedule(cs *config.Schedule, defZone string, zones zoneCac
 	c := &compiledSchedule{id: cs.ID, zone: zone, loc: loc}
 	for _, l := range cs.Layers {
 		r, ok := s.rotations[l]
+		if berr := s.broken[l]; !ok && berr != nil {
+			return nil, wrap("layer %q does not compile: %v", l, berr)
+		}
 		if !ok {
 			return nil, wrap("layer %q is not a rotation", l)
 		}

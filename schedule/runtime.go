@@ -24,7 +24,7 @@ func (s *Set) WithOverrides(extra map[string][]Override) *Set {
 	if s == nil || len(extra) == 0 {
 		return s
 	}
-	out := &Set{schedules: maps.Clone(s.schedules), rotations: s.rotations, ids: s.ids}
+	out := &Set{schedules: maps.Clone(s.schedules), rotations: s.rotations, ids: s.ids, broken: s.broken}
 	for id, list := range extra {
 		c, ok := s.schedules[id]
 		if !ok || len(list) == 0 {

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -38,11 +39,31 @@ func (s *Set) IsSchedule(id string) bool {
 	return ok
 }
 
+// Broken lists the schedules and rotations that did not compile, by id,
+// with the reason (it wraps ErrInvalid and names the field).
+func (s *Set) Broken() map[string]error {
+	if s == nil {
+		return nil
+	}
+	return maps.Clone(s.broken)
+}
+
+// unknown is the error of a lookup of an id the set cannot answer: the
+// reason it did not compile, else ErrUnknown.
+func (s *Set) unknown(id string) error {
+	if s != nil {
+		if err := s.broken[id]; err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %q", ErrUnknown, id)
+}
+
 // Zone returns the zone name in which id's times are shown: the rotation's
 // zone, or the schedule's (its own, else the top-level one, else UTC).
 func (s *Set) Zone(id string) (string, error) {
 	if s == nil {
-		return "", fmt.Errorf("%w: %q", ErrUnknown, id)
+		return "", s.unknown(id)
 	}
 	if c, ok := s.schedules[id]; ok {
 		return c.zone, nil
@@ -50,7 +71,7 @@ func (s *Set) Zone(id string) (string, error) {
 	if r, ok := s.rotations[id]; ok {
 		return r.zone, nil
 	}
-	return "", fmt.Errorf("%w: %q", ErrUnknown, id)
+	return "", s.unknown(id)
 }
 
 // OnCall returns who is on call for schedule or rotation id at instant at:
@@ -61,7 +82,7 @@ func (s *Set) OnCall(id string, at time.Time) ([]string, error) {
 		return nil, err
 	}
 	if s == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+		return nil, s.unknown(id)
 	}
 	sec := at.Unix() // floor: config instants are whole seconds, so comparisons stay exact
 	if c, ok := s.schedules[id]; ok {
@@ -74,7 +95,7 @@ func (s *Set) OnCall(id string, at time.Time) ([]string, error) {
 		}
 		return []string{}, nil
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+	return nil, s.unknown(id)
 }
 
 // onCall evaluates layers from the last (which wins) and then overrides.
@@ -134,7 +155,7 @@ func (s *Set) timeline(id string, a, b int64) ([]seg, error) {
 		}
 		return rotationTimeline(r, sp, a, b), nil
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+	return nil, s.unknown(id)
 }
 
 func windowErr(err error) error {
@@ -300,11 +321,11 @@ func (s *Set) window(id string, from, to time.Time) ([]seg, error) {
 		return nil, err
 	}
 	if s == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+		return nil, s.unknown(id)
 	}
 	if _, ok := s.schedules[id]; !ok {
 		if _, ok := s.rotations[id]; !ok {
-			return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+			return nil, s.unknown(id)
 		}
 	}
 	if !from.Before(to) {

@@ -2,8 +2,10 @@ package schedule
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pagerd/pagerd/config"
 )
@@ -321,11 +323,49 @@ func TestCompileRejectsInvalid(t *testing.T) {
 		"year 0":       mod(func(c *config.Config) { c.Rotations[0].Start = "0000-01-01T00:00:00Z" }),
 	}
 	for name, cfg := range cases {
-		if _, err := Compile(cfg); !errors.Is(err, ErrInvalid) {
+		// Compile refuses the whole config, or (a rotation or schedule
+		// that does not compile) answers ErrInvalid for schedule s.
+		set, err := Compile(cfg)
+		if err == nil {
+			_, err = set.OnCall("s", time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+		}
+		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
 	}
 	// Empty participants are valid: the rotation has nobody, which is a gap.
 	s := mustCompile(t, mod(func(c *config.Config) { c.Rotations[0].Participants = nil }))
 	checkOnCall(t, s, "s", []onCallCase{{"2026-01-05T00:00:00Z", []string{}, "empty rotation"}})
+}
+
+// A rotation that does not compile (a replicated config an earlier release
+// admitted) breaks itself and the schedules layered on it, not the set: the
+// other schedules answer and are listed, the broken ones answer ErrInvalid
+// naming the field.
+func TestBrokenRotationLeavesOthersWorking(t *testing.T) {
+	good := config.Rotation{ID: "good", Participants: []string{"a"}, Shift: config.Duration(24 * 3600e9), Start: "2026-01-01 09:00"}
+	bad := good
+	bad.ID, bad.Shift = "bad", config.Duration(90500e6) // 90.5 s: not whole seconds
+	cfg := &config.Config{Rotations: []config.Rotation{good, bad},
+		Schedules: []config.Schedule{{ID: "ok", Layers: []string{"good"}}, {ID: "broken", Layers: []string{"bad"}}}}
+	set, err := Compile(cfg)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	at := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	if users, err := set.OnCall("ok", at); err != nil || len(users) != 1 {
+		t.Fatalf("ok: %v %v", users, err)
+	}
+	for _, id := range []string{"bad", "broken"} {
+		_, err := set.OnCall(id, at)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "shift") {
+			t.Fatalf("%s: got %v, want ErrInvalid naming the shift", id, err)
+		}
+	}
+	if ids := set.IDs(); slices.Contains(ids, "broken") || slices.Contains(ids, "bad") || !slices.Contains(ids, "ok") {
+		t.Fatalf("IDs %v", ids)
+	}
+	if b := set.Broken(); len(b) != 2 {
+		t.Fatalf("Broken %v", b)
+	}
 }

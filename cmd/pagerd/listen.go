@@ -45,7 +45,7 @@ func addListenFlags(fs *flag.FlagSet, f *listenFlags) {
 	fs.DurationVar(&f.readTimeout, "http-read-timeout", defaultReadTimeout, "longest wait for a whole request, body included (past it: 408)")
 	fs.DurationVar(&f.writeTimeout, "http-write-timeout", defaultWriteTimeout, "longest time from a request's headers to the end of its answer")
 	fs.DurationVar(&f.idleTimeout, "http-idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	fs.DurationVar(&f.longTimeout, "http-snapshot-timeout", defaultLongTimeout, "read and write timeout of GET and PUT /v1/snapshot instead of the two above")
+	fs.DurationVar(&f.longTimeout, "http-snapshot-timeout", defaultLongTimeout, "read and write timeout of GET and PUT /v1/snapshot and GET /v1/incidents/export instead of the two above")
 	fs.IntVar(&f.maxConns, "http-max-conns", defaultMaxConns, "HTTP connections served normally at once")
 	fs.IntVar(&f.overflowConns, "http-overflow-conns", defaultOverflowConns, "HTTP connections past --http-max-conns still served, each within --http-overflow-timeout; past both: 503 at once")
 	fs.DurationVar(&f.overflowTimeout, "http-overflow-timeout", defaultOverflowTimeout, "time an overflow connection has to send its request, from its accept")
@@ -183,12 +183,13 @@ func registerConnMetrics(reg prometheus.Registerer, ln *connlimit.Listener, refu
 			ConstLabels: prometheus.Labels{"class": "overflow"}}, open(true)))
 }
 
-// longRequests gives snapshot downloads and restores, which move the whole
-// state (tens of megabytes), the longer --http-snapshot-timeout instead of
-// the read and write timeouts every other request has.
+// longRequests gives snapshot downloads and restores and the incident
+// export, which move the whole state (tens of megabytes), the longer
+// --http-snapshot-timeout instead of the read and write timeouts every other
+// request has.
 func longRequests(h http.Handler, d time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.TrimSuffix(r.URL.Path, "/") == "/v1/snapshot" {
+		if isLongRequest(r) {
 			rc := http.NewResponseController(w)
 			deadline := time.Now().Add(d)
 			if err := rc.SetReadDeadline(deadline); err != nil {
@@ -200,4 +201,15 @@ func longRequests(h http.Handler, d time.Duration, log *slog.Logger) http.Handle
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// isLongRequest: GET and PUT /v1/snapshot, GET /v1/incidents/export.
+func isLongRequest(r *http.Request) bool {
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/v1/snapshot":
+		return true
+	case "/v1/incidents/export":
+		return r.Method == http.MethodGet
+	}
+	return false
 }

@@ -59,3 +59,24 @@ func FuzzTriageAnswer(f *testing.F) {
 		}
 	})
 }
+
+// The incident export (GET /v1/incidents/export) streams the whole state
+// like a snapshot download: it gets --http-snapshot-timeout, not the short
+// write timeout; other routes keep the short one.
+func TestExportGetsTheLongWriteTimeout(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		long         bool
+	}{
+		{"GET", "/v1/incidents/export", true},
+		{"GET", "/v1/snapshot", true},
+		{"PUT", "/v1/snapshot", true},
+		{"POST", "/v1/incidents/export", false},
+		{"GET", "/v1/incidents", false},
+	} {
+		r, _ := http.NewRequest(c.method, "http://x"+c.path, nil)
+		if got := isLongRequest(r); got != c.long {
+			t.Errorf("%s %s: long = %v, want %v", c.method, c.path, got, c.long)
+		}
+	}
+}

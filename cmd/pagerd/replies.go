@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +66,7 @@ func startReplies(node *cluster.Node, cfg func() *config.Config, seed *config.Co
 			return ""
 		},
 		PublicURL: rw.publicURL,
+		CaughtUp:  node.CaughtUp,
 		Backend:   rw.backend, Logger: log, Metrics: reg,
 	})
 	// The committed config if this node has one yet, else its own file.
@@ -236,6 +238,12 @@ func sendPlain(addr, from, to, msg string) error {
 func (rw *replyWiring) smsHandler() http.Handler {
 	lead := rw.node.LeaderOnly(rw.sms)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A node catching up holds an older config: its auth_token may be
+		// one the cluster rotated away. Check no signature against it.
+		if r.Method == http.MethodPost && !rw.node.CaughtUp() {
+			cluster.WriteUnavailable(w, "this node is catching up with the cluster; retry", time.Second)
+			return
+		}
 		if r.Method != http.MethodPost || rw.node.IsLeader() {
 			lead.ServeHTTP(w, r)
 			return

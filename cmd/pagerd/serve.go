@@ -199,7 +199,10 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	var handler http.Handler = mux
 	// With --raft-tls-*, members send each other's API requests through
 	// the Raft port's TLS (cluster/tunnel.go).
-	node.ServeTunnel(handler)
+	// The tunnel's server is bounded like the API listener, and the long
+	// requests get the same longer deadline there.
+	node.ServeTunnel(longRequests(handler, f.listen.longTimeout, log), cluster.TunnelOptions{
+		ReadTimeout: f.listen.readTimeout, WriteTimeout: f.listen.writeTimeout, MaxConns: f.listen.maxConns})
 	srv, ln, err := listenHTTP(f.httpAddr, handler, f.listen, reg, log)
 	if err != nil {
 		node.Close()

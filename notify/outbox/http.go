@@ -31,7 +31,9 @@ const maxReplyForm = 64 << 10
 //	                        Accept: application/json; filters ?since=SEQ
 //	                        (messages with a greater seq) and ?channel=
 //	POST /dev/outbox/reply  form fields seq and text: replies to that message
-//	                        through Options.Reply
+//	                        through Options.Reply; without seq, channel
+//	                        (email or sms) and optionally user pick the
+//	                        newest such message that takes replies
 //
 // Errors are JSON {"error": "..."}. Cross-origin POSTs from browsers are
 // refused (403), so a web page cannot act on incidents through a developer's
@@ -125,7 +127,7 @@ func (o *Outbox) serveReply(w http.ResponseWriter, r *http.Request) {
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: want application/x-www-form-urlencoded with fields seq and text")
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: want application/x-www-form-urlencoded with fields seq (or channel) and text")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxReplyForm)
@@ -138,24 +140,15 @@ func (o *Outbox) serveReply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "form: "+err.Error())
 		return
 	}
-	seqText := strings.TrimSpace(r.PostForm.Get("seq"))
-	if seqText == "" {
-		writeError(w, http.StatusBadRequest, "seq: required")
-		return
-	}
-	seq, err := strconv.ParseUint(seqText, 10, 64)
-	if err != nil || seq == 0 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("seq: %q is not a message seq (a positive integer)", seqText))
-		return
-	}
 	text := r.PostForm.Get("text")
+	m, status, msg := o.replyTarget(r.PostForm)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	seq := m.Seq
 	if strings.TrimSpace(text) == "" {
 		writeError(w, http.StatusBadRequest, "text: required")
-		return
-	}
-	m, err := o.lookup(seq)
-	if err != nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no message with seq %d", seq))
 		return
 	}
 	if m.Channel != ChannelEmail && m.Channel != ChannelSMS {
@@ -280,3 +273,45 @@ to <b>{{.To}}</b>{{if .User}} ({{.User}}){{end}}{{if .Summary}} · summary{{end}
 </body>
 </html>
 `))
+
+// replyTarget is the message a reply form answers: the one with seq, or,
+// without seq, the newest message of channel (email or sms; to user, if
+// given) that takes replies. Status 0 means found.
+func (o *Outbox) replyTarget(form url.Values) (Message, int, string) {
+	seqText := strings.TrimSpace(form.Get("seq"))
+	if seqText == "" {
+		return o.newestReplyable(strings.TrimSpace(form.Get("channel")), strings.TrimSpace(form.Get("user")))
+	}
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if err != nil || seq == 0 {
+		return Message{}, http.StatusBadRequest, fmt.Sprintf("seq: %q is not a message seq (a positive integer)", seqText)
+	}
+	m, err := o.lookup(seq)
+	if err != nil {
+		return Message{}, http.StatusNotFound, fmt.Sprintf("no message with seq %d", seq)
+	}
+	return m, 0, ""
+}
+
+// newestReplyable finds the newest email (with a Reply-To) or SMS (with a
+// reply code) message, to user if user is not empty.
+func (o *Outbox) newestReplyable(channel, user string) (Message, int, string) {
+	switch channel {
+	case "":
+		return Message{}, http.StatusBadRequest, "seq: required (or channel: email or sms, for the newest such message)"
+	case ChannelEmail, ChannelSMS:
+	default:
+		return Message{}, http.StatusBadRequest, fmt.Sprintf("channel: %q is not email or sms; only those take replies", channel)
+	}
+	msgs, _ := o.snapshot(0, channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if (user == "" || m.User == user) && (m.ReplyTo != "" || m.ReplyCode != "") {
+			return m, 0, ""
+		}
+	}
+	if user != "" {
+		return Message{}, http.StatusNotFound, fmt.Sprintf("no %s message to user %q takes replies", channel, user)
+	}
+	return Message{}, http.StatusNotFound, fmt.Sprintf("no %s message takes replies", channel)
+}

@@ -575,6 +575,32 @@ func TestReplyForm(t *testing.T) {
 	}
 }
 
+// Without seq, channel (and user) pick the newest message of that channel
+// that takes replies, whatever else was kept in between (the dev quick start
+// does not need to know the seq).
+func TestReplyToNewestOfChannel(t *testing.T) {
+	var got []Message
+	o := newOutbox(Options{Reply: func(_ context.Context, m Message, _ string) (string, error) {
+		got = append(got, m)
+		return "ok", nil
+	}})
+	send(t, o.Sender("email"), page("n1-1-0"))
+	send(t, o.Sender("email"), page("n2-1-0"))
+	send(t, o.WebhookSender("chatops"), page("n2-1-1"))
+	send(t, o.Sender("sms"), page("n2-1-2"))
+	h := o.Handler()
+	for _, c := range []struct{ form, wantID string }{
+		{"channel=email&text=ack", "n2-1-0"},
+		{"channel=sms&user=alice&text=3a", "n2-1-2"},
+	} {
+		rec := do(t, h, "POST", "/dev/outbox/reply", strings.NewReader(c.form),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+		if rec.Code != 200 || len(got) == 0 || got[len(got)-1].ID != c.wantID {
+			t.Fatalf("%s: %d %s, replied to %+v, want %s", c.form, rec.Code, rec.Body, got, c.wantID)
+		}
+	}
+}
+
 func TestReplyFormHiddenWhenNotWired(t *testing.T) {
 	o := newOutbox(Options{})
 	send(t, o.Sender("sms"), page("n1"))
@@ -616,7 +642,10 @@ func TestReplyErrors(t *testing.T) {
 		{"unknown seq", post(wired, "seq=99&text=3a", formCT), 404, "no message with seq 99"},
 		{"missing text", post(wired, "seq=1", formCT), 400, "text: required"},
 		{"blank text", post(wired, "seq=1&text=+", formCT), 400, "text: required"},
-		{"missing seq", post(wired, "text=3a", formCT), 400, "seq: required"},
+		{"missing seq", post(wired, "text=3a", formCT), 400, "seq: required…"},
+		{"webhook channel", post(wired, "channel=webhook&text=3a", formCT), 400, "channel: \"webhook\" is not email or sms…"},
+		{"no email", post(wired, "channel=email&text=ack", formCT), 404, "no email message takes replies"},
+		{"no such user", post(wired, "channel=sms&user=zoe&text=3a", formCT), 404, "no sms message to user \"zoe\" takes replies"},
 		{"bad seq", post(wired, "seq=one&text=3a", formCT), 400, "seq: …"},
 		{"zero seq", post(wired, "seq=0&text=3a", formCT), 400, "seq: …"},
 		{"webhook", post(wired, "seq=2&text=ack", formCT), 400, "seq: message 2 is a webhook message…"},
@@ -645,13 +674,13 @@ func TestReplyErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want %q", c.name, msg, c.err)
 		}
 	}
-	if a := cases[13].rec.Header().Get("Allow"); a != "POST" {
+	if a := cases[16].rec.Header().Get("Allow"); a != "POST" {
 		t.Errorf("Allow on reply: %q", a)
 	}
-	if a := cases[14].rec.Header().Get("Allow"); a != "GET, HEAD" {
+	if a := cases[17].rec.Header().Get("Allow"); a != "GET, HEAD" {
 		t.Errorf("Allow on list: %q", a)
 	}
-	if ra := cases[10].rec.Header().Get("Retry-After"); ra != "2" {
+	if ra := cases[13].rec.Header().Get("Retry-After"); ra != "2" {
 		t.Errorf("Retry-After %q, want 2", ra)
 	}
 }

@@ -7,17 +7,20 @@
 //
 //  1. POST only (405), body at most 64 KiB (413), received within the
 //     server's read timeout (408).
-//  2. X-Twilio-Signature verifies against PublicURL()+"/v1/sms/twilio" (plus
+//  2. The node has caught up with the cluster (Options.CaughtUp), else 503
+//     with Retry-After: the signature is only checked against a current
+//     auth_token.
+//  3. X-Twilio-Signature verifies against PublicURL()+"/v1/sms/twilio" (plus
 //     the request's query string, if any) and the POST form, with
 //     reply.VerifyTwilioSignature (constant time; the URL with and without
 //     the default port). Otherwise 403 {"error": "..."} and nothing changes.
-//  3. From belongs to a configured user (Backend.UserForPhone). Otherwise the
+//  4. From belongs to a configured user (Backend.UserForPhone). Otherwise the
 //     number gets at most one TwiML answer per 10 minutes ("This number is
 //     not registered with pagerd.") and an empty <Response/> in between;
 //     nothing is ever done for it.
-//  4. Body parses (reply.ParseSMS); otherwise the parser's problem and the
+//  5. Body parses (reply.ParseSMS); otherwise the parser's problem and the
 //     phone's open codes (reply.SMSAnswer). HELP answers those codes alone.
-//  5. STOP/START → Backend.SetSMSOptOut. A command with a code acts on the
+//  6. STOP/START → Backend.SetSMSOptOut. A command with a code acts on the
 //     open page with that code sent to *this* phone; a bare action on the
 //     newest open page sent to this phone (Backend.PagesForPhone). The
 //     request acts as the paged user (Page.User), deduplicated on
@@ -26,7 +29,7 @@
 //     it acted on (Result.Incident of a duplicate) or the refusal it got
 //     (returned again as ErrConflict).
 //
-// Every answer after step 2 is HTTP 200 with TwiML (Content-Type text/xml),
+// Every answer after step 3 is HTTP 200 with TwiML (Content-Type text/xml),
 // including "could not record this right now" when the commit failed
 // transiently: Twilio does not retry inbound webhooks on 5xx by default, so a
 // 503 would only replace an explanation by silence.
@@ -91,6 +94,12 @@ type Options struct {
 	PublicURL func() string
 	// Backend is the replicated state. Required.
 	Backend reply.Backend
+	// CaughtUp, optional, reports whether this node has applied what the
+	// cluster had committed. Until it has, every request is answered 503
+	// with Retry-After before the signature is checked: the local config's
+	// auth_token may be older than the cluster's (a rotated token would
+	// still verify, the new one would not).
+	CaughtUp func() bool
 	// Now is the clock of the unknown-number rate limit (default time.Now).
 	Now func() time.Time
 	// Logger (default slog.Default()).
@@ -145,6 +154,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.fail(w, http.StatusMethodNotAllowed, OutcomeBadRequest, "method not allowed; POST the Twilio webhook")
+		return
+	}
+	if h.opts.CaughtUp != nil && !h.opts.CaughtUp() {
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, http.StatusServiceUnavailable, OutcomeTransient, "this node is catching up with the cluster; retry")
 		return
 	}
 	sig := r.Header.Get("X-Twilio-Signature")

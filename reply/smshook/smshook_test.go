@@ -489,3 +489,35 @@ func TestSeverityReply(t *testing.T) {
 		t.Fatalf("acts = %+v", acts)
 	}
 }
+
+// A node that has not caught up answers 503 with Retry-After before it checks
+// the signature against its possibly stale auth_token, and acts on nothing.
+func TestNotCaughtUpIs503BeforeSignature(t *testing.T) {
+	f := newFixture(t)
+	caughtUp := false
+	f.h = New(Options{
+		AuthToken: func() string { return f.token },
+		PublicURL: func() string { return f.url },
+		Backend:   f.be,
+		Now:       f.clk.Now,
+		Metrics:   f.reg,
+		CaughtUp:  func() bool { return caughtUp },
+	})
+	form := f.form(alice, "3a")
+	for _, sig := range []string{"bm90IGEgc2lnbmF0dXJl", ""} {
+		w := f.postSigned(t, form, "", sig)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("signature %q: status %d, Retry-After %q, body %s", sig, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	if f.be.ActCalls() != 0 {
+		t.Fatalf("%d Act calls while catching up", f.be.ActCalls())
+	}
+	caughtUp = true
+	if w := f.postSigned(t, form, "", ""); w.Code != http.StatusOK {
+		t.Fatalf("caught up: status %d, body %s", w.Code, w.Body)
+	}
+	if inc := f.status(t, 42); inc.Status != incident.Acknowledged {
+		t.Fatalf("incident %s after catching up", inc.Status)
+	}
+}
