@@ -345,12 +345,5 @@ func (t *term) commit(k streamKey, next int, failure string) bool {
 }
 
 func (t *term) sleep(d time.Duration) bool {
-	c, stop := t.p.opts.Clock.After(d)
-	defer stop()
-	select {
-	case <-c:
-		return true
-	case <-t.ctx.Done():
-		return false
-	}
+	return leaderloop.Sleep(t.ctx, t.p.opts.Clock, d)
 }

@@ -50,3 +50,15 @@ func Run(ctx context.Context, clock Clock, wake <-chan struct{}, step func() tim
 		stop()
 	}
 }
+
+// Sleep waits d on clock; false when ctx ended first.
+func Sleep(ctx context.Context, clock Clock, d time.Duration) bool {
+	c, stop := clock.After(d)
+	defer stop()
+	select {
+	case <-c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

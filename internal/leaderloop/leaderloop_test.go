@@ -67,3 +67,26 @@ func TestRunStepsOnWakeAndDeadline(t *testing.T) {
 	default:
 	}
 }
+
+// Sleep is true when the time passes, false when ctx ends first, and
+// releases its timer either way.
+func TestSleep(t *testing.T) {
+	clock := &fakeClock{timers: make(chan chan time.Time, 2), stopped: make(chan time.Duration, 2)}
+	fired := make(chan bool)
+	go func() { fired <- Sleep(context.Background(), clock, time.Second) }()
+	(<-clock.timers) <- time.Time{}
+	if !<-fired {
+		t.Fatal("Sleep false though its time passed")
+	}
+	<-clock.stopped
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { fired <- Sleep(ctx, clock, time.Hour) }()
+	<-clock.timers
+	cancel()
+	if <-fired {
+		t.Fatal("Sleep true though ctx ended first")
+	}
+	if d := <-clock.stopped; d != time.Hour {
+		t.Fatalf("stopped %v, want the 1h timer", d)
+	}
+}
