@@ -235,54 +235,34 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such action: "+r.PathValue("action")+" (want ack, resolve, escalate or notes)")
 		return
 	}
-	id, err := ParseIncidentID(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
 	var body actionBody
-	if err := decodeOptional(w, r, &body); err != nil {
-		writeBodyError(w, err)
-		return
+	decode := func() (sender, error) {
+		if err := decodeOptional(w, r, &body); err != nil {
+			return sender{}, err
+		}
+		return sender{body.By, body.Channel, body.DedupID}, checkActionBody(body, kind)
 	}
-	if kind == incident.Note && strings.TrimSpace(body.Note) == "" {
-		writeError(w, http.StatusBadRequest, "note: required")
-		return
-	}
-	if !actionChannels[body.Channel] {
-		writeError(w, http.StatusBadRequest, "channel: want api, sms, email or dev")
-		return
-	}
-	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
-		writeError(w, http.StatusForbidden, msg)
-		return
-	}
-	by := body.By
-	if by == "" {
-		by = tokenName(r.Context())
-	}
-	channel := body.Channel
-	if channel == "" {
-		channel = "api"
-	}
-	inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
-		Note: body.Note, DedupID: body.DedupID})
-	if errors.Is(err, incident.ErrDuplicate) {
-		// A retried reply: its first delivery was already applied (or
-		// refused); nothing changes now.
-		w.Header().Set(cluster.DuplicateHeader, "true")
-		writeJSON(w, http.StatusOK, fullIncident(inc))
-		return
-	}
-	if err != nil {
+	s.incidentCommand(w, r, decode, func(id uint64, by, channel string) (*incident.Incident, error) {
+		inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
+			Note: body.Note, DedupID: body.DedupID})
 		if errors.Is(err, incident.ErrReplayed) {
 			// The first delivery of this dedup_id was refused the same way.
 			w.Header().Set(cluster.DuplicateHeader, "true")
 		}
-		s.writeCommitError(w, err)
-		return
+		return inc, err
+	})
+}
+
+// checkActionBody checks what needs no state: a note has text, and the
+// channel is one an action may claim.
+func checkActionBody(b actionBody, kind string) error {
+	switch {
+	case kind == incident.Note && strings.TrimSpace(b.Note) == "":
+		return errors.New("note: required")
+	case !actionChannels[b.Channel]:
+		return errors.New("channel: want api, sms, email or dev")
 	}
-	writeJSON(w, http.StatusOK, fullIncident(inc))
+	return nil
 }
 
 // decodeOptional decodes a JSON body if there is one.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/incident"
 )
 
@@ -34,52 +33,25 @@ func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changeRole(w http.ResponseWriter, r *http.Request, put bool) {
-	id, err := ParseIncidentID(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
 	var body roleBody
-	decode := decodeOptional // DELETE needs no body
-	if put {
-		decode = func(w http.ResponseWriter, r *http.Request, v any) error { return decodeStrict(r, w, v, maxBody) }
+	decode := func() (sender, error) {
+		read := decodeOptional // DELETE needs no body
+		if put {
+			read = decodeBody
+		}
+		if err := read(w, r, &body); err != nil {
+			return sender{}, err
+		}
+		return sender{body.By, body.Channel, body.DedupID}, checkRoleBody(body, put)
 	}
-	if err := decode(w, r, &body); err != nil {
-		writeBodyError(w, err)
-		return
-	}
-	if err := checkRoleBody(body, put); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
-		writeError(w, http.StatusForbidden, msg)
-		return
-	}
-	by := body.By
-	if by == "" {
-		by = tokenName(r.Context())
-	}
-	channel := body.Channel
-	if channel == "" {
-		channel = "api"
-	}
-	rc := &incident.RoleChange{Incident: id, Role: r.PathValue("role"), User: body.User, By: by,
-		Channel: channel, Note: body.Note, DedupID: body.DedupID}
-	if !put {
-		rc.User = ""
-	}
-	inc, err := s.node.SubmitRole(r.Context(), rc)
-	if errors.Is(err, incident.ErrDuplicate) {
-		w.Header().Set(cluster.DuplicateHeader, "true")
-		writeJSON(w, http.StatusOK, fullIncident(inc))
-		return
-	}
-	if err != nil {
-		s.writeCommitError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, fullIncident(inc))
+	s.incidentCommand(w, r, decode, func(id uint64, by, channel string) (*incident.Incident, error) {
+		rc := &incident.RoleChange{Incident: id, Role: r.PathValue("role"), User: body.User, By: by,
+			Channel: channel, Note: body.Note, DedupID: body.DedupID}
+		if !put {
+			rc.User = ""
+		}
+		return s.node.SubmitRole(r.Context(), rc)
+	})
 }
 
 func checkRoleBody(b roleBody, put bool) error {

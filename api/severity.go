@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/incident"
 )
 
@@ -25,44 +24,17 @@ type severityBody struct {
 // re-plans paging at once (cluster.Node.SubmitSeverity stamps its plan): a
 // deferred incident raised to a severity that pages now starts paging.
 func (s *Server) setSeverity(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseIncidentID(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
 	var body severityBody
-	if err := decodeStrict(r, w, &body, maxBody); err != nil {
-		writeBodyError(w, err)
-		return
+	decode := func() (sender, error) {
+		if err := decodeBody(w, r, &body); err != nil {
+			return sender{}, err
+		}
+		return sender{body.By, body.Channel, body.DedupID}, checkSeverity(body)
 	}
-	if err := checkSeverity(body); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
-		writeError(w, http.StatusForbidden, msg)
-		return
-	}
-	by := body.By
-	if by == "" {
-		by = tokenName(r.Context())
-	}
-	channel := body.Channel
-	if channel == "" {
-		channel = "api"
-	}
-	inc, err := s.node.SubmitSeverity(r.Context(), &incident.SeverityChange{Incident: id, Severity: body.Severity,
-		By: by, Channel: channel, Note: body.Note, DedupID: body.DedupID})
-	if errors.Is(err, incident.ErrDuplicate) {
-		w.Header().Set(cluster.DuplicateHeader, "true")
-		writeJSON(w, http.StatusOK, fullIncident(inc))
-		return
-	}
-	if err != nil {
-		s.writeCommitError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, fullIncident(inc))
+	s.incidentCommand(w, r, decode, func(id uint64, by, channel string) (*incident.Incident, error) {
+		return s.node.SubmitSeverity(r.Context(), &incident.SeverityChange{Incident: id, Severity: body.Severity,
+			By: by, Channel: channel, Note: body.Note, DedupID: body.DedupID})
+	})
 }
 
 func checkSeverity(b severityBody) error {

@@ -32,48 +32,24 @@ type updateBody struct {
 // public update needs that person to hold the incident manager or comms
 // manager role (409 otherwise, nothing posted).
 func (s *Server) postUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseIncidentID(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
 	var body updateBody
-	if err := decodeStrict(r, w, &body, maxBody); err != nil {
-		writeBodyError(w, err)
-		return
+	var next time.Duration
+	decode := func() (sender, error) {
+		if err := decodeBody(w, r, &body); err != nil {
+			return sender{}, err
+		}
+		var err error
+		next, err = checkUpdateBody(body)
+		return sender{body.By, body.Channel, body.DedupID}, err
 	}
-	next, err := checkUpdateBody(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if msg, ok := checkInternalFields(r.Context(), body.By, body.Channel, body.DedupID); !ok {
-		writeError(w, http.StatusForbidden, msg)
-		return
-	}
-	// Without `by` the update is the token's own: a token may post public
-	// updates. A node forwarding a reply always names the paged user.
-	by, byToken := body.By, false
-	if by == "" {
-		by, byToken = tokenName(r.Context()), fromNode(r.Context()) == ""
-	}
-	channel := body.Channel
-	if channel == "" {
-		channel = "api"
-	}
-	inc, err := s.node.PostUpdate(r.Context(), cluster.UpdateRequest{Incident: id, Audience: body.Audience, Phase: body.Phase,
-		Message: body.Message, Template: body.Template, Components: body.Components, NextIn: next,
-		By: by, Channel: channel, ByToken: byToken, DedupID: body.DedupID})
-	if errors.Is(err, incident.ErrDuplicate) {
-		w.Header().Set(cluster.DuplicateHeader, "true")
-		writeJSON(w, http.StatusOK, fullIncident(inc))
-		return
-	}
-	if err != nil {
-		s.writeCommitError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, fullIncident(inc))
+	s.incidentCommand(w, r, decode, func(id uint64, by, channel string) (*incident.Incident, error) {
+		// Without `by` the update is the token's own: a token may post
+		// public updates. A node forwarding a reply always names the paged user.
+		byToken := body.By == "" && fromNode(r.Context()) == ""
+		return s.node.PostUpdate(r.Context(), cluster.UpdateRequest{Incident: id, Audience: body.Audience, Phase: body.Phase,
+			Message: body.Message, Template: body.Template, Components: body.Components, NextIn: next,
+			By: by, Channel: channel, ByToken: byToken, DedupID: body.DedupID})
+	})
 }
 
 // checkUpdateBody checks what needs no state: audience, phase, that there

@@ -38,6 +38,14 @@ const (
 	TypeMaintenance    CommandType = 52 // MaintenanceCommand
 	// Retention: the leader removes expired resolved incidents (retention.go).
 	TypePurge CommandType = 30 // incident.Purge
+	// Status page subscribers and the fan-out of public updates
+	// (subscribers.go); 38-39 and 53-59 are reserved for them.
+	TypeSubscribe        CommandType = 38 // SubscriberCommand: a pending subscription
+	TypeSubscribeConfirm CommandType = 39 // SubscriberCommand: the signed link was followed
+	TypeUnsubscribe      CommandType = 53 // SubscriberCommand
+	TypeSubscribeMailed  CommandType = 54 // SubscriberCommand: the confirmation mail was sent
+	TypeFanoutStart      CommandType = 55 // SubscriberCommand: queue a public update for a page
+	TypeFanoutProgress   CommandType = 56 // SubscriberCommand: a fan-out's cursor moved
 	// One-time console sign-in links (loginlink.go).
 	TypeLoginLink CommandType = 31 // LoginLinkCommand
 	TypeLoginUse  CommandType = 32 // LoginUseCommand

@@ -116,7 +116,11 @@ func (n *Node) ReadIncidents(fn func(*incident.State)) { n.fsm.ReadIncidents(fn)
 
 // WatchIncidents tells fn which incidents each applied log entry touched.
 func (n *Node) WatchIncidents(fn func(ids []uint64, all bool)) (cancel func()) {
-	return n.fsm.Watch(func(c Change) { fn(c.Incidents, c.All) })
+	return n.fsm.Watch(func(c Change) {
+		if len(c.Incidents) > 0 || c.All { // not for subscriber-only entries
+			fn(c.Incidents, c.All)
+		}
+	})
 }
 
 // ReplyKeyring is the replicated reply-token keyring.

@@ -93,6 +93,8 @@ type FSM struct {
 	learning *learning.State
 	// maint are the ad hoc maintenance windows (maintenance.go).
 	maint maintState
+	// subs are status page subscribers and fan-outs (subscribers.go).
+	subs subState
 	// snapStats is what the last snapshot cost (statemetrics.go).
 	snapStats snapshotStats
 	// cont is the heartbeat and drill state (continuity.go).

@@ -361,6 +361,44 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("maintenance: %+v", r.Value)
 			}
 		}},
+		{t: TypeSubscribe, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Email: "ann@example.com"} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				noErr(t, f, r)
+				if _, ok := f.Subscriber("public", "ann@example.com"); !ok {
+					t.Fatal("subscribe stored nothing")
+				}
+			}},
+		{t: TypeSubscribeMailed, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Email: "ann@example.com"} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				if s, _ := f.Subscriber("public", "ann@example.com"); s.ConfirmSentAt == nil {
+					t.Fatalf("subscribe_mailed: %+v", s)
+				}
+			}},
+		{t: TypeSubscribeConfirm, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Email: "ann@example.com"} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				noErr(t, f, r)
+				if s, _ := f.Subscriber("public", "ann@example.com"); !s.Confirmed() || s.Seq != 1 {
+					t.Fatalf("subscribe_confirm: %+v", s)
+				}
+			}},
+		{t: TypeFanoutStart, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Update: "INC-1-U1", Incident: 1} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				if b, next := f.FanoutBatch("public", "INC-1-U1", 10); len(b) != 1 || next != 2 {
+					t.Fatalf("fanout_start: %+v next %d", b, next)
+				}
+			}},
+		{t: TypeFanoutProgress, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Update: "INC-1-U1", Next: 2} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				if len(f.Fanouts()) != 0 {
+					t.Fatalf("fanout_progress left it open: %+v", f.Fanouts())
+				}
+			}},
+		{t: TypeUnsubscribe, v: 1, body: func() any { return &SubscriberCommand{Page: "public", Email: "ann@example.com"} },
+			check: func(t *testing.T, f *FSM, r Result) {
+				if _, ok := f.Subscriber("public", "ann@example.com"); ok {
+					t.Fatal("unsubscribe left the subscriber")
+				}
+			}},
 		{t: TypePurge, v: 1, body: func() any {
 			return &incident.Purge{Cutoff: goldenNow.Add(time.Hour), IDs: []uint64{1, 2, 3}}
 		}, check: func(t *testing.T, f *FSM, r Result) {

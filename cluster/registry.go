@@ -166,6 +166,20 @@ var registry = map[CommandType]*commandSpec{
 	TypeDrillResult: specRaw[DrillResultCommand]("drill_result", 1, func(f *FSM, now time.Time, body []byte) Result {
 		return f.applyDrillResult(now, body)
 	}),
+	// Status page subscribers and fan-outs (subscribers.go).
+	TypeSubscribe:        subscriberSpec("subscribe", TypeSubscribe),
+	TypeSubscribeConfirm: subscriberSpec("subscribe_confirm", TypeSubscribeConfirm),
+	TypeUnsubscribe:      subscriberSpec("unsubscribe", TypeUnsubscribe),
+	TypeSubscribeMailed:  subscriberSpec("subscribe_mailed", TypeSubscribeMailed),
+	TypeFanoutStart:      subscriberSpec("fanout_start", TypeFanoutStart),
+	TypeFanoutProgress:   subscriberSpec("fanout_progress", TypeFanoutProgress),
+}
+
+// subscriberSpec: every subscriber command has a SubscriberCommand body.
+func subscriberSpec(name string, t CommandType) *commandSpec {
+	return specRaw[SubscriberCommand](name, 1, func(f *FSM, now time.Time, body []byte) Result {
+		return f.applySubscriberCommand(now, t, body)
+	})
 }
 
 // spec is a command whose body of every version decodes into a *T.

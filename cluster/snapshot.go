@@ -61,6 +61,8 @@ type snapshotHeader struct {
 	Learning json.RawMessage `json:"learning,omitempty"`
 	// Maintenance are the ad hoc maintenance windows (maintenance.go).
 	Maintenance *maintState `json:"maintenance,omitempty"`
+	// Subscribers are status page subscribers and fan-outs (subscribers.go).
+	Subscribers *subState `json:"status_subscribers,omitempty"`
 	// Continuity is the heartbeat and drill state (continuity.go).
 	Continuity *continuityState `json:"continuity,omitempty"`
 	// Reviews are the plan reviews (reviews.go).
@@ -86,7 +88,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	h := snapshotHeader{LastNow: f.lastNow, Config: f.config.Load(), Nodes: nodes,
 		AppliedIndex: f.appliedIndex.Load(), Keyring: append([]reply.Key(nil), f.keyring.Keys...),
 		Overrides: f.snapshotOverrides(), EventCursors: f.snapshotEventCursors(),
-		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(),
+		LoginLinks: f.sortedLoginLinks(), Maintenance: f.snapshotMaintenance(), Subscribers: f.snapshotSubscribers(),
 		Continuity: f.snapshotContinuity(), Reviews: f.snapshotReviews()}
 	lb, err := f.learning.Encode()
 	if err != nil {
@@ -216,6 +218,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if h.Maintenance != nil {
 		f.maint = *h.Maintenance
 	}
+	f.restoreSubscribers(h.Subscribers)
 	f.setContinuity(h.Continuity)
 	f.setReviews(h.Reviews)
 	f.nodes = h.Nodes

@@ -12,6 +12,9 @@ type Change struct {
 	// All: the whole state may have changed (snapshot restore, new config,
 	// an SMS opt-out); replan everything.
 	All bool
+	// Subscribers: a status page subscriber or fan-out command applied
+	// (the leader's subscriber mailer wakes on it).
+	Subscribers bool
 	// Learning: postmortems, follow-ups or reminder records changed
 	// (the reminders engine replans).
 	Learning bool
@@ -54,6 +57,9 @@ func (c *Change) note(t CommandType, r Result) {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}
 	}
+	if isSubscriberType(t) {
+		c.Subscribers = true
+	}
 	if _, ok := learningNames[t]; ok || t == TypeReview { // reviews move reminder due dates
 		c.Learning = true
 	}
@@ -82,7 +88,7 @@ func (f *FSM) Watch(fn func(Change)) (cancel func()) {
 }
 
 func (f *FSM) notify(c Change) {
-	if len(c.Incidents) == 0 && !c.All && !c.Learning {
+	if len(c.Incidents) == 0 && !c.All && !c.Subscribers && !c.Learning {
 		return
 	}
 	f.watchMu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/leaderloop"
 	"github.com/pagerd/pagerd/notify"
 	"github.com/pagerd/pagerd/reply"
 	"github.com/pagerd/pagerd/schedule"
@@ -42,20 +43,7 @@ type Senders interface {
 }
 
 // Clock is the engine's time source; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed and a stop
-	// function releasing it.
-	After(d time.Duration) (<-chan time.Time, func())
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}
+type Clock = leaderloop.Clock
 
 // Defaults of Options.
 const (
@@ -99,7 +87,7 @@ type Engine struct {
 // New returns an engine; register Run with cluster.Node.OnLeader.
 func New(opts Options) *Engine {
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = leaderloop.RealClock{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -127,23 +115,8 @@ func (e *Engine) Run(ctx context.Context) {
 	defer cancel()
 	defer t.wg.Wait()
 	e.log.Info("escalation engine started")
-	for {
-		next := t.step()
-		var timer <-chan time.Time
-		stop := func() {}
-		if !next.IsZero() {
-			timer, stop = e.opts.Clock.After(next.Sub(e.opts.Clock.Now()))
-		}
-		select {
-		case <-ctx.Done():
-			stop()
-			e.log.Info("escalation engine stopped")
-			return
-		case <-t.wake:
-		case <-timer:
-		}
-		stop()
-	}
+	leaderloop.Run(ctx, e.opts.Clock, t.wake, t.step)
+	e.log.Info("escalation engine stopped")
 }
 
 // term is the engine's working state for one leadership term.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/leaderloop"
 )
 
 // maxHoldCommitAttempts bounds the commits of one batch of hold records.
@@ -77,14 +78,7 @@ func (t *term) submitHolds(items []incident.DeliveryItem) {
 
 // sleep waits d on the engine clock; false when the term ended first.
 func (t *term) sleep(d time.Duration) bool {
-	c, stop := t.e.opts.Clock.After(d)
-	defer stop()
-	select {
-	case <-c:
-		return true
-	case <-t.ctx.Done():
-		return false
-	}
+	return leaderloop.Sleep(t.ctx, t.e.opts.Clock, d)
 }
 
 // seedFlood fills the flood windows, once per term, with the messages the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/leaderloop"
 	"github.com/pagerd/pagerd/notify"
 )
 
@@ -46,18 +47,7 @@ type Poster interface {
 }
 
 // Clock is the publisher's time source.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) (<-chan time.Time, func())
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}
+type Clock = leaderloop.Clock
 
 // Defaults of Options, as for pages.
 const (
@@ -90,7 +80,7 @@ type Publisher struct {
 // New returns a publisher; register Run with cluster.Node.OnLeader.
 func New(o Options) *Publisher {
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = leaderloop.RealClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -144,14 +134,8 @@ func (p *Publisher) Run(ctx context.Context) {
 	cancel := p.opts.Store.WatchIncidents(t.changed)
 	defer cancel()
 	defer t.wg.Wait()
-	for {
-		t.step()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.wake:
-		}
-	}
+	// Steps only on a state change: the publisher keeps no deadline here.
+	leaderloop.Run(ctx, p.opts.Clock, t.wake, func() time.Time { t.step(); return time.Time{} })
 }
 
 // changed is the store's watch callback: record and signal only.
@@ -361,12 +345,5 @@ func (t *term) commit(k streamKey, next int, failure string) bool {
 }
 
 func (t *term) sleep(d time.Duration) bool {
-	c, stop := t.p.opts.Clock.After(d)
-	defer stop()
-	select {
-	case <-c:
-		return true
-	case <-t.ctx.Done():
-		return false
-	}
+	return leaderloop.Sleep(t.ctx, t.p.opts.Clock, d)
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/pagerd/pagerd/internal/leaderloop"
 )
 
 // Reminder is one reminder due to one person.
@@ -48,20 +50,7 @@ type Sender interface {
 }
 
 // Clock is the engine's time source; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed and a stop
-	// function releasing it.
-	After(d time.Duration) (<-chan time.Time, func())
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}
+type Clock = leaderloop.Clock
 
 // Options configure an Engine.
 type Options struct {
@@ -86,7 +75,7 @@ type Engine struct {
 // New returns an engine.
 func New(opts Options) *Engine {
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = leaderloop.RealClock{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -111,22 +100,7 @@ func (e *Engine) Wake() {
 
 // Run sends reminders until ctx ends (leadership lost).
 func (e *Engine) Run(ctx context.Context) {
-	for {
-		next := e.RunOnce(ctx)
-		var timer <-chan time.Time
-		stop := func() {}
-		if !next.IsZero() {
-			timer, stop = e.opts.Clock.After(next.Sub(e.opts.Clock.Now()))
-		}
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-e.wake:
-		case <-timer:
-		}
-		stop()
-	}
+	leaderloop.Run(ctx, e.opts.Clock, e.wake, func() time.Time { return e.RunOnce(ctx) })
 }
 
 // RunOnce sends what is due now and returns when to look next (zero: only

@@ -34,6 +34,22 @@ func (c *client) checkOutput() error {
 	return nil
 }
 
+// parseArgs parses a client command's flags, wants exactly n arguments
+// (the usage error format, a otherwise) and checks --output.
+func (c *client) parseArgs(fs *flag.FlagSet, args []string, n int, format string, a ...any) ([]string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		return nil, usagef(format, a...)
+	}
+	if err := c.checkOutput(); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
 // apiError is a non-2xx answer; it makes the command exit 1 with the message.
 type apiError struct {
 	status int
@@ -44,16 +60,9 @@ func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.
 
 // do sends a request and returns the raw body of a 2xx answer.
 func (c *client) do(method, path string, q url.Values, body io.Reader, contentType string) ([]byte, error) {
-	u := strings.TrimRight(c.server, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequest(method, u, body)
+	req, err := c.request(method, path, q, body)
 	if err != nil {
-		return nil, usagef("--server: %v", err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -68,18 +77,40 @@ func (c *client) do(method, path string, q url.Values, body io.Reader, contentTy
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			e.Error = c.tokenHint(e.Error)
-		}
-		return nil, &apiError{status: resp.StatusCode, msg: e.Error}
+		return nil, c.answerError(resp.StatusCode, data)
 	}
 	return data, nil
+}
+
+// request builds a request to the node with the API token.
+func (c *client) request(method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	u := strings.TrimRight(c.server, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return nil, usagef("--server: %v", err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, nil
+}
+
+// answerError is the error for a non-2xx answer: the node's {"error": ...}
+// message (or the body as is), a 401 in the CLI's terms.
+func (c *client) answerError(status int, data []byte) error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(data))
+	}
+	if status == http.StatusUnauthorized {
+		e.Error = c.tokenHint(e.Error)
+	}
+	return &apiError{status: status, msg: e.Error}
 }
 
 // tokenHint rewrites a 401 in the CLI's terms: the server's message speaks
@@ -103,12 +134,19 @@ func (c *client) getJSON(path string, q url.Values, v any) (raw []byte, err erro
 	return raw, nil
 }
 
+// postJSON POSTs body as JSON and decodes the answer into v (unless nil).
 func (c *client) postJSON(path string, body, v any) ([]byte, error) {
+	return c.sendJSON(http.MethodPost, path, body, v)
+}
+
+// sendJSON sends body as JSON with method and decodes the answer into v
+// (unless nil); raw is the answer as received.
+func (c *client) sendJSON(method, path string, body, v any) ([]byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := c.do(http.MethodPost, path, nil, bytes.NewReader(b), "application/json")
+	raw, err := c.do(method, path, nil, bytes.NewReader(b), "application/json")
 	if err != nil {
 		return nil, err
 	}

@@ -58,14 +58,8 @@ type cliHeartbeat struct {
 func runServices(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("services", flag.ContinueOnError)
 	c := clientFlags(fs)
-	pos, err := parseFlags(fs, args)
+	_, err := c.parseArgs(fs, args, 0, "services takes no arguments")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("services takes no arguments")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	var list struct {
@@ -136,14 +130,8 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 	sub := args[0]
 	fs := flag.NewFlagSet("drill "+sub, flag.ContinueOnError)
 	c := clientFlags(fs)
-	pos, err := parseFlags(fs, args[1:])
+	pos, err := c.parseArgs(fs, args[1:], 1, "drill %s: want a drill ID", sub)
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("drill %s: want a drill ID", sub)
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	path := "/v1/drills/" + url.PathEscape(pos[0])

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -65,13 +62,9 @@ func exportTime(s string) (time.Time, error) {
 // returning how many lines it copied. No overall timeout: a long window
 // takes as long as it takes, and the node streams it.
 func (c *client) stream(path string, q url.Values, w io.Writer) (int, error) {
-	u := strings.TrimRight(c.server, "/") + path + "?" + q.Encode()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	req, err := c.request(http.MethodGet, path, q, nil)
 	if err != nil {
-		return 0, usagef("--server: %v", err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		return 0, err
 	}
 	resp, err := (&http.Client{}).Do(req)
 	if err != nil {
@@ -80,16 +73,7 @@ func (c *client) stream(path string, q url.Values, w io.Writer) (int, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = string(bytes.TrimSpace(data))
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			e.Error = c.tokenHint(e.Error)
-		}
-		return 0, &apiError{status: resp.StatusCode, msg: e.Error}
+		return 0, c.answerError(resp.StatusCode, data)
 	}
 	br := bufio.NewReaderSize(resp.Body, 1<<20)
 	n := 0

@@ -212,14 +212,8 @@ func runNote(args []string, stdout, stderr io.Writer) error {
 
 // incidentArg parses the flags of a command that takes exactly one incident ID.
 func incidentArg(fs *flag.FlagSet, c *client, args []string) (uint64, error) {
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 1, "want exactly one incident ID (42 or INC-42)")
 	if err != nil {
-		return 0, err
-	}
-	if len(pos) != 1 {
-		return 0, usagef("want exactly one incident ID (42 or INC-42)")
-	}
-	if err := c.checkOutput(); err != nil {
 		return 0, err
 	}
 	id, err := api.ParseIncidentID(pos[0])

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,14 +21,8 @@ func runPostmortem(args []string, stdout, stderr io.Writer) error {
 	status := fs.String("status", "", "set the status: draft, in_review or published")
 	owner := fs.String("owner", "", "hand the postmortem to this user")
 	as := fs.String("as", "", "act as this user (default: the API token's name)")
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 1, "want an incident ID (pagerd postmortem INC-42 [--edit pm.md])")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want an incident ID (pagerd postmortem INC-42 [--edit pm.md])")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	id, err := api.ParseIncidentID(pos[0])
@@ -121,14 +113,8 @@ func runFollowups(args []string, stdout, stderr io.Writer) error {
 	owner := fs.String("owner", "", "only this owner's")
 	status := fs.String("status", "", "open (default), done, wont_do or all")
 	inc := fs.String("incident", "", "only this incident's")
-	pos, err := parseFlags(fs, args)
+	_, err := c.parseArgs(fs, args, 0, "followups takes no arguments")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("followups takes no arguments")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	q := url.Values{}
@@ -164,20 +150,4 @@ func printFollowup(w io.Writer, f learning.Followup) {
 		fmt.Fprintf(w, "\t%s", f.Link)
 	}
 	fmt.Fprintln(w)
-}
-
-// sendJSON is postJSON for PUT and PATCH.
-func (c *client) sendJSON(method, path string, body, v any) ([]byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.do(method, path, nil, bytes.NewReader(b), "application/json")
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("decode answer from %s: %w", path, err)
-	}
-	return raw, nil
 }

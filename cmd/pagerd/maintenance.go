@@ -93,14 +93,8 @@ func maintenanceList(args []string, stdout io.Writer) error {
 func maintenanceEnd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("maintenance end", flag.ContinueOnError)
 	c := clientFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 1, "want a window id (pagerd maintenance end mw1)")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want a window id (pagerd maintenance end mw1)")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	raw, err := c.do(http.MethodDelete, "/v1/maintenance/"+url.PathEscape(pos[0]), nil, nil, "")

@@ -78,14 +78,8 @@ func runShifts(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", timeFlagHelp+"; default now")
 	to := fs.String("to", "", timeFlagHelp+"; default two weeks after --from")
 	utc := fs.Bool("utc", false, "show times in UTC (RFC 3339) instead of the schedule's zone")
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 1, "want exactly one SCHEDULE")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want exactly one SCHEDULE")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	q := url.Values{}

@@ -71,14 +71,8 @@ func runOverride(args []string, stdout, stderr io.Writer) error {
 func runOverrideDelete(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("override delete", flag.ContinueOnError)
 	c := clientFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 2, "delete: want SCHEDULE OID")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return usagef("delete: want SCHEDULE OID")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	raw, err := c.do(http.MethodDelete, "/v1/schedules/"+url.PathEscape(pos[0])+"/overrides/"+url.PathEscape(pos[1]), nil, nil, "")
@@ -93,14 +87,8 @@ func runOverrides(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("overrides", flag.ContinueOnError)
 	c := clientFlags(fs)
 	utc := fs.Bool("utc", false, "show times in UTC instead of the schedule's zone")
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 1, "want SCHEDULE")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want SCHEDULE")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	var list struct {

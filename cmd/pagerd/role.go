@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -50,15 +48,11 @@ func runRole(args []string, stdout, stderr io.Writer) error {
 	if !*release {
 		method, body["user"] = http.MethodPut, pos[2]
 	}
-	b, _ := json.Marshal(body)
 	path := fmt.Sprintf("/v1/incidents/%d/roles/%s", id, url.PathEscape(pos[1]))
-	raw, err := c.do(method, path, nil, bytes.NewReader(b), "application/json")
+	var inc incident.Incident
+	raw, err := c.sendJSON(method, path, body, &inc)
 	if err != nil {
 		return err
-	}
-	var inc incident.Incident
-	if err := json.Unmarshal(raw, &inc); err != nil {
-		return fmt.Errorf("decode answer from %s: %w", path, err)
 	}
 	c.emit(stdout, raw, func() {
 		fmt.Fprintf(stdout, "%s %s %s (%s)\n", inc.Key, inc.Severity, inc.Status, inc.Title)

@@ -27,6 +27,7 @@ import (
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
+	"github.com/pagerd/pagerd/status"
 	"github.com/pagerd/pagerd/web"
 )
 
@@ -41,6 +42,7 @@ type serveFlags struct {
 	snapshotThreshold, trailingLogs                             uint64
 	snapshotInterval, heartbeat                                 time.Duration
 	listen                                                      listenFlags
+	statusMailRate                                              float64
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -65,6 +67,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
 	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 2s)")
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
+	fs.Float64Var(&f.statusMailRate, "status-mail-rate", status.DefaultRate, "status page subscriber mails per second (confirmations and updates; separate from paging)")
 	addListenFlags(fs, &f.listen)
 	addSecurityFlags(fs, &f.security)
 	pos, err := parseFlags(fs, args)
@@ -182,6 +185,13 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	// services[].events_to: incident timelines to webhooks, also leader-only.
 	node.OnLeader(events.New(events.Options{Store: node, Senders: senders, Logger: log}).Run)
 	node.OnLeader(cluster.NewRetention(node, nil, reg).Run)
+	// Status pages (any node, from replicated state) and the leader's
+	// subscriber mailer (its own rate and concurrency, apart from paging).
+	statusPages := status.New(status.Options{Node: node, Logger: log})
+	defer statusPages.Close()
+	mux.Handle("/status/", statusPages)
+	node.OnLeader(status.NewMailer(status.MailerOptions{Node: node, Logger: log, Rate: f.statusMailRate,
+		BaseURL: func() string { return "http://" + f.httpAddr }}).Run)
 	// Follow-up and postmortem reminders, also leader-only (reminders.go).
 	startReminders(node, replies.devBox, log)
 	// Heartbeat deadlines, drill schedules and results, also leader-only.

@@ -18,14 +18,8 @@ func runSeverity(args []string, stdout, stderr io.Writer) error {
 	c := clientFlags(fs)
 	as := fs.String("as", "", "act as this user (default: the API token's name; another user needs an admin token)")
 	note := fs.String("note", "", "why, for the timeline")
-	pos, err := parseFlags(fs, args)
+	pos, err := c.parseArgs(fs, args, 2, "want an incident ID and a severity (pagerd severity INC-42 sev1)")
 	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return usagef("want an incident ID and a severity (pagerd severity INC-42 sev1)")
-	}
-	if err := c.checkOutput(); err != nil {
 		return err
 	}
 	id, err := api.ParseIncidentID(pos[0])

@@ -1,12 +1,10 @@
 package email
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 
 	"github.com/emersion/go-message/mail"
 )
@@ -20,10 +18,7 @@ func (s *Sender) SendReply(ctx context.Context, to, subject, body, inReplyTo str
 	if err != nil {
 		return fmt.Errorf("email: confirmation to %q: %w", to, err)
 	}
-	var h mail.Header
-	h.SetDate(s.opts.Now())
-	h.SetAddressList("From", []*mail.Address{s.from})
-	h.SetAddressList("To", []*mail.Address{addr})
+	h := s.newHeader(addr)
 	h.SetSubject(subject)
 	sum := sha256.Sum256([]byte(to + "\x00" + subject + "\x00" + inReplyTo + "\x00" + body))
 	h.SetMessageID(MessageID("r-"+hex.EncodeToString(sum[:12]), s.domain))
@@ -33,18 +28,9 @@ func (s *Sender) SendReply(ctx context.Context, to, subject, body, inReplyTo str
 	}
 	h.Set("Auto-Submitted", "auto-replied")
 	h.Set("X-Auto-Response-Suppress", "All")
-	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	h.Set("Content-Transfer-Encoding", "quoted-printable")
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
+	raw, err := textMessage(h, body)
 	if err != nil {
-		return fmt.Errorf("email: write header: %w", err)
+		return fmt.Errorf("email: %w", err)
 	}
-	if _, err := io.WriteString(w, body); err != nil {
-		return fmt.Errorf("email: write body: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("email: write body: %w", err)
-	}
-	return s.deliver(ctx, addr.Address, buf.Bytes())
+	return s.deliver(ctx, addr.Address, raw)
 }

@@ -11,12 +11,10 @@
 package email
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -155,25 +153,15 @@ func (s *Sender) compose(m *notify.Message) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
+	raw, err := textMessage(h, notify.EmailBody(m))
 	if err != nil {
-		return nil, "", fmt.Errorf("write header: %w", err)
+		return nil, "", err
 	}
-	if _, err := io.WriteString(w, notify.EmailBody(m)); err != nil {
-		return nil, "", fmt.Errorf("write body: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, "", fmt.Errorf("write body: %w", err)
-	}
-	return buf.Bytes(), to.Address, nil
+	return raw, to.Address, nil
 }
 
 func (s *Sender) header(m *notify.Message, to *mail.Address) (mail.Header, error) {
-	var h mail.Header
-	h.SetDate(s.opts.Now())
-	h.SetAddressList("From", []*mail.Address{s.from})
-	h.SetAddressList("To", []*mail.Address{to})
+	h := s.newHeader(to)
 	if m.ReplyTo != "" {
 		rt, err := mail.ParseAddress(m.ReplyTo)
 		if err != nil {
@@ -192,8 +180,6 @@ func (s *Sender) header(m *notify.Message, to *mail.Address) (mail.Header, error
 		h.Add("X-Pagerd-Incident", key)
 	}
 	h.Set("X-Pagerd-Notification", headerSafe(m.ID))
-	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	h.Set("Content-Transfer-Encoding", "quoted-printable")
 	return h, nil
 }
 

@@ -1,10 +1,8 @@
 package email
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/emersion/go-message/mail"
 )
@@ -18,28 +16,16 @@ func (s *Sender) SendReminder(ctx context.Context, to, replyTo, subject, body, m
 	if err != nil {
 		return fmt.Errorf("email: reminder to %q: %w", to, err)
 	}
-	var h mail.Header
-	h.SetDate(s.opts.Now())
-	h.SetAddressList("From", []*mail.Address{s.from})
-	h.SetAddressList("To", []*mail.Address{addr})
+	h := s.newHeader(addr)
 	if replyTo != "" {
 		h.SetAddressList("Reply-To", []*mail.Address{{Address: replyTo}})
 	}
 	h.SetSubject(subject)
 	h.SetMessageID(MessageID(msgID, s.domain))
 	h.Set("Auto-Submitted", "auto-generated")
-	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	h.Set("Content-Transfer-Encoding", "quoted-printable")
-	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
+	raw, err := textMessage(h, body)
 	if err != nil {
-		return fmt.Errorf("email: write header: %w", err)
+		return fmt.Errorf("email: %w", err)
 	}
-	if _, err := io.WriteString(w, body); err != nil {
-		return fmt.Errorf("email: write body: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("email: write body: %w", err)
-	}
-	return s.deliver(ctx, addr.Address, buf.Bytes())
+	return s.deliver(ctx, addr.Address, raw)
 }
