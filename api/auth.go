@@ -25,7 +25,7 @@ func requiredScope(r *http.Request) string {
 	case "/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/export",
 		"/v1/oncall", "/v1/schedules/{id}/oncall", "/v1/schedules/{id}/shifts", calendarRoute,
 		"/v1/services", "/v1/services/{id}", "/v1/heartbeats", "/v1/drills", "/v1/drills/{id}/runs",
-		"/v1/reports/continuity":
+		"/v1/reports/continuity", "/v1/reports/response":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return config.ScopeRead
 		}
