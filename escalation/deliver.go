@@ -79,7 +79,7 @@ func (t *term) message(inc *incident.Incident, n *incident.Notification, user co
 	if n.Kind == incident.KindSummary {
 		// The resolution summary (resolution.go): no reply code or Reply-To,
 		// there is nothing left to act on by reply.
-		m.Resolution = incident.BuildSummary(inc, now, cfg.IncidentURL(inc.Key))
+		m.Resolution = t.resolutionSummary(inc, cfg, now)
 		m.Resolution.BridgeURL = m.BridgeURL
 		return m
 	}

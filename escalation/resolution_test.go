@@ -70,3 +70,33 @@ func TestResolutionMailLinksTheConsole(t *testing.T) {
 		t.Fatalf("resolution summary %+v lacks the console link", got)
 	}
 }
+
+// TestResolutionMailNamesTheResponders: the engine reads incidents without
+// their timeline, but the summary mail's responders come from it; rendered
+// from the timeless copy, the mail said "Responders: none" although alice
+// acknowledged and resolved (e2e TestResolveMailsSummaryToEveryPagedPerson).
+func TestResolutionMailNamesTheResponders(t *testing.T) {
+	h := newHarness(t, "")
+	id := h.trigger("web", "db-down")
+	h.settle()
+	h.act(id, incident.Ack)
+	h.act(id, incident.Resolve)
+	h.rec.mu.Lock()
+	h.rec.sent = nil
+	h.rec.mu.Unlock()
+	h.settle()
+	var got *incident.Summary
+	h.rec.mu.Lock()
+	for _, s := range h.rec.sent {
+		if s.resolution != nil {
+			got = s.resolution
+		}
+	}
+	h.rec.mu.Unlock()
+	if got == nil {
+		t.Fatal("no resolution summary mailed")
+	}
+	if strings.Join(got.Responders, ",") != "alice" || !strings.Contains(got.Text(), "Responders:   alice\n") {
+		t.Fatalf("summary responders %q, want alice (who acknowledged and resolved):\n%s", got.Responders, got.Text())
+	}
+}
