@@ -62,6 +62,7 @@ const (
 	TypeHeartbeat   CommandType = 70 // HeartbeatCommand
 	TypeDrillRun    CommandType = 71 // DrillRunCommand
 	TypeDrillResult CommandType = 72 // DrillResultCommand
+	TypeReview      CommandType = 80 // ReviewCommand (plan reviews; 81-84 reserved for them)
 )
 
 // Log entry framing: byte 0 is the entry kind, byte 1 its format version, the

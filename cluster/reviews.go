@@ -17,9 +17,6 @@ import (
 // first appeared in a committed config (recorded in the config's apply, at
 // the leader's stamped time, so every replica agrees).
 
-// TypeReview records one plan review (80). 81-84 stay reserved for reviews.
-const TypeReview CommandType = 80
-
 // reviewsKept bounds the history kept per service.
 const reviewsKept = 50
 
