@@ -3,12 +3,9 @@ package nodebackend
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/pagerd/pagerd/cluster"
@@ -20,16 +17,9 @@ var _ reply.ReviewBackend = (*Backend)(nil)
 
 // ReviewForToken verifies a plan review reminder's Reply-To token.
 func (b *Backend) ReviewForToken(token string, now time.Time) (reply.ReviewRef, bool, error) {
-	if !strings.HasPrefix(token, reply.ReviewTokenPrefix) {
-		return reply.ReviewRef{}, false, nil
-	}
-	tid, err := b.node.FSM().Keyring().Verify(token, now)
-	if err != nil {
-		return reply.ReviewRef{}, true, err
-	}
-	svc, ok := reply.ReviewOf(tid)
-	if !ok {
-		return reply.ReviewRef{}, true, fmt.Errorf("%w: token %s", reply.ErrUnknownPage, tid)
+	svc, handled, err := b.reminderSubject(token, reply.ReviewTokenPrefix, now, reply.ReviewOf)
+	if !handled || err != nil {
+		return reply.ReviewRef{}, handled, err
 	}
 	ref, found := b.reviewRef(svc)
 	if !found {
@@ -61,8 +51,8 @@ func (b *Backend) RecordReview(ctx context.Context, r reply.ReviewReply) (reply.
 	if !ok {
 		return reply.ReviewRef{}, fmt.Errorf("%w: service %s", incident.ErrNotFound, r.Service)
 	}
-	user := b.userForEmail(r.From)
-	if user == "" || (user != ref.Owner && user != ref.Manager) {
+	user, ok := b.senderAmong(r.From, ref.Owner, ref.Manager)
+	if !ok {
 		return ref, fmt.Errorf("%w: the plan of %s is reviewed by its owner %s or continuity manager %s, not by %s",
 			reply.ErrNotOwner, ref.Service, ref.Owner, ref.Manager, reply.OneLine(r.From))
 	}
@@ -90,30 +80,16 @@ func (b *Backend) withDue(ref reply.ReviewRef) reply.ReviewRef {
 // /v1/services/{id}/reviews as a node-to-node request.
 func (b *Backend) forwardReview(ctx context.Context, ref reply.ReviewRef, c cluster.ReviewCommand) (reply.ReviewRef, error) {
 	body, _ := json.Marshal(map[string]string{"by": c.By, "note": c.Note, "via": c.Via, "dedup_id": c.DedupID})
-	req, err := b.node.LeaderRequest(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(c.Service)+"/reviews", body)
-	if errors.Is(err, cluster.ErrNoLeader) {
-		return ref, fmt.Errorf("%w: no cluster leader", reply.ErrTransient)
-	}
+	status, raw, err := b.forwardReminderReply(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(c.Service)+"/reviews", body)
 	if err != nil {
-		return ref, fmt.Errorf("%w: sign the forwarded reply: %v", reply.ErrTransient, err)
+		return ref, err
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return ref, fmt.Errorf("%w: forward to leader: %v", reply.ErrTransient, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	var ans struct {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &ans)
-	switch {
-	case resp.StatusCode == http.StatusCreated:
+	if status == http.StatusCreated {
 		return b.withDue(ref), nil
-	case resp.StatusCode == http.StatusNotFound:
-		return ref, fmt.Errorf("%w: %s", incident.ErrNotFound, ans.Error)
-	case resp.StatusCode >= 500:
-		return ref, fmt.Errorf("%w: leader answered %d: %s", reply.ErrTransient, resp.StatusCode, ans.Error)
 	}
-	return ref, fmt.Errorf("leader refused the reply: %d %s", resp.StatusCode, ans.Error)
+	return ref, leaderRefusal(status, ans.Error)
 }
