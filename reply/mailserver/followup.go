@@ -2,10 +2,8 @@ package mailserver
 
 import (
 	"context"
-	"errors"
 	"io"
 
-	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -25,14 +23,8 @@ func (ss *session) rcptFollowup(local string) (handled bool, err error) {
 	if !ok {
 		return false, nil
 	}
-	switch {
-	case err == nil:
-	case errors.Is(err, reply.ErrTokenExpired), errors.Is(err, reply.ErrTokenKeyRetired):
-		return true, ss.refuse(errExpiredToken, "follow-up reply token expired", "err", err)
-	case errors.Is(err, reply.ErrUnknownPage):
-		return true, ss.refuse(errUnknownPage, "reply token of an unknown follow-up", "err", err)
-	default:
-		return true, ss.refuse(errBadToken, "follow-up reply token refused", "err", err)
+	if err != nil {
+		return true, ss.refuseReminderToken(followupKind, err)
 	}
 	ss.token, ss.followup, ss.rcpt = local, &ref, true
 	ss.page = reply.Page{Key: ref.ID, Title: ref.Title, User: ref.Owner, To: ref.OwnerEmail}
@@ -42,22 +34,14 @@ func (ss *session) rcptFollowup(local string) (handled bool, err error) {
 func (ss *session) dataFollowup(r io.Reader) error {
 	s, ref := ss.s, ss.followup
 	log := ss.log.With("envelope_from", ss.from, "followup", ref.ID)
-	rep, err := reply.ParseEmail(r, ss.from)
-	switch {
-	case errors.Is(err, reply.ErrTooLarge):
-		s.count(OutcomeTooLarge)
-		return errTooLarge
-	case err != nil:
-		s.count(OutcomeMalformed)
-		return errMalformed
-	case rep.Bounce || rep.AutoReply:
-		s.count(OutcomeDropped)
-		return nil
+	rep, err := ss.readReminderReply(r)
+	if rep == nil {
+		return err
 	}
 	status, note, named, ok := reply.ParseFollowupLine(rep.Line)
 	if !ok {
 		s.count(OutcomeNoCommand)
-		s.confirm(log, ss.page, nil, "Your reply about "+ref.ID+" did nothing: answer `done` or `wont do REASON`.", rep.MessageID, rep.From)
+		ss.answerReminder(log, rep, "Your reply about "+ref.ID+" did nothing: answer `done` or `wont do REASON`.")
 		return nil
 	}
 	id := ref.ID
@@ -68,30 +52,11 @@ func (ss *session) dataFollowup(r io.Reader) error {
 	defer cancel()
 	got, err := s.opts.Followups.CloseFollowup(ctx, reply.FollowupReply{ID: id, From: reply.OrElse(rep.From, ss.from),
 		Status: status, Note: note, DedupID: "email:" + rep.MessageID + "/" + ss.token})
-	switch {
-	case err == nil:
-		s.count(OutcomeActed)
-		log.Info("follow-up closed by email reply", "status", status)
-		s.confirm(log, ss.page, nil, "Closed "+got.ID+" ("+status+"): "+got.Title, rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, reply.ErrNotOwner):
-		s.count(OutcomeConflict)
-		log.Info("follow-up reply refused: not from the owner", "from", rep.From, "err", err)
-		s.confirm(log, ss.page, nil, "Refused: "+err.Error()+". Nothing changed.", rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, incident.ErrConflict):
-		s.count(OutcomeConflict)
-		s.confirm(log, ss.page, nil, reply.ConflictText(err), rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, incident.ErrNotFound):
-		s.count(OutcomeNotFound)
-		s.confirm(log, ss.page, nil, "Follow-up "+id+" does not exist.", rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, reply.ErrTransient), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		s.count(OutcomeTransient)
-		return errCommit
+	if err != nil {
+		return ss.reminderFailed(log, rep, followupKind, err, "Follow-up "+id+" does not exist.")
 	}
-	s.count(OutcomeError)
-	log.Error("follow-up reply failed; answered 451", "err", err)
-	return errCommit
+	s.count(OutcomeActed)
+	log.Info("follow-up closed by email reply", "status", status)
+	ss.answerReminder(log, rep, "Closed "+got.ID+" ("+status+"): "+got.Title)
+	return nil
 }

@@ -2,11 +2,9 @@ package mailserver
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
-	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -25,14 +23,8 @@ func (ss *session) rcptReview(local string) (handled bool, err error) {
 	if !ok {
 		return false, nil
 	}
-	switch {
-	case err == nil:
-	case errors.Is(err, reply.ErrTokenExpired), errors.Is(err, reply.ErrTokenKeyRetired):
-		return true, ss.refuse(errExpiredToken, "review reply token expired", "err", err)
-	case errors.Is(err, reply.ErrUnknownPage):
-		return true, ss.refuse(errUnknownPage, "reply token of an unknown service", "err", err)
-	default:
-		return true, ss.refuse(errBadToken, "review reply token refused", "err", err)
+	if err != nil {
+		return true, ss.refuseReminderToken(reviewKind, err)
 	}
 	ss.token, ss.review, ss.rcpt = local, &ref, true
 	ss.page = reply.Page{Key: ref.Service, Title: "continuity plan review of " + ref.Service, User: ref.Owner, To: ref.OwnerEmail}
@@ -42,22 +34,14 @@ func (ss *session) rcptReview(local string) (handled bool, err error) {
 func (ss *session) dataReview(r io.Reader) error {
 	s, ref := ss.s, ss.review
 	log := ss.log.With("envelope_from", ss.from, "service", ref.Service)
-	rep, err := reply.ParseEmail(r, ss.from)
-	switch {
-	case errors.Is(err, reply.ErrTooLarge):
-		s.count(OutcomeTooLarge)
-		return errTooLarge
-	case err != nil:
-		s.count(OutcomeMalformed)
-		return errMalformed
-	case rep.Bounce || rep.AutoReply:
-		s.count(OutcomeDropped)
-		return nil
+	rep, err := ss.readReminderReply(r)
+	if rep == nil {
+		return err
 	}
 	note, ok := reply.ParseReviewLine(rep.Line)
 	if !ok {
 		s.count(OutcomeNoCommand)
-		s.confirm(log, ss.page, nil, "Your reply about the plan of "+ref.Service+" did nothing: answer `reviewed [note]`.", rep.MessageID, rep.From)
+		ss.answerReminder(log, rep, "Your reply about the plan of "+ref.Service+" did nothing: answer `reviewed [note]`.")
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
@@ -68,30 +52,15 @@ func (ss *session) dataReview(r io.Reader) error {
 	}
 	got, err := s.opts.Reviews.RecordReview(ctx, reply.ReviewReply{Service: ref.Service, From: reply.OrElse(rep.From, ss.from), Note: note,
 		DedupID: dedup})
-	switch {
-	case err == nil:
-		s.count(OutcomeActed)
-		log.Info("plan review recorded by email reply")
-		text := "Recorded a review of the continuity plan of " + got.Service + "."
-		if got.DueAt != nil {
-			text += " Next review due " + got.DueAt.UTC().Format(time.DateOnly) + "."
-		}
-		s.confirm(log, ss.page, nil, text, rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, reply.ErrNotOwner):
-		s.count(OutcomeConflict)
-		log.Info("review reply refused: not from the owner or continuity manager", "from", rep.From, "err", err)
-		s.confirm(log, ss.page, nil, "Refused: "+err.Error()+". Nothing changed.", rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, incident.ErrNotFound):
-		s.count(OutcomeNotFound)
-		s.confirm(log, ss.page, nil, "Service "+ref.Service+" does not exist any more.", rep.MessageID, rep.From)
-		return nil
-	case errors.Is(err, reply.ErrTransient), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		s.count(OutcomeTransient)
-		return errCommit
+	if err != nil {
+		return ss.reminderFailed(log, rep, reviewKind, err, "Service "+ref.Service+" does not exist any more.")
 	}
-	s.count(OutcomeError)
-	log.Error("review reply failed; answered 451", "err", err)
-	return errCommit
+	s.count(OutcomeActed)
+	log.Info("plan review recorded by email reply")
+	text := "Recorded a review of the continuity plan of " + got.Service + "."
+	if got.DueAt != nil {
+		text += " Next review due " + got.DueAt.UTC().Format(time.DateOnly) + "."
+	}
+	ss.answerReminder(log, rep, text)
+	return nil
 }
