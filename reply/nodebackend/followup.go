@@ -17,15 +17,7 @@ var _ reply.FollowupBackend = (*Backend)(nil)
 
 // FollowupForToken verifies a follow-up reminder's Reply-To token.
 func (b *Backend) FollowupForToken(token string, now time.Time) (reply.FollowupRef, bool, error) {
-	id, handled, err := b.reminderSubject(token, reply.FollowupTokenPrefix, now, reply.FollowupOf)
-	if !handled || err != nil {
-		return reply.FollowupRef{}, handled, err
-	}
-	ref, found := b.followupRef(id)
-	if !found {
-		return reply.FollowupRef{}, true, fmt.Errorf("%w: follow-up %s", reply.ErrUnknownPage, id)
-	}
-	return ref, true, nil
+	return reminderRef(b, token, reply.FollowupTokenPrefix, now, reply.FollowupOf, b.followupRef, "follow-up")
 }
 
 func (b *Backend) followupRef(id string) (reply.FollowupRef, bool) {

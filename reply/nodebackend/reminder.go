@@ -18,22 +18,28 @@ import (
 // verifies its own token prefix, names its own subject and asks the leader
 // its own endpoint; the steps in between are the same.
 
-// reminderSubject verifies a reminder token of the given prefix and decodes
-// the subject (a follow-up id, a service id) it was issued for with of.
+// reminderRef verifies a reminder token of the given prefix, decodes the
+// subject (a follow-up id, a service id) it was issued for with of and
+// looks that up; what names the subject in the error when it is gone.
 // handled is false when the token does not carry the prefix.
-func (b *Backend) reminderSubject(token, prefix string, now time.Time, of func(string) (string, bool)) (subject string, handled bool, err error) {
+func reminderRef[R any](b *Backend, token, prefix string, now time.Time, of func(string) (string, bool),
+	lookup func(string) (R, bool), what string) (ref R, handled bool, err error) {
 	if !strings.HasPrefix(token, prefix) {
-		return "", false, nil
+		return ref, false, nil
 	}
 	tid, err := b.node.FSM().Keyring().Verify(token, now)
 	if err != nil {
-		return "", true, err
+		return ref, true, err
 	}
 	subject, ok := of(tid)
 	if !ok {
-		return "", true, fmt.Errorf("%w: token %s", reply.ErrUnknownPage, tid)
+		return ref, true, fmt.Errorf("%w: token %s", reply.ErrUnknownPage, tid)
 	}
-	return subject, true, nil
+	found, ok := lookup(subject)
+	if !ok {
+		return ref, true, fmt.Errorf("%w: %s %s", reply.ErrUnknownPage, what, subject)
+	}
+	return found, true, nil
 }
 
 // senderAmong is the user whose configured address is from, and whether

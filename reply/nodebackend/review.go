@@ -17,15 +17,7 @@ var _ reply.ReviewBackend = (*Backend)(nil)
 
 // ReviewForToken verifies a plan review reminder's Reply-To token.
 func (b *Backend) ReviewForToken(token string, now time.Time) (reply.ReviewRef, bool, error) {
-	svc, handled, err := b.reminderSubject(token, reply.ReviewTokenPrefix, now, reply.ReviewOf)
-	if !handled || err != nil {
-		return reply.ReviewRef{}, handled, err
-	}
-	ref, found := b.reviewRef(svc)
-	if !found {
-		return reply.ReviewRef{}, true, fmt.Errorf("%w: service %s", reply.ErrUnknownPage, svc)
-	}
-	return ref, true, nil
+	return reminderRef(b, token, reply.ReviewTokenPrefix, now, reply.ReviewOf, b.reviewRef, "service")
 }
 
 func (b *Backend) reviewRef(service string) (reply.ReviewRef, bool) {
