@@ -175,7 +175,7 @@ func FuzzParseSMS(f *testing.F) {
 			if (cmd.Action == ActionSeverity) != (cmd.Severity == "sev1" || cmd.Severity == "sev2" || cmd.Severity == "sev3") {
 				t.Fatalf("bad severity in %+v", cmd)
 			}
-		case ActionStop, ActionStart:
+		case ActionStop, ActionStart, ActionHelp:
 			if cmd.HasCode || cmd.Code != 0 {
 				t.Fatalf("opt keyword with code %+v", cmd)
 			}

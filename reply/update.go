@@ -22,10 +22,12 @@ var smsUpdateRe = regexp.MustCompile(`(?is)^\s*(\d*)\s?([up])\s+(\S.*?)\s*$`)
 // are no other command.
 func parseUpdateSMS(body string) (Command, bool, error) {
 	m := smsUpdateRe.FindStringSubmatch(body)
-	if m == nil {
+	// The regexp's \S is ASCII; Unicode spaces (U+00A0, U+0085) pass it, so
+	// text of only those is empty too.
+	if m == nil || strings.TrimSpace(m[3]) == "" {
 		return Command{}, false, nil
 	}
-	cmd := Command{Action: ActionUpdate, Audience: incident.AudienceInternal, Text: m[3]}
+	cmd := Command{Action: ActionUpdate, Audience: incident.AudienceInternal, Text: strings.TrimSpace(m[3])}
 	if strings.EqualFold(m[2], "p") {
 		cmd.Audience = incident.AudiencePublic
 	}
@@ -47,13 +49,13 @@ var emailUpdateRe = regexp.MustCompile(`(?i)^\s*(update|public)\s*:\s*(\S.*?)\s*
 // not one.
 func parseUpdateLine(line string) (audience, text string, ok bool) {
 	m := emailUpdateRe.FindStringSubmatch(line)
-	if m == nil {
+	if m == nil || strings.TrimSpace(m[2]) == "" { // see parseUpdateSMS on \S
 		return "", "", false
 	}
 	if strings.EqualFold(m[1], "public") {
-		return incident.AudiencePublic, m[2], true
+		return incident.AudiencePublic, strings.TrimSpace(m[2]), true
 	}
-	return incident.AudienceInternal, m[2], true
+	return incident.AudienceInternal, strings.TrimSpace(m[2]), true
 }
 
 // UpdateHelp is the SMS grammar of updates, for answers.

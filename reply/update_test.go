@@ -25,7 +25,8 @@ func TestParseUpdateSMS(t *testing.T) {
 			t.Fatalf("ParseSMS(%q) = %+v, %v", in, cmd, err)
 		}
 	}
-	for _, in := range []string{"3u", "3up", "0u text"} {
+	// "\u0085" and U+00A0 pass the regexp's ASCII \S but are spaces: no text.
+	for _, in := range []string{"3u", "3up", "0u text", "3p \u0085", "u \u00a0\u00a0"} {
 		if cmd, err := ParseSMS(in); err == nil {
 			t.Fatalf("ParseSMS(%q) = %+v, want an error", in, cmd)
 		}
@@ -43,7 +44,7 @@ func TestParseUpdateLine(t *testing.T) {
 			t.Fatalf("parseUpdateLine(%q) = %q %q %v", line, aud, text, ok)
 		}
 	}
-	for _, line := range []string{"update", "updated the runbook", "public:", "ack"} {
+	for _, line := range []string{"update", "updated the runbook", "public:", "ack", "public: \u0085"} {
 		if _, _, ok := parseUpdateLine(line); ok {
 			t.Fatalf("parseUpdateLine(%q) is an update", line)
 		}
