@@ -160,13 +160,16 @@ type term struct {
 	stepFails map[uint64]int
 	// reminding: incidents with an update reminder commit in flight.
 	reminding map[uint64]bool
+	// firstSeen: incidents whose step 0 this term counted in the steps
+	// metric, or planned itself (see observeFirstStep). Under mu.
+	firstSeen map[uint64]bool
 }
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
-		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
+		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}, firstSeen: map[uint64]bool{}}
 }
 
 // changed is the store's watch callback.
@@ -235,6 +238,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			if ok {
 				t.observeAck(inc)
 				t.observeResolve(inc)
+				t.observeFirstStep(inc)
 			}
 			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
 				continue
@@ -326,6 +330,9 @@ func earliest(a, b time.Time) time.Time {
 func (t *term) startStep(st *incident.StepStart) {
 	t.mu.Lock()
 	t.busy[st.Incident] = true
+	if st.Reason == incident.ReasonTrigger {
+		t.firstSeen[st.Incident] = true // counted by logStepCommit, not observeFirstStep
+	}
 	t.mu.Unlock()
 	t.async(func() {
 		err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
