@@ -21,12 +21,15 @@ import (
 func (h *harness) triggerPlanned(service, key string, deferrals ...incident.Deferral) uint64 {
 	h.t.Helper()
 	svc, _ := h.store.cfg.Service(service)
-	set, err := schedule.Compile(h.store.cfg)
-	if err != nil {
-		h.t.Fatal(err)
+	if h.planner == nil {
+		set, err := schedule.Compile(h.store.cfg)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.planner, h.plannerSet = NewFirstStepPlanner(), set
 	}
 	now := h.clock.Now()
-	plan := NewFirstStepPlanner().PlanFirstStep(h.store.cfg, "v1", set, "s1", svc.Policy, now)
+	plan := h.planner.PlanFirstStep(h.store.cfg, "v1", h.plannerSet, "s1", svc.Policy, now)
 	h.store.mu.Lock()
 	res := h.store.st.ApplyEvent(now, &incident.Event{Integration: "events", Service: service,
 		Action: incident.ActionTrigger, DedupKey: key, AutoResolve: true, Policy: svc.Policy, Deferrals: deferrals, FirstStep: plan,

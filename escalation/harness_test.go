@@ -15,6 +15,7 @@ import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
 	"github.com/pagerd/pagerd/reply"
+	"github.com/pagerd/pagerd/schedule"
 )
 
 // The harness drives the engine on a fake clock against an in-memory store
@@ -207,6 +208,9 @@ type harness struct {
 	rec   *recorder
 	eng   *Engine
 	term  *term
+	// planner plans step 0 into triggerPlanned's commands (firststep_test.go).
+	planner    *FirstStepPlanner
+	plannerSet *schedule.Set
 }
 
 const harnessConfig = `
