@@ -143,6 +143,10 @@ type term struct {
 	holds       []incident.DeliveryItem
 	holdsBusy   bool // a hold commit is in flight
 	floodSeeded bool
+	// outcomes are delivery outcomes not yet committed, outcomesBusy: a
+	// committer runs (outcomes.go).
+	outcomes     []job
+	outcomesBusy bool
 
 	setVersion string
 	set        *schedule.Set

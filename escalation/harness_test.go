@@ -64,6 +64,12 @@ type memStore struct {
 	stepSubmits []time.Duration
 	// holdCommits counts the delivery commits that record flood holds.
 	holdCommits int
+	// deliveryGate, when set, holds each SubmitDelivery until it can
+	// receive; blocked counts the items of commits waiting there, and
+	// outcomeCommits the items of each outcome commit (outcomes_test.go).
+	deliveryGate   chan struct{}
+	blocked        int
+	outcomeCommits []int
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -97,7 +103,16 @@ func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) er
 	return err
 }
 func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int, error) {
+	if s.deliveryGate != nil {
+		s.mu.Lock()
+		s.blocked += len(d.Items)
+		s.mu.Unlock()
+		<-s.deliveryGate
+	}
 	s.mu.Lock()
+	if len(d.Items) > 0 && d.Items[0].Outcome != incident.OutcomeHeld {
+		s.outcomeCommits = append(s.outcomeCommits, len(d.Items))
+	}
 	if s.failCommits > 0 {
 		s.failCommits--
 		s.mu.Unlock()
