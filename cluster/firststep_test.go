@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,36 @@ func TestDowngradesLeaveOutTheFirstStep(t *testing.T) {
 	}
 	if ev.FirstStep == nil || g.FirstStep == nil {
 		t.Fatal("a downgrade changed the caller's body")
+	}
+}
+
+// SubmitStepStarts commits an engine pass's step starts in one log entry,
+// each with its own result (a stale one fails alone).
+func TestStepStartsOfOneCallShareALogEntry(t *testing.T) {
+	n := startPlanningNode(t)
+	n.opts.FirstSteps = nil // the engine path: step 0 left to step starts
+	ctx := context.Background()
+	var sts []*incident.StepStart
+	for _, key := range []string{"a", "b", "c"} {
+		r, err := n.SubmitEvent(ctx, pageTrigger(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := time.Now().Add(time.Hour)
+		sts = append(sts, &incident.StepStart{Incident: r.Incident, Reason: incident.ReasonTrigger, NextAt: &next, Message: "step 1",
+			Notifications: []incident.Notification{{ID: incident.NotificationID(r.Incident, 1, 0), User: "alice", Channel: incident.ChannelEmail,
+				To: "alice@example.com", Status: incident.NotifyQueued, DueAt: time.Now()}}})
+	}
+	sts[1].ExpectSeq = 7 // planned against a state that moved on
+	from := n.raft.LastIndex()
+	errs := n.SubmitStepStarts(ctx, sts)
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], incident.ErrStale) {
+		t.Fatalf("results %v; want the second stale, the others committed", errs)
+	}
+	if last := n.raft.LastIndex(); last != from+1 {
+		t.Fatalf("%d log entries for one call; want 1", last-from)
+	}
+	if cmds := loggedCommands(t, n, from); len(cmds) != 3 || cmds[0].Type != TypeStepStart {
+		t.Fatalf("logged %+v; want the 3 step starts", cmds)
 	}
 }

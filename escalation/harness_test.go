@@ -67,6 +67,7 @@ type memStore struct {
 	// deliveryGate, when set, holds each SubmitDelivery until it can
 	// receive; blocked counts the items of commits waiting there, and
 	// outcomeCommits the items of each outcome commit (outcomes_test.go).
+	stepBatches    []int
 	deliveryGate   chan struct{}
 	blocked        int
 	outcomeCommits []int
@@ -101,6 +102,18 @@ func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) er
 		s.changed(st.Incident)
 	}
 	return err
+}
+// SubmitStepStarts is the cluster's: the steps of one engine pass in one
+// call (stepBatches records the sizes), applied in order.
+func (s *memStore) SubmitStepStarts(ctx context.Context, sts []*incident.StepStart) []error {
+	s.mu.Lock()
+	s.stepBatches = append(s.stepBatches, len(sts))
+	s.mu.Unlock()
+	errs := make([]error, len(sts))
+	for i, st := range sts {
+		errs[i] = s.SubmitStepStart(ctx, st)
+	}
+	return errs
 }
 func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int, error) {
 	if s.deliveryGate != nil {

@@ -70,3 +70,23 @@ func TestOutcomesFinishingTogetherShareOneCommit(t *testing.T) {
 		}
 	}
 }
+
+// Issue 18: the step starts an engine pass plans are committed together
+// (one call of the store's SubmitStepStarts: one log entry on a node): 50
+// incidents opened together run out of their one-step policy at the same
+// instant.
+func TestStepStartsOfOnePassShareOneCommit(t *testing.T) {
+	h := newHarness(t, "  flood_control: {max: 1000, per: 1m}\n")
+	for i := range 50 {
+		h.triggerPlanned("phoneless", fmt.Sprint("k", i))
+	}
+	h.runUntil(10 * time.Minute)
+	if got := h.store.stepBatches; len(got) != 1 || got[0] != 50 {
+		t.Fatalf("step start commits of %v steps; want one of 50 (every incident exhausted at +10m)", got)
+	}
+	for i := range 50 {
+		if inc := h.incident(uint64(i + 1)); !inc.Escalation.Exhausted {
+			t.Fatalf("INC-%d not exhausted: %+v", i+1, inc.Escalation)
+		}
+	}
+}
