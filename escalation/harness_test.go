@@ -103,6 +103,7 @@ func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) er
 	}
 	return err
 }
+
 // SubmitStepStarts is the cluster's: the steps of one engine pass in one
 // call (stepBatches records the sizes), applied in order.
 func (s *memStore) SubmitStepStarts(ctx context.Context, sts []*incident.StepStart) []error {
