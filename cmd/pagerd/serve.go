@@ -120,7 +120,10 @@ func readServeConfig(path string, dev bool, log *slog.Logger) ([]config.Source, 
 
 func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	memCtx, stopMem := context.WithCancel(context.Background())
+	defer stopMem()
+	startMemoryReturn(memCtx, reg, log)
 	secrets, err := f.security.clusterSecrets(os.Getenv)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
