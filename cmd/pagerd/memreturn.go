@@ -14,11 +14,15 @@ import (
 // startMemoryReturn runs the idle memory return (internal/memreturn) until
 // ctx ends: after a burst, a quiet node gives the heap it no longer uses
 // back to the OS, so its resident memory follows the state it holds rather
-// than the high-water mark of its last GC cycle.
-func startMemoryReturn(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) {
+// than the high-water mark of its last GC cycle. Off, the counter stays at
+// zero (so dashboards see the metric either way).
+func startMemoryReturn(ctx context.Context, enabled bool, reg prometheus.Registerer, log *slog.Logger) {
 	returns := prometheus.NewCounter(prometheus.CounterOpts{Name: "pagerd_memory_returns_total",
 		Help: "Times a quiet node collected and gave its unused heap back to the OS (internal/memreturn)."})
 	reg.MustRegister(returns)
+	if !enabled {
+		return
+	}
 	r := memreturn.New(memreturn.Default)
 	go r.Run(ctx, func() {
 		returns.Inc()

@@ -122,11 +122,9 @@ func readServeConfig(path string, dev bool, log *slog.Logger) ([]config.Source, 
 func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if f.memoryReturn {
-		memCtx, stopMem := context.WithCancel(context.Background())
-		defer stopMem()
-		startMemoryReturn(memCtx, reg, log)
-	}
+	memCtx, stopMem := context.WithCancel(context.Background())
+	defer stopMem()
+	startMemoryReturn(memCtx, f.memoryReturn, reg, log)
 	secrets, err := f.security.clusterSecrets(os.Getenv)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
