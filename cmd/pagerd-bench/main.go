@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 10, "alerts per Alertmanager webhook / POST /api/v2/alerts batch")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,storm,scale")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (- for stdout)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node) into this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node; for the scale run, heap profiles of every node after the snapshot and once settled, and the allocations made while quiet) into this directory")
 	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
 	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
 	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
