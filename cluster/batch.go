@@ -135,6 +135,8 @@ func (b *batcher) loop() {
 }
 
 // drain takes what has accumulated while the previous entries were in flight.
+// Commands submitted together (submitAll) are never split, so an entry may
+// exceed maxBatch by less than one such group.
 func (b *batcher) drain(first *pending) []*pending {
 	items := append([]*pending{first}, first.more...)
 	for len(items) < b.maxBatch {
