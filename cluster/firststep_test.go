@@ -225,7 +225,7 @@ func TestFirstStepOnlyFromItsVersionAndConfig(t *testing.T) {
 // The downgrades leave the plan out even when it was planned just before
 // the gate closed (a member rejoined with an older binary meanwhile).
 func TestDowngradesLeaveOutTheFirstStep(t *testing.T) {
-	fs := &incident.FirstStep{Policy: "page", Step: incident.StepStart{Reason: incident.ReasonTrigger}}
+	fs := &incident.FirstStep{Policy: "page", Message: "step 1"}
 	ev := pageTrigger("k")
 	ev.FirstStep, ev.Postmortem = fs, []string{"sev1"}
 	c, err := gatedCommand(TypeEvent, firstStepEventVersion-1, []string{"old"}, ev)

@@ -353,20 +353,19 @@ func goldenSteps(snap []byte) []goldenStep {
 			}
 		}},
 		// Issue 18: the leader's plan of step 0 inside the trigger (event 5)
-		// and the firing group (alert_group 4), planned a little before
-		// the stamped time: the step starts in the same apply, its times
-		// moved to the stamped time.
+		// and the firing group (alert_group 4): the step starts in the same
+		// apply, its times counted from the stamped time.
 		{t: TypeEvent, v: 5, body: func() any {
 			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionTrigger, DedupKey: "ev-5", Policy: "default",
 				RulesVersion: 3, Alert: incident.Alert{Annotations: map[string]string{"summary": "cart errors"}, Severity: "sev1"},
-				FirstStep: goldenFirstStep(incident.Notification{User: "alice", Channel: incident.ChannelEmail, To: "alice@example.com", Status: incident.NotifyQueued, DueAt: goldenNow})}
+				FirstStep: goldenFirstStep(incident.PlannedPage{User: "alice", Channel: incident.ChannelEmail, To: "alice@example.com"})}
 		}, check: goldenFirstStepStarted(5, incident.ChannelEmail)},
 		{t: TypeAlertGroup, v: 4, body: func() any {
 			queue := alert
 			queue.Fingerprint, queue.Labels = "fp5", map[string]string{"alertname": "QueueStuck", "service": "checkout"}
 			return &incident.AlertGroup{Integration: "prometheus", Service: "checkout", GroupKey: "{}:{alertname=\"QueueStuck\"}",
 				Status: "firing", Title: "QueueStuck", Policy: "default", Alerts: []incident.Alert{queue}, RulesVersion: 3,
-				FirstStep: goldenFirstStep(incident.Notification{User: "alice", Channel: incident.ChannelSMS, To: "+31612345001", Status: incident.NotifyQueued, DueAt: goldenNow})}
+				FirstStep: goldenFirstStep(incident.PlannedPage{User: "alice", Channel: incident.ChannelSMS, To: "+31612345001"})}
 		}, check: goldenFirstStepStarted(6, incident.ChannelSMS)},
 		{t: TypeMaintenance, v: 1, body: func() any {
 			return &MaintenanceCommand{Op: MaintenanceStart, By: "admin", Window: config.MaintenanceWindow{Services: []string{"checkout"},
@@ -476,14 +475,12 @@ func goldenSteps(snap []byte) []goldenStep {
 	}
 }
 
-// goldenFirstStep is a plan of step 0 of policy "default" made at
-// goldenNow under the golden config, paging as n says.
-func goldenFirstStep(n incident.Notification) *incident.FirstStep {
-	next := goldenNow.Add(5 * time.Minute)
-	return &incident.FirstStep{Policy: "default", At: goldenNow,
+// goldenFirstStep is a plan of step 0 of policy "default" under the
+// golden config, paging as p says.
+func goldenFirstStep(p incident.PlannedPage) *incident.FirstStep {
+	return &incident.FirstStep{Policy: "default", NextAfter: 5 * time.Minute, Pages: []incident.PlannedPage{p},
 		ConfigVersion: config.Version([]config.Source{{Name: "c.yaml", Data: []byte(goldenConfig)}}, map[string]string{"EVENTS_SUFFIX": "secret"}),
-		Step: incident.StepStart{Reason: incident.ReasonTrigger, NextAt: &next, Notifications: []incident.Notification{n},
-			Message: "step 1 of 1 (loop 1 of 1) of policy default: paging alice (" + n.Channel + " now)"}}
+		Message:       "step 1 of 1 (loop 1 of 1) of policy default: paging alice (" + p.Channel + " now)"}
 }
 
 // goldenFirstStepStarted: the command opened incident id with step 0

@@ -16,9 +16,9 @@ import (
 // the engine's own step start would have recorded. Safe for concurrent use.
 //
 // Plans are cached per policy while the config and schedules are the same
-// and nobody's shift begins or ends (the plan's times are relative to its
-// start, and apply moves them to the stamped time), so a storm plans each
-// policy about once and a repeat trigger costs a map lookup.
+// and nobody's shift begins or ends (the plan's times are relative to the
+// step's start, which apply sets to the stamped time), so a storm plans
+// each policy about once.
 type FirstStepPlanner struct {
 	mu    sync.Mutex
 	cache map[string]cachedFirstStep // by policy id
@@ -52,18 +52,34 @@ func (p *FirstStepPlanner) PlanFirstStep(cfg *config.Config, configVersion strin
 		return c.plan
 	}
 	inc := &incident.Incident{Escalation: &incident.Escalation{Policy: policyID}}
-	st := planStep(inc, incident.ReasonTrigger, cfg, set, at)
-	st.Incident = 0
-	for i := range st.Notifications {
-		st.Notifications[i].ID = "" // apply names them after the incident
-	}
-	plan := &incident.FirstStep{Policy: policyID, ConfigVersion: configVersion, At: at, Step: *st}
+	plan := compactPlan(planStep(inc, incident.ReasonTrigger, cfg, set, at), at)
+	plan.Policy, plan.ConfigVersion = policyID, configVersion
 	if until, ok := planValidUntil(cfg, set, policyID, at); ok {
 		p.mu.Lock()
 		p.cache[policyID] = cachedFirstStep{version: version, from: at, until: until, plan: plan}
 		p.mu.Unlock()
 	}
 	return plan
+}
+
+// compactPlan is st, planned at at, as the plan apply turns back into it
+// (incident.FirstStep): what the leader decided, times relative to at.
+func compactPlan(st *incident.StepStart, at time.Time) *incident.FirstStep {
+	fs := &incident.FirstStep{Exhausted: st.Exhausted, Message: st.Message}
+	if st.NextAt != nil && !st.Exhausted {
+		fs.NextAfter = st.NextAt.Sub(at)
+	}
+	if len(st.Notifications) > 0 {
+		fs.Pages = make([]incident.PlannedPage, len(st.Notifications))
+	}
+	for k, n := range st.Notifications {
+		p := incident.PlannedPage{User: n.User, Channel: n.Channel, To: n.To, After: n.DueAt.Sub(at)}
+		if n.Status == incident.NotifyFailed {
+			p.Error = n.Error
+		}
+		fs.Pages[k] = p
+	}
+	return fs
 }
 
 // planValidUntil is until when the plan of step 0 of policyID made at at

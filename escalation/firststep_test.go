@@ -139,8 +139,8 @@ func TestFirstStepPlannerCachesUntilTheShiftChanges(t *testing.T) {
 	p := NewFirstStepPlanner()
 	late := time.Date(2026, 11, 24, 4, 59, 0, 0, time.UTC) // 05:59 in Amsterdam
 	first := p.PlanFirstStep(cfg, "v1", set, "s1", "night-first", late)
-	if first.Step.Notifications[0].User != "bob" {
-		t.Fatalf("at 05:59 the plan pages %+v; want bob", first.Step.Notifications)
+	if first.Pages[0].User != "bob" {
+		t.Fatalf("at 05:59 the plan pages %+v; want bob", first.Pages)
 	}
 	if again := p.PlanFirstStep(cfg, "v1", set, "s1", "night-first", late.Add(59*time.Second)); again != first {
 		t.Fatal("within bob's shift the planner planned again")
@@ -149,8 +149,8 @@ func TestFirstStepPlannerCachesUntilTheShiftChanges(t *testing.T) {
 		t.Fatal("a new config version reused the old plan")
 	}
 	after := p.PlanFirstStep(cfg, "v1", set, "s1", "night-first", late.Add(61*time.Second))
-	if after == first || len(after.Step.Notifications) != 0 {
-		t.Fatalf("after 06:00 the plan still pages %+v", after.Step.Notifications)
+	if after == first || len(after.Pages) != 0 {
+		t.Fatalf("after 06:00 the plan still pages %+v", after.Pages)
 	}
 	// Nobody on call: the plan names the instant, so it is not reused.
 	if p.PlanFirstStep(cfg, "v1", set, "s1", "night-first", late.Add(62*time.Second)) == after {
