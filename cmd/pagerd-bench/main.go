@@ -75,6 +75,12 @@ func main() {
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (data dirs, logs)")
 	flag.Parse()
+	if o.pprofDir != "" && o.bin != "" {
+		// Profiles come from a hook compiled into the binary the bench
+		// builds; a given binary has none, and every fetch would fail.
+		fmt.Fprintln(os.Stderr, "pagerd-bench: -pprof needs the binary the bench builds (with its pprof hook); drop -pagerd")
+		os.Exit(2)
+	}
 	def := func(v *time.Duration, full, short time.Duration) {
 		if *v == 0 {
 			*v = map[bool]time.Duration{false: full, true: short}[o.short]
