@@ -82,7 +82,7 @@ type Node struct {
 	tunnelMu  sync.Mutex
 	tunnelSrv *http.Server
 	batcher   *batcher
-	forwarder *forwarder
+	forwarder *forwarder // proxy and ingest channel to the leader (forward.go, ingestfwd.go)
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -439,7 +439,11 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 
 // SubmitAlertGroup implements router.Submitter. The leader stamps its
 // paging plan (business hours) into the command.
+// On a follower it goes to the leader, which stamps it (ingestfwd.go).
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
+	if n.forwardsIngest(ctx) {
+		return n.forwarder.ingest.alertGroup(ctx, g)
+	}
 	g.Deferrals = n.pagingPlanFor(g.Service)
 	if g.Status == "resolved" {
 		g.Postmortem = n.postmortemSeverities()
@@ -448,7 +452,11 @@ func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (in
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
+// On a follower it goes to the leader, which stamps it (ingestfwd.go).
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
+	if n.forwardsIngest(ctx) {
+		return n.forwarder.ingest.event(ctx, e)
+	}
 	if e.Action == incident.ActionTrigger {
 		e.Deferrals = n.pagingPlanFor(e.Service)
 	}
@@ -520,6 +528,7 @@ func CaptureConfig(sources []config.Source, lookup func(string) (string, bool)) 
 func (n *Node) Close() error {
 	var err error
 	n.closed.Do(func() {
+		n.forwarder.ingest.close()
 		n.batcher.close()
 		n.stop()
 		n.done.Wait()
