@@ -242,6 +242,10 @@ func decodeBatch(data []byte) (*decodedBatch, error) {
 // did (with its error). The strict json.Decoder copied each entry into its
 // buffer and was the largest cost of apply on followers in a storm.
 func decodeBatchFrame(data []byte, b *batch) error {
+	if parseBatchFrame(data, b) {
+		return nil
+	}
+	*b = batch{}
 	if json.Unmarshal(data, b) == nil {
 		if again, err := encodeBatch(b); err == nil && bytes.Equal(again[2:], data) {
 			return nil

@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/pagerd/pagerd/incident"
+)
+
+func frameSamples(t testing.TB) [][]byte {
+	t.Helper()
+	ev, err := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "a<b>&c \"quoted\" } ] { [ \\ \u2028 é", Alert: incident.Alert{Annotations: map[string]string{"summary": "<script>&"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.RequestID = "n1-abc-17"
+	odd := ev
+	odd.RequestID = "id with \"quotes\" and é"
+	now := time.Date(2026, 11, 29, 15, 7, 0, 123456789, time.UTC)
+	var out [][]byte
+	for _, b := range []*batch{
+		{Now: now},
+		{Now: now, Commands: []command{}},
+		{Now: now, Commands: []command{ev}},
+		{Now: now, Commands: []command{ev, {Type: TypeKeyring, Version: 1, RequestID: "k"}, ev}},
+		{Now: now, Commands: []command{ev, odd}},
+		{Now: now, Commands: []command{{Type: 255, Version: 255, RequestID: "", Body: json.RawMessage(`"str]}"`)}, {Type: 0, Version: 10, Body: json.RawMessage(`-1.5e3`)}, {Type: 1, Version: 2, Body: json.RawMessage(`[1,{"a":[]}]`)}}},
+	} {
+		data, err := encodeBatch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data[2:])
+	}
+	return out
+}
+
+// Every entry encodeBatch writes with commands, request ids that need no
+// escaping included, takes the fast path and decodes as the strict
+// decoder decodes it.
+func TestParseBatchFrameReadsWhatEncodeBatchWrites(t *testing.T) {
+	for i, data := range frameSamples(t) {
+		var fast, strict batch
+		ok := parseBatchFrame(data, &fast)
+		if err := decodeStrict(data, &strict); err != nil {
+			t.Fatalf("sample %d: strict: %v", i, err)
+		}
+		plain := len(strict.Commands) > 0
+		for _, c := range strict.Commands {
+			plain = plain && isPlainJSONString(c.RequestID)
+		}
+		if ok != plain {
+			t.Fatalf("sample %d: fast path %v, want %v: %s", i, ok, plain, data)
+		}
+		if ok && !sameBatch(&fast, &strict) {
+			t.Fatalf("sample %d: fast %+v\nstrict %+v", i, fast, strict)
+		}
+	}
+}
+
+func sameBatch(a, b *batch) bool {
+	if !a.Now.Equal(b.Now) || len(a.Commands) != len(b.Commands) {
+		return false
+	}
+	for i := range a.Commands {
+		x, y := a.Commands[i], b.Commands[i]
+		if x.Type != y.Type || x.Version != y.Version || x.RequestID != y.RequestID || !bytes.Equal(x.Body, y.Body) {
+			return false
+		}
+	}
+	return a.Now.Location().String() == b.Now.Location().String()
+}
+
+// FuzzParseBatchFrameAgreesWithStrict: whatever the fast path accepts,
+// the strict decoder accepts too, with the same result; so the fast path
+// can only make apply cheaper, never more lenient.
+func FuzzParseBatchFrameAgreesWithStrict(f *testing.F) {
+	for _, s := range frameSamples(f) {
+		f.Add(s)
+	}
+	f.Add([]byte(`{"now":"2026-01-01T00:00:00Z","cmds":[{"t":01,"v":1,"id":"a","b":{}}]}`))
+	f.Add([]byte(`{"now":"2026-01-01T00:00:00Z","cmds":[{"t":1,"v":1,"id":"a","b":{"x":"}"}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast batch
+		if !parseBatchFrame(data, &fast) {
+			return
+		}
+		var strict batch
+		if err := decodeStrict(data, &strict); err != nil {
+			t.Fatalf("fast path accepted what the strict decoder refuses (%v): %q", err, data)
+		}
+		if !sameBatch(&fast, &strict) {
+			t.Fatalf("fast %+v\nstrict %+v\ninput %q", fast, strict, data)
+		}
+	})
+}
+
+// The general path (json.Unmarshal, encoded back and compared), which
+// every entry took before parseBatchFrame.
+func BenchmarkDecodeBatchFrameGeneral(b *testing.B) {
+	ev, _ := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "storm-12345", Alert: incident.Alert{Annotations: map[string]string{"summary": "disk full on host-1"}}})
+	ev.RequestID = "0123456789abcdef"
+	cmds := make([]command, 64)
+	for i := range cmds {
+		cmds[i] = ev
+	}
+	data, _ := encodeBatch(&batch{Now: time.Now(), Commands: cmds})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var bt batch
+		if json.Unmarshal(data[2:], &bt) != nil {
+			b.Fatal("unmarshal")
+		}
+		if again, err := encodeBatch(&bt); err != nil || !bytes.Equal(again[2:], data[2:]) {
+			b.Fatal("not canonical")
+		}
+	}
+}
