@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pagerd/pagerd/incident"
 )
 
@@ -44,8 +46,9 @@ const IngestForwardPath = "/v1/cluster/ingest"
 const (
 	// maxForwardInFlight requests are outstanding at once per follower;
 	// while they are, new payloads accumulate into the next request (as
-	// the batcher's group commit on the leader).
-	maxForwardInFlight = 8
+	// the batcher's group commit on the leader). Few, so that requests
+	// are large: each costs an HTTP round on both ends and a signature.
+	maxForwardInFlight = 2
 	// maxForwardBatchBytes closes a request: a lone payload larger than
 	// this still travels, alone.
 	maxForwardBatchBytes = 4 << 20
@@ -75,6 +78,7 @@ type ingestForwarder struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	speaks   atomic.Pointer[speaksCache]
+	size     prometheus.Histogram
 }
 
 // speaksCache remembers whether a leader announces the channel, until
@@ -92,6 +96,14 @@ func newIngestForwarder(n *Node, toLeader http.RoundTripper) *ingestForwarder {
 		in:       make(chan *fwdCall, 4*maxForwardItems),
 		inflight: make(chan struct{}, maxForwardInFlight),
 		stop:     make(chan struct{}),
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pagerd_ingest_forward_batch_size",
+			Help:    "Ingest payloads per request a follower forwarded to the leader.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+	}
+	if n.opts.Registry != nil {
+		n.opts.Registry.MustRegister(f.size)
 	}
 	go f.loop()
 	return f
@@ -186,7 +198,9 @@ func (f *ingestForwarder) loop() {
 		case <-f.stop:
 			return
 		}
-		go f.send(f.drain(first))
+		calls := f.drain(first)
+		f.size.Observe(float64(len(calls)))
+		go f.send(calls)
 	}
 }
 

@@ -87,29 +87,47 @@ func encodeForwardRequest(kinds []string, bodies [][]byte) []byte {
 	return append(buf, "]}"...)
 }
 
-// decodeForwardRequest reads a forwarded request strictly: unknown fields,
-// unknown kinds, trailing data, no items or too many are errors, as is a
-// body that does not decode as its kind's payload.
+// decodeForwardRequest reads a forwarded request: exactly the framing
+// encodeForwardRequest writes (no other spelling of the same JSON is
+// accepted: only pagerd writes these), 1 to maxForwardItems items of a
+// known kind, each body decoded strictly as its kind's payload. The
+// framing is read by hand (frameParser, as a log entry's): decoding it
+// with encoding/json first would scan and copy every body once more.
 func decodeForwardRequest(data []byte) ([]fwdItem, error) {
-	var req struct {
-		Items []struct {
-			Kind string          `json:"kind"`
-			Body json.RawMessage `json:"body"`
-		} `json:"items"`
+	p := frameParser{data: data}
+	if !p.lit(`{"items":[`) {
+		return nil, errors.New(`forwarded ingest request: want {"items":[`)
 	}
-	if err := decodeStrict(data, &req); err != nil {
-		return nil, fmt.Errorf("forwarded ingest request: %w", err)
-	}
-	if len(req.Items) == 0 || len(req.Items) > maxForwardItems {
-		return nil, fmt.Errorf("forwarded ingest request: %d items, want 1 to %d", len(req.Items), maxForwardItems)
-	}
-	items := make([]fwdItem, len(req.Items))
-	for i, it := range req.Items {
-		item, err := decodeForwardItem(it.Kind, it.Body)
-		if err != nil {
-			return nil, fmt.Errorf("forwarded ingest request: items[%d]: %w", i, err)
+	var items []fwdItem
+	for {
+		if len(items) == maxForwardItems {
+			return nil, fmt.Errorf("forwarded ingest request: more than %d items", maxForwardItems)
 		}
-		items[i] = item
+		if !p.lit(`{"kind":`) {
+			return nil, fmt.Errorf("forwarded ingest request: items[%d]: want {\"kind\":", len(items))
+		}
+		kind, ok := p.plainString()
+		if !ok || !p.lit(`,"body":`) {
+			return nil, fmt.Errorf("forwarded ingest request: items[%d]: want \"kind\":\"NAME\",\"body\":", len(items))
+		}
+		body, ok := p.value()
+		if !ok || !p.lit(`}`) {
+			return nil, fmt.Errorf("forwarded ingest request: items[%d]: body is not one JSON value", len(items))
+		}
+		item, err := decodeForwardItem(string(kind[1:len(kind)-1]), body)
+		if err != nil {
+			return nil, fmt.Errorf("forwarded ingest request: items[%d]: %w", len(items), err)
+		}
+		items = append(items, item)
+		if p.lit(`]}`) {
+			break
+		}
+		if !p.lit(`,`) {
+			return nil, fmt.Errorf("forwarded ingest request: after items[%d]: want , or ]}", len(items)-1)
+		}
+	}
+	if p.i != len(data) {
+		return nil, errors.New("forwarded ingest request: data after the request")
 	}
 	return items, nil
 }
