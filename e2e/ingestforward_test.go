@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/internal/testcluster"
+	"github.com/pagerd/pagerd/internal/testpki"
 )
 
 // ingestCase is one raw ingest request, sent byte for byte to two nodes.
@@ -168,5 +169,20 @@ func TestForwardedIngestIsNotForwardedAgain(t *testing.T) {
 	code, body := c.Do(f, http.MethodPost, "/v1/cluster/ingest", bytes.NewBufferString(`{"items":[]}`).Bytes(), nil)
 	if code != 503 {
 		t.Fatalf("channel endpoint on a follower: %d %s", code, body)
+	}
+}
+
+// TestFollowerIngestThroughTheTLSTunnel: with --raft-tls-* and no cluster
+// secret, a follower's forwarded payloads are signed with its certificate
+// and travel through the tunnel on the leader's Raft port.
+func TestFollowerIngestThroughTheTLSTunnel(t *testing.T) {
+	member := testpki.NewCA(t, "pagerd-cluster-ca").WriteNode(t, t.TempDir(), "member")
+	c := testcluster.Start(t, 3, testcluster.Options{ExtraArgs: member.Args(), Env: []string{"PAGERD_CLUSTER_SECRET="}})
+	f := c.Followers()[0]
+	waitFollowerServesIngest(t, c, f)
+	code, body := c.Event(f, "trigger", "tls-fwd-1", "through the tunnel")
+	mustOK(t, "trigger via follower", code, body, 202)
+	if inc := incidentByDedup(t, c, c.Leader(), "tls-fwd-1"); inc.Status != "triggered" {
+		t.Fatalf("incident on the leader: %+v", inc)
 	}
 }
