@@ -204,3 +204,53 @@ func FuzzDecodeForwardAnswer(f *testing.F) {
 		}
 	})
 }
+
+func forwardSample(b *testing.B, n int) []byte {
+	ev, err := json.Marshal(&incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "storm-12345", RulesVersion: incident.RulesCurrent,
+		Alert: incident.Alert{Fingerprint: "storm-12345", Status: "firing", Labels: map[string]string{"source": "bench"},
+			Annotations: map[string]string{"summary": "disk full on host-1"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kinds, bodies := make([]string, n), make([][]byte, n)
+	for i := range kinds {
+		kinds[i], bodies[i] = fwdEvent, ev
+	}
+	return encodeForwardRequest(kinds, bodies)
+}
+
+// BenchmarkDecodeForwardRequest: the leader's decode of a follower's
+// request of 16 events (framing by hand, each body strictly).
+func BenchmarkDecodeForwardRequest(b *testing.B) {
+	data := forwardSample(b, 16)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := decodeForwardRequest(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeForwardRequestStrictFrame: the same with the framing
+// decoded strictly by encoding/json first (the first form of the channel).
+func BenchmarkDecodeForwardRequestStrictFrame(b *testing.B) {
+	data := forwardSample(b, 16)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var req struct {
+			Items []struct {
+				Kind string          `json:"kind"`
+				Body json.RawMessage `json:"body"`
+			} `json:"items"`
+		}
+		if err := decodeStrict(data, &req); err != nil {
+			b.Fatal(err)
+		}
+		for _, it := range req.Items {
+			if _, err := decodeForwardItem(it.Kind, it.Body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
