@@ -120,3 +120,24 @@ func BenchmarkDecodeBatchFrameGeneral(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBatchEvents: apply's whole decode of a log entry of 64
+// trigger events (framing and every body), as each node runs it.
+func BenchmarkDecodeBatchEvents(b *testing.B) {
+	ev, _ := newCommand(TypeEvent, &incident.Event{Integration: "events", Service: "web", Action: incident.ActionTrigger,
+		DedupKey: "storm-12345", RulesVersion: incident.RulesCurrent,
+		Alert: incident.Alert{Fingerprint: "storm-12345", Status: "firing", Labels: map[string]string{"source": "bench"},
+			Annotations: map[string]string{"summary": "disk full on host-1"}}})
+	ev.RequestID = "n1-abc-12345"
+	cmds := make([]command, 64)
+	for i := range cmds {
+		cmds[i] = ev
+	}
+	data, _ := encodeBatch(&batch{Now: time.Now(), Commands: cmds})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := decodeBatch(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
