@@ -142,6 +142,7 @@ func Open(opts Options) (*Node, error) {
 	// launch joinLoop, which posts the join request with it right away.
 	n.forwarder = newForwarder(n)
 	if err := n.startRaft(); err != nil {
+		n.forwarder.ingest.close()
 		n.closeStores()
 		return nil, err
 	}
