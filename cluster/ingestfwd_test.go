@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,5 +254,36 @@ func BenchmarkDecodeForwardRequestStrictFrame(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// The worker pool runs every job, concurrently when they wait on each
+// other, and reuses idle workers.
+func TestWorkerPoolRunsEveryJob(t *testing.T) {
+	p := &workerPool{jobs: make(chan func())}
+	const n = 50
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(n)
+	var started atomic.Int32
+	for i := 0; i < n; i++ {
+		p.run(func() {
+			defer wg.Done()
+			started.Add(1)
+			<-release // all n must run at once for any to finish
+		})
+	}
+	awaitCond(t, 5*time.Second, "every job started", func() bool { return started.Load() == n })
+	close(release)
+	wg.Wait()
+	// Now n workers are idle: more jobs run on them.
+	var ran atomic.Int32
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		p.run(func() { defer wg.Done(); ran.Add(1) })
+	}
+	wg.Wait()
+	if ran.Load() != n {
+		t.Fatalf("%d of %d jobs ran", ran.Load(), n)
 	}
 }
