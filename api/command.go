@@ -19,8 +19,10 @@ type sender struct{ by, channel, dedupID string }
 // no state (its error is 400, or 413 for a body too large); node-only
 // fields from an API token are 403. submit then gets the incident id, who
 // acts (the token's name without `by`) and the channel ("api" without
-// one), and the answer is the committed incident. A retried dedup_id is
-// 200 with the duplicate header and changes nothing.
+// one), and the answer is the committed incident. A retried dedup_id
+// changes nothing and answers what its first delivery did, with the
+// duplicate header either way: 200 with the incident it acted on, or the
+// first delivery's refusal (409) word for word.
 func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request,
 	decode func() (sender, error),
 	submit func(id uint64, by, channel string) (*incident.Incident, error)) {
@@ -47,6 +49,10 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request,
 		channel = "api"
 	}
 	inc, err := submit(id, by, channel)
+	if errors.Is(err, incident.ErrReplayed) {
+		// The first delivery of this dedup_id was refused the same way.
+		w.Header().Set(cluster.DuplicateHeader, "true")
+	}
 	if errors.Is(err, incident.ErrDuplicate) {
 		// A retried reply: its first delivery was already applied (or
 		// refused); nothing changes now.

@@ -243,13 +243,8 @@ func (s *Server) actOnIncident(w http.ResponseWriter, r *http.Request) {
 		return sender{body.By, body.Channel, body.DedupID}, checkActionBody(body, kind)
 	}
 	s.incidentCommand(w, r, decode, func(id uint64, by, channel string) (*incident.Incident, error) {
-		inc, err := s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
+		return s.node.SubmitAction(r.Context(), &incident.Action{Incident: id, Kind: kind, By: by, Channel: channel,
 			Note: body.Note, DedupID: body.DedupID})
-		if errors.Is(err, incident.ErrReplayed) {
-			// The first delivery of this dedup_id was refused the same way.
-			w.Header().Set(cluster.DuplicateHeader, "true")
-		}
-		return inc, err
 	})
 }
 

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/pagerd/pagerd/cluster"
+	"github.com/pagerd/pagerd/incident"
 )
 
 // reviewBody is POST /v1/services/{id}/reviews: the service's continuity
@@ -58,6 +60,13 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
 	}
 	rv, err := s.node.SubmitReview(r.Context(), cluster.ReviewCommand{Service: id, By: body.By, Note: body.Note,
 		Via: body.Via, DedupID: body.DedupID})
+	if errors.Is(err, incident.ErrDuplicate) {
+		// A retried reply: the review its first delivery recorded, as it
+		// was answered then; nothing changes.
+		w.Header().Set(cluster.DuplicateHeader, "true")
+		writeJSON(w, http.StatusCreated, rv)
+		return
+	}
 	if err != nil {
 		s.writeCommitError(w, err)
 		return

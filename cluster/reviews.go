@@ -102,7 +102,9 @@ func (f *FSM) applyReview(now time.Time, c *ReviewCommand) (Review, error) {
 	if c.DedupID != "" {
 		for _, prev := range f.reviews.Reviews[svc.ID] {
 			if prev.DedupID == c.DedupID {
-				return prev, nil // the same reply again: already recorded
+				// The same reply again: already recorded, nothing changes;
+				// the caller answers the stored review as a duplicate.
+				return prev, fmt.Errorf("%w: review reply %s already recorded", incident.ErrDuplicate, c.DedupID)
 			}
 		}
 	}

@@ -131,15 +131,20 @@ func TestReviewDueWithoutFirstSeen(t *testing.T) {
 }
 
 // The same email reply committed twice (a mail server retrying after a
-// timeout) records one review.
+// timeout) records one review; the second answers the first's review with
+// ErrDuplicate (the API's X-Pagerd-Duplicate).
 func TestReviewDedup(t *testing.T) {
 	f := NewFSM(func(err error) { t.Fatal(err) })
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	applyAt(t, f, 1, now, reviewConfigCmd(t, reviewTestConfig))
 	for i := 0; i < 2; i++ {
 		c, _ := newCommand(TypeReview, ReviewCommand{Service: "checkout", By: "carol", Via: "email", DedupID: "email:m1@x/rv-tok"})
-		if r := applyAt(t, f, uint64(2+i), now.Add(time.Duration(i)*time.Minute), c); r[0].Err != nil {
-			t.Fatal(r[0].Err)
+		r := applyAt(t, f, uint64(2+i), now.Add(time.Duration(i)*time.Minute), c)
+		if dup := errors.Is(r[0].Err, incident.ErrDuplicate); (i == 0 && r[0].Err != nil) || (i == 1 && !dup) {
+			t.Fatalf("delivery %d: %v", i+1, r[0].Err)
+		}
+		if rv, _ := r[0].Value.(Review); !rv.At.Equal(now) {
+			t.Fatalf("delivery %d answered %+v", i+1, r[0].Value)
 		}
 	}
 	if got := f.Reviews("checkout"); len(got) != 1 || !got[0].At.Equal(now) {

@@ -218,3 +218,26 @@ func TestConfigRoles(t *testing.T) {
 		t.Errorf("AckRoles = %v (sev2's default incident_manager has a from here)", ack)
 	}
 }
+
+// update_every: 0 turns a severity's update cadence off (it used to be
+// taken as "not set" and replaced by the default); an omitted update_every
+// keeps the default, and a negative one is refused at its position.
+func TestUpdateEveryZeroTurnsCadenceOff(t *testing.T) {
+	cfg, err := parseOne(t, "severities:\n  sev3: {update_every: 0}\n  sev2: {roles: []}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.SeverityPolicyOf("sev3").UpdateEvery.D(); d != 0 {
+		t.Fatalf("sev3 update_every: 0 became %v", d)
+	}
+	if d := cfg.SeverityPolicyOf("sev2").UpdateEvery.D(); d != time.Hour {
+		t.Fatalf("sev2 without update_every: %v, want the default 1h", d)
+	}
+	if d := cfg.SeverityPolicyOf("sev1").UpdateEvery.D(); d != 30*time.Minute {
+		t.Fatalf("sev1 not written: %v, want the default 30m", d)
+	}
+	_, err = parseOne(t, "severities:\n  sev3: {update_every: -1m}\n", nil)
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:2:24: severities.sev3.update_every: must not be negative (0 turns the update cadence off)") {
+		t.Fatalf("negative update_every: %v", err)
+	}
+}

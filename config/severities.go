@@ -14,7 +14,9 @@ type SeverityPolicy struct {
 	Page string `yaml:"page"`
 	// Roles are the incident roles the severity needs filled.
 	Roles []string `yaml:"roles"`
-	// UpdateEvery is how often a status update is due.
+	// UpdateEvery is how often a status update is due; 0 (written as
+	// `update_every: 0`) turns the cadence off: no deadline, no "update
+	// overdue" reminders unless an update sets next_update_in.
 	UpdateEvery Duration `yaml:"update_every"`
 	// Postmortem is PostmortemRequired or PostmortemOptional.
 	Postmortem string `yaml:"postmortem"`
@@ -66,8 +68,10 @@ func defaultSeverities(hasOffice bool) map[string]SeverityPolicy {
 }
 
 // fillSeverityDefaults gives every severity a policy and every unset field
-// its default; an explicit empty roles list stays empty.
-func (c *Config) fillSeverityDefaults() {
+// its default; an explicit empty roles list stays empty, and an explicit
+// `update_every: 0` stays 0 (the cadence is off). written says whether a
+// severity's field was in the YAML at all.
+func (c *Config) fillSeverityDefaults(written func(sev, field string) bool) {
 	_, hasOffice := c.BusinessHoursWindow(DefaultWindow)
 	defs := defaultSeverities(hasOffice)
 	if c.Severities == nil {
@@ -81,7 +85,7 @@ func (c *Config) fillSeverityDefaults() {
 		if p.Roles == nil {
 			p.Roles = d.Roles
 		}
-		if p.UpdateEvery == 0 {
+		if p.UpdateEvery == 0 && !written(sev, "update_every") {
 			p.UpdateEvery = d.UpdateEvery
 		}
 		if p.Postmortem == "" {

@@ -92,7 +92,10 @@ func (v *validator) run() {
 	v.checkPublicURL()
 	v.checkRetention()
 	v.fillZones()
-	v.cfg.fillSeverityDefaults()
+	v.cfg.fillSeverityDefaults(func(sev, field string) bool {
+		_, ok := v.where[mapPath("severities", sev)+"."+field]
+		return ok
+	})
 }
 
 func (v *validator) applyDefaults() {

@@ -72,7 +72,7 @@ func (v *validator) checkSeverities() {
 			v.add(p+".postmortem", "unknown value %q (use required or optional)", pol.Postmortem)
 		}
 		if pol.UpdateEvery < 0 {
-			v.add(p+".update_every", "must not be negative")
+			v.add(p+".update_every", "must not be negative (0 turns the update cadence off)")
 		}
 		if pol.FollowupsDue < 0 {
 			v.add(p+".followups_due", "must not be negative")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -209,7 +210,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("cluster page names leader %q, want %q", leader, c.Leader().ID)
 	}
 
-	t.Run("mailed link", func(t *testing.T) { consoleLinkFlow(t, ctx, box, base) })
+	t.Run("mailed link", func(t *testing.T) { consoleLinkFlow(t, ctx, c, box, base) })
 }
 
 // consolePracticeActions, on INC-1's page: setting the severity in the
@@ -254,11 +255,42 @@ func consolePracticeActions(t *testing.T, ctx context.Context, c *testcluster.Cl
 	}
 }
 
-// consoleLinkFlow: a one-time link mailed through the real SMTP server signs
-// bob in once; the same link again is refused.
-func consoleLinkFlow(t *testing.T, ctx context.Context, box *pgMailbox, base string) {
+// consoleLinkFlow: without public_url the sign-in page offers no mailed
+// link (it would have to be built from the request's Host header, which the
+// requester chooses). With public_url, a one-time link mailed through the
+// real SMTP server points there, signs bob in once, and is refused again.
+func consoleLinkFlow(t *testing.T, ctx context.Context, c *testcluster.Cluster, box *pgMailbox, base string) {
 	var msg string
-	run(t, ctx, network.ClearBrowserCookies(), chromedp.Navigate(base+"/ui/login"), chromedp.WaitVisible("#who", chromedp.ByQuery),
+	var mailForms int
+	run(t, ctx, network.ClearBrowserCookies(), chromedp.Navigate(base+"/ui/login"), chromedp.WaitVisible("#mail-off", chromedp.ByQuery),
+		chromedp.Text("#mail-off", &msg, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#who, #mail-submit').length`, &mailForms))
+	if !strings.Contains(msg, "no public_url") || mailForms != 0 {
+		t.Fatalf("sign-in page without public_url: %q, %d mail-link fields", msg, mailForms)
+	}
+	withURL := fmt.Sprintf(consoleConfig, box.addr) + "public_url: " + base + "/\n"
+	code, out := c.Do(c.Leader(), "PUT", "/v1/config", []byte(withURL), nil)
+	if code != http.StatusOK {
+		t.Fatalf("apply public_url: %d %s", code, out)
+	}
+	var applied struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(out, &applied); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 20*time.Second, func() (bool, string) {
+		var got struct {
+			Version string `json:"version"`
+		}
+		for _, n := range c.Nodes {
+			if n.URL() == base {
+				c.GetJSON(n, "/v1/config", &got)
+			}
+		}
+		return got.Version == applied.Version, "the browser's node has config " + got.Version + ", not " + applied.Version
+	})
+	run(t, ctx, chromedp.Navigate(base+"/ui/login"), chromedp.WaitVisible("#who", chromedp.ByQuery),
 		chromedp.SendKeys("#who", "bob", chromedp.ByQuery), chromedp.Click("#mail-submit", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-message", chromedp.ByQuery), chromedp.Text("#login-message", &msg, chromedp.ByQuery))
 	if !strings.Contains(msg, "on its way") {

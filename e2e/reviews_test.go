@@ -52,8 +52,8 @@ func TestReviewReminderReplyReviewed(t *testing.T) {
 		return false, "no review reminder to carol yet"
 	})
 	replyTo := strings.Trim(mail.header.Get("Reply-To"), "<>")
-	if !strings.HasPrefix(replyTo, "rv-") {
-		t.Fatalf("review reminder Reply-To %q", replyTo)
+	if !strings.HasPrefix(replyTo, "rv-") || !strings.Contains(mail.body, "Reply `reviewed [note]`") {
+		t.Fatalf("review reminder Reply-To %q, body:\n%s", replyTo, mail.body)
 	}
 	subject := mail.header.Get("Subject")
 	code, out := rpSwaks(t, n.SMTPAddr, "alice@example.com", replyTo, rpReply("rv-alice@x", "alice@example.com", replyTo, subject, "reviewed", "reminder"))
@@ -93,6 +93,34 @@ func TestReviewReminderReplyReviewed(t *testing.T) {
 		}
 		return false, "no confirmation of the review"
 	})
+}
+
+// Without channels.email.reply_domain a reply cannot reach pagerd, so the
+// review reminder offers none (no Reply-To, no "reply reviewed") and names
+// the CLI and API ways instead.
+func TestReviewReminderWithoutReplyDomainOffersNoReply(t *testing.T) {
+	box := pgStartSMTP(t)
+	cfg := rvConfig(box.addr)
+	noReply := strings.Replace(cfg, `, reply_domain: "reply.example.com"`, "", 1)
+	if noReply == cfg {
+		t.Fatal("test config has no reply_domain to take out")
+	}
+	testcluster.Start(t, 1, testcluster.Options{Config: noReply})
+	var mail pgMail
+	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
+		for _, m := range box.messages(t) {
+			if strings.Contains(m.body, "Continuity plan of Checkout API") {
+				mail = m
+				return true, ""
+			}
+		}
+		return false, "no review reminder yet"
+	})
+	all := mail.header.Get("Subject") + "\n" + mail.body
+	if mail.header.Get("Reply-To") != "" || strings.Contains(strings.ToLower(all), "reply") ||
+		!strings.Contains(mail.body, "pagerd review checkout") || !strings.Contains(mail.body, "POST /v1/services/checkout/reviews") {
+		t.Fatalf("review reminder without reply_domain: Reply-To %q\n%s", mail.header.Get("Reply-To"), all)
+	}
 }
 
 // POST /v1/services/{id}/reviews: 201 with the review; unknown service 404;

@@ -343,6 +343,23 @@ func writeIncident(b *strings.Builder, inc *incident.Incident, step, loop int, b
 	for i := range inc.Alerts {
 		writeAlert(b, &inc.Alerts[i], i+1, len(inc.Alerts))
 	}
+	writeAlertsNotShown(b, inc)
+}
+
+// writeAlertsNotShown says how many of the counted alerts the list above
+// leaves out: past incident.MaxAlerts an incident counts new alerts but does
+// not keep them, so the page cannot show them.
+func writeAlertsNotShown(b *strings.Builder, inc *incident.Incident) {
+	more := inc.AlertCount - len(inc.Alerts)
+	if more <= 0 {
+		return
+	}
+	noun := "alerts"
+	if more == 1 {
+		noun = "alert"
+	}
+	fmt.Fprintf(b, "\n…and %d more %s not shown: an incident keeps its first %d alerts; the rest are counted, not kept (see the source).\n",
+		more, noun, incident.MaxAlerts)
 }
 
 func writeAlert(b *strings.Builder, a *incident.Alert, n, of int) {

@@ -86,7 +86,10 @@ func reviewLine(r ReviewDue, now time.Time, who string) string {
 	if r.Changed {
 		line += "; its rto, rpo, runbook or plan changed since the last review"
 	}
-	line += `. Reply "reviewed [note]" to record a review.`
+	// How to record the review (a reply, or the CLI, API and console when
+	// replies cannot reach pagerd) is the mailer's to say: it knows
+	// whether the mail takes a reply.
+	line += "."
 	if r.Link != "" {
 		line += " " + r.Link
 	}

@@ -3,9 +3,12 @@ package reply
 import (
 	"encoding/xml"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/pagerd/pagerd/notify"
 )
 
 func TestParseSMSAccepted(t *testing.T) {
@@ -218,9 +221,9 @@ func TestSMSAnswerNamesThePhonesCodes(t *testing.T) {
 		pages []Page
 		want  string
 	}{
-		{hello, one, `Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`},
-		{hello, two, `Unrecognised reply "hello". Open pages: 2 = INC-7, 1 = INC-4. Reply 2a to acknowledge, 2r to resolve, 2e to escalate INC-7; the same with another code for another page.`},
-		{hello, nil, `Unrecognised reply "hello". You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate. STOP turns SMS pages off.`},
+		{hello, one, `Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42. Also 3s1/3s2/3s3 sets the severity, 3im/3tl/3cm takes a role, 3u TEXT posts an internal update, 3p TEXT a public one.`},
+		{hello, two, `Unrecognised reply "hello". Open pages: 2 = INC-7, 1 = INC-4. Reply 2a to acknowledge, 2r to resolve, 2e to escalate INC-7; the same with another code for another page. Also 2s1/2s2/2s3 sets the severity, 2im/2tl/2cm takes a role, 2u TEXT posts an internal update, 2p TEXT a public one.`},
+		{hello, nil, `Unrecognised reply "hello". You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate. Also 1s1/1s2/1s3 sets the severity, 1im/1tl/1cm takes a role, 1u TEXT posts an internal update, 1p TEXT a public one. STOP turns SMS pages off.`},
 		{threeX, one, `Unrecognised reply "3x". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`},
 	}
 	for _, c := range cases {
@@ -234,5 +237,37 @@ func TestSMSAnswerNamesThePhonesCodes(t *testing.T) {
 	}
 	if _, err := ParseSMS("x"); strings.Contains(err.Error(), "<code>") {
 		t.Errorf("generic help has a placeholder: %s", err)
+	}
+}
+
+// TestSMSHelpNamesPracticeWords: the HELP answer names the practice replies
+// of spec §5.5 — severity (3s1), roles (3im, 3tl, 3cm) and updates (3u,
+// 3p) — with the phone's own code, and stays within the page budget of
+// notify.MaxSMSSegments segments even with six open pages and the longest
+// codes (fewer pages are listed, the commands are never cut).
+func TestSMSHelpNamesPracticeWords(t *testing.T) {
+	var many []Page
+	for i := 0; i < 6; i++ {
+		many = append(many, Page{Code: MaxReplyCode - i, Key: "INC-" + strconv.Itoa(999990+i)})
+	}
+	cases := []struct {
+		pages []Page
+		code  string
+	}{
+		{nil, "1"},
+		{[]Page{{Code: 3, Key: "INC-42"}}, "3"},
+		{[]Page{{Code: 2, Key: "INC-7"}, {Code: 1, Key: "INC-4"}}, "2"},
+		{many, strconv.Itoa(MaxReplyCode)},
+	}
+	for _, c := range cases {
+		got := SMSHelp(c.pages)
+		for _, w := range []string{"a to acknowledge", "s1/", "s3 sets the severity", "im/", "tl/", "cm takes a role", "u TEXT", "p TEXT"} {
+			if !strings.Contains(got, c.code+w) {
+				t.Errorf("help for %d pages lacks %q: %s", len(c.pages), c.code+w, got)
+			}
+		}
+		if n := notify.SMSSegments(got); n > notify.MaxSMSSegments {
+			t.Errorf("help for %d pages needs %d segments: %s", len(c.pages), n, got)
+		}
 	}
 }

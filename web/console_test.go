@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -147,7 +148,7 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 // unknown one are refused; asking for an unknown user mails nothing and
 // answers the same.
 func TestMailedLinkSignsInOnce(t *testing.T) {
-	cs := startConsole(t, false)
+	cs := startConsoleWith(t, consoleOptions{publicURL: true})
 	c := client(t)
 	code, page, _ := post(t, c, cs.url+"/ui/login/mail", url.Values{"who": {"nobody"}})
 	if code != 200 || !strings.Contains(page, "sign-in link is on its way") || cs.box.Len() != 0 {
@@ -158,7 +159,7 @@ func TestMailedLinkSignsInOnce(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].To != "bob@example.com" {
 		t.Fatalf("mails: %+v", msgs)
 	}
-	link := regexp1(t, `http://[^\s]+/ui/login/link\?t=([A-Za-z0-9_-]+)`, msgs[0].Body)
+	link := regexp1(t, regexp.QuoteMeta(cs.url)+`/ui/login/link\?t=([A-Za-z0-9_-]+)`, msgs[0].Body)
 	code, page, _ = get(t, c, cs.url+"/ui/login/link?t="+link)
 	if code != 200 || !strings.Contains(page, `id="use-link"`) {
 		t.Fatalf("link page: %d", code)

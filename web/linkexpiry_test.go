@@ -13,7 +13,7 @@ import (
 // refused and signs nobody in.
 func TestExpiredLinkIsRefused(t *testing.T) {
 	var skew atomic.Int64
-	cs := startConsoleAt(t, false, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
+	cs := startConsoleWith(t, consoleOptions{publicURL: true, clock: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	c := client(t)
 	post(t, c, cs.url+"/ui/login/mail", url.Values{"who": {"alice"}})
 	msgs := cs.box.Messages(0)

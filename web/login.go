@@ -23,15 +23,19 @@ type loginData struct {
 	Bad     bool
 	Link    string // the secret of a link being confirmed (link page only)
 	User    string
+	// MailOff explains why links by email are off (no public_url); the
+	// page then offers token sign-in only.
+	MailOff string
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login", "layout", pageData{Title: "Sign in", Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
+	c.render(w, r, http.StatusOK, "login", "layout", pageData{Title: "Sign in",
+		Data: loginData{Next: safeNext(r.URL.Query().Get("next")), MailOff: c.mailOff()}})
 }
 
 func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	c.render(w, r, status, "login", "layout", pageData{Title: "Sign in",
-		Data: loginData{Next: safeNext(r.FormValue("next")), Message: msg, Bad: true}})
+		Data: loginData{Next: safeNext(r.FormValue("next")), Message: msg, Bad: true, MailOff: c.mailOff()}})
 }
 
 // loginToken signs in with an API token; the session names the token.
@@ -80,6 +84,13 @@ func (c *Console) loginMail(w http.ResponseWriter, r *http.Request) {
 		c.loginFailed(w, r, http.StatusServiceUnavailable, "No config is committed yet; retry in a moment.")
 		return
 	}
+	base, ok := c.linkBase(ac.Config.PublicURL)
+	if !ok {
+		// Refused before the user is looked up: the answer says nothing
+		// about who exists, and nothing is recorded or mailed.
+		c.loginFailed(w, r, http.StatusForbidden, mailLinksOff)
+		return
+	}
 	who := strings.TrimSpace(r.PostFormValue("who"))
 	if who == "" {
 		c.loginFailed(w, r, http.StatusBadRequest, "Enter your user id or email address.")
@@ -87,7 +98,7 @@ func (c *Console) loginMail(w http.ResponseWriter, r *http.Request) {
 	}
 	u, ok := findUser(ac.Config, who)
 	if ok && u.Email != "" {
-		if err := c.mailLink(r.Context(), ac, u, linkBase(r, ac.Config.PublicURL)); err != nil {
+		if err := c.mailLink(r.Context(), ac, u, base); err != nil {
 			c.log.Warn("console sign-in link", "user", u.ID, "err", err)
 			var ra interface{ RetryAfter() time.Duration }
 			if errors.As(err, &ra) {
@@ -146,20 +157,36 @@ func linkID(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// linkBase is where the mailed link points: the config's public_url when
-// set (every mail's links are built from it, spec §5.1; a Host header is
-// the requester's to choose, and a sign-in link mailed to someone else must
-// never point at a host the requester named), else the address the person
-// used to reach the console.
-func linkBase(r *http.Request, publicURL string) string {
-	if publicURL != "" {
-		return strings.TrimRight(publicURL, "/")
+// mailLinksOff is the answer to a link request while links are off.
+const mailLinksOff = "Sign-in links by email are off: this cluster has no public_url in its config, " +
+	"and a mailed link is only ever built from it. Sign in with an API token, or ask an admin to set public_url."
+
+// linkBase is where a mailed link points: the config's public_url (every
+// mail's links are built from it, spec §5.1), or under --dev this node's own
+// listen address. Never the request's Host header: that is the requester's
+// to choose, and a sign-in link mailed to someone else must not carry its
+// secret to a host the requester named. ok is false when neither is known,
+// and links by email are then off.
+func (c *Console) linkBase(publicURL string) (base string, ok bool) {
+	switch {
+	case publicURL != "":
+		return strings.TrimRight(publicURL, "/"), true
+	case c.dev && c.devURL != "":
+		return strings.TrimRight(c.devURL, "/"), true
 	}
-	scheme := "http"
-	if servedOverTLS(r) {
-		scheme = "https"
+	return "", false
+}
+
+// mailOff is the sign-in page's note while links by email are off, else "".
+func (c *Console) mailOff() string {
+	ac := c.node.FSM().Config()
+	if ac == nil {
+		return ""
 	}
-	return scheme + "://" + r.Host
+	if _, ok := c.linkBase(ac.Config.PublicURL); ok {
+		return ""
+	}
+	return mailLinksOff
 }
 
 // linkPage asks to confirm a mailed link with a button (a POST), so a mail

@@ -44,6 +44,10 @@ type Options struct {
 	// Dev is serve --dev: a visitor without a session is signed in as the
 	// config's first user, and every page says so.
 	Dev bool
+	// DevURL is this node's own address ("http://127.0.0.1:8080"); under
+	// Dev, mailed sign-in links point there when the config has no
+	// public_url. Ignored outside Dev.
+	DevURL string
 	// Now is the clock for ages and on-call queries; time.Now when nil.
 	Now func() time.Time
 }
@@ -54,6 +58,7 @@ type Console struct {
 	mailer Mailer
 	log    *slog.Logger
 	dev    bool
+	devURL string
 	now    func() time.Time
 	pages  *pages
 	mux    *http.ServeMux
@@ -68,7 +73,7 @@ func New(o Options) *Console {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Console{node: o.Node, mailer: o.Mailer, log: o.Logger, dev: o.Dev, now: o.Now,
+	c := &Console{node: o.Node, mailer: o.Mailer, log: o.Logger, dev: o.Dev, devURL: o.DevURL, now: o.Now,
 		pages: mustParsePages(), mux: http.NewServeMux()}
 	c.routes()
 	return c

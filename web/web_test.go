@@ -56,18 +56,38 @@ type console struct {
 }
 
 func startConsole(t testing.TB, dev bool) *console {
-	return startConsoleAt(t, dev, nil)
+	return startConsoleWith(t, consoleOptions{dev: dev})
 }
 
 // startConsoleAt runs the node with clock as the leader's clock.
 func startConsoleAt(t testing.TB, dev bool, clock func() time.Time) *console {
+	return startConsoleWith(t, consoleOptions{dev: dev, clock: clock})
+}
+
+// consoleOptions shape a test console.
+type consoleOptions struct {
+	dev   bool
+	clock func() time.Time
+	// publicURL sets the config's public_url to the console's own URL, so
+	// mailed sign-in links work and point back at it.
+	publicURL bool
+	// devURL is web.Options.DevURL.
+	devURL string
+}
+
+func startConsoleWith(t testing.TB, o consoleOptions) *console {
 	t.Helper()
-	n := nodetest.Start(t, nodetest.Options{Config: testConfig, Clock: clock})
 	box := outbox.New(outbox.Options{Node: "t1", EmailFrom: "pagerd@example.com"})
 	mux := http.NewServeMux()
-	mux.Handle("/ui/", New(Options{Node: n.Node, Mailer: channels.Outbox{Outbox: box}, Dev: dev}))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
 	t.Cleanup(srv.Close)
+	cfg := testConfig
+	if o.publicURL {
+		cfg += "public_url: http://" + srv.Listener.Addr().String() + "\n"
+	}
+	n := nodetest.Start(t, nodetest.Options{Config: cfg, Clock: o.clock})
+	mux.Handle("/ui/", New(Options{Node: n.Node, Mailer: channels.Outbox{Outbox: box}, Dev: o.dev, DevURL: o.devURL}))
+	srv.Start()
 	return &console{node: n, url: srv.URL, box: box}
 }
 

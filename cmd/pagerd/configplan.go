@@ -19,7 +19,7 @@ import (
 
 // PlanChange is one config object added, removed or changed.
 type PlanChange struct {
-	Kind   string `json:"kind"` // user, rotation, ..., api_token, feed_token, webhook, setting, secret
+	Kind   string `json:"kind"` // user, rotation, ..., api_token, feed_token, webhook, business_hours, severity, setting, secret
 	ID     string `json:"id"`
 	Change string `json:"change"` // added | removed | changed | secret changed
 	Detail string `json:"detail,omitempty"`
@@ -296,6 +296,8 @@ func objectKinds(o, n *config.Config) []objectKind {
 		{"service", byID(o.Services, func(s config.Service) string { return s.ID }), byID(n.Services, func(s config.Service) string { return s.ID })},
 		{"integration", byID(o.Integrations, func(i config.Integration) string { return i.Name }), byID(n.Integrations, func(i config.Integration) string { return i.Name })},
 		{"webhook", byID(o.Channels.Webhooks, func(w config.Webhook) string { return w.ID }), byID(n.Channels.Webhooks, func(w config.Webhook) string { return w.ID })},
+		{"business_hours", businessHoursByID(o), businessHoursByID(n)},
+		{"severity", severitiesByName(o), severitiesByName(n)},
 	}
 }
 
@@ -322,7 +324,7 @@ func diffKind(k objectKind) []PlanChange {
 		case !inNew:
 			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "removed"})
 		case !reflect.DeepEqual(o, n):
-			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "changed", Detail: scopeChange(o, n)})
+			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "changed", Detail: changeDetail(o, n)})
 		}
 	}
 	return out
@@ -336,7 +338,14 @@ func scopeDetail(v any) string {
 	return ""
 }
 
-func scopeChange(o, n any) string {
+// changeDetail says what changed where it matters most: an API token's
+// scope, a severity policy's fields.
+func changeDetail(o, n any) string {
+	if os, ok := o.(config.SeverityPolicy); ok {
+		if ns, ok := n.(config.SeverityPolicy); ok {
+			return severityChange(os, ns)
+		}
+	}
 	ot, ok1 := o.(config.APIToken)
 	nt, ok2 := n.(config.APIToken)
 	if ok1 && ok2 && ot.Scope != nt.Scope {

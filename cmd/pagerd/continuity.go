@@ -41,8 +41,10 @@ type cliService struct {
 	Manager     string `json:"continuity_manager"`
 	Runbook     string `json:"runbook"`
 	Continuity  struct {
-		LastDrill  *cliDrillRun   `json:"last_drill"`
-		Heartbeats []cliHeartbeat `json:"heartbeats"`
+		LastDrill     *cliDrillRun   `json:"last_drill"`
+		Heartbeats    []cliHeartbeat `json:"heartbeats"`
+		ReviewDueAt   *time.Time     `json:"review_due_at"`
+		ReviewOverdue bool           `json:"review_overdue"`
 	} `json:"continuity"`
 }
 
@@ -71,7 +73,7 @@ func runServices(args []string, stdout, stderr io.Writer) error {
 	}
 	c.emit(stdout, raw, func() {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTIER\tRTO\tRPO\tOWNER\tMANAGER\tLAST DRILL\tHEARTBEATS")
+		fmt.Fprintln(tw, "ID\tTIER\tRTO\tRPO\tOWNER\tMANAGER\tREVIEW DUE\tLAST DRILL\tHEARTBEATS")
 		for _, s := range list.Services {
 			drill := "-"
 			if d := s.Continuity.LastDrill; d != nil {
@@ -81,12 +83,27 @@ func runServices(args []string, stdout, stderr io.Writer) error {
 			for _, h := range s.Continuity.Heartbeats {
 				hbs = append(hbs, h.ID+":"+h.State)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Criticality), dash(s.RTO), dash(s.RPO),
-				dash(s.Owner), dash(s.Manager), drill, dash(strings.Join(hbs, " ")))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Criticality), dash(s.RTO), dash(s.RPO),
+				dash(s.Owner), dash(s.Manager), reviewDue(s), drill, dash(strings.Join(hbs, " ")))
 		}
 		tw.Flush()
 	})
 	return nil
+}
+
+// reviewDue is the plan review due date (UTC day) from the service's
+// runtime continuity state, marked OVERDUE once passed; "-" without
+// review_every.
+func reviewDue(s cliService) string {
+	d := s.Continuity.ReviewDueAt
+	if d == nil {
+		return "-"
+	}
+	out := d.UTC().Format("2006-01-02")
+	if s.Continuity.ReviewOverdue {
+		out += " OVERDUE"
+	}
+	return out
 }
 
 func runHeartbeats(args []string, stdout, stderr io.Writer) error {

@@ -11,13 +11,11 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/cluster"
-	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/notify/email"
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reminders"
-	"github.com/pagerd/pagerd/reply"
 )
 
 // startReminders runs the reminders engine on the leader: follow-up and
@@ -100,12 +98,15 @@ func (m *reminderMailer) Send(ctx context.Context, to string, items []reminders.
 	if !ok || u.Email == "" {
 		return fmt.Errorf("user %q has no email address", to)
 	}
-	replyTo := m.replyAddress(cfg, items)
-	subject, body := reminderText(items, replyTo != "", cfg.IncidentURL)
 	if m.devBox != nil {
+		// The outbox keeps reminders without a Reply-To, so they offer no
+		// reply, only the CLI, API and console ways.
+		subject, body := reminderText(items, replyBinding{}, cfg.PublicURL)
 		m.devBox.Keep(u.Email, subject, body, "")
 		return nil
 	}
+	replyTo, bound := m.replyAddress(cfg, items)
+	subject, body := reminderText(items, bound, cfg.PublicURL)
 	if cfg.Channels.Email.SMTP == "" {
 		return errors.New("no email channel configured")
 	}
@@ -114,65 +115,6 @@ func (m *reminderMailer) Send(ctx context.Context, to string, items []reminders.
 		return err
 	}
 	return s.SendReminder(ctx, u.Email, replyTo, subject, body, reminderMessageID(items))
-}
-
-// replyAddress is the Reply-To of a digest: a token bound to its first
-// follow-up (a reply `done INC-42-F2` names another of the same owner's).
-func (m *reminderMailer) replyAddress(cfg *config.Config, items []reminders.Reminder) string {
-	domain := cfg.Channels.Email.ReplyDomain
-	if domain == "" {
-		return ""
-	}
-	for _, it := range items {
-		tokenID := ""
-		switch it.Kind {
-		case reminders.KindFollowup:
-			tokenID = reply.FollowupTokenID(it.Ref)
-		case reminders.KindReview, reminders.KindReviewOverdue:
-			tokenID = reply.ReviewTokenID(it.Ref)
-		default:
-			continue
-		}
-		tok, err := m.node.ReplyKeyring().Mint(tokenID, m.node.Now().Add(reply.TokenLifetime))
-		if err != nil {
-			return ""
-		}
-		return tok + "@" + domain
-	}
-	return ""
-}
-
-// reminderText is the digest's subject and body; link gives an incident's
-// console URL ("" without public_url).
-func reminderText(items []reminders.Reminder, canReply bool, link func(key string) string) (subject, body string) {
-	subject = "pagerd reminder: " + items[0].Line
-	if len(items) > 1 {
-		subject = fmt.Sprintf("pagerd: %d reminders", len(items))
-	}
-	var b strings.Builder
-	b.WriteString("Reminders from pagerd:\n\n")
-	followups := 0
-	for _, it := range items {
-		fmt.Fprintf(&b, "- %s\n", it.Line)
-		if isReview := it.Kind == reminders.KindReview || it.Kind == reminders.KindReviewOverdue; isReview {
-			continue // the ref is a service, not an incident
-		}
-		if u := link(incidentKeyOf(it.Ref)); u != "" {
-			fmt.Fprintf(&b, "  %s\n", u)
-		}
-		if it.Kind == reminders.KindFollowup {
-			followups++
-		}
-	}
-	if canReply && followups > 0 {
-		b.WriteString("\nReply `done` when the follow-up is done, or `wont do REASON`.")
-		if followups > 1 {
-			b.WriteString(" Name one with `done INC-42-F2`; without a name the first is closed.")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n-- \npagerd\n")
-	return subject, b.String()
 }
 
 func reminderMessageID(items []reminders.Reminder) string {

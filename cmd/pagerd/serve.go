@@ -178,7 +178,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		log.Warn("development mode: pages are kept at /dev/outbox, not sent", "url", "http://"+f.httpAddr+"/dev/outbox")
 	}
 	// The web console (issue 17): /ui/ on every node; GET / opens it.
-	mux.Handle("/ui/", web.New(web.Options{Node: node, Mailer: senders, Logger: log, Dev: f.dev}))
+	mux.Handle("/ui/", web.New(web.Options{Node: node, Mailer: senders, Logger: log, Dev: f.dev, DevURL: "http://" + f.httpAddr}))
 	mux.HandleFunc("GET /{$}", web.RedirectRoot)
 	engine := escalation.New(escalation.Options{Store: node, Senders: senders, Logger: log, Registry: reg, IsLeader: node.IsLeader})
 	node.OnLeader(engine.Run)

@@ -3,6 +3,7 @@ package nodebackend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -52,7 +53,8 @@ func (b *Backend) RecordReview(ctx context.Context, r reply.ReviewReply) (reply.
 	if !b.node.IsLeader() {
 		return b.forwardReview(ctx, ref, c)
 	}
-	if _, err := b.node.SubmitReview(ctx, c); err != nil {
+	// ErrDuplicate: a retried reply whose first delivery was recorded.
+	if _, err := b.node.SubmitReview(ctx, c); err != nil && !errors.Is(err, incident.ErrDuplicate) {
 		return ref, transient(err)
 	}
 	return b.withDue(ref), nil

@@ -394,10 +394,16 @@ func TestUnknownCodeListsOpenPages(t *testing.T) {
 
 func TestUnrecognisedAnswersHelp(t *testing.T) {
 	f := newFixture(t)
+	practice := func(c string) string {
+		return " Also " + c + "s1/" + c + "s2/" + c + "s3 sets the severity, " + c + "im/" + c + "tl/" + c + "cm takes a role, " +
+			c + "u TEXT posts an internal update, " + c + "p TEXT a public one."
+	}
 	says(t, f.post(t, f.form(alice, "hello")),
-		`Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`)
-	says(t, f.post(t, f.form(alice, "HELP")), `Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`)
-	says(t, f.post(t, f.form(bob, "help")), `You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate. STOP turns SMS pages off.`)
+		`Unrecognised reply "hello". Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`+practice("3"))
+	says(t, f.post(t, f.form(alice, "HELP")), `Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`+practice("3"))
+	says(t, f.post(t, f.form(alice, "info")), `Reply 3a to acknowledge, 3r to resolve, 3e to escalate INC-42.`+practice("3"))
+	says(t, f.post(t, f.form(bob, "help")), `You have no open pages. Each page SMS says its code: reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate.`+
+		practice("1")+` STOP turns SMS pages off.`)
 	says(t, f.post(t, f.form(alice, "3x")),
 		`Unrecognised reply "3x". Reply 3a to acknowledge, 3r to resolve, 3e to escalate.`)
 	if f.be.ActCalls() != 0 {
