@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,9 +75,9 @@ func sameBatch(a, b *batch) bool {
 	return a.Now.Location().String() == b.Now.Location().String()
 }
 
-// FuzzParseBatchFrameAgreesWithStrict: whatever the fast path accepts,
-// the strict decoder accepts too, with the same result; so the fast path
-// can only make apply cheaper, never more lenient.
+// FuzzParseBatchFrameAgreesWithStrict: whatever the fast path accepts
+// with bodies that are JSON, the strict decoder accepts too, with the same
+// result; so the fast path can only make apply cheaper, never more lenient.
 func FuzzParseBatchFrameAgreesWithStrict(f *testing.F) {
 	for _, s := range frameSamples(f) {
 		f.Add(s)
@@ -87,6 +88,11 @@ func FuzzParseBatchFrameAgreesWithStrict(f *testing.F) {
 		var fast batch
 		if !parseBatchFrame(data, &fast) {
 			return
+		}
+		for _, c := range fast.Commands {
+			if !json.Valid(c.Body) {
+				return // decodeBatch refuses the body (FuzzDecodeBatchFastAgreesWithStrict)
+			}
 		}
 		var strict batch
 		if err := decodeStrict(data, &strict); err != nil {
@@ -140,4 +146,59 @@ func BenchmarkDecodeBatchEvents(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzDecodeBatchFastAgreesWithStrict: a whole entry (framing and bodies)
+// decodes through the hand-read framing exactly when it decodes through the
+// strict decoder of the framing, to the same commands and bodies.
+func FuzzDecodeBatchFastAgreesWithStrict(f *testing.F) {
+	for _, s := range frameSamples(f) {
+		f.Add(s)
+	}
+	ev, _ := newCommand(TypeEvent, &incident.Event{Integration: "e", Service: "s", Action: incident.ActionTrigger, DedupKey: "k"})
+	ev.RequestID = "r1"
+	ka, _ := newCommand(TypeKeyring, KeyringCommand{})
+	ka.RequestID = "r2"
+	good, _ := encodeBatch(&batch{Now: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), Commands: []command{ev, ka}})
+	f.Add(good[2:])
+	f.Add([]byte(`{"now":"2026-01-01T00:00:00Z","cmds":[{"t":23,"v":1,"id":"a","b": {"s":"}]}"}}]}`))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		entry := append([]byte{entryBatch, entryBatchVersion}, frame...)
+		fast, errFast := decodeBatch(entry)
+		strict, errStrict := decodeBatchWith(entry, func(d []byte, b *batch) error { return decodeStrict(d, b) })
+		if (errFast == nil) != (errStrict == nil) {
+			t.Fatalf("fast: %v; strict: %v; entry %q", errFast, errStrict, frame)
+		}
+		if errFast != nil {
+			return
+		}
+		if !fast.Now.Equal(strict.Now) || len(fast.Commands) != len(strict.Commands) {
+			t.Fatalf("fast %+v, strict %+v", fast.batch, strict.batch)
+		}
+		for i := range fast.Commands {
+			x, y := fast.Commands[i], strict.Commands[i]
+			if x.Type != y.Type || x.Version != y.Version || x.RequestID != y.RequestID {
+				t.Fatalf("command %d: fast %+v, strict %+v", i, x, y)
+			}
+		}
+		if !reflect.DeepEqual(normalRaw(fast.bodies), normalRaw(strict.bodies)) {
+			t.Fatalf("bodies differ: fast %+v, strict %+v", fast.bodies, strict.bodies)
+		}
+	})
+}
+
+// normalRaw compacts raw bodies: the hand reader keeps whitespace around
+// a value that json.RawMessage leaves out (pagerd writes none).
+func normalRaw(bodies []any) []any {
+	out := make([]any, len(bodies))
+	for i, b := range bodies {
+		if raw, ok := b.(json.RawMessage); ok {
+			var buf bytes.Buffer
+			if json.Compact(&buf, raw) == nil {
+				b = json.RawMessage(buf.Bytes())
+			}
+		}
+		out[i] = b
+	}
+	return out
 }
