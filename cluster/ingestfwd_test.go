@@ -6,12 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/pagerd/pagerd/incident"
 )
@@ -285,5 +291,66 @@ func TestWorkerPoolRunsEveryJob(t *testing.T) {
 	wg.Wait()
 	if ran.Load() != n {
 		t.Fatalf("%d of %d jobs ran", ran.Load(), n)
+	}
+}
+
+// The version gate of the channel: a caught-up follower serves ingest
+// itself only while the leader's member record announces ingest_forward;
+// a leader whose record does not (a previous release) gets the whole
+// request proxied, and a request marked as forwarded is never served here.
+func TestFollowerServesIngestOnlyWhenTheLeaderAnnouncesTheChannel(t *testing.T) {
+	leader := openNodeAt(t, t.TempDir(), freeAddr(t))
+	defer leader.Close()
+	addr := freeAddr(t)
+	f, err := Open(Options{NodeID: "t2", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1",
+		Join: []string{"http://127.0.0.1:1"}, ClusterSecrets: []string{"test-cluster-secret"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := leader.raft.AddVoter("t2", raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	awaitCond(t, 10*time.Second, "t2 follows and has caught up", func() bool { return f.Leader() == "t1" && f.CaughtUp() })
+
+	var served atomic.Int32
+	h := f.IngestAnywhere(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	post := func(hdr ...string) int {
+		r := httptest.NewRequest(http.MethodPost, "/v2/enqueue", strings.NewReader("{}"))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	// The leader recorded itself with AnnouncedVersions when it took office.
+	awaitCond(t, 10*time.Second, "the follower sees the leader's announcement", f.forwarder.ingest.leaderSpeaks)
+	if code := post(); code != http.StatusAccepted || served.Load() != 1 {
+		t.Fatalf("leader announces the channel: %d, served here %d times; want 202, once", code, served.Load())
+	}
+	if code := post(forwardedHeader, "n9"); code != http.StatusServiceUnavailable || served.Load() != 1 {
+		t.Fatalf("a forwarded request on a follower: %d, served here %d times; want 503 and not served", code, served.Load())
+	}
+
+	rec, _ := leader.fsm.Node("t1")
+	rec.Commands = CommandVersions() // as a leader of a release without the channel announces
+	if _, err := leader.Submit(context.Background(), TypeNodeMeta, rec); err != nil {
+		t.Fatal(err)
+	}
+	awaitCond(t, 10*time.Second, "the follower applies the leader's record", func() bool { return !f.forwarder.ingest.leaderSpeaks() })
+	// Proxied to the leader's HTTP address (unreachable here): 503, not served.
+	if code := post(); code != http.StatusServiceUnavailable || served.Load() != 1 {
+		t.Fatalf("leader without the channel: %d, served here %d times; want the proxy's 503", code, served.Load())
+	}
+	// And a submit that raced the change is refused with Retry-After, never sent.
+	_, err = f.SubmitEvent(context.Background(), &incident.Event{Service: "checkout", Action: incident.ActionTrigger, DedupKey: "x"})
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &ra) {
+		t.Fatalf("forwarding submit with a leader without the channel: %v, want a RetryAfter error", err)
 	}
 }
