@@ -109,6 +109,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "scale: %d open incidents, %d schedules (loaded in %.1f s, %.0f/s)\n", s.Incidents, s.Schedules, s.LoadSeconds, s.LoadRate)
 		fmt.Fprintf(w, "  RSS MiB %v, peak %v; snapshot %.1f MiB (saved in %.0f ms)\n", s.RSSMiB, s.PeakRSSMiB,
 			float64(s.SnapshotBytes)/(1<<20), s.SnapshotSaveMs)
+		writeScaleMemory(w, s)
 		fmt.Fprintf(w, "  fresh node installs snapshot and serves in %.0f ms (installed snapshot: %v, RSS %d MiB); %s restarts after kill -9 and serves in %.0f ms\n\n",
 			s.InstallMs, s.InstalledSnap, s.FreshNodeRSSMiB, s.RestartedNode, s.RestartMs)
 	}

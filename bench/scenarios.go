@@ -361,30 +361,49 @@ func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Sum
 
 // ScaleResult is the 100k-incident measurement.
 type ScaleResult struct {
-	Incidents       int              `json:"incidents"`
-	Schedules       int              `json:"schedules"`
-	LoadSeconds     float64          `json:"load_seconds"`
-	LoadRate        float64          `json:"load_events_per_s"`
-	RSSMiB          map[string]int64 `json:"rss_mib"`
-	PeakRSSMiB      map[string]int64 `json:"peak_rss_mib"`
-	SnapshotBytes   int64            `json:"snapshot_bytes"`
-	SnapshotSaveMs  float64          `json:"snapshot_save_ms"`
-	InstallMs       float64          `json:"fresh_node_install_and_serve_ms"`
-	InstalledSnap   bool             `json:"fresh_node_installed_snapshot"`
-	RestartMs       float64          `json:"restart_ms"`
-	RestartedNode   string           `json:"restarted_node"`
-	FreshNodeRSSMiB int64            `json:"fresh_node_rss_mib"`
+	Incidents   int              `json:"incidents"`
+	Schedules   int              `json:"schedules"`
+	LoadSeconds float64          `json:"load_seconds"`
+	LoadRate    float64          `json:"load_events_per_s"`
+	Leader      string           `json:"leader"`
+	RSSMiB      map[string]int64 `json:"rss_mib"`
+	PeakRSSMiB  map[string]int64 `json:"peak_rss_mib"`
+	// Memory is each node's breakdown after the snapshot (when RSSMiB is
+	// read); MemoryLoaded the same once the load is applied everywhere,
+	// before the snapshot.
+	Memory       map[string]NodeMemory `json:"memory"`
+	MemoryLoaded map[string]NodeMemory `json:"memory_loaded"`
+	// MemorySettled is read after Settle seconds without writes.
+	MemorySettled   map[string]NodeMemory `json:"memory_settled,omitempty"`
+	SettleSeconds   float64               `json:"settle_seconds,omitempty"`
+	SnapshotBytes   int64                 `json:"snapshot_bytes"`
+	SnapshotSaveMs  float64               `json:"snapshot_save_ms"`
+	InstallMs       float64               `json:"fresh_node_install_and_serve_ms"`
+	InstalledSnap   bool                  `json:"fresh_node_installed_snapshot"`
+	RestartMs       float64               `json:"restart_ms"`
+	RestartedNode   string                `json:"restarted_node"`
+	FreshNodeRSSMiB int64                 `json:"fresh_node_rss_mib"`
+}
+
+// ScaleOptions shape a scale run.
+type ScaleOptions struct {
+	Incidents, Schedules, Concurrency int
+	Logf                              func(string, ...any)
+	ProfileDir                        string        // heap profiles of every node after the snapshot (needs ClusterOptions.Pprof)
+	Settle                            time.Duration // quiet time before the settled memory reading (0: none)
 }
 
 // Scale loads `incidents` open incidents into c (a cluster whose config has
 // the schedules), then measures memory, snapshot size, a fresh node's
 // install-and-serve time and a kill -9 restart time.
-func Scale(ctx context.Context, c *Cluster, incidents, schedules, conc int, logf func(string, ...any)) (*ScaleResult, error) {
-	res := &ScaleResult{Incidents: incidents, Schedules: schedules, RSSMiB: map[string]int64{}, PeakRSSMiB: map[string]int64{}}
+func Scale(ctx context.Context, c *Cluster, o ScaleOptions) (*ScaleResult, error) {
+	incidents, conc, logf := o.Incidents, o.Concurrency, o.Logf
+	res := &ScaleResult{Incidents: incidents, Schedules: o.Schedules, RSSMiB: map[string]int64{}, PeakRSSMiB: map[string]int64{}}
 	leader, err := c.Leader(ctx, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
+	res.Leader = leader.ID
 	urls := []string{leader.URL()}
 	var next, failed atomic.Int64
 	t0 := time.Now()
@@ -424,6 +443,9 @@ func Scale(ctx context.Context, c *Cluster, incidents, schedules, conc int, logf
 	if err := c.WaitCaughtUp(ctx, 120*time.Second); err != nil {
 		return nil, err
 	}
+	if res.MemoryLoaded, err = c.memoryOfAll(ctx); err != nil {
+		return nil, err
+	}
 	// Snapshot through the API (the leader takes a fresh one and streams it).
 	t1 := time.Now()
 	code, snap, err := Get(ctx, leader.URL()+"/v1/snapshot", c.Token())
@@ -433,12 +455,31 @@ func Scale(ctx context.Context, c *Cluster, incidents, schedules, conc int, logf
 	res.SnapshotSaveMs = ms(time.Since(t1))
 	res.SnapshotBytes = int64(len(snap))
 	snap = nil
-	for _, n := range c.Nodes {
-		rss, peak, err := n.Memory()
-		if err != nil {
+	if res.Memory, err = c.memoryOfAll(ctx); err != nil {
+		return nil, err
+	}
+	for id, m := range res.Memory {
+		res.RSSMiB[id], res.PeakRSSMiB[id] = m.RSSMiB, m.PeakMiB
+	}
+	if o.ProfileDir != "" {
+		c.saveHeapProfiles(ctx, o.ProfileDir, "snapshot", leader, logf)
+	}
+	if o.Settle > 0 {
+		if o.ProfileDir != "" {
+			defer c.saveQuietAllocs(ctx, o.ProfileDir, leader, o.Settle, logf)()
+		}
+		select {
+		case <-time.After(o.Settle): // a quiet period is the measurement, not a synchronisation
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if res.MemorySettled, err = c.memoryOfAll(ctx); err != nil {
 			return nil, err
 		}
-		res.RSSMiB[n.ID], res.PeakRSSMiB[n.ID] = rss>>20, peak>>20
+		res.SettleSeconds = o.Settle.Seconds()
+		if o.ProfileDir != "" {
+			c.saveHeapProfiles(ctx, o.ProfileDir, "settled", leader, logf)
+		}
 	}
 	want, err := leader.AppliedIndex(ctx)
 	if err != nil {

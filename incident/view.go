@@ -13,5 +13,15 @@ func (s *State) EscalationView(id uint64) (*Incident, bool) {
 	}
 	c := *inc
 	c.Timeline = nil
-	return c.Clone(), true
+	alerts := c.Alerts
+	c.Alerts = nil
+	out := c.Clone()
+	// The alerts' label and annotation maps are shared, not copied: the
+	// state never writes into an alert's maps (a change replaces the alert
+	// whole, mergeAlerts) and the engine only reads them. Copying them
+	// made the leader allocate, on every change, maps of exactly the sizes
+	// the state keeps, which left the leader's heap fragmented after a
+	// burst (docs/PERFORMANCE.md, "Leader memory").
+	out.Alerts = append([]Alert(nil), alerts...)
+	return out, true
 }

@@ -42,6 +42,7 @@ type options struct {
 	failoverRounds, a2pCount int
 	scaleIncidents           int
 	scaleSchedules           int
+	scaleSettle              time.Duration
 	serveArgs                string
 	storm                    bool
 	stormRounds              int
@@ -60,13 +61,14 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 10, "alerts per Alertmanager webhook / POST /api/v2/alerts batch")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: ingest,am,half,page,failover,storm,scale")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (- for stdout)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node) into this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node; for the scale run, heap profiles of every node after the snapshot and once settled, and the allocations made while quiet) into this directory")
 	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
 	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
 	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
 	flag.IntVar(&o.scaleIncidents, "scale-incidents", 0, "open incidents of the scale run (default 100000, -short 10000)")
 	flag.IntVar(&o.scaleSchedules, "scale-schedules", 1000, "schedules of the scale run")
-	flag.StringVar(&o.serveArgs, "serve-args", "", "extra flags for every `pagerd serve` of the main cluster, space-separated (e.g. \"--raft-snapshot-threshold 100000\")")
+	flag.DurationVar(&o.scaleSettle, "scale-settle", 0, "scale: quiet time after the snapshot before memory is read again as \"settled\" (default 45s, -short 15s)")
+	flag.StringVar(&o.serveArgs, "serve-args", "", "extra flags for every `pagerd serve` of the main, storm and scale clusters, space-separated (e.g. \"--raft-snapshot-threshold 100000\")")
 	flag.BoolVar(&o.storm, "storm", false, "run only the storm scenario (issue 18): alternating Alertmanager and pagerd runs where every alert pages")
 	flag.IntVar(&o.stormRounds, "storm-rounds", 0, "storm: pairs of runs am, pagerd (default 2, -short 1)")
 	flag.DurationVar(&o.stormDuration, "storm-duration", 0, "storm: measured time per run (default 8s, -short 2s)")
@@ -90,6 +92,7 @@ func main() {
 	defInt(&o.a2pCount, 50, 10)
 	defInt(&o.scaleIncidents, 100000, 10000)
 	defInt(&o.stormRounds, 2, 1)
+	def(&o.scaleSettle, 45*time.Second, 15*time.Second)
 	def(&o.stormDuration, 8*time.Second, 2*time.Second)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -387,12 +390,13 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		logf("scale: %d incidents, %d schedules", o.scaleIncidents, o.scaleSchedules)
 		sc, err := bench.StartCluster(ctx, bench.ClusterOptions{Bin: bin, Dir: filepath.Join(work, "scale"), Nodes: o.nodes,
 			Config: bench.Config(bench.ConfigOptions{Schedules: o.scaleSchedules}), Token: bench.Token,
-			ExtraArgs: []string{"--raft-trailing-logs", "16", "--raft-log-level", "info"}})
+			ExtraArgs: append([]string{"--raft-trailing-logs", "16", "--raft-log-level", "info"}, strings.Fields(o.serveArgs)...), Pprof: o.pprofDir != ""})
 		if err != nil {
 			return rep, fmt.Errorf("scale cluster: %w", err)
 		}
 		defer sc.Close()
-		res, err := bench.Scale(ctx, sc, o.scaleIncidents, o.scaleSchedules, 64, logf)
+		res, err := bench.Scale(ctx, sc, bench.ScaleOptions{Incidents: o.scaleIncidents, Schedules: o.scaleSchedules,
+			Concurrency: 64, Logf: logf, ProfileDir: o.pprofDir, Settle: o.scaleSettle})
 		if err != nil {
 			return rep, fmt.Errorf("scale: %w", err)
 		}
@@ -456,8 +460,30 @@ func targets(r *bench.Report) []bench.Target {
 		}
 		out = append(out,
 			bench.Target{Name: fmt.Sprintf("memory per node at %d incidents", s.Incidents), Goal: "<= 1024 MiB", Value: fmt.Sprintf("peak %d MiB", worst), Met: worst <= 1024},
+			leaderMemoryTarget(s),
 			bench.Target{Name: "fresh node installs snapshot and serves", Goal: "<= 10 s", Value: fmt.Sprintf("%.1f s", s.InstallMs/1000), Met: s.InstallMs <= 10000 && s.InstalledSnap},
 			bench.Target{Name: "restart after kill -9 and serve", Goal: "<= 10 s", Value: fmt.Sprintf("%.1f s", s.RestartMs/1000), Met: s.RestartMs <= 10000})
 	}
 	return out
+}
+
+// leaderMemoryTarget is issue 12's "leader memory at 100k incidents within
+// 10 % of a follower's", on the nodes' anonymous memory once they were quiet
+// for -scale-settle (RSS minus file-backed pages such as bbolt's mmap of
+// raft.db, which the kernel can drop; see docs/PERFORMANCE.md).
+func leaderMemoryTarget(s *bench.ScaleResult) bench.Target {
+	t := bench.Target{Name: "leader memory vs followers' (anonymous RSS, settled)", Goal: "<= 1.10x"}
+	l, f, ratio, ok := s.LeaderMemoryRatio(s.MemorySettled)
+	if !ok {
+		t.Value, t.Note = "not measured", "no settled reading (-scale-settle 0?)"
+		return t
+	}
+	t.Value = fmt.Sprintf("%.2fx (leader %.0f MiB, followers %.0f MiB)", ratio, l, f)
+	t.Met = ratio <= 1.10
+	if s.Incidents < 100000 {
+		// The goal is set at 100,000 incidents; on a small state the
+		// return's fixed margin (16 MiB) weighs more than 10 %.
+		t.Goal, t.Met = "(reported; goal <= 1.10x at 100000)", true
+	}
+	return t
 }

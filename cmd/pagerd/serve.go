@@ -37,7 +37,7 @@ type serveFlags struct {
 	config, dataDir, nodeID, httpAddr, raftAddr, smtpAddr, join string
 	smtpCert, smtpKey                                           string
 	security                                                    securityFlags
-	bootstrap, dev                                              bool
+	bootstrap, dev, memoryReturn                                bool
 	logLevel, logFormat, raftLogLevel                           string
 	snapshotThreshold, trailingLogs                             uint64
 	snapshotInterval, heartbeat                                 time.Duration
@@ -67,6 +67,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
 	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 2s)")
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
+	fs.BoolVar(&f.memoryReturn, "idle-memory-return", true, "when the node is quiet after a burst, collect and give the unused heap back to the OS (docs/operations.md, \"Memory\")")
 	fs.Float64Var(&f.statusMailRate, "status-mail-rate", status.DefaultRate, "status page subscriber mails per second (confirmations and updates; separate from paging)")
 	addListenFlags(fs, &f.listen)
 	addSecurityFlags(fs, &f.security)
@@ -120,7 +121,10 @@ func readServeConfig(path string, dev bool, log *slog.Logger) ([]config.Source, 
 
 func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	memCtx, stopMem := context.WithCancel(context.Background())
+	defer stopMem()
+	startMemoryReturn(memCtx, f.memoryReturn, reg, log)
 	secrets, err := f.security.clusterSecrets(os.Getenv)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
