@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -99,6 +101,29 @@ func BenchmarkFreshDecoder(b *testing.B) {
 		var v value
 		if reference(data, &v) != nil {
 			b.Fatal("refused")
+		}
+	}
+}
+
+// Concurrent decodes share the pool without mixing values (run with -race).
+func TestDecodeConcurrently(t *testing.T) {
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 500; i++ {
+				data := []byte(`{"n":` + strconv.Itoa(g*1000+i) + `,"s":"x"}  `)
+				var v value
+				if !Decode(data, &v) || v.N != g*1000+i {
+					done <- fmt.Errorf("goroutine %d value %d: got %+v", g, i, v)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
