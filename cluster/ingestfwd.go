@@ -166,14 +166,13 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 		return incident.IngestResult{}, fmt.Errorf("encode forwarded %s: %w", kind, err)
 	}
 	c := &fwdCall{kind: kind, body: body, done: make(chan fwdResult, 1)}
-	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
-	defer cancel()
 	select {
-	case f.in <- c:
-	case <-ctx.Done():
-		return incident.IngestResult{}, unavailable("forward queue full")
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
+	default:
+	}
+	if !enqueue(ctx, f.in, c) {
+		return incident.IngestResult{}, unavailable("forward queue full")
 	}
 	// Once queued the payload may be sent and commit: wait for the
 	// answer even if the client went away, as the batcher does.
