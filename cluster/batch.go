@@ -32,6 +32,9 @@ func unavailable(reason string) error { return &Unavailable{Reason: reason, Afte
 type pending struct {
 	cmd  command
 	done chan Result
+	// more are commands submitted together with this one (submitAll):
+	// they go into the same log entry, after it.
+	more []*pending
 }
 
 // batcher implements group commit: commands submitted concurrently are packed
@@ -147,8 +150,10 @@ func (b *batcher) loop() {
 }
 
 // drain takes what has accumulated while the previous entries were in flight.
+// Commands submitted together (submitAll) are never split, so an entry may
+// exceed maxBatch by less than one such group.
 func (b *batcher) drain(first *pending) []*pending {
-	items := []*pending{first}
+	items := append([]*pending{first}, first.more...)
 	for len(items) < b.maxBatch {
 		select {
 		case p, ok := <-b.in:
@@ -156,6 +161,7 @@ func (b *batcher) drain(first *pending) []*pending {
 				return items
 			}
 			items = append(items, p)
+			items = append(items, p.more...)
 		default:
 			return items
 		}
@@ -289,4 +295,54 @@ func batchSizeHint(b *batch) int {
 		n += len(b.Commands[i].Body) + len(b.Commands[i].RequestID) + 32
 	}
 	return n
+}
+
+// submitAll submits several commands as one unit and waits for every
+// result (in order): they go into one log entry (issue 18: an engine
+// pass's step starts), and the caller needs one goroutine, not one per
+// command. At most maxBatch commands.
+func (b *batcher) submitAll(ctx context.Context, cmds []command) []Result {
+	out := make([]Result, len(cmds))
+	fail := func(err error) []Result {
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	if len(cmds) == 0 {
+		return out
+	}
+	if len(cmds) > b.maxBatch {
+		return fail(fmt.Errorf("submit %d commands at once; at most %d", len(cmds), b.maxBatch))
+	}
+	if b.raft.State() != raft.Leader {
+		return fail(unavailable("this node is not the leader"))
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return fail(unavailable("node is shutting down"))
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	defer b.wg.Done()
+	start := time.Now()
+	ps := make([]*pending, len(cmds))
+	for i, c := range cmds {
+		ps[i] = &pending{cmd: c, done: make(chan Result, 1)}
+	}
+	ps[0].more = ps[1:]
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	select {
+	case b.in <- ps[0]:
+	case <-ctx.Done():
+		return fail(unavailable("commit queue full"))
+	}
+	// As in submit: once queued the commands may commit; wait for them.
+	for i, p := range ps {
+		out[i] = <-p.done
+	}
+	b.commit.Observe(time.Since(start).Seconds())
+	return out
 }

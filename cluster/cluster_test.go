@@ -159,6 +159,12 @@ func (m *memSink) Close() error  { return nil }
 // startNode runs a real single-node cluster in-process on loopback.
 func startNode(t *testing.T, clock func() time.Time) (*Node, *prometheus.Registry) {
 	t.Helper()
+	return startNodeWith(t, clock, nil)
+}
+
+// startNodeWith is startNode with options changed by opt first.
+func startNodeWith(t *testing.T, clock func() time.Time, opt func(*Options)) (*Node, *prometheus.Registry) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -166,10 +172,14 @@ func startNode(t *testing.T, clock func() time.Time) (*Node, *prometheus.Registr
 	addr := ln.Addr().String()
 	ln.Close()
 	reg := prometheus.NewRegistry()
-	n, err := Open(Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
+	opts := Options{NodeID: "t1", DataDir: t.TempDir(), RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Clock: clock,
 		SeedConfig: func() (*ConfigCommand, error) { return configCommand(t), nil },
-		Fatal:      func(err error) { t.Errorf("fatal: %v", err) }})
+		Fatal:      func(err error) { t.Errorf("fatal: %v", err) }}
+	if opt != nil {
+		opt(&opts)
+	}
+	n, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

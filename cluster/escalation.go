@@ -125,3 +125,28 @@ func (n *Node) WatchIncidents(fn func(ids []uint64, all bool)) (cancel func()) {
 
 // ReplyKeyring is the replicated reply-token keyring.
 func (n *Node) ReplyKeyring() reply.Keyring { return n.fsm.Keyring() }
+
+// SubmitStepStarts commits several planned steps together: one caller, one
+// log entry per maxBatch of them, a result each as SubmitStepStart's.
+func (n *Node) SubmitStepStarts(ctx context.Context, sts []*incident.StepStart) []error {
+	errs := make([]error, len(sts))
+	cmds := make([]command, 0, len(sts))
+	at := make([]int, 0, len(sts))
+	for i, st := range sts {
+		c, err := n.encodeCommand(TypeStepStart, st)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		cmds = append(cmds, c)
+		at = append(at, i)
+	}
+	for len(cmds) > 0 {
+		k := min(len(cmds), maxBatch)
+		for j, r := range n.batcher.submitAll(ctx, cmds[:k]) {
+			errs[at[j]] = r.Err
+		}
+		cmds, at = cmds[k:], at[k:]
+	}
+	return errs
+}

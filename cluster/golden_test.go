@@ -352,6 +352,21 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatalf("action v5: %+v", r.Value)
 			}
 		}},
+		// Issue 18: the leader's plan of step 0 inside the trigger (event 5)
+		// and the firing group (alert_group 4): the step starts in the same
+		// apply, its times counted from the stamped time.
+		{t: TypeEvent, v: 5, body: func() any {
+			return &incident.Event{Integration: "events", Service: "checkout", Action: incident.ActionTrigger, DedupKey: "ev-5", Policy: "default",
+				RulesVersion: 3, Alert: incident.Alert{Annotations: map[string]string{"summary": "cart errors"}, Severity: "sev1"},
+				FirstStep: goldenFirstStep(incident.PlannedPage{User: "alice", Channel: incident.ChannelEmail, To: "alice@example.com"})}
+		}, check: goldenFirstStepStarted(5, incident.ChannelEmail)},
+		{t: TypeAlertGroup, v: 4, body: func() any {
+			queue := alert
+			queue.Fingerprint, queue.Labels = "fp5", map[string]string{"alertname": "QueueStuck", "service": "checkout"}
+			return &incident.AlertGroup{Integration: "prometheus", Service: "checkout", GroupKey: "{}:{alertname=\"QueueStuck\"}",
+				Status: "firing", Title: "QueueStuck", Policy: "default", Alerts: []incident.Alert{queue}, RulesVersion: 3,
+				FirstStep: goldenFirstStep(incident.PlannedPage{User: "alice", Channel: incident.ChannelSMS, To: "+31612345001"})}
+		}, check: goldenFirstStepStarted(6, incident.ChannelSMS)},
 		{t: TypeMaintenance, v: 1, body: func() any {
 			return &MaintenanceCommand{Op: MaintenanceStart, By: "admin", Window: config.MaintenanceWindow{Services: []string{"checkout"},
 				From: goldenNow, To: goldenNow.Add(time.Hour), Reason: "db upgrade", By: "admin", Allow: []string{"sev1"}}}
@@ -457,6 +472,36 @@ func goldenSteps(snap []byte) []goldenStep {
 				t.Fatal("node_remove left the member")
 			}
 		}},
+	}
+}
+
+// goldenFirstStep is a plan of step 0 of policy "default" under the
+// golden config, paging as p says.
+func goldenFirstStep(p incident.PlannedPage) *incident.FirstStep {
+	return &incident.FirstStep{Policy: "default", NextAfter: 5 * time.Minute, Pages: []incident.PlannedPage{p},
+		ConfigVersion: config.Version([]config.Source{{Name: "c.yaml", Data: []byte(goldenConfig)}}, map[string]string{"EVENTS_SUFFIX": "secret"}),
+		Message:       "step 1 of 1 (loop 1 of 1) of policy default: paging alice (" + p.Channel + " now)"}
+}
+
+// goldenFirstStepStarted: the command opened incident id with step 0
+// started in its apply, its page queued on channel, due at the stamped
+// time, the next step 5 minutes on.
+func goldenFirstStepStarted(id uint64, channel string) func(t *testing.T, f *FSM, r Result) {
+	return func(t *testing.T, f *FSM, r Result) {
+		t.Helper()
+		ingestCreated(id)(t, f, r)
+		f.ReadIncidents(func(st *incident.State) {
+			inc, _ := st.Get(id)
+			esc := inc.Escalation
+			if esc.Seq != 1 || esc.StepStartedAt == nil || !esc.StepStartedAt.Equal(inc.CreatedAt) || !esc.NextAt.Equal(inc.CreatedAt.Add(5*time.Minute)) {
+				t.Fatalf("step 0 not started in the apply: %+v", esc)
+			}
+			n := inc.Notifications
+			if len(n) != 1 || n[0].ID != incident.NotificationID(id, 1, 0) || n[0].Channel != channel || n[0].Status != incident.NotifyQueued ||
+				!n[0].DueAt.Equal(inc.CreatedAt) || (channel == incident.ChannelSMS) != (n[0].ReplyCode != 0) {
+				t.Fatalf("page of step 0: %+v", n)
+			}
+		})
 	}
 }
 

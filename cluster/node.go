@@ -62,6 +62,12 @@ type Options struct {
 	// Version is this binary's version, shown by GET /v1/cluster.
 	Version string
 
+	// FirstSteps, when set, plans escalation step 0 into the ingest
+	// commands that may open an incident (firststep.go; the daemon passes
+	// escalation.NewFirstStepPlanner()). Without it the engine plans every
+	// step, one commit later.
+	FirstSteps FirstStepPlanner
+
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
 	Fatal func(error)
@@ -446,6 +452,9 @@ func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (in
 		return n.forwarder.ingest.alertGroup(ctx, g)
 	}
 	g.Deferrals = n.pagingPlanFor(g.Service)
+	if g.Status == "firing" {
+		g.FirstStep = n.firstStepFor(TypeAlertGroup, g.Service, g.GroupKey, g.Policy)
+	}
 	if g.Status == "resolved" {
 		g.Postmortem = n.postmortemSeverities()
 	}
@@ -460,6 +469,7 @@ func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.Ing
 	}
 	if e.Action == incident.ActionTrigger {
 		e.Deferrals = n.pagingPlanFor(e.Service)
+		e.FirstStep = n.firstStepFor(TypeEvent, e.Service, e.DedupKey, e.Policy)
 	}
 	if e.Action == incident.ActionResolve {
 		e.Postmortem = n.postmortemSeverities()

@@ -48,14 +48,19 @@ var registry = map[CommandType]*commandSpec{
 	// plan (deferrals, business hours); version 1 is the previous release's
 	// body, applied with rules version 0. Version 3 may carry the severities
 	// requiring a postmortem (the text of a resolve's final public update).
-	TypeAlertGroup: withDowngrade(spec("alert_group", 3, func(f *FSM, now time.Time, g *incident.AlertGroup) Result {
+	// Version 4 may carry the leader's plan of escalation step 0
+	// (first_step, firststep.go).
+	TypeAlertGroup: withDowngrade(specV("alert_group", firstStepAlertGroupVersion, func(f *FSM, now time.Time, v uint8, g *incident.AlertGroup) Result {
+		g.FirstStep = f.usableFirstStep(g.FirstStep, v, firstStepAlertGroupVersion)
 		return Result{Value: f.incidents.ApplyAlertGroup(now, g)}
 	}), downgradeAlertGroup),
 	// Version 2 as alert_group's, and an acknowledgement moves the
 	// escalation's seq (incident.LogV1); version 3 carries the paging plan;
-	// version 4 may carry the postmortem severities, as alert_group 3.
-	TypeEvent: withDowngrade(specV("event", 4, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
+	// version 4 may carry the postmortem severities, as alert_group 3;
+	// version 5 the plan of escalation step 0, as alert_group 4.
+	TypeEvent: withDowngrade(specV("event", firstStepEventVersion, func(f *FSM, now time.Time, v uint8, e *incident.Event) Result {
 		e.LogVersion = v
+		e.FirstStep = f.usableFirstStep(e.FirstStep, v, firstStepEventVersion)
 		return Result{Value: f.incidents.ApplyEvent(now, e)}
 	}), downgradeEvent),
 	// Version 2 (same body): an ack or escalate moves the escalation's seq,
@@ -231,12 +236,19 @@ func withDowngrade(s *commandSpec, d func(body any, v uint8) (any, bool)) *comma
 // links, which those members would drop, and without the paging plan, which
 // they would ignore: until every member is upgraded, business hours defer
 // nothing and every severity pages at once, as before.
+//
+// Below version 4 it goes without the plan of step 0: the engine plans it,
+// one commit later, as before.
 func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	g, ok := body.(*incident.AlertGroup)
-	if !ok || v < 1 || v > 2 {
+	if !ok || v < 1 || v >= firstStepAlertGroupVersion {
 		return nil, false
 	}
 	old := *g
+	old.FirstStep = nil
+	if v == 3 {
+		return &old, true
+	}
 	old.Postmortem = nil // no member can have posted an update before the gate opened
 	if v == 2 {
 		return &old, true
@@ -249,14 +261,18 @@ func downgradeAlertGroup(body any, v uint8) (any, bool) {
 	return &old, true
 }
 
-// downgradeEvent: version 2 without the paging plan; version 1 as
-// downgradeAlertGroup's.
+// downgradeEvent: version 4 without the plan of step 0; version 2 without
+// the paging plan; version 1 as downgradeAlertGroup's.
 func downgradeEvent(body any, v uint8) (any, bool) {
 	e, ok := body.(*incident.Event)
-	if !ok || v < 1 || v > 3 {
+	if !ok || v < 1 || v >= firstStepEventVersion {
 		return nil, false
 	}
 	old := *e
+	old.FirstStep = nil
+	if v == 4 {
+		return &old, true
+	}
 	old.Postmortem = nil // as downgradeAlertGroup
 	if v == 3 {
 		return &old, true

@@ -2,7 +2,6 @@ package escalation
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -38,7 +37,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 		// STOP from that phone: record why nothing is sent (spec §4, issue 5).
 		item.Outcome, item.Error = incident.OutcomeFailed, "SMS to "+n.To+" is off: the phone sent STOP"
 		t.e.metrics.notifications.WithLabelValues(n.Channel, "opted_out").Inc()
-		t.async(func() { t.commit(job{channel: n.Channel, items: []incident.DeliveryItem{item}}) })
+		t.queueOutcome(job{channel: n.Channel, items: []incident.DeliveryItem{item}})
 		return
 	}
 	if n.Channel == incident.ChannelWebhook {
@@ -49,7 +48,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	user, ok := cfg.User(n.User)
 	if !ok {
 		item.Outcome, item.Error = incident.OutcomeFailed, "user "+n.User+" is not in the active config"
-		t.async(func() { t.commit(job{channel: n.Channel, items: []incident.DeliveryItem{item}}) })
+		t.queueOutcome(job{channel: n.Channel, items: []incident.DeliveryItem{item}})
 		return
 	}
 	max, per := cfg.Channels.FloodControl.Limits()
@@ -249,7 +248,7 @@ func (t *term) send(j job, cfg *config.Config, version string) {
 			return
 		}
 		t.outcome(&j, receipt, err)
-		t.commit(j)
+		t.queueOutcome(j)
 	})
 }
 
@@ -276,39 +275,18 @@ func (t *term) outcome(j *job, receipt notify.Receipt, err error) {
 	t.e.metrics.notifications.WithLabelValues(j.channel, outcome).Add(float64(len(j.items)))
 }
 
-// commit records the outcome in the replicated state, then lets the
-// incidents be reconciled again. A failed commit is retried while this node
-// leads: sending the page again would duplicate it. If leadership ends
-// first, the next leader finds the notification queued and sends it again
-// (the one duplicate spec §4 allows for a page in flight).
-func (t *term) commit(j job) {
-	defer t.release(j)
-	wait := 100 * time.Millisecond
-	for {
-		_, err := t.e.opts.Store.SubmitDelivery(t.ctx, &incident.Delivery{Items: j.items})
-		if err == nil || t.ctx.Err() != nil {
-			return
-		}
-		t.e.log.Warn("commit delivery outcome; retrying", "err", fmt.Errorf("%s: %w", j.items[0].Notification, err))
-		c, stop := t.e.opts.Clock.After(wait)
-		select {
-		case <-c:
-		case <-t.ctx.Done():
-		}
-		stop()
-		wait = min(2*wait, 2*time.Second)
-	}
-}
-
-// release ends a job's hold on its notifications and has their incidents
-// reconciled again, unless the term is over (the next leader takes them).
-func (t *term) release(j job) {
+// release ends the jobs' hold on their notifications and has their
+// incidents reconciled again, unless the term is over (the next leader
+// takes them).
+func (t *term) release(jobs ...job) {
 	ended := t.ctx.Err() != nil
 	t.mu.Lock()
-	for _, it := range j.items {
-		delete(t.inflight, it.Notification)
-		if !ended {
-			t.dirty[it.Incident] = true
+	for _, j := range jobs {
+		for _, it := range j.items {
+			delete(t.inflight, it.Notification)
+			if !ended {
+				t.dirty[it.Incident] = true
+			}
 		}
 	}
 	t.mu.Unlock()

@@ -2,7 +2,6 @@ package escalation
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -143,6 +142,10 @@ type term struct {
 	holds       []incident.DeliveryItem
 	holdsBusy   bool // a hold commit is in flight
 	floodSeeded bool
+	// outcomes are delivery outcomes not yet committed, outcomesBusy: a
+	// committer runs (outcomes.go).
+	outcomes     []job
+	outcomesBusy bool
 
 	setVersion string
 	set        *schedule.Set
@@ -156,17 +159,23 @@ type term struct {
 	ackSeen     map[uint64]bool
 	resolveSeen map[uint64]bool
 	// stepFails counts the failed commits of an incident's step start in a
-	// row (see startStep).
+	// row (see stepCommitted).
 	stepFails map[uint64]int
+	// planned: step starts planned in this pass, committed together at
+	// its end (commitSteps).
+	planned []*incident.StepStart
 	// reminding: incidents with an update reminder commit in flight.
 	reminding map[uint64]bool
+	// firstSeen: incidents whose step 0 this term counted in the steps
+	// metric, or planned itself (see observeFirstStep). Under mu.
+	firstSeen map[uint64]bool
 }
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
 		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
-		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}}
+		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}, firstSeen: map[uint64]bool{}}
 }
 
 // changed is the store's watch callback.
@@ -202,6 +211,7 @@ func (t *term) step() time.Time {
 	for _, inc := range incs {
 		t.reconcile(inc, cfg, version, set, now, optedOut)
 	}
+	t.commitSteps()
 	t.commitHolds()
 	t.flushFlood(cfg, version, now)
 	t.mu.Lock()
@@ -235,6 +245,7 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			if ok {
 				t.observeAck(inc)
 				t.observeResolve(inc)
+				t.observeFirstStep(inc)
 			}
 			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
 				continue
@@ -287,7 +298,7 @@ func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version str
 	roleBusy := t.roleBusy[inc.ID]
 	t.mu.Unlock()
 	if reason != "" && !busy {
-		t.startStep(planStep(inc, reason, cfg, set, now))
+		t.queueStep(planStep(inc, reason, cfg, set, now))
 	}
 	if at := t.reconcileReminder(inc, cfg, now); !at.IsZero() {
 		wake = earliest(wake, at)
@@ -320,36 +331,6 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// startStep commits a planned step.
-func (t *term) startStep(st *incident.StepStart) {
-	t.mu.Lock()
-	t.busy[st.Incident] = true
-	t.mu.Unlock()
-	t.async(func() {
-		err := t.e.opts.Store.SubmitStepStart(t.ctx, st)
-		t.mu.Lock()
-		delete(t.busy, st.Incident)
-		fails := 0
-		switch {
-		case err == nil, errors.Is(err, incident.ErrStale):
-			// Committed, or replan from the state that won.
-			delete(t.stepFails, st.Incident)
-			t.dirty[st.Incident] = true
-		default:
-			// Not committed (no quorum, leadership lost, an apply error):
-			// try again after a backoff, a bounded number of times.
-			t.stepFails[st.Incident]++
-			fails = t.stepFails[st.Incident]
-			if fails < maxStepCommitAttempts {
-				t.timers.set(st.Incident, t.e.opts.Clock.Now().Add(stepRetryDelay(fails)))
-			}
-		}
-		t.mu.Unlock()
-		t.logStepCommit(st, err, fails)
-		t.signal()
-	})
 }
 
 // async runs fn in the background, bounded by the term's concurrency; in

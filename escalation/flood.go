@@ -136,11 +136,17 @@ func (f *flood) seed(sent map[floodKey][]time.Time) {
 }
 
 // record counts a message starting at now (a summary or a flushed single
-// page); delivered completes it.
+// page); delivered completes it. The window may be gone: due drops a
+// window whose sends have all left it when it takes its held pages, and
+// the summary of those must count all the same (else up to max pages
+// more could follow it at once).
 func (f *flood) record(k floodKey, now time.Time) {
-	if w := f.windows[k]; w != nil {
-		w.add(floodSend{at: now, inflight: true})
+	w := f.windows[k]
+	if w == nil {
+		w = &floodWindow{}
+		f.windows[k] = w
 	}
+	w.add(floodSend{at: now, inflight: true})
 }
 
 // delivered completes the send admitted at admitted: it now counts from

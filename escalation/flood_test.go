@@ -114,3 +114,33 @@ func TestFloodWindowKeepsSendsInFlight(t *testing.T) {
 		t.Fatal("a cancelled send still holds its place")
 	}
 }
+
+// A summary flushed from a window whose sends have all left it (the engine
+// came late: e2e TestStormStaysWithinFloodBound saw 4 messages in 50 ms)
+// counts in the window: after it only max-1 more messages go out, not max.
+func TestSummaryOfAnEmptiedWindowCounts(t *testing.T) {
+	f := newFlood()
+	k := floodKey{"alice", "email"}
+	per := time.Minute
+	for i := 0; i < 3; i++ {
+		f.admit(k, t0, 3, per, heldNotification{})
+		f.delivered(k, t0, t0)
+	}
+	if ok, _ := f.admit(k, t0, 3, per, heldNotification{}); ok {
+		t.Fatal("4th page admitted")
+	}
+	later := t0.Add(2 * per) // all three left the window
+	if b := f.due(later, 3, per); len(b) != 1 || len(b[0].held) != 1 {
+		t.Fatalf("due: %+v", b)
+	}
+	f.record(k, later) // the summary (flushFlood)
+	admitted := 0
+	for i := 0; i < 3; i++ {
+		if ok, _ := f.admit(k, later, 3, per, heldNotification{}); ok {
+			admitted++
+		}
+	}
+	if admitted != 2 {
+		t.Fatalf("%d pages admitted right after the summary; want 2 (3 a window)", admitted)
+	}
+}

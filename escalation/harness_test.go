@@ -15,6 +15,7 @@ import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/notify"
 	"github.com/pagerd/pagerd/reply"
+	"github.com/pagerd/pagerd/schedule"
 )
 
 // The harness drives the engine on a fake clock against an in-memory store
@@ -63,6 +64,13 @@ type memStore struct {
 	stepSubmits []time.Duration
 	// holdCommits counts the delivery commits that record flood holds.
 	holdCommits int
+	// deliveryGate, when set, holds each SubmitDelivery until it can
+	// receive; blocked counts the items of commits waiting there, and
+	// outcomeCommits the items of each outcome commit (outcomes_test.go).
+	stepBatches    []int
+	deliveryGate   chan struct{}
+	blocked        int
+	outcomeCommits []int
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -95,8 +103,30 @@ func (s *memStore) SubmitStepStart(_ context.Context, st *incident.StepStart) er
 	}
 	return err
 }
-func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int, error) {
+
+// SubmitStepStarts is the cluster's: the steps of one engine pass in one
+// call (stepBatches records the sizes), applied in order.
+func (s *memStore) SubmitStepStarts(ctx context.Context, sts []*incident.StepStart) []error {
 	s.mu.Lock()
+	s.stepBatches = append(s.stepBatches, len(sts))
+	s.mu.Unlock()
+	errs := make([]error, len(sts))
+	for i, st := range sts {
+		errs[i] = s.SubmitStepStart(ctx, st)
+	}
+	return errs
+}
+func (s *memStore) SubmitDelivery(_ context.Context, d *incident.Delivery) (int, error) {
+	if s.deliveryGate != nil {
+		s.mu.Lock()
+		s.blocked += len(d.Items)
+		s.mu.Unlock()
+		<-s.deliveryGate
+	}
+	s.mu.Lock()
+	if len(d.Items) > 0 && d.Items[0].Outcome != incident.OutcomeHeld {
+		s.outcomeCommits = append(s.outcomeCommits, len(d.Items))
+	}
 	if s.failCommits > 0 {
 		s.failCommits--
 		s.mu.Unlock()
@@ -207,6 +237,9 @@ type harness struct {
 	rec   *recorder
 	eng   *Engine
 	term  *term
+	// planner plans step 0 into triggerPlanned's commands (firststep_test.go).
+	planner    *FirstStepPlanner
+	plannerSet *schedule.Set
 }
 
 const harnessConfig = `

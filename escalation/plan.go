@@ -188,10 +188,10 @@ func userNotification(u config.User, r config.NotifyRule, cfg *config.Config, st
 	return n
 }
 
-// notificationID is "n<incident>-<seq>-<k>": unique within the cluster,
-// stable across a resend, and short enough for a Reply-To token.
+// notificationID is incident.NotificationID: apply names the pages of a
+// first step planned inside the trigger's command the same way.
 func notificationID(incidentID uint64, seq, k int) string {
-	return fmt.Sprintf("n%d-%d-%d", incidentID, seq, k)
+	return incident.NotificationID(incidentID, seq, k)
 }
 
 func onCall(set *schedule.Set, id string, at time.Time) ([]string, error) {

@@ -72,6 +72,29 @@ func (t *term) observeResolve(inc *incident.Incident) {
 	t.e.metrics.timeToResolve.WithLabelValues(inc.Service, inc.Severity).Observe(at.Sub(inc.ImpactStart()).Seconds())
 }
 
+// observeFirstStep counts, once, a step 0 that started in the apply of the
+// command that opened the incident (incident.FirstStep: planned by the
+// leader into the trigger, so this engine committed no step start for it)
+// in pagerd_escalation_steps_total, as if the engine had started it. Only
+// one started in this term: an earlier one was counted by its leader.
+func (t *term) observeFirstStep(inc *incident.Incident) {
+	esc := inc.Escalation
+	if esc == nil || esc.StepStartedAt == nil || !esc.StepStartedAt.Equal(inc.CreatedAt) || esc.StepStartedAt.Before(t.start) {
+		return
+	}
+	t.mu.Lock()
+	seen := t.firstSeen[inc.ID]
+	t.firstSeen[inc.ID] = true
+	t.mu.Unlock()
+	if !seen {
+		label := incident.ReasonTrigger
+		if esc.Exhausted {
+			label = "exhausted"
+		}
+		t.e.metrics.steps.WithLabelValues(label).Inc()
+	}
+}
+
 func stepLabel(st *incident.StepStart) string {
 	if st.Exhausted {
 		return "exhausted"

@@ -82,6 +82,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 		s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
 		inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
 		planPaging(now, inc, g.Deferrals)
+		s.startFirstStep(now, inc, g.FirstStep)
 		return IngestResult{Incident: inc.ID, DedupKey: g.GroupKey, Created: true}
 	}
 	s.mergeAlerts(now, inc, g.Alerts, actor, g.RulesVersion)
@@ -117,6 +118,7 @@ func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
 		if res.Created {
 			inc.Severity = highestSeverity(inc.Alerts, inc.Severity)
 			planPaging(now, inc, e.Deferrals)
+			s.startFirstStep(now, inc, e.FirstStep)
 		} else {
 			followAlertSeverity(now, inc, e.Deferrals, actor)
 		}

@@ -262,6 +262,9 @@ type AlertGroup struct {
 	// Postmortem is the leader's list of severities that require a
 	// postmortem, for the final public update of a resolve (updates.go).
 	Postmortem []string `json:"postmortem,omitempty"`
+	// FirstStep is the leader's plan of escalation step 0, used when the
+	// command opens an incident that pages now (see FirstStep).
+	FirstStep *FirstStep `json:"first_step,omitempty"`
 }
 
 // Event actions of the PagerDuty Events API v2.
@@ -290,6 +293,9 @@ type Event struct {
 	// Postmortem is the leader's list of severities that require a
 	// postmortem, for the final public update of a resolve (updates.go).
 	Postmortem []string `json:"postmortem,omitempty"`
+	// FirstStep is the leader's plan of escalation step 0, used when a
+	// trigger opens an incident that pages now (see FirstStep).
+	FirstStep *FirstStep `json:"first_step,omitempty"`
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`

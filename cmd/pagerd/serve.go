@@ -142,6 +142,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
 		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs, RaftLogLevel: f.raftLogLevel,
 		Version: nodeVersion(),
+		// The leader plans escalation step 0 into each trigger that opens
+		// an incident: its page is recorded in the trigger's own commit.
+		FirstSteps: escalation.NewFirstStepPlanner(),
 	})
 	if err != nil {
 		return err
