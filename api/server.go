@@ -59,8 +59,10 @@ func New(o Options) *Server {
 	m, lead := s.mux, o.Node.LeaderOnly
 	if o.Ingest != nil {
 		for _, p := range []string{"POST /v1/ingest/alertmanager", "POST /v1/ingest/alertmanager/{key}", "POST /v2/enqueue"} {
-			m.Handle(p, lead(o.Ingest))
+			m.Handle(p, o.Node.IngestAnywhere(o.Ingest))
 		}
+		// Followers' ingest payloads; node credentials only (no s.auth).
+		m.Handle("POST "+cluster.IngestForwardPath, o.Node.IngestForwardHandler())
 	}
 	m.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	m.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))

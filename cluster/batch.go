@@ -110,11 +110,7 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
-	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
-	defer cancel()
-	select {
-	case b.in <- p:
-	case <-ctx.Done():
+	if !enqueue(ctx, b.in, p) {
 		return nil, unavailable("commit queue full")
 	}
 	// Once queued the command may commit; wait for the outcome even if the
@@ -122,6 +118,25 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 	r := <-p.done
 	b.commit.Observe(time.Since(start).Seconds())
 	return r.Value, r.Err
+}
+
+// enqueue puts p on in, waiting at most submitTimeout (or until ctx ends)
+// while in is full. The timer is made only then: a context with a
+// deadline per command was a timer and two allocations on every submit.
+func enqueue[T any](ctx context.Context, in chan<- T, p T) bool {
+	select {
+	case in <- p:
+		return true
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	select {
+	case in <- p:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (b *batcher) loop() {

@@ -366,6 +366,9 @@ func (n *Node) continuityService(of func(*config.Config) (string, bool)) string 
 // PingHeartbeats implements router.HeartbeatPinger: one ping per heartbeat,
 // committed together through the group commit.
 func (n *Node) PingHeartbeats(ctx context.Context, ids []string) error {
+	if n.forwardsIngest(ctx) { // a follower's router (ingestfwd.go)
+		return n.forwarder.ingest.heartbeats(ctx, ids)
+	}
 	errs := make(chan error, len(ids))
 	for _, id := range ids {
 		go func() {

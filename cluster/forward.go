@@ -26,6 +26,7 @@ type forwarder struct {
 	plain  *http.Transport // client's transport
 	tunnel *http.Transport // to the leader's Raft port, with TLS (tunnel.go)
 	proxy  *httputil.ReverseProxy
+	ingest *ingestForwarder // ingest payloads to the leader (ingestfwd.go)
 }
 
 func newForwarder(n *Node) *forwarder {
@@ -40,6 +41,7 @@ func newForwarder(n *Node) *forwarder {
 	if n.tls != nil {
 		toLeader = f.tunnel
 	}
+	f.ingest = newIngestForwarder(n, toLeader)
 	f.proxy = &httputil.ReverseProxy{
 		Transport: toLeader,
 		// Without a pool the proxy allocates a 32 KiB copy buffer per
@@ -95,6 +97,24 @@ func (n *Node) LeaderOnly(h http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		n.forwarder.proxy.ServeHTTP(w, r.WithContext(contextWith(ctx, target)))
+	})
+}
+
+// IngestAnywhere wraps an ingest handler (router.Handler): the leader
+// serves it; so does a follower that has caught up with the cluster (its
+// config and keys are current) while the leader takes forwarded ingest
+// payloads — the handler decides 4xx answers here and its submits go to
+// the leader over the ingest channel (ingestfwd.go). Otherwise, and for a
+// request that was itself forwarded, it behaves as LeaderOnly: the whole
+// request is proxied, or answered 503.
+func (n *Node) IngestAnywhere(h http.Handler) http.Handler {
+	proxied := n.LeaderOnly(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !n.IsLeader() && r.Header.Get(forwardedHeader) == "" && n.CaughtUp() && n.forwarder.ingest.leaderSpeaks() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		proxied.ServeHTTP(w, r)
 	})
 }
 

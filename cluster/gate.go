@@ -131,7 +131,20 @@ func (n *Node) GateVersions() map[string]uint8 {
 // self is this node's membership record.
 func (n *Node) self() NodeMeta {
 	return NodeMeta{ID: n.opts.NodeID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.opts.HTTPAddr,
-		Version: n.opts.Version, Commands: CommandVersions()}
+		Version: n.opts.Version, Commands: AnnouncedVersions()}
+}
+
+// AnnouncedVersions is what this binary announces in its member record:
+// the newest version of each command type (CommandVersions) and of each
+// node-to-node protocol the others check before they use it (so far the
+// ingest forwarding channel, ingestfwd.go). Protocol names are never
+// command type names (TestProtocolNamesAreNotCommandTypes); the version
+// gate looks up command types only, so a protocol name is ignored there,
+// also by older binaries.
+func AnnouncedVersions() map[string]uint8 {
+	out := CommandVersions()
+	out[ingestForwardProtocol] = ingestForwardVersion
+	return out
 }
 
 // announceLoop tells each new leader this member's record, versions

@@ -279,7 +279,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		m := MemberStatus{ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: rec.HTTPAddr,
 			Suffrage: strings.ToLower(s.Suffrage.String()), Version: rec.Version, Commands: rec.Commands}
 		if m.ID == n.opts.NodeID { // this node's own, even before its record is committed
-			m.Version, m.Commands = n.opts.Version, CommandVersions()
+			m.Version, m.Commands = n.opts.Version, AnnouncedVersions()
 		}
 		st.Nodes = append(st.Nodes, m)
 	}

@@ -88,7 +88,7 @@ type Node struct {
 	tunnelMu  sync.Mutex
 	tunnelSrv *http.Server
 	batcher   *batcher
-	forwarder *forwarder
+	forwarder *forwarder // proxy and ingest channel to the leader (forward.go, ingestfwd.go)
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -148,6 +148,7 @@ func Open(opts Options) (*Node, error) {
 	// launch joinLoop, which posts the join request with it right away.
 	n.forwarder = newForwarder(n)
 	if err := n.startRaft(); err != nil {
+		n.forwarder.ingest.close()
 		n.closeStores()
 		return nil, err
 	}
@@ -445,7 +446,11 @@ func (n *Node) Submit(ctx context.Context, t CommandType, body any) (any, error)
 
 // SubmitAlertGroup implements router.Submitter. The leader stamps its
 // paging plan (business hours) into the command.
+// On a follower it goes to the leader, which stamps it (ingestfwd.go).
 func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (incident.IngestResult, error) {
+	if n.forwardsIngest(ctx) {
+		return n.forwarder.ingest.alertGroup(ctx, g)
+	}
 	g.Deferrals = n.pagingPlanFor(g.Service)
 	if g.Status == "firing" {
 		g.FirstStep = n.firstStepFor(TypeAlertGroup, g.Service, g.GroupKey, g.Policy)
@@ -457,7 +462,11 @@ func (n *Node) SubmitAlertGroup(ctx context.Context, g *incident.AlertGroup) (in
 }
 
 // SubmitEvent implements router.Submitter, stamping the paging plan.
+// On a follower it goes to the leader, which stamps it (ingestfwd.go).
 func (n *Node) SubmitEvent(ctx context.Context, e *incident.Event) (incident.IngestResult, error) {
+	if n.forwardsIngest(ctx) {
+		return n.forwarder.ingest.event(ctx, e)
+	}
 	if e.Action == incident.ActionTrigger {
 		e.Deferrals = n.pagingPlanFor(e.Service)
 		e.FirstStep = n.firstStepFor(TypeEvent, e.Service, e.DedupKey, e.Policy)
@@ -530,6 +539,7 @@ func CaptureConfig(sources []config.Source, lookup func(string) (string, bool)) 
 func (n *Node) Close() error {
 	var err error
 	n.closed.Do(func() {
+		n.forwarder.ingest.close()
 		n.batcher.close()
 		n.stop()
 		n.done.Wait()

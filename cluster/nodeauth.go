@@ -161,37 +161,67 @@ func signatureAlgorithm(c *x509.Certificate) (x509.SignatureAlgorithm, error) {
 // returns the member's node id. It reads the body (at most 1 MiB) and puts
 // it back, so the handler, or the forwarder to the leader, still has it.
 func (n *Node) VerifyNodeRequest(r *http.Request) (string, error) {
-	node, ts, scheme, sig, err := parseNodeAuth(r.Header.Get(NodeAuthHeader))
+	node, body, err := n.verifyNodeRequestBody(r, maxNodeBody)
 	if err != nil {
 		return "", err
 	}
-	if skew := n.opts.Clock().Sub(time.Unix(ts, 0)); skew > nodeAuthWindow || skew < -nodeAuthWindow {
-		return "", fmt.Errorf("node %q: signed at %s, more than %v from this node's clock (check NTP)", node, time.Unix(ts, 0).UTC().Format(time.RFC3339), nodeAuthWindow)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxNodeBody+1))
-	if err != nil {
-		return "", fmt.Errorf("read body: %w", err)
-	}
-	if len(body) > maxNodeBody {
-		return "", fmt.Errorf("body over %d bytes", maxNodeBody)
-	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	return node, nil
+}
+
+// verifyNodeRequestBody checks the node credentials of r and returns the
+// member's node id and the body (at most limit bytes) they cover.
+func (n *Node) verifyNodeRequestBody(r *http.Request, limit int64) (string, []byte, error) {
+	node, ts, scheme, sig, err := parseNodeAuth(r.Header.Get(NodeAuthHeader))
+	if err != nil {
+		return "", nil, err
+	}
+	if skew := n.opts.Clock().Sub(time.Unix(ts, 0)); skew > nodeAuthWindow || skew < -nodeAuthWindow {
+		return "", nil, fmt.Errorf("node %q: signed at %s, more than %v from this node's clock (check NTP)", node, time.Unix(ts, 0).UTC().Format(time.RFC3339), nodeAuthWindow)
+	}
+	body, err := readBodyUpTo(r, limit)
+	if err != nil {
+		return "", nil, err
+	}
 	msg := nodeAuthMessage(r.Method, r.URL.RequestURI(), node, ts, body)
 	switch scheme {
 	case "cert":
-		return node, n.verifyCertSignature(r.Header.Get(NodeCertHeader), msg, sig)
+		return node, body, n.verifyCertSignature(r.Header.Get(NodeCertHeader), msg, sig)
 	case "hmac":
 		for _, k := range n.hmacKeys() {
 			if hmac.Equal(hmacOf(k, msg), sig) {
-				return node, nil
+				return node, body, nil
 			}
 		}
 		if len(n.opts.ClusterSecrets) == 0 {
-			return "", fmt.Errorf("node %q: cluster secret not accepted (this node has no cluster secret configured)", node)
+			return "", nil, fmt.Errorf("node %q: cluster secret not accepted (this node has no cluster secret configured)", node)
 		}
-		return "", fmt.Errorf("node %q: cluster secret not accepted (signature does not match any configured secret)", node)
+		return "", nil, fmt.Errorf("node %q: cluster secret not accepted (signature does not match any configured secret)", node)
 	}
-	return "", fmt.Errorf("node %q: unknown scheme %q (want cert or hmac)", node, scheme)
+	return "", nil, fmt.Errorf("node %q: unknown scheme %q (want cert or hmac)", node, scheme)
+}
+
+// readBodyUpTo reads r's body, refusing one over limit bytes; a body of
+// announced length is read into one buffer of that size.
+func readBodyUpTo(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("body over %d bytes", limit)
+	}
+	var body []byte
+	var err error
+	if r.ContentLength > 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("body over %d bytes", limit)
+	}
+	return body, nil
 }
 
 func (n *Node) verifyCertSignature(chainHeader string, msg, sig []byte) error {

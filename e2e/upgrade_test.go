@@ -121,7 +121,7 @@ func TestRollingUpgradeUnderLoad(t *testing.T) {
 		t.Fatalf("GET /v1/cluster: %d", code)
 	}
 	for _, m := range st.Nodes {
-		if !maps.Equal(m.Commands, cluster.CommandVersions()) || m.Version == "" {
+		if !maps.Equal(m.Commands, cluster.AnnouncedVersions()) || m.Version == "" {
 			t.Fatalf("member %s after the upgrade: version %q commands %v", m.ID, m.Version, m.Commands)
 		}
 	}
@@ -177,7 +177,7 @@ func awaitAnnounced(t *testing.T, c *testcluster.Cluster, leader *testcluster.No
 		}
 		for _, id := range ids {
 			for _, m := range st.Nodes {
-				if m.ID == id && !maps.Equal(m.Commands, cluster.CommandVersions()) {
+				if m.ID == id && !maps.Equal(m.Commands, cluster.AnnouncedVersions()) {
 					return false, fmt.Sprintf("%s has not announced its versions: %v", id, m.Commands)
 				}
 			}

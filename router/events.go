@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/strictjson"
 )
 
 // Limits of the PagerDuty Events API v2 that we enforce.
@@ -74,6 +75,9 @@ func DecodeEvent(body []byte) (*EventRequest, error) {
 // decodeStrict decodes exactly one JSON value, rejecting unknown fields and
 // anything after the value.
 func decodeStrict(data []byte, v any) error {
+	if strictjson.Decode(data, v) {
+		return nil // the same, through a pooled decoder; errors come from below
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
