@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -161,7 +160,7 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 		// since the request was let in (IngestAnywhere): a retry is proxied.
 		return incident.IngestResult{}, unavailable("the leader changed while forwarding; retry")
 	}
-	body, err := json.Marshal(payload)
+	body, err := marshalBody(payload)
 	if err != nil {
 		return incident.IngestResult{}, fmt.Errorf("encode forwarded %s: %w", kind, err)
 	}

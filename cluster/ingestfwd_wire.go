@@ -140,8 +140,13 @@ func decodeForwardItem(kind string, body []byte) (fwdItem, error) {
 	var err error
 	switch kind {
 	case fwdEvent:
-		it.event = new(incident.Event)
-		err = decodeStrict(body, it.event)
+		// The forwarder writes events as the leader's log does
+		// (marshalBody), so the fast reader takes them; else strictly.
+		var ok bool
+		if it.event, ok = incident.ParseEventJSON(body); !ok {
+			it.event = new(incident.Event)
+			err = decodeStrict(body, it.event)
+		}
 	case fwdAlertGroup:
 		it.group = new(incident.AlertGroup)
 		err = decodeStrict(body, it.group)

@@ -53,7 +53,7 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 	}
 	max, per := cfg.Channels.FloodControl.Limits()
 	t.mu.Lock()
-	admitted, until := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldNotification{inc: inc, n: *n})
+	admitted, until := t.flood.admit(floodKey{n.User, n.Channel}, now, max, per, heldRef{inc.ID, n.ID, n.Attempts})
 	if !admitted && n.HeldAt == nil {
 		// Held: it goes out in the summary at the window's end. The hold is
 		// recorded in the timeline in a batched commit (commitHolds).
@@ -184,31 +184,32 @@ func itemFor(h heldNotification) incident.DeliveryItem {
 	return incident.DeliveryItem{Incident: h.inc.ID, Notification: h.n.ID, Attempt: h.n.Attempts + 1}
 }
 
-// stillQueued drops held notifications that an acknowledgement or resolve
-// cancelled while they waited, and releases them from inflight.
-func (t *term) stillQueued(held []heldNotification) []heldNotification {
+// stillQueued reads the held notifications again, drops those that an
+// acknowledgement or resolve cancelled while they waited, and releases
+// them from inflight.
+func (t *term) stillQueued(held []heldRef) []heldNotification {
 	var live []heldNotification
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
 		for _, h := range held {
-			inc, ok := st.EscalationView(h.inc.ID)
+			inc, ok := st.EscalationView(h.incident)
 			if !ok {
 				continue
 			}
 			for _, n := range inc.Notifications {
-				if n.ID == h.n.ID && n.Status == incident.NotifyQueued && n.Attempts == h.n.Attempts {
+				if n.ID == h.notification && n.Status == incident.NotifyQueued && n.Attempts == h.attempts {
 					live = append(live, heldNotification{inc: inc, n: n})
 				}
 			}
 		}
 	})
 	t.mu.Lock()
-	keep := map[string]bool{}
+	keep := make(map[string]bool, len(live))
 	for _, h := range live {
 		keep[h.n.ID] = true
 	}
 	for _, h := range held {
-		if !keep[h.n.ID] {
-			delete(t.inflight, h.n.ID)
+		if !keep[h.notification] {
+			delete(t.inflight, h.notification)
 		}
 	}
 	t.mu.Unlock()

@@ -35,9 +35,20 @@ type floodSend struct {
 
 type floodWindow struct {
 	sent []floodSend // oldest first
-	held []heldNotification
+	held []heldRef
 }
 
+// heldRef names a held notification: its incident, its id and the attempts
+// it had when held. A storm holds thousands per window until the summary,
+// which reads each again (stillQueued); keeping only the names, not a copy
+// of the incident and notification, keeps them out of the leader's heap.
+type heldRef struct {
+	incident     uint64
+	notification string
+	attempts     int
+}
+
+// heldNotification is a held notification as read again for its summary.
 type heldNotification struct {
 	inc *incident.Incident
 	n   incident.Notification
@@ -46,7 +57,7 @@ type heldNotification struct {
 // floodBatch is what one person gets when their window reopens.
 type floodBatch struct {
 	key  floodKey
-	held []heldNotification
+	held []heldRef
 }
 
 func newFlood() *flood { return &flood{windows: map[floodKey]*floodWindow{}} }
@@ -103,7 +114,7 @@ func (w *floodWindow) roomAt(now time.Time, max int, per time.Duration) time.Tim
 // admit reports whether h may go out now; if not, it is held until about
 // the returned time (zero: unknown yet). A person with held pages gets no
 // individual message before their summary, so pages arrive in order.
-func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldNotification) (bool, time.Time) {
+func (f *flood) admit(k floodKey, now time.Time, max int, per time.Duration, h heldRef) (bool, time.Time) {
 	f.max, f.per = max, per
 	w := f.windows[k]
 	if w == nil {

@@ -87,13 +87,13 @@ func TestFloodWindowKeepsSendsInFlight(t *testing.T) {
 	k := floodKey{"alice", "sms"}
 	per := time.Minute
 	for i := 0; i < 3; i++ {
-		if ok, _ := f.admit(k, t0, 3, per, heldNotification{}); !ok {
+		if ok, _ := f.admit(k, t0, 3, per, heldRef{}); !ok {
 			t.Fatalf("send %d refused in an empty window", i)
 		}
 	}
 	// Two minutes on, the three are still waiting to be sent.
 	later := t0.Add(2 * time.Minute)
-	ok, until := f.admit(k, later, 3, per, heldNotification{})
+	ok, until := f.admit(k, later, 3, per, heldRef{})
 	if ok || !until.IsZero() {
 		t.Fatalf("4th send admitted %v (room at %v) while 3 are in flight", ok, until)
 	}
@@ -108,9 +108,9 @@ func TestFloodWindowKeepsSendsInFlight(t *testing.T) {
 	}
 	// A send that never started gives its place back.
 	f2 := newFlood()
-	f2.admit(k, t0, 1, per, heldNotification{})
+	f2.admit(k, t0, 1, per, heldRef{})
 	f2.cancel(k, t0)
-	if ok, _ := f2.admit(k, t0, 1, per, heldNotification{}); !ok {
+	if ok, _ := f2.admit(k, t0, 1, per, heldRef{}); !ok {
 		t.Fatal("a cancelled send still holds its place")
 	}
 }
@@ -123,10 +123,10 @@ func TestSummaryOfAnEmptiedWindowCounts(t *testing.T) {
 	k := floodKey{"alice", "email"}
 	per := time.Minute
 	for i := 0; i < 3; i++ {
-		f.admit(k, t0, 3, per, heldNotification{})
+		f.admit(k, t0, 3, per, heldRef{})
 		f.delivered(k, t0, t0)
 	}
-	if ok, _ := f.admit(k, t0, 3, per, heldNotification{}); ok {
+	if ok, _ := f.admit(k, t0, 3, per, heldRef{}); ok {
 		t.Fatal("4th page admitted")
 	}
 	later := t0.Add(2 * per) // all three left the window
@@ -136,7 +136,7 @@ func TestSummaryOfAnEmptiedWindowCounts(t *testing.T) {
 	f.record(k, later) // the summary (flushFlood)
 	admitted := 0
 	for i := 0; i < 3; i++ {
-		if ok, _ := f.admit(k, later, 3, per, heldNotification{}); ok {
+		if ok, _ := f.admit(k, later, 3, per, heldRef{}); ok {
 			admitted++
 		}
 	}

@@ -6,6 +6,22 @@ package incident
 // every step and page (copying it showed in storm profiles).
 // The resolution summary does read the timeline: the engine builds it from
 // Get (escalation/resolution.go).
+//
+// What the state never writes into is shared, not copied:
+//   - the alerts' label and annotation maps: a change replaces an alert
+//     whole (mergeAlerts) and the engine only reads them. Copying them made
+//     the leader allocate, on every change, maps of exactly the sizes the
+//     state keeps, which left the leader's heap fragmented after a burst
+//     (docs/PERFORMANCE.md, "Leader memory");
+//   - the times behind pointers (created_at aside, every *time.Time of an
+//     incident, its escalation and its notifications): apply always points
+//     such a field at a new time (inc.ResolvedAt = &t) and never writes
+//     through one (TestEscalationViewUnchangedByLaterApplies). A deep copy
+//     of them was about half of the view's allocations, and the engine
+//     takes a view of every incident each time it changes (issue 18).
+//
+// The structs and slices the state does change in place (the incident, its
+// escalation, alerts and notifications, updates and roles) are copied.
 func (s *State) EscalationView(id uint64) (*Incident, bool) {
 	inc := s.byID(id)
 	if inc == nil {
@@ -13,15 +29,13 @@ func (s *State) EscalationView(id uint64) (*Incident, bool) {
 	}
 	c := *inc
 	c.Timeline = nil
-	alerts := c.Alerts
-	c.Alerts = nil
-	out := c.Clone()
-	// The alerts' label and annotation maps are shared, not copied: the
-	// state never writes into an alert's maps (a change replaces the alert
-	// whole, mergeAlerts) and the engine only reads them. Copying them
-	// made the leader allocate, on every change, maps of exactly the sizes
-	// the state keeps, which left the leader's heap fragmented after a
-	// burst (docs/PERFORMANCE.md, "Leader memory").
-	out.Alerts = append([]Alert(nil), alerts...)
-	return out, true
+	c.Alerts = append([]Alert(nil), inc.Alerts...)
+	if inc.Escalation != nil {
+		e := *inc.Escalation
+		c.Escalation = &e
+	}
+	c.Notifications = append([]Notification(nil), inc.Notifications...)
+	cloneUpdates(&c)
+	cloneRoles(&c, inc)
+	return &c, true
 }

@@ -1,6 +1,9 @@
 package incident
 
-import "testing"
+import (
+	"math/rand"
+	"testing"
+)
 
 // EscalationView shares the alerts' label and annotation maps with the state
 // (view.go): that is only safe while a change to the state replaces an
@@ -37,5 +40,48 @@ func TestEscalationViewUnchangedByLaterApplies(t *testing.T) {
 	}
 	if len(view.Alerts[0].Labels) != len(labels) || view.Alerts[0].Annotations["summary"] != annotations["summary"] {
 		t.Errorf("view's maps changed under it: labels %v, annotations %v", view.Alerts[0].Labels, view.Alerts[0].Annotations)
+	}
+}
+
+// TestEscalationViewsStayAsTaken: an escalation view shares the times
+// behind pointers and the alerts' maps with the state (view.go), which is
+// only safe while apply never writes into them. Views taken along random
+// command sequences (escalation, deliveries, acks, resolves, purges) must
+// read at the end exactly as when they were taken.
+func TestEscalationViewsStayAsTaken(t *testing.T) {
+	type taken struct {
+		view *Incident
+		json string
+	}
+	views := 0
+	for seed := int64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		s := NewState()
+		var all []taken
+		for i := 0; i < 300; i++ {
+			c := randomCommand(rng, at(i), s.Len())
+			if rng.Intn(2) == 0 {
+				c = randomEscalationCommand(rng, at(i), s)
+			}
+			if rng.Intn(10) == 0 {
+				c = randomPurge(rng, at(i), s)
+			}
+			apply(t, s, c)
+			if s.Len() == 0 {
+				continue
+			}
+			if v, ok := s.EscalationView(uint64(rng.Intn(s.Len()) + 1)); ok {
+				all = append(all, taken{v, mustJSON(t, v)})
+			}
+		}
+		for _, tk := range all {
+			if got := mustJSON(t, tk.view); got != tk.json {
+				t.Fatalf("seed %d: the view of INC-%d changed after it was taken:\nthen %s\nnow  %s", seed, tk.view.ID, tk.json, got)
+			}
+		}
+		views += len(all)
+	}
+	if views < 1000 {
+		t.Fatalf("only %d views taken: the test proves little", views)
 	}
 }

@@ -1,0 +1,266 @@
+package incident
+
+import (
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends e as json.Marshal(e) encodes it, byte for byte
+// (TestEventJSONMatchesMarshal, FuzzEventJSONMatchesMarshal). The leader
+// encodes every ingested event once; by reflection (with the alert's
+// MarshalJSON marshalling again and its output compacted) that was about
+// half of the command encoding in storm profiles (docs/PERFORMANCE.md,
+// "Storm"). ok is false when a time cannot be written as RFC 3339 (a year
+// outside 0–9999): the caller then takes json.Marshal, which refuses it
+// with its own error.
+func (e *Event) AppendJSON(dst []byte) (out []byte, ok bool) {
+	dst = append(dst, `{"integration":`...)
+	dst = appendJSONString(dst, e.Integration)
+	dst = append(dst, `,"service":`...)
+	dst = appendJSONString(dst, e.Service)
+	dst = append(dst, `,"action":`...)
+	dst = appendJSONString(dst, e.Action)
+	dst = append(dst, `,"dedup_key":`...)
+	dst = appendJSONString(dst, e.DedupKey)
+	dst = append(dst, `,"auto_resolve":`...)
+	dst = strconv.AppendBool(dst, e.AutoResolve)
+	if e.Policy != "" {
+		dst = append(dst, `,"policy":`...)
+		dst = appendJSONString(dst, e.Policy)
+	}
+	dst = append(dst, `,"alert":`...)
+	if dst, ok = e.Alert.appendJSON(dst); !ok {
+		return dst, false
+	}
+	if e.RulesVersion != 0 {
+		dst = append(dst, `,"rules_version":`...)
+		dst = strconv.AppendInt(dst, int64(e.RulesVersion), 10)
+	}
+	if len(e.Deferrals) > 0 {
+		dst = append(dst, `,"deferrals":`...)
+		if dst, ok = appendDeferrals(dst, e.Deferrals); !ok {
+			return dst, false
+		}
+	}
+	if len(e.Postmortem) > 0 {
+		dst = append(dst, `,"postmortem":`...)
+		dst = appendJSONStrings(dst, e.Postmortem)
+	}
+	if e.FirstStep != nil {
+		dst = append(dst, `,"first_step":`...)
+		dst = e.FirstStep.appendJSON(dst)
+	}
+	return append(dst, '}'), true
+}
+
+// appendJSON appends a as its MarshalJSON writes it (the embedded fields in
+// order, then starts_at and ends_at, absent times as null).
+func (a *Alert) appendJSON(dst []byte) ([]byte, bool) {
+	dst = append(dst, `{"fingerprint":`...)
+	dst = appendJSONString(dst, a.Fingerprint)
+	dst = append(dst, `,"status":`...)
+	dst = appendJSONString(dst, a.Status)
+	dst = append(dst, `,"labels":`...)
+	dst = appendJSONStringMap(dst, a.Labels)
+	dst = append(dst, `,"annotations":`...)
+	dst = appendJSONStringMap(dst, a.Annotations)
+	dst = append(dst, `,"severity":`...)
+	dst = appendJSONString(dst, a.Severity)
+	if a.GeneratorURL != "" {
+		dst = append(dst, `,"generator_url":`...)
+		dst = appendJSONString(dst, a.GeneratorURL)
+	}
+	if a.SilenceURL != "" {
+		dst = append(dst, `,"silence_url":`...)
+		dst = appendJSONString(dst, a.SilenceURL)
+	}
+	var ok bool
+	dst = append(dst, `,"starts_at":`...)
+	if dst, ok = appendJSONTimeOrNull(dst, a.StartsAt); !ok {
+		return dst, false
+	}
+	dst = append(dst, `,"ends_at":`...)
+	if dst, ok = appendJSONTimeOrNull(dst, a.EndsAt); !ok {
+		return dst, false
+	}
+	return append(dst, '}'), true
+}
+
+func appendDeferrals(dst []byte, ds []Deferral) ([]byte, bool) {
+	dst = append(dst, '[')
+	for i, d := range ds {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"severity":`...)
+		dst = appendJSONString(dst, d.Severity)
+		dst = append(dst, `,"window":`...)
+		dst = appendJSONString(dst, d.Window)
+		dst = append(dst, `,"until":`...)
+		var ok bool
+		if dst, ok = appendJSONTime(dst, d.Until); !ok {
+			return dst, false
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), true
+}
+
+func (f *FirstStep) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"policy":`...)
+	dst = appendJSONString(dst, f.Policy)
+	dst = append(dst, `,"config_version":`...)
+	dst = appendJSONString(dst, f.ConfigVersion)
+	if f.Exhausted {
+		dst = append(dst, `,"exhausted":true`...)
+	}
+	if f.NextAfter != 0 {
+		dst = append(dst, `,"next_after_ns":`...)
+		dst = strconv.AppendInt(dst, int64(f.NextAfter), 10)
+	}
+	if len(f.Pages) > 0 {
+		dst = append(dst, `,"pages":[`...)
+		for i := range f.Pages {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = f.Pages[i].appendJSON(dst)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, f.Message)
+	return append(dst, '}')
+}
+
+func (p *PlannedPage) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	if p.User != "" {
+		dst = append(dst, `"user":`...)
+		dst = appendJSONString(dst, p.User)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"channel":`...)
+	dst = appendJSONString(dst, p.Channel)
+	dst = append(dst, `,"to":`...)
+	dst = appendJSONString(dst, p.To)
+	if p.After != 0 {
+		dst = append(dst, `,"after_ns":`...)
+		dst = strconv.AppendInt(dst, int64(p.After), 10)
+	}
+	if p.Error != "" {
+		dst = append(dst, `,"error":`...)
+		dst = appendJSONString(dst, p.Error)
+	}
+	return append(dst, '}')
+}
+
+// appendJSONTime writes t as time.Time's MarshalJSON; false where that
+// fails (a year outside 0–9999).
+func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
+	dst = append(dst, '"')
+	dst, err := t.AppendText(dst)
+	if err != nil {
+		return dst, false
+	}
+	return append(dst, '"'), true
+}
+
+func appendJSONTimeOrNull(dst []byte, t time.Time) ([]byte, bool) {
+	if t.IsZero() {
+		return append(dst, "null"...), true
+	}
+	return appendJSONTime(dst, t)
+}
+
+// appendJSONStringMap writes m with its keys sorted, as encoding/json does
+// (null for a nil map).
+func appendJSONStringMap(dst []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(dst, "null"...)
+	}
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, m[k])
+	}
+	return append(dst, '}')
+}
+
+func appendJSONStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString is encoding/json's string encoding with HTML escaping
+// (what json.Marshal writes): quotes, backslashes, control characters, <,
+// > and & escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

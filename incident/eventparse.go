@@ -1,0 +1,330 @@
+package incident
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// ParseEventJSON reads an event body in exactly the form AppendJSON writes
+// (its keys in that order, no whitespace, strings without escapes, label
+// keys in ascending order) and reports false for anything else, which the
+// caller then decodes strictly. What it accepts it reads to the very event
+// the strict decoder (unknown fields refused) gives
+// (FuzzParseEventJSONAgreesWithStrict). Every node decodes every event
+// body of the log; by reflection that was most of apply's cost per event
+// in storm profiles (docs/PERFORMANCE.md, "Storm").
+func ParseEventJSON(data []byte) (*Event, bool) {
+	p := eventParser{b: data}
+	e := &Event{}
+	if !p.event(e) || p.i != len(p.b) {
+		return nil, false
+	}
+	return e, true
+}
+
+// eventParser reads the canonical form; every method reports false at the
+// first byte it does not expect.
+type eventParser struct {
+	b []byte
+	i int
+}
+
+func (p *eventParser) lit(s string) bool {
+	if len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+		return false
+	}
+	p.i += len(s)
+	return true
+}
+
+// key reads `,"name":` (or `"name":` first in an object) when it is next.
+func (p *eventParser) key(name string, first bool) bool {
+	j := p.i
+	if !first {
+		if j >= len(p.b) || p.b[j] != ',' {
+			return false
+		}
+		j++
+	}
+	if len(p.b)-j < len(name)+3 || p.b[j] != '"' || string(p.b[j+1:j+1+len(name)]) != name ||
+		p.b[j+1+len(name)] != '"' || p.b[j+2+len(name)] != ':' {
+		return false
+	}
+	p.i = j + len(name) + 3
+	return true
+}
+
+// str reads a string without escapes or control characters, valid UTF-8:
+// one that decodes to its bytes.
+func (p *eventParser) str(out *string) bool {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return false
+	}
+	start := p.i + 1
+	end := bytes.IndexByte(p.b[start:], '"')
+	if end < 0 {
+		return false
+	}
+	s := p.b[start : start+end]
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	if !utf8.Valid(s) {
+		return false
+	}
+	*out = string(s)
+	p.i = start + end + 1
+	return true
+}
+
+func (p *eventParser) boolean(out *bool) bool {
+	switch {
+	case p.lit("true"):
+		*out = true
+	case p.lit("false"):
+		*out = false
+	default:
+		return false
+	}
+	return true
+}
+
+// int reads a number in canonical form (no fraction or exponent, no
+// leading zeros) that fits an int64.
+func (p *eventParser) int(out *int64) bool {
+	j := p.i
+	if j < len(p.b) && p.b[j] == '-' {
+		j++
+	}
+	digits := j
+	for j < len(p.b) && p.b[j] >= '0' && p.b[j] <= '9' {
+		j++
+	}
+	if j == digits || (p.b[digits] == '0' && j-digits > 1) {
+		return false
+	}
+	if j < len(p.b) && (p.b[j] == '.' || p.b[j] == 'e' || p.b[j] == 'E') {
+		return false
+	}
+	n, err := strconv.ParseInt(string(p.b[p.i:j]), 10, 64)
+	if err != nil {
+		return false
+	}
+	*out, p.i = n, j
+	return true
+}
+
+// timestamp reads a quoted time (as time.Time's UnmarshalJSON does) or, when
+// nullable, null for the zero time.
+func (p *eventParser) timestamp(out *time.Time, nullable bool) bool {
+	if nullable && p.lit("null") {
+		return true
+	}
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return false
+	}
+	end := bytes.IndexByte(p.b[p.i+1:], '"')
+	if end < 0 {
+		return false
+	}
+	raw := p.b[p.i : p.i+end+2]
+	if bytes.IndexByte(raw[1:len(raw)-1], '\\') >= 0 || out.UnmarshalJSON(raw) != nil {
+		return false
+	}
+	p.i += len(raw)
+	return true
+}
+
+// stringMap reads null (nil) or an object of strings with keys in strictly
+// ascending order (no duplicate for the decoder to resolve).
+func (p *eventParser) stringMap(out *map[string]string) bool {
+	if p.lit("null") {
+		return true
+	}
+	if !p.lit("{") {
+		return false
+	}
+	m := map[string]string{}
+	*out = m
+	if p.lit("}") {
+		return true
+	}
+	prev := ""
+	for first := true; ; first = false {
+		if !first && !p.lit(",") {
+			return false
+		}
+		var k, v string
+		if !p.str(&k) || (!first && k <= prev) || !p.lit(":") || !p.str(&v) {
+			return false
+		}
+		m[k], prev = v, k
+		if p.lit("}") {
+			return true
+		}
+	}
+}
+
+func (p *eventParser) event(e *Event) bool {
+	if !p.lit("{") || !p.key("integration", true) || !p.str(&e.Integration) ||
+		!p.key("service", false) || !p.str(&e.Service) ||
+		!p.key("action", false) || !p.str(&e.Action) ||
+		!p.key("dedup_key", false) || !p.str(&e.DedupKey) ||
+		!p.key("auto_resolve", false) || !p.boolean(&e.AutoResolve) {
+		return false
+	}
+	if p.key("policy", false) && !p.str(&e.Policy) {
+		return false
+	}
+	if !p.key("alert", false) || !p.alert(&e.Alert) {
+		return false
+	}
+	if p.key("rules_version", false) {
+		var n int64
+		if !p.int(&n) {
+			return false
+		}
+		e.RulesVersion = int(n)
+	}
+	if p.key("deferrals", false) && !p.deferrals(&e.Deferrals) {
+		return false
+	}
+	if p.key("postmortem", false) && !p.strings(&e.Postmortem) {
+		return false
+	}
+	if p.key("first_step", false) {
+		e.FirstStep = &FirstStep{}
+		if !p.firstStep(e.FirstStep) {
+			return false
+		}
+	}
+	return p.lit("}")
+}
+
+func (p *eventParser) alert(a *Alert) bool {
+	if !p.lit("{") || !p.key("fingerprint", true) || !p.str(&a.Fingerprint) ||
+		!p.key("status", false) || !p.str(&a.Status) ||
+		!p.key("labels", false) || !p.stringMap(&a.Labels) ||
+		!p.key("annotations", false) || !p.stringMap(&a.Annotations) ||
+		!p.key("severity", false) || !p.str(&a.Severity) {
+		return false
+	}
+	if p.key("generator_url", false) && !p.str(&a.GeneratorURL) {
+		return false
+	}
+	if p.key("silence_url", false) && !p.str(&a.SilenceURL) {
+		return false
+	}
+	return p.key("starts_at", false) && p.timestamp(&a.StartsAt, true) &&
+		p.key("ends_at", false) && p.timestamp(&a.EndsAt, true) && p.lit("}")
+}
+
+// array reads [] (an empty, non-nil slice, as the decoder makes) or
+// elements read by elem, which is called once per element.
+func (p *eventParser) array(elem func() bool) bool {
+	if !p.lit("[") {
+		return false
+	}
+	if p.lit("]") {
+		return true
+	}
+	for first := true; ; first = false {
+		if !first && !p.lit(",") {
+			return false
+		}
+		if !elem() {
+			return false
+		}
+		if p.lit("]") {
+			return true
+		}
+	}
+}
+
+func (p *eventParser) strings(out *[]string) bool {
+	*out = []string{}
+	return p.array(func() bool {
+		var s string
+		if !p.str(&s) {
+			return false
+		}
+		*out = append(*out, s)
+		return true
+	})
+}
+
+func (p *eventParser) deferrals(out *[]Deferral) bool {
+	*out = []Deferral{}
+	return p.array(func() bool {
+		var d Deferral
+		if !p.lit("{") || !p.key("severity", true) || !p.str(&d.Severity) ||
+			!p.key("window", false) || !p.str(&d.Window) ||
+			!p.key("until", false) || !p.timestamp(&d.Until, false) || !p.lit("}") {
+			return false
+		}
+		*out = append(*out, d)
+		return true
+	})
+}
+
+func (p *eventParser) firstStep(f *FirstStep) bool {
+	if !p.lit("{") || !p.key("policy", true) || !p.str(&f.Policy) ||
+		!p.key("config_version", false) || !p.str(&f.ConfigVersion) {
+		return false
+	}
+	if p.key("exhausted", false) && !p.boolean(&f.Exhausted) {
+		return false
+	}
+	if p.key("next_after_ns", false) {
+		var n int64
+		if !p.int(&n) {
+			return false
+		}
+		f.NextAfter = time.Duration(n)
+	}
+	if p.key("pages", false) {
+		f.Pages = []PlannedPage{}
+		if !p.array(func() bool {
+			var pg PlannedPage
+			if !p.plannedPage(&pg) {
+				return false
+			}
+			f.Pages = append(f.Pages, pg)
+			return true
+		}) {
+			return false
+		}
+	}
+	return p.key("message", false) && p.str(&f.Message) && p.lit("}")
+}
+
+func (p *eventParser) plannedPage(pg *PlannedPage) bool {
+	if !p.lit("{") {
+		return false
+	}
+	first := true
+	if p.key("user", true) {
+		if !p.str(&pg.User) {
+			return false
+		}
+		first = false
+	}
+	if !p.key("channel", first) || !p.str(&pg.Channel) || !p.key("to", false) || !p.str(&pg.To) {
+		return false
+	}
+	if p.key("after_ns", false) {
+		var n int64
+		if !p.int(&n) {
+			return false
+		}
+		pg.After = time.Duration(n)
+	}
+	if p.key("error", false) && !p.str(&pg.Error) {
+		return false
+	}
+	return p.lit("}")
+}
