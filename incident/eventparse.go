@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// ParseEventJSON reads an event body in exactly the form AppendJSON writes
-// (its keys in that order, no whitespace, strings without escapes, label
-// keys in ascending order) and reports false for anything else, which the
-// caller then decodes strictly. What it accepts it reads to the very event
+// ParseEventJSON reads an event body in the form AppendJSON writes (its
+// keys in that order, no whitespace, canonical numbers, label keys in
+// ascending order, valid UTF-8) and reports false for anything else, which
+// the caller then decodes strictly. What it accepts it reads to the very event
 // the strict decoder (unknown fields refused) gives
 // (FuzzParseEventJSONAgreesWithStrict). Every node decodes every event
 // body of the log; by reflection that was most of apply's cost per event
@@ -56,29 +57,111 @@ func (p *eventParser) key(name string, first bool) bool {
 	return true
 }
 
-// str reads a string without escapes or control characters, valid UTF-8:
-// one that decodes to its bytes.
+// str reads a string: valid UTF-8 without control characters, escapes
+// read as encoding/json reads them (a lone surrogate is U+FFFD). Raw
+// invalid UTF-8, which the decoder would replace, is left to it.
 func (p *eventParser) str(out *string) bool {
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
 		return false
 	}
 	start := p.i + 1
-	end := bytes.IndexByte(p.b[start:], '"')
-	if end < 0 {
-		return false
-	}
-	s := p.b[start : start+end]
-	for _, c := range s {
-		if c < 0x20 || c == '\\' {
+	escaped := false
+	j := start
+	for ; j < len(p.b) && p.b[j] != '"'; j++ {
+		switch c := p.b[j]; {
+		case c < 0x20:
 			return false
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte, which may be a quote
 		}
 	}
-	if !utf8.Valid(s) {
+	if j >= len(p.b) || !utf8.Valid(p.b[start:j]) {
 		return false
 	}
-	*out = string(s)
-	p.i = start + end + 1
+	if !escaped {
+		*out = string(p.b[start:j])
+	} else if s, ok := unescape(p.b[start:j]); ok {
+		*out = s
+	} else {
+		return false
+	}
+	p.i = j + 1
 	return true
+}
+
+// unescape reads the escapes of a JSON string's contents as encoding/json
+// does.
+func unescape(s []byte) (string, bool) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		if s[i] != '\\' {
+			out = append(out, s[i])
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		switch c := s[i+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := u4(s[i:])
+			if r < 0 {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				// A pair is consumed whole; a lone half is U+FFFD.
+				if dec := utf16.DecodeRune(r, u4(s[i:])); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(out), true
+}
+
+// u4 reads the \\uXXXX escape at the start of s, or -1 (encoding/json's
+// getu4).
+func u4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
 
 func (p *eventParser) boolean(out *bool) bool {
