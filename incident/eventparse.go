@@ -80,7 +80,7 @@ func (p *eventParser) str(out *string) bool {
 		return false
 	}
 	if !escaped {
-		*out = string(p.b[start:j])
+		*out = intern(p.b[start:j])
 	} else if s, ok := unescape(p.b[start:j]); ok {
 		*out = s
 	} else {
@@ -88,6 +88,28 @@ func (p *eventParser) str(out *string) bool {
 	}
 	p.i = j + 1
 	return true
+}
+
+// common are strings most events carry: the labels and annotation keys the
+// router gives every event, actions, statuses, channels and PagerDuty's
+// severities. An event read on every node shares these instead of
+// allocating each again (and the state keeps the labels maps for good).
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{"source", "component", "group", "class", "severity", "summary",
+		"custom_details", "client", "client_url", ActionTrigger, ActionAcknowledge, ActionResolve,
+		"firing", "resolved", ChannelEmail, ChannelSMS, ChannelWebhook, "critical", "error", "warning", "info"} {
+		m[s] = s
+	}
+	return m
+}()
+
+// intern is string(b), shared when it is one of the common strings.
+func intern(b []byte) string {
+	if s, ok := common[string(b)]; ok {
+		return s
+	}
+	return string(b)
 }
 
 // unescape reads the escapes of a JSON string's contents as encoding/json
