@@ -301,6 +301,16 @@ func TriggerPaging(ctx context.Context, c *Cluster, n *Node, k int, dedup string
 	return &page.Incidents[0], t0, nil
 }
 
+// acknowledgePaging acknowledges incident id through the API (200 after
+// its commit).
+func acknowledgePaging(ctx context.Context, c *Cluster, leader *Node, id uint64) error {
+	url := leader.URL() + "/v1/incidents/" + strconv.FormatUint(id, 10) + "/ack"
+	if _, _, err := Post(ctx, url, []byte(`{"by":"bench"}`), map[string]string{"Authorization": "Bearer " + c.Token()}, http.StatusOK); err != nil {
+		return fmt.Errorf("acknowledge incident %d: %w", id, err)
+	}
+	return nil
+}
+
 // postPaging sends the Events v2 trigger of TriggerPaging.
 func postPaging(ctx context.Context, n *Node, k int, dedup string) error {
 	body := []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":%q,"payload":{"summary":%q,"source":"p%d","severity":"critical"}}`,
@@ -351,8 +361,9 @@ func prepareOverdue(ctx context.Context, c *Cluster, leader *Node, mail *MailWat
 // Subject, and reads the incident from the API afterwards (a poll of the
 // API during the sample would add its own HTTP work on these two cores to
 // what is measured). Before the next trigger it waits for the page's
-// outcome to be committed, so each sample starts on a quiet cluster (low
-// load: one page in flight).
+// outcome to be committed and acknowledges the incident, so each sample
+// starts on a quiet cluster (low load: one page in flight, no step 1 of an
+// earlier incident falling due during it).
 func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Summary, error) {
 	rec := NewRecorder()
 	rec.Begin(time.Now())
@@ -375,7 +386,13 @@ func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Sum
 			return rec.Summary(), fmt.Errorf("no page for %s (is the escalation engine wired into serve?): %v", dedup, err)
 		}
 		rec.OK(m.Received.Sub(t0), 1)
-		if err := awaitPageRecorded(ctx, c, leader, dedup, m.Incident); err != nil {
+		id, err := awaitPageRecorded(ctx, c, leader, dedup, m.Incident)
+		if err != nil {
+			return rec.Summary(), err
+		}
+		// Acknowledged, the incident does not escalate to step 1 (due
+		// after ConfigOptions.EscalateAfter) while later samples run.
+		if err := acknowledgePaging(ctx, c, leader, id); err != nil {
 			return rec.Summary(), err
 		}
 	}
@@ -384,10 +401,12 @@ func AlertToPage(ctx context.Context, c *Cluster, mail *MailWatcher, n int) (Sum
 }
 
 // awaitPageRecorded checks that the page seen is the one of the incident
-// the trigger with dedup opened and waits until its outcome is committed.
-func awaitPageRecorded(ctx context.Context, c *Cluster, leader *Node, dedup, key string) error {
+// the trigger with dedup opened, waits until its outcome is committed and
+// returns the incident's id.
+func awaitPageRecorded(ctx context.Context, c *Cluster, leader *Node, dedup, key string) (uint64, error) {
 	var page struct{ Incidents []Incident }
-	return WaitFor(ctx, 10*time.Second, func() (bool, string) {
+	var id uint64
+	err := WaitFor(ctx, 10*time.Second, func() (bool, string) {
 		if _, err := GetJSON(ctx, leader.URL()+"/v1/incidents?status=all&dedup_key="+dedup, c.Token(), &page); err != nil {
 			return false, err.Error()
 		}
@@ -398,13 +417,20 @@ func awaitPageRecorded(ctx context.Context, c *Cluster, leader *Node, dedup, key
 		if inc.Key != key {
 			return false, fmt.Sprintf("dedup_key %s opened %s, but the page names %s", dedup, inc.Key, key)
 		}
-		for _, n := range inc.Notifications {
+		// The list leaves the notifications out.
+		var full Incident
+		if _, err := GetJSON(ctx, leader.URL()+"/v1/incidents/"+strconv.FormatUint(inc.ID, 10), c.Token(), &full); err != nil {
+			return false, err.Error()
+		}
+		for _, n := range full.Notifications {
 			if n.Step == 0 && n.Status == "sent" {
+				id = inc.ID
 				return true, ""
 			}
 		}
 		return false, fmt.Sprintf("%s: step-0 page not recorded as sent", inc.Key)
 	})
+	return id, err
 }
 
 // ScaleResult is the 100k-incident measurement.
