@@ -24,9 +24,15 @@ import (
 // goes on over a fresh connection: reuse can delay a page by one failed
 // round trip, never duplicate or lose one.
 
-// maxSendsPerSession bounds the messages sent over one connection, under
-// the limits relays commonly put on a session.
-const maxSendsPerSession = 50
+// maxSendsPerSession and maxSessionAge bound the use of one connection,
+// as MTAs bound theirs (Exim accepts 1,000 messages per connection by
+// default; Postfix's client reuses one for at most 300 s). A relay with a
+// lower limit refuses the next MAIL FROM, and the send takes a fresh
+// connection.
+const (
+	maxSendsPerSession = 1000
+	maxSessionAge      = 5 * time.Minute
+)
 
 // maxIdleSessions bounds the connections kept open between sends: pages
 // sent at once beyond it open their own connection and close it after.
@@ -43,10 +49,11 @@ const quitTimeout = 5 * time.Second
 // smtpSession is an SMTP connection that has greeted the relay, inside TLS when
 // the relay offers it, logged in when configured.
 type smtpSession struct {
-	c     *smtp.Client
-	nc    net.Conn
-	mode  connMode
-	sends int
+	c      *smtp.Client
+	nc     net.Conn
+	mode   connMode
+	opened time.Time
+	sends  int
 	// unbind stops closing nc when the current send's ctx ends; false when
 	// that already happened (nc is closed).
 	unbind func() bool
@@ -107,7 +114,7 @@ func (s *Sender) finish(ss *smtpSession, ok bool) {
 		return
 	}
 	ss.sends++
-	if s.opts.KeepIdle <= 0 || ss.sends >= maxSendsPerSession || !ss.unbind() {
+	if s.opts.KeepIdle <= 0 || ss.sends >= maxSendsPerSession || time.Since(ss.opened) >= maxSessionAge || !ss.unbind() {
 		// Not kept, or ctx ended the moment the message was accepted
 		// (the connection is being closed).
 		ss.quit()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -118,7 +119,7 @@ func (s *Sender) open(ctx context.Context, mode connMode) (*smtpSession, error) 
 	if err != nil {
 		return nil, classify(ctx, "connect", err)
 	}
-	ss := &smtpSession{nc: nc, mode: mode}
+	ss := &smtpSession{nc: nc, mode: mode, opened: time.Now()}
 	ss.bind(ctx)
 	switch mode {
 	case modeSTARTTLS:
