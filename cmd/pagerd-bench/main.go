@@ -64,7 +64,7 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof", "", "save CPU profiles of the leader under the c=128 ingest load (and, for the storm, CPU and allocation profiles of every node; for the scale run, heap profiles of every node after the snapshot and once settled, and the allocations made while quiet) into this directory")
 	flag.StringVar(&o.bin, "pagerd", "", "pagerd binary to run (default: build ./cmd/pagerd)")
 	flag.IntVar(&o.failoverRounds, "failover-rounds", 0, "leader kills (default 5, -short 1)")
-	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 50, -short 10)")
+	flag.IntVar(&o.a2pCount, "pages", 0, "alert-to-page samples (default 200, -short 10)")
 	flag.IntVar(&o.scaleIncidents, "scale-incidents", 0, "open incidents of the scale run (default 100000, -short 10000)")
 	flag.IntVar(&o.scaleSchedules, "scale-schedules", 1000, "schedules of the scale run")
 	flag.DurationVar(&o.scaleSettle, "scale-settle", 0, "scale: quiet time after the snapshot before memory is read again as \"settled\" (default 45s, -short 15s)")
@@ -95,7 +95,7 @@ func main() {
 	def(&o.warmup, time.Second, 300*time.Millisecond)
 	def(&o.halfDuration, 10*time.Second, 3*time.Second)
 	defInt(&o.failoverRounds, 5, 1)
-	defInt(&o.a2pCount, 50, 10)
+	defInt(&o.a2pCount, 200, 10)
 	defInt(&o.scaleIncidents, 100000, 10000)
 	defInt(&o.stormRounds, 2, 1)
 	def(&o.scaleSettle, 45*time.Second, 15*time.Second)
@@ -346,7 +346,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			logf("%s", rep.PagingNote)
 		} else {
 			rep.AlertToPage = &s
-			logf("alert-to-page: p50 %.1f ms p99 %.1f ms", s.P50ms, s.P99ms)
+			logf("alert-to-page: p50 %.1f ms p90 %.1f ms p99 %.1f ms", s.P50ms, s.P90ms, s.P99ms)
 		}
 	}
 
@@ -447,6 +447,8 @@ func targets(r *bench.Report) []bench.Target {
 	}
 	if a := r.AlertToPage; a != nil {
 		out = append(out, bench.Target{Name: "alert-to-page p99 (design)", Goal: "<= 100 ms", Value: fmt.Sprintf("%.1f ms", a.P99ms), Met: a.P99ms <= 100})
+		out = append(out, bench.Target{Name: "alert-to-page p99 at low load (issue 18)", Goal: "<= 5 ms",
+			Value: fmt.Sprintf("%.1f ms (%d pages)", a.P99ms, a.Requests), Met: a.P99ms <= 5})
 	} else if r.PagingNote != "" {
 		out = append(out, bench.Target{Name: "alert-to-page p99 (design)", Goal: "<= 100 ms", Value: "not measured", Met: false, Note: "paging unavailable"})
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/pagerd/pagerd/escalation"
 	"github.com/pagerd/pagerd/events"
 	"github.com/pagerd/pagerd/notify/channels"
+	"github.com/pagerd/pagerd/notify/email"
 	"github.com/pagerd/pagerd/notify/outbox"
 	"github.com/pagerd/pagerd/reply/smshook"
 	"github.com/pagerd/pagerd/router"
@@ -176,7 +177,9 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 	}
 	defer replies.close()
 	mux.Handle(smshook.Path, replies.smsHandler())
-	var senders escalation.Senders = &channels.Providers{}
+	// The pager's email sender keeps its relay connection between pages:
+	// a page goes out without a connect, greeting and EHLO first.
+	var senders escalation.Senders = &channels.Providers{Email: email.Options{KeepIdle: email.DefaultKeepIdle}}
 	if f.dev {
 		box := outbox.New(outbox.Options{Node: f.nodeID, EmailFrom: seed.Channels.Email.From, Reply: replies.devReply})
 		senders = channels.Outbox{Outbox: box}

@@ -36,6 +36,7 @@ func (p *Providers) Sender(cfg *config.Config, version, channel, target string) 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.version != version || p.cache == nil {
+		closeAll(p.cache)
 		p.version, p.cache = version, map[string]notify.Sender{}
 	}
 	key := channel + "/" + target
@@ -49,6 +50,16 @@ func (p *Providers) Sender(cfg *config.Config, version, channel, target string) 
 	}
 	p.cache[key] = s
 	return s, nil
+}
+
+// closeAll ends what the senders of a replaced config keep open (an email
+// sender's kept SMTP connections); a send still running on one finishes.
+func closeAll(cache map[string]notify.Sender) {
+	for _, s := range cache {
+		if c, ok := s.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
 }
 
 func (p *Providers) build(cfg *config.Config, channel, target string) (notify.Sender, error) {

@@ -67,3 +67,32 @@ func TestOutboxKeepsEveryChannel(t *testing.T) {
 		t.Errorf("unknown channel: %v", err)
 	}
 }
+
+// closingSender records that the providers closed it.
+type closingSender struct {
+	notify.Sender
+	closed bool
+}
+
+func (c *closingSender) Close() { c.closed = true }
+
+// A new config version replaces the senders and closes what the old ones
+// keep open (an email sender's kept SMTP connections).
+func TestProvidersCloseTheSendersOfAReplacedVersion(t *testing.T) {
+	cfg := testConfig(t)
+	p := &Providers{}
+	if _, err := p.Sender(cfg, "v1", "email", ""); err != nil {
+		t.Fatal(err)
+	}
+	old := &closingSender{}
+	p.cache["email/"] = old
+	if _, err := p.Sender(cfg, "v1", "email", ""); err != nil || old.closed {
+		t.Fatalf("same version: closed %v, err %v", old.closed, err)
+	}
+	if _, err := p.Sender(cfg, "v2", "email", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !old.closed {
+		t.Fatal("the v1 sender was not closed when v2 replaced it")
+	}
+}

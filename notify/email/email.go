@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,11 +50,16 @@ type Options struct {
 	// ImplicitTLS speaks TLS from the first byte (SMTPS) instead of
 	// STARTTLS. New sets it for a relay on port 465, as Alertmanager does.
 	ImplicitTLS bool
+	// KeepIdle keeps the connection of a successful send open for the
+	// next send for this long (session.go); 0 closes it after each send.
+	// The pager's sender uses DefaultKeepIdle; one-off senders (reply
+	// confirmations, reminders) leave it 0.
+	KeepIdle time.Duration
 }
 
 // Sender delivers notifications by SMTP. It is safe for concurrent use; each
-// Send uses its own connection (pages are rare, and a fresh connection never
-// inherits a broken transaction).
+// Send uses a connection of its own, fresh or, with Options.KeepIdle, kept
+// from an earlier send that succeeded (session.go).
 type Sender struct {
 	relay  string
 	from   *mail.Address
@@ -66,6 +72,9 @@ type Sender struct {
 	// never fall back to plain text (a relay that stops offering it fails
 	// the send rather than receiving the page, and a password, in clear).
 	startTLS atomic.Bool
+
+	idleMu sync.Mutex
+	idle   []*smtpSession // kept connections, the most recent last
 }
 
 var _ notify.Sender = (*Sender)(nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -13,36 +14,66 @@ import (
 	"github.com/pagerd/pagerd/notify"
 )
 
-// deliver runs one SMTP transaction for rcpt.
+// deliver runs one SMTP transaction for rcpt: over a kept connection when
+// there is one (session.go), else, or when the relay no longer takes
+// mail on it, over a fresh one.
 func (s *Sender) deliver(ctx context.Context, rcpt string, raw []byte) error {
-	c, release, err := s.connect(ctx)
+	if ss := s.takeIdle(); ss != nil {
+		ss.bind(ctx)
+		pastMail, err := s.transact(ctx, ss, rcpt, raw)
+		if err == nil || pastMail || ctx.Err() != nil {
+			return err
+		}
+		// MAIL FROM failed on the kept connection: nothing was accepted,
+		// so the message goes over a fresh connection instead.
+	}
+	ss, err := s.dial(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	if err := s.auth(ctx, c); err != nil {
-		return err
-	}
+	_, err = s.transact(ctx, ss, rcpt, raw)
+	return err
+}
+
+// transact sends one message over ss and hands ss back (finish).
+// pastMail is true once the relay accepted MAIL FROM, after which a failure
+// is the relay's answer about this message, not about the connection.
+func (s *Sender) transact(ctx context.Context, ss *smtpSession, rcpt string, raw []byte) (pastMail bool, err error) {
+	defer func() { s.finish(ss, err == nil) }()
+	c := ss.c
 	if err := c.Mail(s.from.Address, nil); err != nil {
-		return classify(ctx, "MAIL FROM", err)
+		return false, classify(ctx, "MAIL FROM", err)
 	}
 	if err := c.Rcpt(rcpt, nil); err != nil {
-		return classify(ctx, "RCPT TO", err)
+		return true, classify(ctx, "RCPT TO", err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return classify(ctx, "DATA", err)
+		return true, classify(ctx, "DATA", err)
 	}
 	if _, err := w.Write(raw); err != nil {
 		_ = w.Close()
-		return classify(ctx, "DATA", err)
+		return true, classify(ctx, "DATA", err)
 	}
 	if err := w.Close(); err != nil {
-		return classify(ctx, "end of DATA", err)
+		return true, classify(ctx, "end of DATA", err)
 	}
-	// The relay has accepted the message; a failed QUIT changes nothing.
-	_ = c.Quit()
-	return nil
+	// The relay has accepted the message.
+	return true, nil
+}
+
+// dial opens a fresh session bound to ctx: connected, greeted, inside TLS
+// when the relay offers it, logged in when configured.
+func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
+	ss, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auth(ctx, ss.c); err != nil {
+		ss.close()
+		return nil, err
+	}
+	return ss, nil
 }
 
 // How a connection starts.
@@ -54,72 +85,66 @@ const (
 	modeImplicit                 // TLS from the first byte (port 465)
 )
 
-// connect returns a client that has greeted the relay, inside TLS when the
-// relay offers it. go-smtp can only start TLS on a fresh client, so the
+// connect returns a session that has greeted the relay, inside TLS when
+// the relay offers it. go-smtp can only start TLS on a fresh client, so the
 // first connection to a relay that offers STARTTLS is a probe: it is
-// closed, and the sender remembers the offer, so every later send
-// negotiates STARTTLS on its one connection. A plain connection is used as
-// it is unless its EHLO now offers STARTTLS. release closes the connection
-// and stops watching ctx.
-func (s *Sender) connect(ctx context.Context) (*smtp.Client, func(), error) {
+// closed, and the sender remembers the offer, so every later connection
+// negotiates STARTTLS at once. A plain connection is used as it is unless
+// its EHLO now offers STARTTLS.
+func (s *Sender) connect(ctx context.Context) (*smtpSession, error) {
 	switch {
 	case s.opts.ImplicitTLS:
 		return s.open(ctx, modeImplicit)
 	case s.startTLS.Load():
 		return s.open(ctx, modeSTARTTLS)
 	}
-	c, release, err := s.open(ctx, modePlain)
+	ss, err := s.open(ctx, modePlain)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if ok, _ := c.Extension("STARTTLS"); !ok {
-		return c, release, nil
+	if ok, _ := ss.c.Extension("STARTTLS"); !ok {
+		return ss, nil
 	}
 	s.startTLS.Store(true)
-	_ = c.Quit()
-	release()
+	_ = ss.c.Quit()
+	ss.close()
 	return s.open(ctx, modeSTARTTLS)
 }
 
-// open dials the relay and says EHLO, after starting TLS as mode says.
-// go-smtp sets its own deadline on every command, so ctx is enforced by
-// closing the connection when it ends; that aborts whatever command is
-// waiting.
-func (s *Sender) open(ctx context.Context, mode connMode) (*smtp.Client, func(), error) {
+// open dials the relay and says EHLO, after starting TLS as mode says. The
+// session is bound to ctx: its end closes the connection, which aborts
+// whatever command is waiting.
+func (s *Sender) open(ctx context.Context, mode connMode) (*smtpSession, error) {
 	nc, err := s.opts.Dial(ctx, "tcp", s.relay)
 	if err != nil {
-		return nil, nil, classify(ctx, "connect", err)
+		return nil, classify(ctx, "connect", err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
-	var c *smtp.Client
+	ss := &smtpSession{nc: nc, mode: mode, opened: time.Now()}
+	ss.bind(ctx)
 	switch mode {
 	case modeSTARTTLS:
-		c, err = smtp.NewClientStartTLS(nc, s.tlsConfig())
+		ss.c, err = smtp.NewClientStartTLS(nc, s.tlsConfig())
 		if err != nil {
-			stop()
+			ss.unbind()
 			_ = nc.Close()
-			return nil, nil, classify(ctx, "STARTTLS", err)
+			return nil, classify(ctx, "STARTTLS", err)
 		}
 	case modeImplicit:
-		c = smtp.NewClient(tls.Client(nc, s.tlsConfig()))
+		ss.c = smtp.NewClient(tls.Client(nc, s.tlsConfig()))
 	default:
-		c = smtp.NewClient(nc)
-	}
-	release := func() {
-		stop()
-		_ = c.Close()
+		ss.c = smtp.NewClient(nc)
 	}
 	// After STARTTLS this is the renewed EHLO inside TLS (RFC 3207 §4.2).
 	// The one before STARTTLS said "localhost": go-smtp offers no way to
 	// name ourselves before it negotiates TLS.
-	if err := c.Hello(s.opts.HelloName); err != nil {
-		release()
+	if err := ss.c.Hello(s.opts.HelloName); err != nil {
+		ss.close()
 		// The TLS handshake runs lazily on the first read or write, so
 		// certificate failures surface here.
 		stage := map[connMode]string{modePlain: "EHLO", modeSTARTTLS: "EHLO after STARTTLS", modeImplicit: "TLS handshake and EHLO"}[mode]
-		return nil, nil, classify(ctx, stage, err)
+		return nil, classify(ctx, stage, err)
 	}
-	return c, release, nil
+	return ss, nil
 }
 
 // auth logs in when a username is configured: AUTH PLAIN if the relay
