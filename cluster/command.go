@@ -115,17 +115,31 @@ func encodeCommand(t CommandType, v uint8, body any) (command, error) {
 const eventBodySize = 768
 
 // marshalBody is json.Marshal(body). An event, one per ingested trigger,
-// is written by hand with the same bytes (incident.Event.AppendJSON,
-// TestEventJSONMatchesMarshal): reflection over it was most of the
-// leader's command encoding in a storm.
+// and a delivery are written by hand with the same bytes
+// (incident.Event.AppendJSON, incident.Delivery.AppendJSON, tested there):
+// reflection over them was most of the leader's command encoding in a
+// storm.
 func marshalBody(body any) ([]byte, error) {
-	if e, ok := body.(*incident.Event); ok && e != nil {
-		if b, ok := e.AppendJSON(make([]byte, 0, eventBodySize)); ok {
-			return b, nil
+	switch b := body.(type) {
+	case *incident.Event:
+		if b != nil {
+			if out, ok := b.AppendJSON(make([]byte, 0, eventBodySize)); ok {
+				return out, nil
+			}
+		}
+	case *incident.Delivery:
+		// Every page's outcome and a storm's holds (one item per page).
+		if b != nil {
+			if out, ok := b.AppendJSON(make([]byte, 0, 16+deliveryItemSize*len(b.Items))); ok {
+				return out, nil
+			}
 		}
 	}
 	return json.Marshal(body)
 }
+
+// deliveryItemSize is about one delivery item's encoding (a hold: ~130 B).
+const deliveryItemSize = 144
 
 // encodeBatch frames b as a log entry. It writes the same bytes as
 // json.Marshal(b) (TestEncodeBatchMatchesJSONMarshal) without it: Marshal

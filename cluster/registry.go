@@ -83,9 +83,9 @@ var registry = map[CommandType]*commandSpec{
 	}), downgradeStepStart),
 	// Version 2 may carry flood-control holds (outcome "held"), which
 	// version 1 appliers took for failures.
-	TypeDelivery: withDowngrade(spec("delivery", 2, func(f *FSM, now time.Time, d *incident.Delivery) Result {
+	TypeDelivery: withFastDecode(withDowngrade(spec("delivery", 2, func(f *FSM, now time.Time, d *incident.Delivery) Result {
 		return Result{Value: deliveryApplied{n: f.incidents.ApplyDelivery(now, d), d: d}}
-	}), downgradeDelivery),
+	}), downgradeDelivery), deliveryFast),
 	TypeRole: spec("role", 1, func(f *FSM, now time.Time, rc *incident.RoleChange) Result {
 		inc, err := f.incidents.ApplyRoleChange(now, rc)
 		return Result{Value: inc, Err: err}
@@ -243,6 +243,10 @@ func withFastDecode(s *commandSpec, fast func(body []byte) (any, bool)) *command
 // (incident.ParseEventJSON): every node decodes every ingested event, and
 // by reflection that was most of apply's cost per event in a storm.
 func eventFast(body []byte) (any, bool) { return incident.ParseEventJSON(body) }
+
+// deliveryFast reads a delivery body in the form the leader writes
+// (incident.ParseDeliveryJSON): outcomes and holds, one item per page.
+func deliveryFast(body []byte) (any, bool) { return incident.ParseDeliveryJSON(body) }
 
 func withDowngrade(s *commandSpec, d func(body any, v uint8) (any, bool)) *commandSpec {
 	s.downgrade = d
