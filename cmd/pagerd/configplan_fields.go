@@ -25,9 +25,13 @@ import (
 // so an element added or removed is named once rather than field by field.
 const elementMark = "\x00element"
 
-// longValue is the length past which a changed value is not quoted (an update
-// template's text): "internal changed" says enough.
-const longValue = 60
+// longValue is the length past which a changed text is not quoted (an update
+// template's): "internal changed" says enough. Such a text is stored behind
+// longMark, so lists (participants) are always shown in full.
+const (
+	longValue = 60
+	longMark  = "\x00long:"
+)
 
 var (
 	durationType = reflect.TypeOf(config.Duration(0))
@@ -64,6 +68,11 @@ func flattenValue(out map[string]string, path string, v reflect.Value) {
 		flattenList(out, path, v)
 	case reflect.Map:
 		flattenMap(out, path, v)
+	case reflect.String:
+		out[path] = v.String()
+		if len(v.String()) > longValue || strings.Contains(v.String(), "\n") {
+			out[path] = longMark + v.String()
+		}
 	default:
 		out[path] = scalarText(v)
 	}
@@ -113,15 +122,26 @@ func flattenList(out map[string]string, path string, v reflect.Value) {
 		out[path] = "[" + strings.Join(items, ", ") + "]"
 		return
 	}
+	used := map[string]bool{}
 	for i := 0; i < v.Len(); i++ {
-		ep := fmt.Sprintf("%s[%s]", path, elementKey(reflect.Indirect(v.Index(i)), i))
+		ep := fmt.Sprintf("%s[%s]", path, elementKey(reflect.Indirect(v.Index(i)), i, used))
 		out[ep] = elementMark
 		flattenValue(out, ep, v.Index(i))
 	}
 }
 
-// elementKey is a list element's id (or name), else its index.
-func elementKey(v reflect.Value, i int) string {
+// elementKey is a list element's id (or name), else its index; used keeps
+// two elements of one id (not valid, but not the plan's to judge) apart.
+func elementKey(v reflect.Value, i int, used map[string]bool) string {
+	k := elementID(v, i)
+	if used[k] {
+		k = strconv.Itoa(i)
+	}
+	used[k] = true
+	return k
+}
+
+func elementID(v reflect.Value, i int) string {
 	if v.Kind() == reflect.Struct {
 		for _, f := range []string{"ID", "Name"} {
 			if k := v.FieldByName(f); k.IsValid() && k.Kind() == reflect.String && k.String() != "" {
@@ -200,7 +220,7 @@ func shown(v string, present bool) string {
 }
 
 func valueChange(path, from, to string) string {
-	if len(from) > longValue || len(to) > longValue || strings.ContainsAny(from+to, "\n") {
+	if strings.HasPrefix(from, longMark) || strings.HasPrefix(to, longMark) {
 		return strings.TrimSpace(path + " changed")
 	}
 	return strings.TrimSpace(path + " " + from + " → " + to)

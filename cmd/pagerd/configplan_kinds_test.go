@@ -8,6 +8,7 @@ import (
 
 	"github.com/pagerd/pagerd/api"
 	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/configs"
 )
 
 // planKindsBase has one object of every kind config plan learned last:
@@ -86,6 +87,11 @@ func TestPlanListsEveryKind(t *testing.T) {
 			[]string{"- update_template investigating (removed)"}},
 		{"update template changed", replace("phase: investigating, public: \"Looking", "phase: identified, public: \"Still looking"),
 			[]string{"~ update_template investigating (changed, phase investigating → identified, public Looking into {{.Components}}. → Still looking into {{.Components}}.)"}},
+
+		{"update template long text", replace(`public: "Looking into {{.Components}}."`, `public: "We are looking into problems with {{.Components}} and will post again within the hour."`),
+			[]string{"~ update_template investigating (changed, public changed)"}},
+		{"long list in full", replace("participants: [alice, bob]", "participants: [bob, alice, bob, alice, bob, alice, bob, alice, bob, alice, bob, alice]"),
+			[]string{"~ rotation ops (changed, participants [alice, bob] → [bob, alice, bob, alice, bob, alice, bob, alice, bob, alice, bob, alice])"}},
 
 		{"maintenance added", add("maintenance:", `  - {id: patching, services: [batch], from: "2026-11-29 02:00", to: "2026-11-29 04:00", repeat: weekly}`),
 			[]string{"+ maintenance patching (added)"}},
@@ -200,5 +206,22 @@ func TestPlanAgainstServerViewListsEveryKind(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("plan objects %+v, want %+v", got, want)
+	}
+}
+
+// TestPlanFieldsNeverHoldSecrets flattens the whole example config, as a plan
+// compares it: no secret value may be among the texts a plan can print.
+func TestPlanFieldsNeverHoldSecrets(t *testing.T) {
+	cfg := parsePlanKinds(t, string(configs.Example))
+	secrets := config.Secrets(cfg)
+	if len(secrets) == 0 {
+		t.Fatal("the example config has no secrets to look for")
+	}
+	for path, v := range flatten(*cfg) {
+		for name, secret := range secrets {
+			if strings.Contains(v, secret) {
+				t.Errorf("field %s holds secret %s", path, name)
+			}
+		}
 	}
 }
