@@ -305,8 +305,8 @@ func objectKinds(o, n *config.Config) []objectKind {
 		{"role", rolesByID(o), rolesByID(n)},
 		{"status_page", byID(o.StatusPages, func(p config.StatusPage) string { return p.ID }), byID(n.StatusPages, func(p config.StatusPage) string { return p.ID })},
 		{"update_template", byID(o.UpdateTemplates, func(t config.UpdateTemplate) string { return t.ID }), byID(n.UpdateTemplates, func(t config.UpdateTemplate) string { return t.ID })},
-		{"maintenance", byID(o.Maintenance, func(m config.Maintenance) string { return m.ID }), byID(n.Maintenance, func(m config.Maintenance) string { return m.ID })},
-		{"heartbeat", byID(o.Heartbeats, func(h config.Heartbeat) string { return h.ID }), byID(n.Heartbeats, func(h config.Heartbeat) string { return h.ID })},
+		{"maintenance", maintenanceByID(o), maintenanceByID(n)},
+		{"heartbeat", heartbeatsByID(o), heartbeatsByID(n)},
 		{"drill", byID(o.Drills, func(d config.Drill) string { return d.ID }), byID(n.Drills, func(d config.Drill) string { return d.ID })},
 	}
 }

@@ -34,3 +34,26 @@ func rolesByID(c *config.Config) map[string]any {
 	}
 	return m
 }
+
+// maintenanceByID are the windows with their zone as it takes effect: one
+// without a timezone moves with the top-level zone, so the plan says so.
+func maintenanceByID(c *config.Config) map[string]any {
+	return byID(c.Maintenance, func(m config.Maintenance) string { return m.ID }, func(m config.Maintenance) any {
+		if m.Timezone == "" {
+			m.Timezone = c.Timezone
+		}
+		return m
+	})
+}
+
+// heartbeatsByID are the heartbeats with the severity and title a missed one
+// opens its incident with (defaults: severity.default, "Heartbeat ID missed").
+func heartbeatsByID(c *config.Config) map[string]any {
+	return byID(c.Heartbeats, func(h config.Heartbeat) string { return h.ID }, func(h config.Heartbeat) any {
+		if h.Severity == "" {
+			h.Severity = c.Severity.Default
+		}
+		h.Title = h.IncidentTitle()
+		return h
+	})
+}

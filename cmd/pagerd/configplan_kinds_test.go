@@ -67,6 +67,8 @@ func TestPlanListsEveryKind(t *testing.T) {
 		{"defaults written out", func(s string) string {
 			s = replace(`cron: "0 10 1 * *"}`, `cron: "0 10 1 * *", severity: sev2, pass: {ack_within: 5m}}`)(s)
 			s = add("roles:", `  - {id: tech_lead, name: Tech Lead}`)(s)
+			s = replace("every: 1h, grace: 10m}", `every: 1h, grace: 10m, severity: sev2, title: "Heartbeat backup missed"}`)(s)
+			s = replace(`allow: [sev1]}`, `allow: [sev1], timezone: UTC}`)(s)
 			return add("", "retention: {resolved: 180d}\nchannels: {flood_control: {max: 3, per: 1m}}")(s)
 		}, nil},
 
@@ -121,7 +123,12 @@ func TestPlanListsEveryKind(t *testing.T) {
 			// Objects that take the top-level zone by default move with it.
 			"~ setting timezone (changed, UTC → Europe/Amsterdam)",
 			"~ rotation ops (changed, timezone UTC → Europe/Amsterdam)",
+			"~ maintenance db-upgrade (changed, timezone UTC → Europe/Amsterdam)",
 			"~ drill monthly (changed, timezone UTC → Europe/Amsterdam)",
+		}},
+		{"severity default moves a heartbeat's", add("", "severity: {default: sev3}"), []string{
+			"~ setting severity (changed, default sev2 → sev3)",
+			"~ heartbeat backup (changed, severity sev2 → sev3)",
 		}},
 	}
 	base := parsePlanKinds(t, planKindsBase)
