@@ -77,6 +77,10 @@ func Secrets(cfg *Config) map[string]string {
 			put("schedules["+s.ID+"].feed_tokens["+f.Name+"].token", f.Token)
 		}
 	}
+	for _, h := range cfg.Heartbeats {
+		put("heartbeats["+h.ID+"].key", h.Key)
+	}
+	put("channels.email.password", cfg.Channels.Email.Password)
 	put("channels.sms.account_sid", cfg.Channels.SMS.AccountSID)
 	put("channels.sms.auth_token", cfg.Channels.SMS.AuthToken)
 	for _, w := range cfg.Channels.Webhooks {

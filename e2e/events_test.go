@@ -142,7 +142,7 @@ rotations:
 	}
 	// Week 1 alice → bob, week 2 bob → alice: exactly two changed periods.
 	for _, want := range []string{
-		"~ rotation ops (changed)",
+		"~ rotation ops (changed, participants [alice, bob] → [bob, alice])",
 		"2 changed",
 		"[2026-11-02T09:00:00Z → 2026-11-09T09:00:00Z]  alice → bob",
 		"[2026-11-09T09:00:00Z → 2026-11-16T09:00:00Z]  bob → alice",

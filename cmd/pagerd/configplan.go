@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +18,7 @@ import (
 
 // PlanChange is one config object added, removed or changed.
 type PlanChange struct {
-	Kind   string `json:"kind"` // user, rotation, ..., api_token, feed_token, webhook, business_hours, severity, setting, secret
+	Kind   string `json:"kind"` // user, rotation, ..., webhook, business_hours, severity, role, status_page, update_template, maintenance, heartbeat, drill, setting, secret
 	ID     string `json:"id"`
 	Change string `json:"change"` // added | removed | changed | secret changed
 	Detail string `json:"detail,omitempty"`
@@ -126,6 +125,19 @@ func planBaseline(c *client, against string) (baseline, error) {
 	if _, err := c.getJSON("/v1/config", nil, &view); err != nil {
 		return baseline{}, err
 	}
+	base, err := viewBaseline(view)
+	if err != nil {
+		return baseline{}, err
+	}
+	if base.overrides, err = runtimeOverrides(c, base.cfg); err != nil {
+		return baseline{}, err
+	}
+	return base, nil
+}
+
+// viewBaseline is the baseline a server's GET /v1/config describes: its
+// redacted config, and its secrets by digest.
+func viewBaseline(view api.ConfigView) (baseline, error) {
 	placeholder := func(name string) (string, bool) {
 		if v, ok := os.LookupEnv(name); ok {
 			return v, true
@@ -142,11 +154,7 @@ func planBaseline(c *client, against string) (baseline, error) {
 	if err != nil {
 		return baseline{}, fmt.Errorf("parse the server's active config: %w", err)
 	}
-	overrides, err := runtimeOverrides(c, cfg)
-	if err != nil {
-		return baseline{}, err
-	}
-	return baseline{cfg: cfg, overrides: overrides, secretSame: func(name, v string) (bool, bool) {
+	return baseline{cfg: cfg, secretSame: func(name, v string) (bool, bool) {
 		d, ok := view.Secrets[name]
 		return ok, ok && config.DigestMatches(d, v)
 	}}, nil
@@ -261,10 +269,6 @@ func diffObjects(oldCfg, newCfg *config.Config) []PlanChange {
 }
 
 func objectKinds(o, n *config.Config) []objectKind {
-	settings := func(c *config.Config) map[string]any {
-		return map[string]any{"timezone": c.Timezone, "severity": c.Severity, "channels.email": c.Channels.Email,
-			"channels.sms": c.Channels.SMS, "channels.flood_control": c.Channels.FloodControl}
-	}
 	tokens := func(c *config.Config) map[string]any {
 		return byID(c.APITokens, func(t config.APIToken) string { return t.Name })
 	}
@@ -286,7 +290,7 @@ func objectKinds(o, n *config.Config) []objectKind {
 		})
 	}
 	return []objectKind{
-		{"setting", settings(o), settings(n)},
+		{"setting", settingsByName(o), settingsByName(n)},
 		{"api_token", tokens(o), tokens(n)},
 		{"feed_token", feeds(o), feeds(n)},
 		{"user", byID(o.Users, func(u config.User) string { return u.ID }), byID(n.Users, func(u config.User) string { return u.ID })},
@@ -298,6 +302,12 @@ func objectKinds(o, n *config.Config) []objectKind {
 		{"webhook", byID(o.Channels.Webhooks, func(w config.Webhook) string { return w.ID }), byID(n.Channels.Webhooks, func(w config.Webhook) string { return w.ID })},
 		{"business_hours", businessHoursByID(o), businessHoursByID(n)},
 		{"severity", severitiesByName(o), severitiesByName(n)},
+		{"role", rolesByID(o), rolesByID(n)},
+		{"status_page", byID(o.StatusPages, func(p config.StatusPage) string { return p.ID }), byID(n.StatusPages, func(p config.StatusPage) string { return p.ID })},
+		{"update_template", byID(o.UpdateTemplates, func(t config.UpdateTemplate) string { return t.ID }), byID(n.UpdateTemplates, func(t config.UpdateTemplate) string { return t.ID })},
+		{"maintenance", maintenanceByID(o), maintenanceByID(n)},
+		{"heartbeat", heartbeatsByID(o), heartbeatsByID(n)},
+		{"drill", byID(o.Drills, func(d config.Drill) string { return d.ID }), byID(n.Drills, func(d config.Drill) string { return d.ID })},
 	}
 }
 
@@ -323,8 +333,10 @@ func diffKind(k objectKind) []PlanChange {
 			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "added", Detail: scopeDetail(n)})
 		case !inNew:
 			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "removed"})
-		case !reflect.DeepEqual(o, n):
-			out = append(out, PlanChange{Kind: k.name, ID: id, Change: "changed", Detail: changeDetail(o, n)})
+		default:
+			if fields := fieldChanges(flatten(o), flatten(n)); len(fields) > 0 {
+				out = append(out, PlanChange{Kind: k.name, ID: id, Change: "changed", Detail: changeDetail(o, n, fields)})
+			}
 		}
 	}
 	return out
@@ -338,20 +350,18 @@ func scopeDetail(v any) string {
 	return ""
 }
 
-// changeDetail says what changed where it matters most: an API token's
-// scope, a severity policy's fields.
-func changeDetail(o, n any) string {
+// changeDetail names the fields that change, old → new for scalars
+// ("scope read → admin", "email a@x → b@x"); a severity policy says it in
+// its own words ("update_every 4h → off").
+func changeDetail(o, n any, fields []string) string {
 	if os, ok := o.(config.SeverityPolicy); ok {
 		if ns, ok := n.(config.SeverityPolicy); ok {
-			return severityChange(os, ns)
+			if d := severityChange(os, ns); d != "" {
+				return d
+			}
 		}
 	}
-	ot, ok1 := o.(config.APIToken)
-	nt, ok2 := n.(config.APIToken)
-	if ok1 && ok2 && ot.Scope != nt.Scope {
-		return "scope " + ot.Scope + " → " + nt.Scope
-	}
-	return ""
+	return strings.Join(fields, ", ")
 }
 
 // byID maps items by id; view, if given, is what gets compared.

@@ -12,18 +12,10 @@ import (
 // a severity's `page` changed defers or stops paging — so a plan lists them
 // like any object, with the severity fields that change.
 
-// businessHoursView is what a plan compares of a window: what was written
-// (Parse's compiled form has zones and caches that compare unreliably).
-type businessHoursView struct {
-	Timezone    string
-	Times       []config.TimeInterval
-	ExceptDates []string
-}
-
+// businessHoursByID are the windows as written (plans compare config
+// fields only, never the compiled zones and caches).
 func businessHoursByID(c *config.Config) map[string]any {
-	return byID(c.BusinessHours, func(w config.BusinessHours) string { return w.ID }, func(w config.BusinessHours) any {
-		return businessHoursView{Timezone: w.Timezone, Times: w.Times, ExceptDates: w.ExceptDates}
-	})
+	return byID(c.BusinessHours, func(w config.BusinessHours) string { return w.ID })
 }
 
 // severitiesByName are the severities' policies, defaults filled (Parse

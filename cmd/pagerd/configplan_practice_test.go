@@ -51,7 +51,7 @@ severities:
   sev3: {update_every: 0}
 `)), "\n")
 	for _, want := range []string{
-		"~ business_hours office (changed)",
+		"~ business_hours office (changed, except_dates [] → [2026-12-25])",
 		"~ severity sev2 (changed, page always → office)",
 		"~ severity sev3 (changed, update_every 4h → off)",
 	} {
