@@ -95,15 +95,49 @@ func moduleRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// FreePort returns a loopback address with a port free at the time of asking.
+// FreePort returns a loopback address with a port free at the time of
+// asking, never one it returned before in this process: a port is only
+// bound when its node starts, so the kernel could hand a port picked for
+// one node's Raft listener to the next node's HTTP listener, and the
+// later of the two then failed with "address already in use".
 func FreePort(t testing.TB) string {
 	t.Helper()
+	for range 100 {
+		addr := listenFree(t)
+		if handedOut.claim(addr) {
+			return addr
+		}
+	}
+	t.Fatal("FreePort: the kernel kept offering ports already handed out")
+	return ""
+}
+
+func listenFree(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// handedOut is every address FreePort returned in this process.
+var handedOut = portSet{seen: map[string]bool{}}
+
+type portSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// claim records addr and says whether it was new.
+func (s *portSet) claim(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[addr] {
+		return false
+	}
+	s.seen[addr] = true
+	return true
 }
 
 // Options shape a cluster.
