@@ -61,33 +61,52 @@ func (p *eventParser) key(name string, first bool) bool {
 // read as encoding/json reads them (a lone surrogate is U+FFFD). Raw
 // invalid UTF-8, which the decoder would replace, is left to it.
 func (p *eventParser) str(out *string) bool {
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
+	return p.strOr(out, "")
+}
+
+// strOr is str, but takes same instead of a new string when the string
+// read equals it (same: a string read before that often repeats).
+func (p *eventParser) strOr(out *string, same string) bool {
+	raw, escaped, ok := p.rawStr()
+	switch {
+	case !ok:
 		return false
+	case escaped:
+		s, ok := unescape(raw)
+		if !ok {
+			return false
+		}
+		*out = s
+	case same != "" && string(raw) == same:
+		*out = same
+	default:
+		*out = intern(raw)
+	}
+	return true
+}
+
+// rawStr reads a string's contents as they are in the body, and whether
+// they hold an escape.
+func (p *eventParser) rawStr() (raw []byte, escaped, ok bool) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return nil, false, false
 	}
 	start := p.i + 1
-	escaped := false
 	j := start
 	for ; j < len(p.b) && p.b[j] != '"'; j++ {
 		switch c := p.b[j]; {
 		case c < 0x20:
-			return false
+			return nil, false, false
 		case c == '\\':
 			escaped = true
 			j++ // the escaped byte, which may be a quote
 		}
 	}
 	if j >= len(p.b) || !utf8.Valid(p.b[start:j]) {
-		return false
-	}
-	if !escaped {
-		*out = intern(p.b[start:j])
-	} else if s, ok := unescape(p.b[start:j]); ok {
-		*out = s
-	} else {
-		return false
+		return nil, false, false
 	}
 	p.i = j + 1
-	return true
+	return p.b[start:j], escaped, true
 }
 
 // common are strings most events carry: the labels and annotation keys the
@@ -98,7 +117,8 @@ var common = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{"source", "component", "group", "class", "severity", "summary",
 		"custom_details", "client", "client_url", ActionTrigger, ActionAcknowledge, ActionResolve,
-		"firing", "resolved", ChannelEmail, ChannelSMS, ChannelWebhook, "critical", "error", "warning", "info"} {
+		"firing", "resolved", ChannelEmail, ChannelSMS, ChannelWebhook, "critical", "error", "warning", "info",
+		OutcomeSent, OutcomeRetry, OutcomeFailed, OutcomeHeld} {
 		m[s] = s
 	}
 	return m
