@@ -32,7 +32,8 @@ type State struct {
 	base      uint64
 	// open maps service and dedup key to the open incident of that pair.
 	open map[openKey]*Incident
-	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
+	// alertIndex maps an open incident's alert fingerprints to positions in
+	// Alerts, for an incident with alertIndexMin alerts or more (findAlert).
 	alertIndex map[uint64]map[string]int
 	// dropped holds, per open incident, the hashed fingerprints of alerts
 	// past MaxAlerts, so that their repeats are not counted again.
@@ -315,6 +316,37 @@ func retitle(inc *Incident, title string) {
 	}
 }
 
+// alertIndexMin is how many alerts an open incident holds before its
+// fingerprints are indexed in a map (State.alertIndex). Below, a scan of
+// its alerts finds one as fast, and a storm's incidents, one alert each,
+// do not each make and keep a map on every node (issue 18).
+const alertIndexMin = 16
+
+// findAlert is the position of the alert with fingerprint fp in alerts:
+// from idx when the incident has one, else the last such alert, as an
+// index built from alerts would say (indexAlerts).
+func findAlert(idx map[string]int, alerts []Alert, fp string) (int, bool) {
+	if idx != nil {
+		i, ok := idx[fp]
+		return i, ok
+	}
+	for i := len(alerts) - 1; i >= 0; i-- {
+		if alerts[i].Fingerprint == fp {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// indexAlerts maps each fingerprint to its (last) position in alerts.
+func indexAlerts(alerts []Alert) map[string]int {
+	idx := make(map[string]int, len(alerts))
+	for j, a := range alerts {
+		idx[a.Fingerprint] = j
+	}
+	return idx
+}
+
 // mergeAlerts adds new fingerprints and updates known ones, recording each
 // change in the timeline (at most maxAlertEntries per payload, the rest
 // summed up). An identical repeat records nothing. Past MaxAlerts new
@@ -326,13 +358,9 @@ func retitle(inc *Incident, title string) {
 // they were first applied: such an alert is added.
 func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string, rules int) {
 	idx := s.alertIndex[inc.ID]
-	if idx == nil {
-		idx = make(map[string]int, min(len(alerts), MaxAlerts))
-		s.alertIndex[inc.ID] = idx
-	}
 	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= rulesCoalesce}
 	for _, a := range alerts {
-		i, known := idx[a.Fingerprint]
+		i, known := findAlert(idx, inc.Alerts, a.Fingerprint)
 		if !known && a.Status == "resolved" && rules >= 1 {
 			continue
 		}
@@ -342,8 +370,14 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		}
 		noteDetected(inc, &a)
 		if !known {
-			idx[a.Fingerprint] = len(inc.Alerts)
+			if idx != nil {
+				idx[a.Fingerprint] = len(inc.Alerts)
+			}
 			inc.Alerts = append(inc.Alerts, a)
+			if idx == nil && len(inc.Alerts) >= alertIndexMin {
+				idx = indexAlerts(inc.Alerts)
+				s.alertIndex[inc.ID] = idx
+			}
 			log.add(entryForNew(a), describeAlert(a))
 			continue
 		}
