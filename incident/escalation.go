@@ -114,7 +114,11 @@ func (s *State) applyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 	inc.DeferredUntil = nil // paging has begun
 	at := now
 	esc.StepStartedAt = &at
-	esc.NextAt = cloneTime(st.NextAt)
+	if st.planned {
+		esc.NextAt = st.NextAt // made for this apply (FirstStep.stepStart)
+	} else {
+		esc.NextAt = cloneTime(st.NextAt)
+	}
 	if st.Exhausted {
 		esc.Exhausted, esc.NextAt = true, nil
 		inc.addEntry(now, EntryExhausted, "pagerd", st.Message)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -1196,6 +1197,49 @@ func TestAlertsFoundWithAndWithoutTheIndex(t *testing.T) {
 		}
 		if len(order) < alertIndexMin+5 {
 			t.Fatalf("seed %d: only %d alerts, the index was hardly used", seed, len(order))
+		}
+	}
+}
+
+// describeAlert is written into one buffer of its size; the timeline is
+// replicated, so it must read as the form it replaced.
+func TestDescribeAlertAsBefore(t *testing.T) {
+	old := func(a Alert) string {
+		var keys []string
+		for k := range a.Labels {
+			if k != "alertname" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString(a.Labels["alertname"])
+		if b.Len() == 0 {
+			b.WriteString(a.Fingerprint)
+		}
+		b.WriteString(" {")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k + "=" + a.Labels[k])
+		}
+		b.WriteString("} " + a.Status)
+		return b.String()
+	}
+	many := map[string]string{"alertname": "Disk"}
+	for i := range 12 {
+		many[fmt.Sprintf("l%02d", 11-i)] = strings.Repeat("v", i)
+	}
+	for _, a := range []Alert{
+		{Fingerprint: "fp", Status: "firing"},
+		{Fingerprint: "fp", Status: "resolved", Labels: map[string]string{"alertname": "HighLatency", "service": "checkout", "Zone": "é"}},
+		{Fingerprint: "fp", Labels: map[string]string{"source": "bench-3", "component": "bench", "severity": "critical"}},
+		{Fingerprint: "", Status: "firing", Labels: map[string]string{"alertname": ""}},
+		{Status: "firing", Labels: many},
+	} {
+		if got, want := describeAlert(a), old(a); got != want {
+			t.Errorf("describeAlert = %q, want %q", got, want)
 		}
 	}
 }
