@@ -132,6 +132,9 @@ type term struct {
 
 	mu    sync.Mutex
 	dirty map[uint64]bool
+	// spare is the dirty set of the previous pass, emptied, for the next
+	// (collect); only collect takes and returns it.
+	spare map[uint64]bool
 	all   bool
 	// busy: incidents with a step commit in flight; inflight: notification
 	// ids being sent (or held by flood control).
@@ -176,7 +179,7 @@ type term struct {
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
-		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
+		dirty: map[uint64]bool{}, spare: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
 		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}, firstSeen: map[uint64]bool{}}
 }
@@ -232,11 +235,22 @@ func (t *term) collect(cfg *config.Config, set *schedule.Set, now time.Time) ([]
 	t.mu.Lock()
 	all := t.all
 	ids := t.dirty
-	t.all, t.dirty = false, map[uint64]bool{}
+	if t.spare == nil {
+		t.spare = map[uint64]bool{}
+	}
+	t.all, t.dirty, t.spare = false, t.spare, nil
 	for _, id := range t.timers.popDue(now) {
 		ids[id] = true
 	}
 	t.mu.Unlock()
+	defer func() {
+		// The set read here is the next pass's dirty set, emptied: a map
+		// made afresh each pass grew again to a storm's size every time.
+		clear(ids)
+		t.mu.Lock()
+		t.spare = ids
+		t.mu.Unlock()
+	}()
 	var incs []*incident.Incident
 	optedOut := map[string]bool{}
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
