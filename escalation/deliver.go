@@ -61,6 +61,9 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 		if !until.IsZero() {
 			item.HeldUntil = &until
 		}
+		if t.holds == nil && t.lastHolds > 1 {
+			t.holds = make([]incident.DeliveryItem, 0, t.lastHolds)
+		}
 		t.holds = append(t.holds, item)
 	}
 	t.mu.Unlock()

@@ -145,8 +145,12 @@ type term struct {
 	flood    *flood
 	// holds are flood-control holds not yet committed (see commitHolds);
 	// floodSeeded: the windows hold the replicated send times.
-	holds       []incident.DeliveryItem
-	holdsBusy   bool // a hold commit is in flight
+	holds     []incident.DeliveryItem
+	holdsBusy bool // a hold commit is in flight
+	// lastHolds is how many holds the last hold commit took: the next
+	// batch starts with room for as many (a storm's grew from nil each
+	// time, about twice its size in copies).
+	lastHolds   int
 	floodSeeded bool
 	// outcomes are delivery outcomes not yet committed, outcomesBusy: a
 	// committer runs (outcomes.go).
