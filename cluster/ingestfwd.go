@@ -65,7 +65,10 @@ const (
 type fwdCall struct {
 	kind string
 	body []byte
-	done chan fwdResult
+	// pooled is body's buffer when it came from bodyPool: returned once
+	// the request holding a copy of body is built.
+	pooled *[]byte
+	done   chan fwdResult
 }
 
 // ingestForwarder is a follower's side of the channel.
@@ -160,11 +163,11 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 		// since the request was let in (IngestAnywhere): a retry is proxied.
 		return incident.IngestResult{}, unavailable("the leader changed while forwarding; retry")
 	}
-	body, err := marshalBody(payload)
+	body, buf, err := marshalBodyPooled(payload)
 	if err != nil {
 		return incident.IngestResult{}, fmt.Errorf("encode forwarded %s: %w", kind, err)
 	}
-	c := &fwdCall{kind: kind, body: body, done: make(chan fwdResult, 1)}
+	c := &fwdCall{kind: kind, body: body, pooled: buf, done: make(chan fwdResult, 1)}
 	select {
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
@@ -244,9 +247,16 @@ func (f *ingestForwarder) roundTrip(calls []*fwdCall) ([]fwdResult, error) {
 	for i, c := range calls {
 		kinds[i], bodies[i] = c.kind, c.body
 	}
+	data := encodeForwardRequest(kinds, bodies)
+	for _, c := range calls {
+		// data holds a copy of every body. data itself belongs to the
+		// request (the transport may still read it after an answer).
+		releaseBody(c.pooled, c.body)
+		c.body, c.pooled = nil, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
 	defer cancel()
-	req, err := f.n.LeaderRequest(ctx, http.MethodPost, IngestForwardPath, encodeForwardRequest(kinds, bodies))
+	req, err := f.n.LeaderRequest(ctx, http.MethodPost, IngestForwardPath, data)
 	if err != nil {
 		return nil, &Unavailable{Reason: "forward to leader: " + err.Error(), After: forwardRetryAfter}
 	}
