@@ -57,6 +57,15 @@ func DecodeEvent(body []byte) (*EventRequest, error) {
 	if len(body) == 0 {
 		return nil, inputErr("body", "empty")
 	}
+	if ev, ok := decodeEventFast(body); ok {
+		return ev, nil
+	}
+	return decodeEventStrict(body)
+}
+
+// decodeEventStrict is DecodeEvent by encoding/json: every body the fast
+// reader does not take, and the one whose errors callers see.
+func decodeEventStrict(body []byte) (*EventRequest, error) {
 	var ev EventRequest
 	if err := decodeStrict(body, &ev); err != nil {
 		return nil, jsonError(body, err, "")
