@@ -1,6 +1,8 @@
 package router
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -89,4 +91,32 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			}
 		})
 	}
+}
+
+// isCompactJSON says true exactly when json.Compact would leave the
+// value as it is.
+func TestIsCompactJSONAgreesWithCompact(t *testing.T) {
+	for _, v := range []string{`{"a":1}`, `{"a": 1}`, `{"a":" x\" y "}`, "[1,\n2]", `{"a":"\\"}`, `{"a":"\\", "b":2}`,
+		`"x"`, `{"a":[{"b":"}"},{}]}`, "{\"a\":\"\t\"}", `{"k\"":" "} `} {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(v)); err != nil {
+			continue // not valid JSON: never asked
+		}
+		if got, want := isCompactJSON([]byte(v)), buf.String() == v; got != want {
+			t.Errorf("%s: isCompactJSON %v, Compact leaves it as it is %v", v, got, want)
+		}
+	}
+}
+
+func FuzzIsCompactJSON(f *testing.F) {
+	f.Add([]byte(`{"a": "b\" c"}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) != nil {
+			return
+		}
+		if got, want := isCompactJSON(v), bytes.Equal(buf.Bytes(), v); got != want {
+			t.Fatalf("%q: isCompactJSON %v, Compact leaves it as it is %v", v, got, want)
+		}
+	})
 }

@@ -248,9 +248,13 @@ func (t *Table) fromAlertmanager(a *incident.Alert, am *amEvent, ev *EventReques
 func eventAnnotations(ev *EventRequest) map[string]string {
 	ann := map[string]string{"summary": ev.Payload.Summary}
 	if cd := ev.Payload.CustomDetails; len(cd) > 0 && string(cd) != "null" {
-		var buf bytes.Buffer
-		if json.Compact(&buf, cd) == nil {
-			ann["custom_details"] = buf.String()
+		if isCompactJSON(cd) {
+			ann["custom_details"] = string(cd) // what Compact would write
+		} else {
+			var buf bytes.Buffer
+			if json.Compact(&buf, cd) == nil {
+				ann["custom_details"] = buf.String()
+			}
 		}
 	}
 	if ev.Client != "" {
@@ -260,6 +264,24 @@ func eventAnnotations(ev *EventRequest) map[string]string {
 		ann["client_url"] = ev.ClientURL
 	}
 	return ann
+}
+
+// isCompactJSON: valid JSON v (the decoder checked it) has no space,
+// tab or line break outside its strings, so json.Compact would copy it
+// unchanged (it only drops such bytes).
+func isCompactJSON(v []byte) bool {
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++ // the escaped byte
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // parseTimestamp reads payload.timestamp (ISO 8601 / RFC 3339). PagerDuty
