@@ -196,7 +196,7 @@ func (p *fastReader) lit(s string) bool {
 }
 
 // payload reads a payload object: RawPayload its bytes, as
-// json.RawMessage keeps them, Payload its fields.
+// json.RawMessage keeps them (but not copied), Payload its fields.
 func (p *fastReader) payload(ev *EventRequest) bool {
 	if p.peek() != '{' {
 		return false // null or a wrong type: strictly
@@ -242,13 +242,13 @@ func (p *fastReader) payload(ev *EventRequest) bool {
 	if !ok {
 		return false
 	}
-	ev.RawPayload = append(json.RawMessage(nil), p.b[start:p.i]...)
+	ev.RawPayload = p.b[start:p.i:p.i] // shares body (DecodeEvent)
 	ev.Payload = pl
 	return true
 }
 
 // rawValue reads an object or array into out as json.RawMessage does
-// (its bytes, copied), checked by json.Valid.
+// (its bytes, but not copied), checked by json.Valid.
 func (p *fastReader) rawValue(out *json.RawMessage) bool {
 	c := p.peek()
 	if c != '{' && c != '[' {
@@ -266,7 +266,7 @@ func (p *fastReader) rawValue(out *json.RawMessage) bool {
 				if !json.Valid(v) {
 					return false
 				}
-				*out = append(json.RawMessage(nil), v...)
+				*out = v[:len(v):len(v)] // shares body (DecodeEvent)
 				return true
 			}
 		case '"':

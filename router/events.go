@@ -53,6 +53,9 @@ type EventPayload struct {
 // DecodeEvent decodes an Events v2 body: JSON syntax, types and unknown keys.
 // It does not check the routing key or required fields (see Validate), so the
 // handler can authenticate before telling a caller what else is wrong.
+// RawPayload and Payload.CustomDetails may share body's bytes (capacity
+// cut to their length, so an append copies): body must stay unchanged
+// while the result is used.
 func DecodeEvent(body []byte) (*EventRequest, error) {
 	if len(body) == 0 {
 		return nil, inputErr("body", "empty")
