@@ -103,7 +103,6 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 		return nil, unavailable("this node is not the leader")
 	}
 	start := time.Now()
-	p := &pending{cmd: c, done: make(chan Result, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -112,14 +111,30 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
+	p := pendingPool.Get().(*pending)
+	p.cmd = c
 	if !enqueue(ctx, b.in, p) {
+		putPending(p)
 		return nil, unavailable("commit queue full")
 	}
 	// Once queued the command may commit; wait for the outcome even if the
 	// client went away, so the answer we log matches the state.
 	r := <-p.done
+	putPending(p)
 	b.commit.Observe(time.Since(start).Seconds())
 	return r.Value, r.Err
+}
+
+// pendingPool holds pending commands of submit with their answer
+// channel: two allocations per ingested trigger otherwise. A pending
+// goes back only once its one answer is received (the batcher sends
+// exactly one per pending and touches it no more after) or when it was
+// never queued. submitAll's are not pooled (they carry more).
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan Result, 1)} }}
+
+func putPending(p *pending) {
+	*p = pending{done: p.done}
+	pendingPool.Put(p)
 }
 
 // enqueue puts p on in, waiting at most submitTimeout (or until ctx ends)
