@@ -167,7 +167,8 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 	if err != nil {
 		return incident.IngestResult{}, fmt.Errorf("encode forwarded %s: %w", kind, err)
 	}
-	c := &fwdCall{kind: kind, body: body, pooled: buf, done: make(chan fwdResult, 1)}
+	c := fwdCallPool.Get().(*fwdCall)
+	c.kind, c.body, c.pooled = kind, body, buf
 	select {
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
@@ -180,10 +181,22 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 	// answer even if the client went away, as the batcher does.
 	select {
 	case r := <-c.done:
+		putFwdCall(c)
 		return r.ingestOutcome()
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
 	}
+}
+
+// fwdCallPool holds calls with their answer channel (two allocations per
+// forwarded trigger otherwise). A call goes back only after its one
+// answer is received (send answers each call once and touches it no
+// more after); one whose caller stopped waiting is left to the GC.
+var fwdCallPool = sync.Pool{New: func() any { return &fwdCall{done: make(chan fwdResult, 1)} }}
+
+func putFwdCall(c *fwdCall) {
+	*c = fwdCall{done: c.done}
+	fwdCallPool.Put(c)
 }
 
 func (f *ingestForwarder) loop() {
