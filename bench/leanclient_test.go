@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,20 +192,8 @@ func TestLeanClientDeadlineAndCancel(t *testing.T) {
 // server runs in another process (this test binary again), so that its
 // allocations are not counted with the client's.
 func TestLeanClientDoesNotAllocatePerRequest(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLeanHelperServer$")
-	cmd.Env = append(os.Environ(), "BENCH_LEAN_HELPER_SERVER=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close() // the helper serves until its stdin closes
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("helper server: %v", err)
-	}
-	op, release := EventsWorkers(ClientLean, []string{"http://" + strings.TrimSpace(addr)}, "key", "run", "src")(0)
+	url := startHelperServer(t)
+	op, release := EventsWorkers(ClientLean, []string{url}, "key", "run", "src")(0)
 	defer release()
 	ctx := context.Background()
 	var i int64
@@ -218,8 +207,57 @@ func TestLeanClientDoesNotAllocatePerRequest(t *testing.T) {
 		t.Errorf("%.1f allocations per request, want 0", allocs)
 	}
 	// net/http's client, for contrast (the figure the lean one replaces).
-	op2, _ := EventsWorkers(ClientNetHTTP, []string{"http://" + strings.TrimSpace(addr)}, "key", "run", "src")(0)
+	op2, _ := EventsWorkers(ClientNetHTTP, []string{url}, "key", "run", "src")(0)
 	t.Logf("allocations per request: lean %.0f, net/http %.0f", allocs, testing.AllocsPerRun(200, func() { i++; op2(ctx, i) }))
+}
+
+// startHelperServer runs TestLeanHelperServer in a process of its own and
+// returns its base URL; it stops with the test.
+func startHelperServer(tb testing.TB) string {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLeanHelperServer$")
+	cmd.Env = append(os.Environ(), "BENCH_LEAN_HELPER_SERVER=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { stdin.Close(); cmd.Wait() }) // it serves until its stdin closes
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("helper server: %v", err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// BenchmarkClientCPU: the bench process's CPU per request of each client,
+// 16 closed-loop workers against a server in another process (so only the
+// client's CPU is counted); reported as cpu-µs/req.
+func BenchmarkClientCPU(b *testing.B) {
+	url := startHelperServer(b)
+	for _, k := range []ClientKind{ClientLean, ClientNetHTTP} {
+		b.Run(string(k), func(b *testing.B) {
+			var next atomic.Int64
+			ops := EventsWorkers(k, []string{url}, "key", "run", "src")
+			cpu0 := processCPUSeconds()
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					op, release := ops(w)
+					defer release()
+					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+						if _, _, err := op(context.Background(), i); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric((processCPUSeconds()-cpu0)*1e6/float64(b.N), "cpu-µs/req")
+		})
+	}
 }
 
 // TestLeanHelperServer is the server process of the test above.
