@@ -11,6 +11,11 @@ require (
 	// go-metrics v0.6.0 is the newest set that builds together.
 	github.com/hashicorp/raft v1.7.3
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
+	// raft-wal v0.4.0 (the newest; Consul's WAL log store) is the default
+	// Raft log store (cluster/logstore.go). It builds against raft v1.7.3
+	// (it asks for v1.4.0) and adds 13 packages to the binary, mostly
+	// coreos/etcd's fileutil (preallocation) and its logger.
+	github.com/hashicorp/raft-wal v0.4.0
 	github.com/prometheus/alertmanager v0.34.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
@@ -104,9 +109,14 @@ require (
 require github.com/robfig/cron/v3 v3.0.1
 
 require (
+	github.com/benbjohnson/immutable v0.4.0 // indirect
 	github.com/chromedp/sysutil v1.1.0 // indirect
+	github.com/coreos/etcd v3.3.27+incompatible // indirect
+	github.com/coreos/go-systemd v0.0.0-20191104093116-d3cd4ed1dbcf // indirect
+	github.com/coreos/pkg v0.0.0-20220810130054-c7d1c02cb6cf // indirect
 	github.com/go-json-experiment/json v0.0.0-20260214004413-d219187c3433 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
+	golang.org/x/exp v0.0.0-20220827204233-334a2380cb91 // indirect
 )

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,9 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	bbolt "go.etcd.io/bbolt"
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
@@ -68,6 +65,11 @@ type Options struct {
 	// step, one commit later.
 	FirstSteps FirstStepPlanner
 
+	// LogStore is the Raft log store (--raft-log-store): LogStoreWAL,
+	// LogStoreBolt, or "" for the WAL unless the data dir already holds a
+	// bbolt log (logstore.go).
+	LogStore string
+
 	// Fatal is called when the log holds a command this binary cannot apply.
 	// Default: log and exit(70), because continuing would diverge.
 	Fatal func(error)
@@ -79,7 +81,8 @@ type Node struct {
 	log       *slog.Logger
 	raft      *raft.Raft
 	fsm       *FSM
-	store     *raftboltdb.BoltStore
+	store     logStore
+	dirLock   *os.File // held while serving (datadirlock_unix.go)
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	commits   *commitWatch    // the transport as Raft uses it (catchup.go)
@@ -171,16 +174,15 @@ const logCacheEntries = 512
 
 func (n *Node) startRaft() error {
 	var err error
-	// bbolt locks the file; without a timeout a second process on the same
-	// data dir would wait for the lock silently and forever.
-	path := filepath.Join(n.opts.DataDir, "raft.db")
-	n.store, err = raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bbolt.Options{Timeout: storeLockTimeout}})
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return fmt.Errorf("data dir %s is in use: %s is locked by another process (is another pagerd serving it?)", n.opts.DataDir, path)
+	if n.dirLock, err = lockDataDir(n.opts.DataDir); err != nil {
+		return err
 	}
+	var kind string
+	n.store, kind, err = openLogStore(n.opts.DataDir, n.opts.LogStore, n.log)
 	if err != nil {
-		return fmt.Errorf("open raft store: %w", err)
+		return err
 	}
+	n.log.Info("raft log store", "kind", kind)
 	level := hclog.Warn
 	if n.opts.RaftLogLevel != "" {
 		if level = hclog.LevelFromString(n.opts.RaftLogLevel); level == hclog.NoLevel {
@@ -208,7 +210,7 @@ func (n *Node) startRaft() error {
 	n.commits = newCommitWatch(n.transport)
 	// hashicorp/raft reads the previous entry back on every AppendEntries
 	// (for its term) and the leader reads each new entry again to ship it:
-	// without a cache every one of those is a bbolt read transaction. The
+	// without a cache every one of those is a read of the store. The
 	// cache holds the newest logCacheEntries entries in memory.
 	logs, err := raft.NewLogCache(logCacheEntries, n.store)
 	if err != nil {
@@ -559,6 +561,9 @@ func (n *Node) closeStores() {
 	}
 	if n.store != nil {
 		n.store.Close()
+	}
+	if n.dirLock != nil {
+		n.dirLock.Close()
 	}
 }
 

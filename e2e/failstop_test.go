@@ -2,14 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/internal/testcluster"
 )
 
@@ -26,7 +25,7 @@ func TestCorruptedCommandBodyStopsTheNode(t *testing.T) {
 		t.Fatalf("trigger: %d %s", code, out)
 	}
 	n.Stop()
-	appendCorruptEntry(t, filepath.Join(n.DataDir, "raft.db"))
+	appendCorruptEntry(t, n.DataDir)
 
 	for round := 1; round <= 2; round++ {
 		n.Start()
@@ -50,13 +49,13 @@ func TestCorruptedCommandBodyStopsTheNode(t *testing.T) {
 // appendCorruptEntry appends to a stopped node's Raft log an entry of two
 // commands: a valid trigger, then a trigger with a field pagerd does not
 // know. The one-node cluster commits it as soon as the node leads again.
-func appendCorruptEntry(t *testing.T, path string) {
+func appendCorruptEntry(t *testing.T, dataDir string) {
 	t.Helper()
-	store, err := raftboltdb.New(raftboltdb.Options{Path: path})
+	store, closer, err := cluster.OpenLogStore(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer closer.Close()
 	last, err := store.LastIndex()
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ type serveFlags struct {
 	smtpCert, smtpKey                                           string
 	security                                                    securityFlags
 	bootstrap, dev, memoryReturn                                bool
-	logLevel, logFormat, raftLogLevel                           string
+	logLevel, logFormat, raftLogLevel, raftLogStore             string
 	snapshotThreshold, trailingLogs                             uint64
 	snapshotInterval, heartbeat                                 time.Duration
 	listen                                                      listenFlags
@@ -67,6 +67,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often to check whether to snapshot (0: default 2m)")
 	fs.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "log entries kept after a snapshot (0: default 10240)")
 	fs.DurationVar(&f.heartbeat, "raft-heartbeat-timeout", 0, "Raft heartbeat and election timeout (0: default 2s)")
+	fs.StringVar(&f.raftLogStore, "raft-log-store", "", "Raft log store: wal | boltdb (empty: wal, or boltdb for a data dir that already holds raft.db; wal on such a dir copies its log over once)")
 	fs.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "level of the Raft library's log: debug | info | warn | error")
 	fs.BoolVar(&f.memoryReturn, "idle-memory-return", true, "when the node is quiet after a burst, collect and give the unused heap back to the OS (docs/operations.md, \"Memory\")")
 	fs.Float64Var(&f.statusMailRate, "status-mail-rate", status.DefaultRate, "status page subscriber mails per second (confirmations and updates; separate from paging)")
@@ -142,7 +143,7 @@ func serve(f serveFlags, sources []config.Source, log *slog.Logger) error {
 		Logger:     log, Registry: reg,
 		HeartbeatTimeout: f.heartbeat, SnapshotThreshold: f.snapshotThreshold,
 		SnapshotInterval: f.snapshotInterval, TrailingLogs: f.trailingLogs, RaftLogLevel: f.raftLogLevel,
-		Version: nodeVersion(),
+		LogStore: f.raftLogStore, Version: nodeVersion(),
 		// The leader plans escalation step 0 into each trigger that opens
 		// an incident: its page is recorded in the trigger's own commit.
 		FirstSteps: escalation.NewFirstStepPlanner(),
