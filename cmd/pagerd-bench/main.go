@@ -8,6 +8,7 @@
 //	go run ./cmd/pagerd-bench -short          # about a minute; scripts/test runs it
 //	go run ./cmd/pagerd-bench                 # the figures of docs/PERFORMANCE.md
 //	go run ./cmd/pagerd-bench -json out.json  # also write the report as JSON
+//	go run ./cmd/pagerd-bench -storm -client nethttp  # closed-loop workers on Go's net/http (default: the lean client)
 //
 // It prints a table and, with -json, the same report as JSON. It exits 1 when a
 // measurement fails (a write lost, a peer missing) and, with -check, when a
