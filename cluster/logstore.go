@@ -56,6 +56,22 @@ type walStore struct {
 	meta *metadb.BoltMetaDB
 }
 
+// GetLog refuses entries below FirstIndex, as bbolt does. raft-wal serves
+// an entry a head truncation removed as long as its segment is still the
+// tail, so a leader would replicate a lagging follower from entries it had
+// compacted away instead of sending it the snapshot; harmless for Raft, but
+// it made whether a snapshot is installed depend on segment boundaries.
+func (s walStore) GetLog(index uint64, l *raft.Log) error {
+	first, err := s.WAL.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if index < first {
+		return raft.ErrLogNotFound
+	}
+	return s.WAL.GetLog(index, l)
+}
+
 func (s walStore) Close() error {
 	err := s.WAL.Close()
 	return errors.Join(err, s.meta.Close())

@@ -226,3 +226,24 @@ func TestNodeMigratesItsLogToTheWAL(t *testing.T) {
 		return err == nil
 	})
 }
+
+// Entries a snapshot compacted away are gone from the WAL as from bbolt,
+// even while raft-wal still holds them in its tail segment: the leader then
+// sends a lagging follower the snapshot (e2e TestLaggingFollowerInstallsSnapshot).
+func TestCompactedEntriesAreNotFound(t *testing.T) {
+	for _, kind := range []string{LogStoreWAL, LogStoreBolt} {
+		s := open(t, t.TempDir(), kind, kind)
+		fillStore(t, s, 50)
+		if err := s.DeleteRange(1, 30); err != nil {
+			t.Fatal(err)
+		}
+		var l raft.Log
+		if err := s.GetLog(30, &l); !errors.Is(err, raft.ErrLogNotFound) {
+			t.Errorf("%s: entry 30 after compacting 1..30: %v, want raft.ErrLogNotFound", kind, err)
+		}
+		if err := s.GetLog(31, &l); err != nil || string(l.Data) != "entry 31" {
+			t.Errorf("%s: entry 31: %v %q", kind, err, l.Data)
+		}
+		s.Close()
+	}
+}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"github.com/pagerd/pagerd/incident"
 	"github.com/pagerd/pagerd/learning"
+	"slices"
 )
 
 // Change says what one applied log entry touched, for the leader's
@@ -53,6 +54,7 @@ func (c *Change) note(t CommandType, r Result) {
 			c.Incidents = append(c.Incidents, v.incident)
 		}
 	case deliveryApplied:
+		c.Incidents = slices.Grow(c.Incidents, len(v.d.Items)) // a storm's holds: one per page
 		for _, it := range v.d.Items {
 			c.Incidents = append(c.Incidents, it.Incident)
 		}

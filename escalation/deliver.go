@@ -61,6 +61,9 @@ func (t *term) deliver(inc *incident.Incident, n *incident.Notification, cfg *co
 		if !until.IsZero() {
 			item.HeldUntil = &until
 		}
+		if t.holds == nil && t.lastHolds > 1 {
+			t.holds = make([]incident.DeliveryItem, 0, t.lastHolds)
+		}
 		t.holds = append(t.holds, item)
 	}
 	t.mu.Unlock()
@@ -164,8 +167,11 @@ func (t *term) flushFlood(cfg *config.Config, version string, now time.Time) {
 // "the excess is bundled into one summary message").
 func (t *term) summary(channel string, user config.User, held []heldNotification, publicURL string) job {
 	id := "s-" + held[0].n.ID
-	j := job{channel: channel, msg: &notify.Message{ID: id, User: user, Incident: held[len(held)-1].inc, PublicURL: publicURL}}
-	seen := map[uint64]bool{}
+	// Sized for every held page (a storm's summary bundles thousands).
+	j := job{channel: channel, items: make([]incident.DeliveryItem, 0, len(held)),
+		msg: &notify.Message{ID: id, User: user, Incident: held[len(held)-1].inc, PublicURL: publicURL,
+			Bundled: make([]string, 0, len(held)), Summary: make([]*incident.Incident, 0, len(held))}}
+	seen := make(map[uint64]bool, len(held))
 	for _, h := range held {
 		it := itemFor(h)
 		it.Summary = id
@@ -188,7 +194,7 @@ func itemFor(h heldNotification) incident.DeliveryItem {
 // acknowledgement or resolve cancelled while they waited, and releases
 // them from inflight.
 func (t *term) stillQueued(held []heldRef) []heldNotification {
-	var live []heldNotification
+	live := make([]heldNotification, 0, len(held))
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
 		for _, h := range held {
 			inc, ok := st.EscalationView(h.incident)

@@ -72,6 +72,9 @@ type Options struct {
 
 	// synchronous makes sends and commits run inline (tests drive step()).
 	synchronous bool
+	// noSkip makes collect copy and reconcile every changed incident, even
+	// one with nothing to do (tests compare the two ways).
+	noSkip bool
 }
 
 // Engine runs escalation policies and delivers pages. It keeps no state
@@ -129,6 +132,9 @@ type term struct {
 
 	mu    sync.Mutex
 	dirty map[uint64]bool
+	// spare is the dirty set of the previous pass, emptied, for the next
+	// (collect); only collect takes and returns it.
+	spare map[uint64]bool
 	all   bool
 	// busy: incidents with a step commit in flight; inflight: notification
 	// ids being sent (or held by flood control).
@@ -139,8 +145,12 @@ type term struct {
 	flood    *flood
 	// holds are flood-control holds not yet committed (see commitHolds);
 	// floodSeeded: the windows hold the replicated send times.
-	holds       []incident.DeliveryItem
-	holdsBusy   bool // a hold commit is in flight
+	holds     []incident.DeliveryItem
+	holdsBusy bool // a hold commit is in flight
+	// lastHolds is how many holds the last hold commit took: the next
+	// batch starts with room for as many (a storm's grew from nil each
+	// time, about twice its size in copies).
+	lastHolds   int
 	floodSeeded bool
 	// outcomes are delivery outcomes not yet committed, outcomesBusy: a
 	// committer runs (outcomes.go).
@@ -173,7 +183,7 @@ type term struct {
 
 func (e *Engine) newTerm(ctx context.Context) *term {
 	return &term{e: e, ctx: ctx, sem: make(chan struct{}, e.opts.Concurrency), wake: make(chan struct{}, 1),
-		dirty: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
+		dirty: map[uint64]bool{}, spare: map[uint64]bool{}, all: true, busy: map[uint64]bool{}, roleBusy: map[uint64]bool{}, inflight: map[string]bool{},
 		timers: newTimerHeap(), flood: newFlood(), start: e.opts.Clock.Now(), ackSeen: map[uint64]bool{},
 		resolveSeen: map[uint64]bool{}, stepFails: map[uint64]int{}, reminding: map[uint64]bool{}, firstSeen: map[uint64]bool{}}
 }
@@ -207,7 +217,7 @@ func (t *term) step() time.Time {
 	now := t.e.opts.Clock.Now()
 	set := t.schedules(cfg, version)
 	t.seedFlood(cfg, now)
-	incs, optedOut := t.collect(now)
+	incs, optedOut := t.collect(cfg, set, now)
 	for _, inc := range incs {
 		t.reconcile(inc, cfg, version, set, now, optedOut)
 	}
@@ -223,16 +233,28 @@ func (t *term) step() time.Time {
 	return next
 }
 
-// collect takes the dirty and due incidents and reads copies of them.
-func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
+// collect takes the dirty and due incidents and reads copies of those
+// with work to do; the others only have their timer armed.
+func (t *term) collect(cfg *config.Config, set *schedule.Set, now time.Time) ([]*incident.Incident, map[string]bool) {
 	t.mu.Lock()
 	all := t.all
 	ids := t.dirty
-	t.all, t.dirty = false, map[uint64]bool{}
+	if t.spare == nil {
+		t.spare = map[uint64]bool{}
+	}
+	t.all, t.dirty, t.spare = false, t.spare, nil
 	for _, id := range t.timers.popDue(now) {
 		ids[id] = true
 	}
 	t.mu.Unlock()
+	defer func() {
+		// The set read here is the next pass's dirty set, emptied: a map
+		// made afresh each pass grew again to a storm's size every time.
+		clear(ids)
+		t.mu.Lock()
+		t.spare = ids
+		t.mu.Unlock()
+	}()
 	var incs []*incident.Incident
 	optedOut := map[string]bool{}
 	t.e.opts.Store.ReadIncidents(func(st *incident.State) {
@@ -241,15 +263,20 @@ func (t *term) collect(now time.Time) ([]*incident.Incident, map[string]bool) {
 			st.EachPendingSummary(func(inc *incident.Incident) { ids[inc.ID] = true })
 		}
 		for id := range ids {
-			inc, ok := st.EscalationView(id)
+			live, ok := st.Peek(id)
 			if ok {
-				t.observeAck(inc)
-				t.observeResolve(inc)
-				t.observeFirstStep(inc)
+				t.observeAck(live)
+				t.observeResolve(live)
+				t.observeFirstStep(live)
 			}
-			if !ok || !(inc.Status.Open() || hasQueuedSummary(inc)) {
+			if !ok || !(live.Status.Open() || hasQueuedSummary(live)) {
 				continue
 			}
+			if w := t.pending(live, cfg, set, now); w.idle() && !t.e.opts.noSkip {
+				t.arm(id, w.wake) // all reconcile would do (pending.go)
+				continue
+			}
+			inc, _ := st.EscalationView(id)
 			incs = append(incs, inc)
 			for _, n := range inc.Notifications {
 				if n.Channel == incident.ChannelSMS && n.Status == incident.NotifyQueued {
@@ -290,38 +317,32 @@ func (t *term) schedules(cfg *config.Config, version string) *schedule.Set {
 }
 
 // reconcile starts a due step and sends due notifications of one incident,
-// and arms its timer for the next thing it waits for.
+// and arms its timer for the next thing it waits for (pending decides).
 func (t *term) reconcile(inc *incident.Incident, cfg *config.Config, version string, set *schedule.Set, now time.Time, optedOut map[string]bool) {
-	reason, wake := due(inc, cfg, now)
-	t.mu.Lock()
-	busy := t.busy[inc.ID] || t.stepFails[inc.ID] >= maxStepCommitAttempts
-	roleBusy := t.roleBusy[inc.ID]
-	t.mu.Unlock()
-	if reason != "" && !busy {
-		t.queueStep(planStep(inc, reason, cfg, set, now))
+	w := t.pending(inc, cfg, set, now)
+	if w.step != "" {
+		t.queueStep(planStep(inc, w.step, cfg, set, now))
 	}
-	if at := t.reconcileReminder(inc, cfg, now); !at.IsZero() {
-		wake = earliest(wake, at)
+	if w.remind {
+		t.commitReminder(inc, cfg, now, w.remindDue, w.remindSent)
 	}
-	if !roleBusy {
-		if rn := roleWork(inc, cfg, set, now); rn != nil {
-			t.startRoleNotify(rn)
-		}
+	if w.role != nil {
+		t.startRoleNotify(w.role)
 	}
 	for i := range inc.Notifications {
 		n := &inc.Notifications[i]
-		if n.Status != incident.NotifyQueued {
-			continue
+		if n.Status == incident.NotifyQueued && !n.DueAt.After(now) {
+			t.deliver(inc, n, cfg, version, now, optedOut[n.To] && n.Channel == incident.ChannelSMS)
 		}
-		if n.DueAt.After(now) {
-			wake = earliest(wake, n.DueAt)
-			continue
-		}
-		t.deliver(inc, n, cfg, version, now, optedOut[n.To] && n.Channel == incident.ChannelSMS)
 	}
+	t.arm(inc.ID, w.wake)
+}
+
+// arm sets incident id's timer at wake (zero: none).
+func (t *term) arm(id uint64, wake time.Time) {
 	if !wake.IsZero() {
 		t.mu.Lock()
-		t.timers.set(inc.ID, wake)
+		t.timers.set(id, wake)
 		t.mu.Unlock()
 	}
 }

@@ -71,6 +71,8 @@ type memStore struct {
 	deliveryGate   chan struct{}
 	blocked        int
 	outcomeCommits []int
+	// changes counts the watch calls (every applied change).
+	changes int
 }
 
 func (s *memStore) ActiveConfig() (*config.Config, string) { return s.cfg, "v1" }
@@ -84,6 +86,7 @@ func (s *memStore) WatchIncidents(fn func([]uint64, bool)) func() {
 	return func() { s.watch = nil }
 }
 func (s *memStore) changed(ids ...uint64) {
+	s.changes++
 	if s.watch != nil {
 		s.watch(ids, false)
 	}

@@ -31,6 +31,9 @@ func (t *term) commitHolds() {
 			t.mu.Lock()
 			items := t.holds
 			t.holds = nil
+			if len(items) > 0 {
+				t.lastHolds = len(items)
+			}
 			if len(items) == 0 || t.ctx.Err() != nil {
 				t.holdsBusy = false
 				t.mu.Unlock()

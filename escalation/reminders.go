@@ -39,23 +39,26 @@ func reminderRepeat(every time.Duration) time.Duration {
 	return ReminderRepeat
 }
 
-// reconcileReminder commits a due reminder of inc, and returns when the
-// next one is due (zero: none).
-func (t *term) reconcileReminder(inc *incident.Incident, cfg *config.Config, now time.Time) time.Time {
-	rs, ok := t.e.opts.Store.(reminderStore)
-	if !ok || inc.DeferredUntil != nil {
-		return time.Time{} // paging itself waits; so do its reminders
+// nextReminder is when inc's next status update reminder is due, for
+// which deadline and how many it has had for it (ok false: none, or this
+// store commits no reminders).
+func (t *term) nextReminder(inc *incident.Incident, cfg *config.Config) (at, due time.Time, sent int, ok bool) {
+	if _, ok := t.e.opts.Store.(reminderStore); !ok || inc.DeferredUntil != nil {
+		return time.Time{}, time.Time{}, 0, false // paging itself waits; so do its reminders
 	}
 	if inc.Escalation == nil && len(inc.Roles) == 0 {
-		return time.Time{} // a service without a policy pages nobody, reminders included
+		return time.Time{}, time.Time{}, 0, false // a service without a policy pages nobody, reminders included
 	}
 	every := cfg.SeverityPolicyOf(inc.Severity).UpdateEvery.D()
-	at, due, sent, ok := incident.NextReminder(inc, every, reminderRepeat(every))
+	return incident.NextReminder(inc, every, reminderRepeat(every))
+}
+
+// commitReminder commits the reminder of inc for deadline due, unless one
+// is in flight.
+func (t *term) commitReminder(inc *incident.Incident, cfg *config.Config, now, due time.Time, sent int) {
+	rs, ok := t.e.opts.Store.(reminderStore)
 	if !ok {
-		return time.Time{}
-	}
-	if at.After(now) {
-		return at
+		return
 	}
 	t.mu.Lock()
 	busy := t.reminding[inc.ID]
@@ -64,7 +67,7 @@ func (t *term) reconcileReminder(inc *incident.Incident, cfg *config.Config, now
 	}
 	t.mu.Unlock()
 	if busy {
-		return time.Time{}
+		return
 	}
 	r := planReminder(inc, cfg, now, due, sent)
 	t.async(func() {
@@ -82,7 +85,6 @@ func (t *term) reconcileReminder(inc *incident.Incident, cfg *config.Config, now
 		}
 		t.signal()
 	})
-	return time.Time{}
 }
 
 // reminderTargets are whom a reminder pages: the comms manager, else the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"testing"
@@ -140,4 +141,40 @@ func BenchmarkParseDeliveryJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The timeline lines of a page sent and held are replicated state: the
+// hand-built forms must read exactly as the fmt forms they replaced.
+func TestDeliveryMessagesAsBefore(t *testing.T) {
+	held := time.Date(2026, 11, 29, 12, 0, 1, 500, time.FixedZone("x", 3600))
+	until := held.Add(time.Minute)
+	for _, n := range []Notification{
+		{User: "bob", Channel: ChannelEmail},
+		{User: "bob", Channel: ChannelSMS, HeldAt: &held},
+		{Channel: ChannelWebhook, To: "chat"},
+		{Channel: ChannelWebhook, To: "chat", HeldAt: &held},
+		{User: "ünï", Channel: ChannelEmail, HeldAt: &held},
+	} {
+		for _, summary := range []string{"", "s-n1-1-0"} {
+			want := fmt.Sprintf("paged %s by %s", orWebhook(&n), n.Channel)
+			if summary != "" {
+				want += " in flood-control summary " + summary
+			}
+			if n.HeldAt != nil {
+				want += ", released from the flood-control hold of " + n.HeldAt.UTC().Format(time.RFC3339)
+			}
+			if got := sentMessage(&n, summary); got != want {
+				t.Errorf("sent: %q, want %q", got, want)
+			}
+		}
+		for _, u := range []*time.Time{nil, &until} {
+			want := fmt.Sprintf("page to %s by %s held by flood control: %s has had the most messages a window allows", n.User, n.Channel, n.User)
+			if u != nil {
+				want += "; it goes out in a summary at about " + u.UTC().Format(time.RFC3339)
+			}
+			if got := holdMessage(&n, u); got != want {
+				t.Errorf("held: %q, want %q", got, want)
+			}
+		}
+	}
 }

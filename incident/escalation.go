@@ -3,6 +3,7 @@ package incident
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -52,6 +53,10 @@ type StepStart struct {
 	// LogVersion is the version of the log entry it was decoded from; see
 	// LogV1. Not part of the command's JSON.
 	LogVersion uint8 `json:"-"`
+	// planned: Notifications were made for this apply alone (the plan
+	// of step 0 inside a trigger, FirstStep.stepStart), so the incident may
+	// keep the slice instead of a copy.
+	planned bool
 }
 
 // ApplyStepStart records a step start. It returns ErrStale, changing
@@ -109,7 +114,11 @@ func (s *State) applyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 	inc.DeferredUntil = nil // paging has begun
 	at := now
 	esc.StepStartedAt = &at
-	esc.NextAt = cloneTime(st.NextAt)
+	if st.planned {
+		esc.NextAt = st.NextAt // made for this apply (FirstStep.stepStart)
+	} else {
+		esc.NextAt = cloneTime(st.NextAt)
+	}
 	if st.Exhausted {
 		esc.Exhausted, esc.NextAt = true, nil
 		inc.addEntry(now, EntryExhausted, "pagerd", st.Message)
@@ -120,6 +129,11 @@ func (s *State) applyStepStart(now time.Time, st *StepStart) (*Incident, error) 
 		// An ack timeout after the policy ran out starts it over: it is
 		// no longer exhausted, or its later steps would never be due.
 		esc.Exhausted = false
+	}
+	if st.planned && len(inc.Notifications) == 0 {
+		inc.Notifications = st.Notifications[:0] // each written back to its own place below
+	} else {
+		inc.Notifications = slices.Grow(inc.Notifications, len(st.Notifications))
 	}
 	for _, n := range st.Notifications {
 		n.Step, n.Loop = st.Step, st.Loop
@@ -214,14 +228,7 @@ func (s *State) applyDeliveryItem(now time.Time, it *DeliveryItem) bool {
 		at := now
 		n.Status, n.SentAt, n.Error = NotifySent, &at, ""
 		n.ProviderID, n.Summary = it.ProviderID, it.Summary
-		msg := fmt.Sprintf("paged %s by %s", orWebhook(n), n.Channel)
-		if it.Summary != "" {
-			msg += " in flood-control summary " + it.Summary
-		}
-		if n.HeldAt != nil {
-			msg += ", released from the flood-control hold of " + n.HeldAt.UTC().Format(time.RFC3339)
-		}
-		inc.addEntry(now, EntryNotified, "pagerd", msg)
+		inc.addEntry(now, EntryNotified, "pagerd", sentMessage(n, it.Summary))
 	case OutcomeRetry:
 		n.Error = it.Error
 		if it.RetryAt != nil {
@@ -243,12 +250,54 @@ func applyHold(now time.Time, inc *Incident, n *Notification, it *DeliveryItem) 
 	}
 	at := now
 	n.HeldAt = &at
-	msg := fmt.Sprintf("page to %s by %s held by flood control: %s has had the most messages a window allows", n.User, n.Channel, n.User)
-	if it.HeldUntil != nil {
-		msg += "; it goes out in a summary at about " + it.HeldUntil.UTC().Format(time.RFC3339)
-	}
-	inc.addEntry(now, EntryNotifyHeld, "pagerd", msg)
+	inc.addEntry(now, EntryNotifyHeld, "pagerd", holdMessage(n, it.HeldUntil))
 	return true
+}
+
+// sentMessage is the timeline line of a page sent, alone or in summary.
+// It and holdMessage are written into one buffer (every page of a storm
+// has both, on every node; fmt and the concatenations cost four
+// allocations each): TestDeliveryMessagesAsBefore holds them to the
+// fmt.Sprintf forms they replace, since the timeline is replicated.
+func sentMessage(n *Notification, summary string) string {
+	b := make([]byte, 0, 160)
+	b = append(b, "paged "...)
+	b = appendOrWebhook(b, n)
+	b = append(b, " by "...)
+	b = append(b, n.Channel...)
+	if summary != "" {
+		b = append(b, " in flood-control summary "...)
+		b = append(b, summary...)
+	}
+	if n.HeldAt != nil {
+		b = append(b, ", released from the flood-control hold of "...)
+		b = n.HeldAt.UTC().AppendFormat(b, time.RFC3339)
+	}
+	return string(b)
+}
+
+// holdMessage is the timeline line of a page held by flood control.
+func holdMessage(n *Notification, until *time.Time) string {
+	b := make([]byte, 0, 192)
+	b = append(b, "page to "...)
+	b = append(b, n.User...)
+	b = append(b, " by "...)
+	b = append(b, n.Channel...)
+	b = append(b, " held by flood control: "...)
+	b = append(b, n.User...)
+	b = append(b, " has had the most messages a window allows"...)
+	if until != nil {
+		b = append(b, "; it goes out in a summary at about "...)
+		b = until.UTC().AppendFormat(b, time.RFC3339)
+	}
+	return string(b)
+}
+
+func appendOrWebhook(b []byte, n *Notification) []byte {
+	if n.User == "" {
+		return append(append(b, "webhook "...), n.To...)
+	}
+	return append(b, n.User...)
 }
 
 func orWebhook(n *Notification) string {

@@ -3,6 +3,7 @@ package incident
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,7 +18,9 @@ import (
 // body of the log; by reflection that was most of apply's cost per event
 // in storm profiles (docs/PERFORMANCE.md, "Storm").
 func ParseEventJSON(data []byte) (*Event, bool) {
-	p := eventParser{b: data}
+	shared := sharedStrings.Get().(*stringTable)
+	defer sharedStrings.Put(shared)
+	p := eventParser{b: data, shared: shared}
 	e := &Event{}
 	if !p.event(e) || p.i != len(p.b) {
 		return nil, false
@@ -30,6 +33,58 @@ func ParseEventJSON(data []byte) (*Event, bool) {
 type eventParser struct {
 	b []byte
 	i int
+	// shared, when set, holds strings read before (strShared).
+	shared *stringTable
+}
+
+// stringTable holds strings that events repeat, to share instead of
+// allocating each again on every node for every event: the integration,
+// service and policy, the plan of step 0 (policy, config version,
+// message, whom it pages), deferrals, labels (keys and values) and label-
+// like fields. Unique ones (dedup keys, summaries, annotation values)
+// are not put in. In a storm that was about ten strings per event on
+// every node, and the state keeps them all (issue 18).
+type stringTable struct{ m map[string]string }
+
+// maxSharedStrings bounds a table; a full one starts over.
+const maxSharedStrings = 1024
+
+// sharedStrings are the tables, one per parse in progress: the apply
+// goroutine mostly gets the same one back, with no lock per string.
+var sharedStrings = sync.Pool{New: func() any { return &stringTable{m: make(map[string]string, 64)} }}
+
+func (t *stringTable) get(b []byte) string {
+	if s, ok := t.m[string(b)]; ok {
+		return s
+	}
+	s := intern(b)
+	if len(t.m) >= maxSharedStrings {
+		clear(t.m)
+	}
+	t.m[s] = s
+	return s
+}
+
+// strShared is str, sharing the string through p.shared (when set; an
+// escaped string is read afresh).
+func (p *eventParser) strShared(out *string) bool {
+	if p.shared == nil {
+		return p.str(out)
+	}
+	raw, escaped, ok := p.rawStr()
+	switch {
+	case !ok:
+		return false
+	case escaped:
+		s, ok := unescape(raw)
+		if !ok {
+			return false
+		}
+		*out = s
+	default:
+		*out = p.shared.get(raw)
+	}
+	return true
 }
 
 func (p *eventParser) lit(s string) bool {
@@ -61,33 +116,52 @@ func (p *eventParser) key(name string, first bool) bool {
 // read as encoding/json reads them (a lone surrogate is U+FFFD). Raw
 // invalid UTF-8, which the decoder would replace, is left to it.
 func (p *eventParser) str(out *string) bool {
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
+	return p.strOr(out, "")
+}
+
+// strOr is str, but takes same instead of a new string when the string
+// read equals it (same: a string read before that often repeats).
+func (p *eventParser) strOr(out *string, same string) bool {
+	raw, escaped, ok := p.rawStr()
+	switch {
+	case !ok:
 		return false
+	case escaped:
+		s, ok := unescape(raw)
+		if !ok {
+			return false
+		}
+		*out = s
+	case same != "" && string(raw) == same:
+		*out = same
+	default:
+		*out = intern(raw)
+	}
+	return true
+}
+
+// rawStr reads a string's contents as they are in the body, and whether
+// they hold an escape.
+func (p *eventParser) rawStr() (raw []byte, escaped, ok bool) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return nil, false, false
 	}
 	start := p.i + 1
-	escaped := false
 	j := start
 	for ; j < len(p.b) && p.b[j] != '"'; j++ {
 		switch c := p.b[j]; {
 		case c < 0x20:
-			return false
+			return nil, false, false
 		case c == '\\':
 			escaped = true
 			j++ // the escaped byte, which may be a quote
 		}
 	}
 	if j >= len(p.b) || !utf8.Valid(p.b[start:j]) {
-		return false
-	}
-	if !escaped {
-		*out = intern(p.b[start:j])
-	} else if s, ok := unescape(p.b[start:j]); ok {
-		*out = s
-	} else {
-		return false
+		return nil, false, false
 	}
 	p.i = j + 1
-	return true
+	return p.b[start:j], escaped, true
 }
 
 // common are strings most events carry: the labels and annotation keys the
@@ -98,7 +172,8 @@ var common = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{"source", "component", "group", "class", "severity", "summary",
 		"custom_details", "client", "client_url", ActionTrigger, ActionAcknowledge, ActionResolve,
-		"firing", "resolved", ChannelEmail, ChannelSMS, ChannelWebhook, "critical", "error", "warning", "info"} {
+		"firing", "resolved", ChannelEmail, ChannelSMS, ChannelWebhook, "critical", "error", "warning", "info",
+		OutcomeSent, OutcomeRetry, OutcomeFailed, OutcomeHeld} {
 		m[s] = s
 	}
 	return m
@@ -246,7 +321,7 @@ func (p *eventParser) timestamp(out *time.Time, nullable bool) bool {
 
 // stringMap reads null (nil) or an object of strings with keys in strictly
 // ascending order (no duplicate for the decoder to resolve).
-func (p *eventParser) stringMap(out *map[string]string) bool {
+func (p *eventParser) stringMap(out *map[string]string, shareValues bool) bool {
 	if p.lit("null") {
 		return true
 	}
@@ -264,7 +339,7 @@ func (p *eventParser) stringMap(out *map[string]string) bool {
 			return false
 		}
 		var k, v string
-		if !p.str(&k) || (!first && k <= prev) || !p.lit(":") || !p.str(&v) {
+		if !p.strShared(&k) || (!first && k <= prev) || !p.lit(":") || !p.value(&v, shareValues) {
 			return false
 		}
 		m[k], prev = v, k
@@ -274,18 +349,26 @@ func (p *eventParser) stringMap(out *map[string]string) bool {
 	}
 }
 
+// value reads a string, shared (strShared) or not.
+func (p *eventParser) value(out *string, shared bool) bool {
+	if shared {
+		return p.strShared(out)
+	}
+	return p.str(out)
+}
+
 func (p *eventParser) event(e *Event) bool {
-	if !p.lit("{") || !p.key("integration", true) || !p.str(&e.Integration) ||
-		!p.key("service", false) || !p.str(&e.Service) ||
+	if !p.lit("{") || !p.key("integration", true) || !p.strShared(&e.Integration) ||
+		!p.key("service", false) || !p.strShared(&e.Service) ||
 		!p.key("action", false) || !p.str(&e.Action) ||
 		!p.key("dedup_key", false) || !p.str(&e.DedupKey) ||
 		!p.key("auto_resolve", false) || !p.boolean(&e.AutoResolve) {
 		return false
 	}
-	if p.key("policy", false) && !p.str(&e.Policy) {
+	if p.key("policy", false) && !p.strShared(&e.Policy) {
 		return false
 	}
-	if !p.key("alert", false) || !p.alert(&e.Alert) {
+	if !p.key("alert", false) || !p.alert(&e.Alert, e.DedupKey) {
 		return false
 	}
 	if p.key("rules_version", false) {
@@ -310,12 +393,14 @@ func (p *eventParser) event(e *Event) bool {
 	return p.lit("}")
 }
 
-func (p *eventParser) alert(a *Alert) bool {
-	if !p.lit("{") || !p.key("fingerprint", true) || !p.str(&a.Fingerprint) ||
+// alert reads an event's alert; its fingerprint is the event's dedup key
+// string when the same (Events v2 triggers: the router sets it so).
+func (p *eventParser) alert(a *Alert, dedupKey string) bool {
+	if !p.lit("{") || !p.key("fingerprint", true) || !p.strOr(&a.Fingerprint, dedupKey) ||
 		!p.key("status", false) || !p.str(&a.Status) ||
-		!p.key("labels", false) || !p.stringMap(&a.Labels) ||
-		!p.key("annotations", false) || !p.stringMap(&a.Annotations) ||
-		!p.key("severity", false) || !p.str(&a.Severity) {
+		!p.key("labels", false) || !p.stringMap(&a.Labels, true) ||
+		!p.key("annotations", false) || !p.stringMap(&a.Annotations, false) ||
+		!p.key("severity", false) || !p.strShared(&a.Severity) {
 		return false
 	}
 	if p.key("generator_url", false) && !p.str(&a.GeneratorURL) {
@@ -366,8 +451,8 @@ func (p *eventParser) deferrals(out *[]Deferral) bool {
 	*out = []Deferral{}
 	return p.array(func() bool {
 		var d Deferral
-		if !p.lit("{") || !p.key("severity", true) || !p.str(&d.Severity) ||
-			!p.key("window", false) || !p.str(&d.Window) ||
+		if !p.lit("{") || !p.key("severity", true) || !p.strShared(&d.Severity) ||
+			!p.key("window", false) || !p.strShared(&d.Window) ||
 			!p.key("until", false) || !p.timestamp(&d.Until, false) || !p.lit("}") {
 			return false
 		}
@@ -377,8 +462,8 @@ func (p *eventParser) deferrals(out *[]Deferral) bool {
 }
 
 func (p *eventParser) firstStep(f *FirstStep) bool {
-	if !p.lit("{") || !p.key("policy", true) || !p.str(&f.Policy) ||
-		!p.key("config_version", false) || !p.str(&f.ConfigVersion) {
+	if !p.lit("{") || !p.key("policy", true) || !p.strShared(&f.Policy) ||
+		!p.key("config_version", false) || !p.strShared(&f.ConfigVersion) {
 		return false
 	}
 	if p.key("exhausted", false) && !p.boolean(&f.Exhausted) {
@@ -404,7 +489,7 @@ func (p *eventParser) firstStep(f *FirstStep) bool {
 			return false
 		}
 	}
-	return p.key("message", false) && p.str(&f.Message) && p.lit("}")
+	return p.key("message", false) && p.strShared(&f.Message) && p.lit("}")
 }
 
 func (p *eventParser) plannedPage(pg *PlannedPage) bool {
@@ -413,12 +498,12 @@ func (p *eventParser) plannedPage(pg *PlannedPage) bool {
 	}
 	first := true
 	if p.key("user", true) {
-		if !p.str(&pg.User) {
+		if !p.strShared(&pg.User) {
 			return false
 		}
 		first = false
 	}
-	if !p.key("channel", first) || !p.str(&pg.Channel) || !p.key("to", false) || !p.str(&pg.To) {
+	if !p.key("channel", first) || !p.strShared(&pg.Channel) || !p.key("to", false) || !p.strShared(&pg.To) {
 		return false
 	}
 	if p.key("after_ns", false) {
@@ -428,7 +513,7 @@ func (p *eventParser) plannedPage(pg *PlannedPage) bool {
 		}
 		pg.After = time.Duration(n)
 	}
-	if p.key("error", false) && !p.str(&pg.Error) {
+	if p.key("error", false) && !p.strShared(&pg.Error) {
 		return false
 	}
 	return p.lit("}")

@@ -80,7 +80,7 @@ func (s *State) startFirstStep(now time.Time, inc *Incident, fs *FirstStep) bool
 // stepStart is the plan as the StepStart the engine would commit for
 // incident id, its step starting at now.
 func (fs *FirstStep) stepStart(now time.Time, id uint64) StepStart {
-	st := StepStart{Incident: id, Reason: ReasonTrigger, Exhausted: fs.Exhausted, Message: fs.Message}
+	st := StepStart{Incident: id, Reason: ReasonTrigger, Exhausted: fs.Exhausted, Message: fs.Message, planned: true}
 	if !fs.Exhausted {
 		next := now.Add(fs.NextAfter)
 		st.NextAt = &next

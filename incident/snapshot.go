@@ -253,11 +253,9 @@ func (s *State) index(inc *Incident) {
 		return
 	}
 	s.open[openKey{inc.Service, inc.DedupKey}] = inc
-	idx := make(map[string]int, len(inc.Alerts))
-	for j, a := range inc.Alerts {
-		idx[a.Fingerprint] = j
+	if len(inc.Alerts) >= alertIndexMin {
+		s.alertIndex[inc.ID] = indexAlerts(inc.Alerts)
 	}
-	s.alertIndex[inc.ID] = idx
 	for _, n := range inc.Notifications {
 		if n.Channel == ChannelSMS && n.ReplyCode != 0 {
 			if s.phoneCodes[n.To] == nil {

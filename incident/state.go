@@ -10,7 +10,7 @@ package incident
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,7 +32,8 @@ type State struct {
 	base      uint64
 	// open maps service and dedup key to the open incident of that pair.
 	open map[openKey]*Incident
-	// alertIndex maps an open incident's alert fingerprints to positions in Alerts.
+	// alertIndex maps an open incident's alert fingerprints to positions in
+	// Alerts, for an incident with alertIndexMin alerts or more (findAlert).
 	alertIndex map[uint64]map[string]int
 	// dropped holds, per open incident, the hashed fingerprints of alerts
 	// past MaxAlerts, so that their repeats are not counted again.
@@ -54,9 +55,33 @@ type State struct {
 	// shared with a snapshot being written and must be copied before it
 	// changes (copy on write), so snapshots never stop the apply path.
 	gen uint64
+	// actors are the timeline actors of ingest ("events:<integration>"),
+	// made once each instead of on every trigger (actor); a cache, not
+	// state, written only by apply.
+	actors map[actorKey]string
 }
 
 type openKey struct{ service, dedupKey string }
+
+type actorKey struct{ source, integration string }
+
+// maxActors bounds the actor cache (integrations come from the config).
+const maxActors = 256
+
+// actor is actorOf(source, integration), shared between the triggers of
+// one integration (two allocations per trigger on every node before).
+func (s *State) actor(source, integration string) string {
+	k := actorKey{source, integration}
+	if a, ok := s.actors[k]; ok {
+		return a
+	}
+	if s.actors == nil || len(s.actors) >= maxActors {
+		s.actors = map[actorKey]string{}
+	}
+	a := actorOf(source, integration)
+	s.actors[k] = a
+	return a
+}
 
 // NewState returns an empty state.
 func NewState() *State {
@@ -70,7 +95,7 @@ func NewState() *State {
 // known ones updated; a resolved group resolves the incident when AutoResolve.
 // Alerts absent from the payload are never taken as resolved.
 func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
-	actor := actorOf(SourceAlertmanager, g.Integration)
+	actor := s.actor(SourceAlertmanager, g.Integration)
 	inc := s.own(s.open[openKey{g.Service, g.GroupKey}])
 	if inc == nil {
 		if g.Status != "firing" || !anyFiring(g.Alerts) {
@@ -100,7 +125,7 @@ func (s *State) ApplyAlertGroup(now time.Time, g *AlertGroup) IngestResult {
 // updates the open incident of its dedup key; acknowledge and resolve act on the
 // open one and never create one.
 func (s *State) ApplyEvent(now time.Time, e *Event) IngestResult {
-	actor := actorOf(SourceEvents, e.Integration)
+	actor := s.actor(SourceEvents, e.Integration)
 	inc := s.own(s.open[openKey{e.Service, e.DedupKey}])
 	res := IngestResult{DedupKey: e.DedupKey}
 	switch e.Action {
@@ -276,19 +301,21 @@ func (s *State) create(now time.Time, service, dedupKey, source, integration, ti
 	if title == "" {
 		title = dedupKey
 	}
+	// Its detection time and step 0's due time share one allocation (apply
+	// points such fields at new times and never writes through them).
+	times := &[2]time.Time{now, now}
 	inc := &Incident{
 		ID: id, Key: KeyFor(id), Title: title, Service: service, Status: Triggered,
 		DedupKey: dedupKey, Source: source, Integration: integration, CreatedAt: now,
-		Alerts: []Alert{}, gen: s.gen, DetectedAt: &now,
+		Alerts: []Alert{}, gen: s.gen, DetectedAt: &times[0],
 	}
 	inc.Timeline = make([]Entry, 0, timelineCap(policy))
 	s.incidents = append(s.incidents, inc)
 	s.open[openKey{service, dedupKey}] = inc
-	inc.addEntry(now, EntryTriggered, actorOf(source, integration), "incident opened: "+title)
+	inc.addEntry(now, EntryTriggered, s.actor(source, integration), "incident opened: "+title)
 	if policy != "" {
 		// Step 0 is due at once; the leader's escalation engine starts it.
-		due := now
-		inc.Escalation = &Escalation{Policy: policy, NextAt: &due}
+		inc.Escalation = &Escalation{Policy: policy, NextAt: &times[1]}
 	}
 	return inc
 }
@@ -315,6 +342,37 @@ func retitle(inc *Incident, title string) {
 	}
 }
 
+// alertIndexMin is how many alerts an open incident holds before its
+// fingerprints are indexed in a map (State.alertIndex). Below, a scan of
+// its alerts finds one as fast, and a storm's incidents, one alert each,
+// do not each make and keep a map on every node (issue 18).
+const alertIndexMin = 16
+
+// findAlert is the position of the alert with fingerprint fp in alerts:
+// from idx when the incident has one, else the last such alert, as an
+// index built from alerts would say (indexAlerts).
+func findAlert(idx map[string]int, alerts []Alert, fp string) (int, bool) {
+	if idx != nil {
+		i, ok := idx[fp]
+		return i, ok
+	}
+	for i := len(alerts) - 1; i >= 0; i-- {
+		if alerts[i].Fingerprint == fp {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// indexAlerts maps each fingerprint to its (last) position in alerts.
+func indexAlerts(alerts []Alert) map[string]int {
+	idx := make(map[string]int, len(alerts))
+	for j, a := range alerts {
+		idx[a.Fingerprint] = j
+	}
+	return idx
+}
+
 // mergeAlerts adds new fingerprints and updates known ones, recording each
 // change in the timeline (at most maxAlertEntries per payload, the rest
 // summed up). An identical repeat records nothing. Past MaxAlerts new
@@ -326,13 +384,9 @@ func retitle(inc *Incident, title string) {
 // they were first applied: such an alert is added.
 func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor string, rules int) {
 	idx := s.alertIndex[inc.ID]
-	if idx == nil {
-		idx = make(map[string]int, min(len(alerts), MaxAlerts))
-		s.alertIndex[inc.ID] = idx
-	}
 	log := &alertLog{inc: inc, now: now, actor: actor, coalesce: rules >= rulesCoalesce}
 	for _, a := range alerts {
-		i, known := idx[a.Fingerprint]
+		i, known := findAlert(idx, inc.Alerts, a.Fingerprint)
 		if !known && a.Status == "resolved" && rules >= 1 {
 			continue
 		}
@@ -342,8 +396,14 @@ func (s *State) mergeAlerts(now time.Time, inc *Incident, alerts []Alert, actor 
 		}
 		noteDetected(inc, &a)
 		if !known {
-			idx[a.Fingerprint] = len(inc.Alerts)
+			if idx != nil {
+				idx[a.Fingerprint] = len(inc.Alerts)
+			}
 			inc.Alerts = append(inc.Alerts, a)
+			if idx == nil && len(inc.Alerts) >= alertIndexMin {
+				idx = indexAlerts(inc.Alerts)
+				s.alertIndex[inc.ID] = idx
+			}
 			log.add(entryForNew(a), describeAlert(a))
 			continue
 		}
@@ -493,26 +553,36 @@ func sameMap(a, b map[string]string) bool {
 // describeAlert names an alert for the timeline: alertname and its other labels
 // in sorted order, so the text is the same on every replica.
 func describeAlert(a Alert) string {
-	keys := make([]string, 0, len(a.Labels))
-	for k := range a.Labels {
+	var room [8]string // most alerts have fewer labels: no allocation for the keys
+	keys := room[:0]
+	name := a.Labels["alertname"]
+	if name == "" {
+		name = a.Fingerprint
+	}
+	size := len(name) + len(" {} ") + len(a.Status)
+	for k, v := range a.Labels {
 		if k != "alertname" {
 			keys = append(keys, k)
+			size += len(k) + len("=, ") + len(v)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	// One allocation of the final size (the concatenations per label and
+	// the builder's growth were about five per alert on every node).
 	var b strings.Builder
-	b.WriteString(a.Labels["alertname"])
-	if b.Len() == 0 {
-		b.WriteString(a.Fingerprint)
-	}
+	b.Grow(size)
+	b.WriteString(name)
 	b.WriteString(" {")
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(k + "=" + a.Labels[k])
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(a.Labels[k])
 	}
-	b.WriteString("} " + a.Status)
+	b.WriteString("} ")
+	b.WriteString(a.Status)
 	return b.String()
 }
 
