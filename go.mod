@@ -11,11 +11,15 @@ require (
 	// go-metrics v0.6.0 is the newest set that builds together.
 	github.com/hashicorp/raft v1.7.3
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
-	// raft-wal v0.4.0 (the newest; Consul's WAL log store) is the default
-	// Raft log store (cluster/logstore.go). It builds against raft v1.7.3
-	// (it asks for v1.4.0) and adds 13 packages to the binary, mostly
-	// coreos/etcd's fileutil (preallocation) and its logger.
-	github.com/hashicorp/raft-wal v0.4.0
+	// raft-wal (Consul's WAL log store) is the default Raft log store
+	// (cluster/logstore.go). v0.4.2, not v0.4.0 (which the proxy lists as
+	// latest): v0.4.0 marks a segment sealed on a tail truncation without
+	// writing its index block, and a node killed after that panics at start
+	// (hashicorp/raft-wal#31; TestWALOpensAfterATailTruncationAndACrash).
+	// It builds against raft v1.7.3 (it asks for v1.4.0) and adds 13
+	// packages to the binary, mostly coreos/etcd's fileutil (preallocation)
+	// and its logger.
+	github.com/hashicorp/raft-wal v0.4.2
 	github.com/prometheus/alertmanager v0.34.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

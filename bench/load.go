@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -17,21 +18,37 @@ type Op func(ctx context.Context, i int64) (items int, status int, err error)
 // rate is the number of operations started and completed in the measured
 // window divided by its length.
 func ClosedLoop(ctx context.Context, conc int, warmup, d time.Duration, op Op) Summary {
+	return ClosedLoopWorkers(ctx, conc, warmup, d, func(int) (Op, func()) { return op, func() {} })
+}
+
+// WorkerOps makes worker w's operation and the func that releases what it
+// holds (its connection) when the worker ends.
+type WorkerOps func(w int) (op Op, release func())
+
+// ClosedLoopWorkers is ClosedLoop with an operation of its own per worker
+// (a client that keeps one connection per worker). It also reports the
+// load generator's own cost: this process's CPU time over the run divided
+// by the operations issued in it (warm-up included, failures too).
+func ClosedLoopWorkers(ctx context.Context, conc int, warmup, d time.Duration, ops WorkerOps) Summary {
 	rec := NewRecorder()
-	var seq atomic.Int64
+	var seq, issued atomic.Int64
 	begin := time.Now().Add(warmup)
 	end := begin.Add(d)
 	rec.Begin(begin)
+	cpu0 := processCPUSeconds()
 	var wg sync.WaitGroup
-	for range conc {
+	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			op, release := ops(w)
+			defer release()
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				if !t0.Before(end) {
 					return
 				}
+				issued.Add(1)
 				items, status, err := op(ctx, seq.Add(1))
 				t1 := time.Now()
 				if t0.Before(begin) || t1.After(end) {
@@ -50,8 +67,23 @@ func ClosedLoop(ctx context.Context, conc int, warmup, d time.Duration, op Op) S
 		}()
 	}
 	wg.Wait()
+	cpu := processCPUSeconds() - cpu0
 	rec.End(end)
-	return rec.Summary()
+	s := rec.Summary()
+	if n := issued.Load(); n > 0 {
+		s.ClientCPUus = round(cpu*1e6/float64(n), 1)
+	}
+	return s
+}
+
+// processCPUSeconds is this process's user+system CPU time, to the
+// microsecond (getrusage; /proc's clock ticks are 10 ms).
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return SelfCPUSeconds()
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 // OpenLoop issues operations at a fixed rate (per second) for d, whatever the

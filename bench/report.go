@@ -29,21 +29,26 @@ type Target struct {
 
 // Report is everything one bench run measured.
 type Report struct {
-	StartedAt    time.Time       `json:"started_at"`
-	Command      string          `json:"command"`
-	Machine      Machine         `json:"machine"`
-	Nodes        int             `json:"nodes"`
-	Alertmanager string          `json:"alertmanager_version,omitempty"`
-	Ingest       []Row           `json:"ingest"`
-	Comparison   map[string]any  `json:"comparison,omitempty"`
-	HalfRate     *Row            `json:"half_rate,omitempty"`
-	AlertToPage  *Summary        `json:"alert_to_page,omitempty"`
-	PagingNote   string          `json:"paging_note,omitempty"`
-	Failover     []FailoverRound `json:"failover,omitempty"`
-	Scale        *ScaleResult    `json:"scale,omitempty"`
-	Storm        *StormResult    `json:"storm,omitempty"`
-	Targets      []Target        `json:"targets"`
-	Profiles     []string        `json:"profiles,omitempty"`
+	StartedAt    time.Time `json:"started_at"`
+	Command      string    `json:"command"`
+	Machine      Machine   `json:"machine"`
+	Nodes        int       `json:"nodes"`
+	Alertmanager string    `json:"alertmanager_version,omitempty"`
+	// Client is the HTTP client of the closed-loop workers of both systems
+	// (-client: lean or nethttp); every closed-loop row and storm run
+	// carries the bench process's CPU per request it cost
+	// (client_cpu_us_per_request).
+	Client      string          `json:"client"`
+	Ingest      []Row           `json:"ingest"`
+	Comparison  map[string]any  `json:"comparison,omitempty"`
+	HalfRate    *Row            `json:"half_rate,omitempty"`
+	AlertToPage *Summary        `json:"alert_to_page,omitempty"`
+	PagingNote  string          `json:"paging_note,omitempty"`
+	Failover    []FailoverRound `json:"failover,omitempty"`
+	Scale       *ScaleResult    `json:"scale,omitempty"`
+	Storm       *StormResult    `json:"storm,omitempty"`
+	Targets     []Target        `json:"targets"`
+	Profiles    []string        `json:"profiles,omitempty"`
 }
 
 // WriteTable prints the report for people.
@@ -53,10 +58,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d cores (%s), %.1f GiB, kernel %s, %s; fsync of 4 KiB p50 %.2f ms p99 %.2f ms\n",
 		m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.GoVersion, m.FsyncP50ms, m.FsyncP99ms)
 	fmt.Fprintf(w, "load average at start: %s; other busy processes: %v\n", m.LoadAvg, m.BusyProcesses)
-	fmt.Fprintf(w, "cluster: %d pagerd nodes on loopback; %s\n\n", r.Nodes, r.Alertmanager)
+	fmt.Fprintf(w, "cluster: %d pagerd nodes on loopback; %s; closed-loop client %s\n\n", r.Nodes, r.Alertmanager, r.Client)
 	if len(r.Ingest) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "system\tkind\ttarget\tbatch\tclients\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tcores srv+gen\t")
+		fmt.Fprintln(tw, "system\tkind\ttarget\tbatch\tclients\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tcores srv+gen\tgen µs/req\t")
 		rows := r.Ingest
 		if r.HalfRate != nil {
 			rows = append(append([]Row(nil), rows...), *r.HalfRate)
@@ -66,8 +71,12 @@ func (r *Report) WriteTable(w io.Writer) {
 			if row.Concurrency == 0 {
 				clients = fmt.Sprintf("open %.0f/s", row.Extra["target_rate"])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", row.System, row.Kind, row.Target,
-				row.Batch, clients, row.EvPerSec, row.ReqPerSec, row.P50ms, row.P90ms, row.P99ms, row.Maxms, row.Errors, cpuColumn(row.Extra))
+			gen := "-"
+			if row.ClientCPUus > 0 {
+				gen = fmt.Sprintf("%.1f", row.ClientCPUus)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t\n", row.System, row.Kind, row.Target,
+				row.Batch, clients, row.EvPerSec, row.ReqPerSec, row.P50ms, row.P90ms, row.P99ms, row.Maxms, row.Errors, cpuColumn(row.Extra), gen)
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
@@ -98,11 +107,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if s := r.Storm; s != nil {
-		fmt.Fprintf(w, "\nstorm (every alert pages): pagerd %.0f incidents/s, Alertmanager %.0f alerts/s, ratio %.2fx; pages recorded %.0f vs %.0f/s\n",
-			s.PagerdRate, s.AMRate, s.Ratio, s.PagerdPages, s.AMPages)
+		fmt.Fprintf(w, "\nstorm (every alert pages): pagerd %.0f incidents/s, Alertmanager %.0f alerts/s, ratio %.2fx; pages recorded %.0f vs %.0f/s; client %s cpu %.1f vs %.1f µs/request\n",
+			s.PagerdRate, s.AMRate, s.Ratio, s.PagerdPages, s.AMPages, s.Client, s.PagerdClientCPU, s.AMClientCPU)
 		for _, run := range s.Runs {
-			fmt.Fprintf(w, "  %-12s %7.0f/s  p99 %6.1f ms  errors %d  pages %6.0f/s  backlog %d  cpu %.3f ms per incident\n",
-				run.System, run.EvPerSec, run.P99ms, run.Errors, run.PagesPerSec, run.Backlog, run.CPUPerIncidentMs)
+			fmt.Fprintf(w, "  %-12s %7.0f/s  p99 %6.1f ms  errors %d  pages %6.0f/s  backlog %d  cpu %.3f ms per incident  client cpu %.1f µs/request\n",
+				run.System, run.EvPerSec, run.P99ms, run.Errors, run.PagesPerSec, run.Backlog, run.CPUPerIncidentMs, run.ClientCPUus)
 		}
 	}
 	if s := r.Scale; s != nil {

@@ -16,31 +16,14 @@ import (
 )
 
 // EventsOp sends Events v2 triggers with distinct dedup keys, round-robin
-// over urls.
+// over urls, through net/http (Post): for the open-loop half-rate run and
+// the scale load, whose requests are not tied to a worker. Closed-loop
+// rates use EventsWorkers.
 func EventsOp(urls []string, run string) Op {
 	return func(ctx context.Context, i int64) (int, int, error) {
 		url := urls[int(i)%len(urls)] + "/v2/enqueue"
 		_, code, err := Post(ctx, url, EventTrigger(EventsKey, run+"-"+strconv.FormatInt(i, 10), "bench"), nil, http.StatusAccepted)
 		return 1, code, err
-	}
-}
-
-// WebhookOp sends Alertmanager webhooks of batch distinct alerts, each a new
-// group (so a new incident), round-robin over urls.
-func WebhookOp(urls []string, run string, batch int) Op {
-	hdr := map[string]string{"Authorization": "Bearer " + WebhookKey}
-	return func(ctx context.Context, i int64) (int, int, error) {
-		url := urls[int(i)%len(urls)] + "/v1/ingest/alertmanager"
-		_, code, err := Post(ctx, url, Webhook(Alerts(run, i, batch, "bench", time.Now())), hdr, http.StatusAccepted)
-		return batch, code, err
-	}
-}
-
-// AlertmanagerOp posts the same distinct alerts to Alertmanager's API.
-func AlertmanagerOp(amURL, run string, batch int) Op {
-	return func(ctx context.Context, i int64) (int, int, error) {
-		_, code, err := Post(ctx, amURL+"/api/v2/alerts", PostableAlerts(Alerts(run, i, batch, "bench", time.Now())), nil, http.StatusOK)
-		return batch, code, err
 	}
 }
 

@@ -58,19 +58,23 @@ func (r *Recorder) Fail(status int, msg string) {
 
 // Summary is what a run came to.
 type Summary struct {
-	Requests   int            `json:"requests"` // successful operations
-	Events     int            `json:"events"`   // events they carried
-	Errors     int            `json:"errors"`   // failed operations
-	ErrorCodes map[int]int    `json:"error_codes,omitempty"`
-	FirstError string         `json:"first_error,omitempty"`
-	Seconds    float64        `json:"seconds"`
-	ReqPerSec  float64        `json:"requests_per_s"`
-	EvPerSec   float64        `json:"events_per_s"`
-	P50ms      float64        `json:"p50_ms"`
-	P90ms      float64        `json:"p90_ms"`
-	P99ms      float64        `json:"p99_ms"`
-	Maxms      float64        `json:"max_ms"`
-	Extra      map[string]any `json:"extra,omitempty"`
+	Requests   int         `json:"requests"` // successful operations
+	Events     int         `json:"events"`   // events they carried
+	Errors     int         `json:"errors"`   // failed operations
+	ErrorCodes map[int]int `json:"error_codes,omitempty"`
+	FirstError string      `json:"first_error,omitempty"`
+	Seconds    float64     `json:"seconds"`
+	ReqPerSec  float64     `json:"requests_per_s"`
+	EvPerSec   float64     `json:"events_per_s"`
+	P50ms      float64     `json:"p50_ms"`
+	P90ms      float64     `json:"p90_ms"`
+	P99ms      float64     `json:"p99_ms"`
+	Maxms      float64     `json:"max_ms"`
+	// ClientCPUus is the load generator's (this process's) CPU time per
+	// request over a closed-loop run, in µs: what the bench took from the
+	// machine the servers share.
+	ClientCPUus float64        `json:"client_cpu_us_per_request,omitempty"`
+	Extra       map[string]any `json:"extra,omitempty"`
 }
 
 // Summary computes rates over [Begin, End] and latency percentiles.

@@ -74,6 +74,13 @@ type StormResult struct {
 	Ratio       float64    `json:"ratio"`
 	PagerdPages float64    `json:"pagerd_pages_per_s"`
 	AMPages     float64    `json:"alertmanager_pages_per_s"`
+	// Client is the HTTP client both sides' workers used (lean unless
+	// -client nethttp), and the ClientCPU fields the bench process's CPU
+	// per request it cost, mean of the runs (each run's is in its
+	// summary). Alertmanager's includes the bench's webhook receiver.
+	Client          ClientKind `json:"client"`
+	PagerdClientCPU float64    `json:"pagerd_client_cpu_us_per_request"`
+	AMClientCPU     float64    `json:"alertmanager_client_cpu_us_per_request"`
 }
 
 // StormOptions shape the storm runs.
@@ -83,6 +90,7 @@ type StormOptions struct {
 	Rounds           int // pairs of runs: am, pagerd, am, pagerd, ...
 	Warmup, Duration time.Duration
 	ServeArgs        []string
+	Client           ClientKind // of both sides' workers (default lean)
 	Logf             func(string, ...any)
 	// ProfileDir: save each node's CPU profile of the measured window and
 	// its allocations since start (the binary must serve pprof: BuildPagerd
@@ -93,28 +101,33 @@ type StormOptions struct {
 // Storm alternates Alertmanager and pagerd runs, each with fresh processes
 // and data and the other side stopped, and reports the ratio of the means.
 func Storm(ctx context.Context, o StormOptions) (*StormResult, error) {
-	res := &StormResult{}
-	var pRate, aRate, pPages, aPages float64
+	if o.Client == "" {
+		o.Client = ClientLean
+	}
+	res := &StormResult{Client: o.Client}
+	var pRate, aRate, pPages, aPages, pClient, aClient float64
 	for r := 0; r < o.Rounds; r++ {
 		am, err := stormAlertmanager(ctx, filepath.Join(o.Dir, fmt.Sprintf("am%d", r)), o)
 		if err != nil {
 			return res, fmt.Errorf("storm alertmanager run %d: %w", r+1, err)
 		}
 		res.Runs = append(res.Runs, *am)
-		o.Logf("storm alertmanager run %d: %.0f alerts/s, %.0f pages/s, cpu %.3f ms/alert", r+1, am.EvPerSec, am.PagesPerSec, am.CPUPerIncidentMs)
+		o.Logf("storm alertmanager run %d: %.0f alerts/s, %.0f pages/s, cpu %.3f ms/alert, client cpu %.1f µs/request (%s)",
+			r+1, am.EvPerSec, am.PagesPerSec, am.CPUPerIncidentMs, am.ClientCPUus, o.Client)
 		pg, err := stormPagerd(ctx, filepath.Join(o.Dir, fmt.Sprintf("pagerd%d", r)), r, o)
 		if err != nil {
 			return res, fmt.Errorf("storm pagerd run %d: %w", r+1, err)
 		}
 		res.Runs = append(res.Runs, *pg)
-		o.Logf("storm pagerd run %d: %.0f incidents/s, %.0f pages/s (backlog %d), cpu %.3f ms/incident, errors %d %s",
-			r+1, pg.EvPerSec, pg.PagesPerSec, pg.Backlog, pg.CPUPerIncidentMs, pg.Errors, pg.FirstError)
-		aRate, aPages = aRate+am.EvPerSec, aPages+am.PagesPerSec
-		pRate, pPages = pRate+pg.EvPerSec, pPages+pg.PagesPerSec
+		o.Logf("storm pagerd run %d: %.0f incidents/s, %.0f pages/s (backlog %d), cpu %.3f ms/incident, client cpu %.1f µs/request (%s), errors %d %s",
+			r+1, pg.EvPerSec, pg.PagesPerSec, pg.Backlog, pg.CPUPerIncidentMs, pg.ClientCPUus, o.Client, pg.Errors, pg.FirstError)
+		aRate, aPages, aClient = aRate+am.EvPerSec, aPages+am.PagesPerSec, aClient+am.ClientCPUus
+		pRate, pPages, pClient = pRate+pg.EvPerSec, pPages+pg.PagesPerSec, pClient+pg.ClientCPUus
 	}
 	n := float64(o.Rounds)
 	res.PagerdRate, res.AMRate = round(pRate/n, 1), round(aRate/n, 1)
 	res.PagerdPages, res.AMPages = round(pPages/n, 1), round(aPages/n, 1)
+	res.PagerdClientCPU, res.AMClientCPU = round(pClient/n, 1), round(aClient/n, 1)
 	if aRate > 0 {
 		res.Ratio = round(pRate/aRate, 2)
 	}
@@ -149,14 +162,8 @@ func stormPagerd(ctx context.Context, dir string, roundNo int, o StormOptions) (
 	cpu0 := cl.serverCPU()
 	run := "storm-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	var accepted atomic.Int64 // over the whole window, warm-up included
-	s := ClosedLoop(ctx, StormPagerdC, o.Warmup, o.Duration, func(ctx context.Context, i int64) (int, int, error) {
-		url := urls[int(i)%len(urls)] + "/v2/enqueue"
-		_, code, err := Post(ctx, url, EventTrigger(StormKey, run+"-"+strconv.FormatInt(i, 10), "storm"), nil, http.StatusAccepted)
-		if err == nil {
-			accepted.Add(1)
-		}
-		return 1, code, err
-	})
+	s := ClosedLoopWorkers(ctx, StormPagerdC, o.Warmup, o.Duration,
+		countAccepted(EventsWorkers(o.Client, urls, StormKey, run, "storm"), &accepted))
 	cpu := cl.serverCPU() - cpu0
 	pages := cl.pagesRecorded(ctx) - pages0
 	profiled()
@@ -164,6 +171,20 @@ func stormPagerd(ctx context.Context, dir string, roundNo int, o StormOptions) (
 	out := &StormRun{System: "pagerd", Summary: s, PagesPerSec: round(pages/window, 1)}
 	out.finish(accepted.Load(), pages, cpu)
 	return out, nil
+}
+
+// countAccepted counts the operations of ops that succeed.
+func countAccepted(ops WorkerOps, n *atomic.Int64) WorkerOps {
+	return func(w int) (Op, func()) {
+		op, release := ops(w)
+		return func(ctx context.Context, i int64) (int, int, error) {
+			items, code, err := op(ctx, i)
+			if err == nil {
+				n.Add(1)
+			}
+			return items, code, err
+		}, release
+	}
 }
 
 // finish fills in the backlog and CPU per incident from the requests
@@ -270,17 +291,12 @@ func stormAlertmanager(ctx context.Context, dir string, o StormOptions) (*StormR
 		return nil, err
 	}
 	defer am.Close()
-	url := "http://" + am.Addr + "/api/v2/alerts"
+	url := "http://" + am.Addr
 	run := "storm-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	cpu0, pages0 := am.CPUSeconds(), sink.alerts.Load()
 	var accepted atomic.Int64
-	s := ClosedLoop(ctx, StormAMWorkers, o.Warmup, o.Duration, func(ctx context.Context, i int64) (int, int, error) {
-		_, code, err := Post(ctx, url, PostableAlerts(Alerts(run, i, 1, "storm", time.Now())), nil, http.StatusOK)
-		if err == nil {
-			accepted.Add(1)
-		}
-		return 1, code, err
-	})
+	s := ClosedLoopWorkers(ctx, StormAMWorkers, o.Warmup, o.Duration,
+		countAccepted(AlertmanagerWorkers(o.Client, url, run, 1, "storm"), &accepted))
 	cpu, pages := am.CPUSeconds()-cpu0, sink.alerts.Load()-pages0
 	window := (o.Warmup + o.Duration).Seconds()
 	out := &StormRun{System: "alertmanager", Summary: s, PagesPerSec: round(float64(pages)/window, 1)}

@@ -247,3 +247,47 @@ func TestCompactedEntriesAreNotFound(t *testing.T) {
 		s.Close()
 	}
 }
+
+// Raft clears a conflicting suffix of a follower's log (DeleteRange on the
+// tail); a node killed after that must still open its log. raft-wal before
+// v0.4.1 marked the segment sealed without writing its index block, and the
+// node then panicked at start ("sealed segment has no index block",
+// hashicorp/raft-wal#31), which the chaos suite hit.
+func TestWALOpensAfterATailTruncationAndACrash(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, LogStoreWAL, LogStoreWAL)
+	fillStore(t, s, 50)
+	if err := s.DeleteRange(48, 50); err != nil {
+		t.Fatal(err)
+	}
+	more := []*raft.Log{}
+	for i := uint64(48); i <= 52; i++ {
+		more = append(more, &raft.Log{Index: i, Term: 4, Type: raft.LogCommand, Data: []byte(fmt.Sprintf("entry %d", i))})
+	}
+	if err := s.StoreLogs(more); err != nil {
+		t.Fatal(err)
+	}
+	// A crash: nothing more is written; only the meta database's lock is
+	// let go, as the kernel would for a dead process.
+	if err := s.(walStore).meta.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, _, err := openLogStore(dir, LogStoreWAL, quietLog)
+	if err != nil {
+		t.Fatalf("reopen after a tail truncation: %v", err)
+	}
+	defer s2.Close()
+	for i := uint64(1); i <= 52; i++ {
+		var l raft.Log
+		if err := s2.GetLog(i, &l); err != nil {
+			t.Fatalf("entry %d after the restart: %v", i, err)
+		}
+		if want := uint64(3); i >= 48 {
+			if l.Term != 4 {
+				t.Fatalf("entry %d has term %d, want the rewritten term 4", i, l.Term)
+			}
+		} else if l.Term != want {
+			t.Fatalf("entry %d has term %d, want %d", i, l.Term, want)
+		}
+	}
+}

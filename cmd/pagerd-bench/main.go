@@ -8,6 +8,7 @@
 //	go run ./cmd/pagerd-bench -short          # about a minute; scripts/test runs it
 //	go run ./cmd/pagerd-bench                 # the figures of docs/PERFORMANCE.md
 //	go run ./cmd/pagerd-bench -json out.json  # also write the report as JSON
+//	go run ./cmd/pagerd-bench -storm -client nethttp  # closed-loop workers on Go's net/http (default: the lean client)
 //
 // It prints a table and, with -json, the same report as JSON. It exits 1 when a
 // measurement fails (a write lost, a peer missing) and, with -check, when a
@@ -47,6 +48,7 @@ type options struct {
 	storm                    bool
 	stormRounds              int
 	stormDuration            time.Duration
+	client                   string
 }
 
 func main() {
@@ -72,6 +74,7 @@ func main() {
 	flag.BoolVar(&o.storm, "storm", false, "run only the storm scenario (issue 18): alternating Alertmanager and pagerd runs where every alert pages")
 	flag.IntVar(&o.stormRounds, "storm-rounds", 0, "storm: pairs of runs am, pagerd (default 2, -short 1)")
 	flag.DurationVar(&o.stormDuration, "storm-duration", 0, "storm: measured time per run (default 8s, -short 2s)")
+	flag.StringVar(&o.client, "client", "lean", "HTTP client of the closed-loop workers of both systems (ingest points, Alertmanager baseline, storm): lean (one keep-alive connection per worker, no allocations per request) or nethttp (Go's net/http, the bench's client before, to compare what the generator costs)")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (data dirs, logs)")
 	flag.Parse()
@@ -135,6 +138,10 @@ func logf(format string, args ...any) {
 }
 
 func run(ctx context.Context, o options) (*bench.Report, error) {
+	client, err := bench.ParseClientKind(o.client)
+	if err != nil {
+		return nil, fmt.Errorf("-client: %w", err)
+	}
 	skip := map[string]bool{}
 	for _, s := range strings.Split(o.skip, ",") {
 		skip[strings.TrimSpace(s)] = s != ""
@@ -161,7 +168,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 			skip[part] = true
 		}
 	}
-	rep := &bench.Report{StartedAt: time.Now().UTC(), Command: strings.Join(os.Args, " "), Nodes: o.nodes}
+	rep := &bench.Report{StartedAt: time.Now().UTC(), Command: strings.Join(os.Args, " "), Nodes: o.nodes, Client: string(client)}
 	rep.Machine = bench.DescribeMachine(work, 200)
 	logf("machine: %d cores, %.1f GiB, fsync p50 %.2f ms", rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.FsyncP50ms)
 
@@ -258,13 +265,13 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 				wait = profile("leader-events-c"+strconv.Itoa(c), o.warmup+o.duration)
 			}
 			meter := bench.MeterCPU(cl)
-			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(leaderURL, run+"-ev"+strconv.Itoa(c)))
+			s := bench.ClosedLoopWorkers(ctx, c, o.warmup, o.duration, bench.EventsWorkers(client, leaderURL, bench.EventsKey, run+"-ev"+strconv.Itoa(c), "bench"))
 			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			if wait != nil {
 				wait()
 			}
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "leader", Batch: 1, Concurrency: c, Summary: s})
-			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s cpu %v", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError, s.Extra["cpu_cores"])
+			logf("pagerd events v2 c=%d: %.0f events/s p99 %.1f ms errors %d %s cpu %v, client cpu %.1f µs/request", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError, s.Extra["cpu_cores"], s.ClientCPUus)
 		}
 		if !skip["half"] {
 			if top := maxOf("events_v2", "pagerd"); top > 0 {
@@ -279,10 +286,10 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		if len(urls) > 1 {
 			c := levels[len(levels)-1]
 			meter := bench.MeterCPU(cl)
-			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.EventsOp(urls, run+"-evall"))
+			s := bench.ClosedLoopWorkers(ctx, c, o.warmup, o.duration, bench.EventsWorkers(client, urls, bench.EventsKey, run+"-evall", "bench"))
 			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "events_v2", Target: "all nodes", Batch: 1, Concurrency: c, Summary: s})
-			logf("pagerd events v2 via all nodes c=%d: %.0f events/s p99 %.1f ms errors %d %s", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError)
+			logf("pagerd events v2 via all nodes c=%d: %.0f events/s p99 %.1f ms errors %d %s, client cpu %.1f µs/request", c, s.EvPerSec, s.P99ms, s.Errors, s.FirstError, s.ClientCPUus)
 		}
 		for _, c := range levels {
 			var wait func()
@@ -290,13 +297,13 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 				wait = profile("leader-webhook-c"+strconv.Itoa(c), o.warmup+o.duration)
 			}
 			meter := bench.MeterCPU(cl)
-			s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.WebhookOp(leaderURL, run+"-wh"+strconv.Itoa(c), o.batch))
+			s := bench.ClosedLoopWorkers(ctx, c, o.warmup, o.duration, bench.WebhookWorkers(client, leaderURL, run+"-wh"+strconv.Itoa(c), o.batch))
 			s.Extra = map[string]any{"cpu_cores": meter.Cores()}
 			if wait != nil {
 				wait()
 			}
 			rep.Ingest = append(rep.Ingest, bench.Row{System: "pagerd", Kind: "webhook_batch", Target: "leader", Batch: o.batch, Concurrency: c, Summary: s})
-			logf("pagerd webhook batch of %d c=%d: %.0f events/s p99 %.1f ms errors %d", o.batch, c, s.EvPerSec, s.P99ms, s.Errors)
+			logf("pagerd webhook batch of %d c=%d: %.0f events/s p99 %.1f ms errors %d, client cpu %.1f µs/request", o.batch, c, s.EvPerSec, s.P99ms, s.Errors, s.ClientCPUus)
 		}
 	}
 
@@ -310,12 +317,12 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		for _, batch := range []int{1, o.batch} {
 			for _, c := range levels {
 				meter, amCPU := bench.MeterCPU(nil), am.CPUSeconds()
-				s := bench.ClosedLoop(ctx, c, o.warmup, o.duration, bench.AlertmanagerOp(amURL, fmt.Sprintf("%s-am%d-%d", run, batch, c), batch))
+				s := bench.ClosedLoopWorkers(ctx, c, o.warmup, o.duration, bench.AlertmanagerWorkers(client, amURL, fmt.Sprintf("%s-am%d-%d", run, batch, c), batch, "bench"))
 				cores := meter.Cores()
 				cores["alertmanager"] = roundTo((am.CPUSeconds()-amCPU)/(o.warmup+o.duration).Seconds(), 2)
 				s.Extra = map[string]any{"cpu_cores": cores}
 				rep.Ingest = append(rep.Ingest, bench.Row{System: "alertmanager", Kind: "api_v2_alerts", Target: "alertmanager", Batch: batch, Concurrency: c, Summary: s})
-				logf("alertmanager POST /api/v2/alerts batch %d c=%d: %.0f alerts/s p99 %.1f ms errors %d", batch, c, s.EvPerSec, s.P99ms, s.Errors)
+				logf("alertmanager POST /api/v2/alerts batch %d c=%d: %.0f alerts/s p99 %.1f ms errors %d, client cpu %.1f µs/request", batch, c, s.EvPerSec, s.P99ms, s.Errors, s.ClientCPUus)
 			}
 		}
 		am.Close()
@@ -381,7 +388,7 @@ func run(ctx context.Context, o options) (*bench.Report, error) {
 		}
 		logf("storm: %d rounds of Alertmanager then pagerd, %v each", o.stormRounds, o.stormDuration)
 		res, err := bench.Storm(ctx, bench.StormOptions{Bin: bin, Dir: filepath.Join(work, "storm"), Rounds: o.stormRounds,
-			Warmup: o.warmup, Duration: o.stormDuration, ServeArgs: strings.Fields(o.serveArgs), Logf: logf, ProfileDir: o.pprofDir})
+			Warmup: o.warmup, Duration: o.stormDuration, ServeArgs: strings.Fields(o.serveArgs), Client: client, Logf: logf, ProfileDir: o.pprofDir})
 		rep.Storm = res
 		if err != nil {
 			return rep, fmt.Errorf("storm: %w", err)
