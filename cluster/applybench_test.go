@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -131,5 +132,75 @@ func BenchmarkApplyStormIncident(b *testing.B) {
 				applyData(b, f, uint64(2+3*r+k), e)
 			}
 		}
+	})
+}
+
+// BenchmarkEncodeStormEntry: 64 storm triggers (distinct events, step 0
+// planned) encoded as the leader's batcher writes them into one log
+// entry, then read back as every node does (decodeBatch), per incident.
+// `/copied` is the form before 2026-11-29 20:10: a body buffer per
+// command (marshalBody), copied into the entry by way of a batch value;
+// `/pooled` the batcher's: pooled bodies copied straight into the entry
+// (encodeEntry) and returned.
+func BenchmarkEncodeStormEntry(b *testing.B) {
+	events := make([]*incident.Event, 64)
+	for i := range events {
+		events[i] = stormEvent("storm-" + strconv.Itoa(100000+i))
+	}
+	decode := func(data []byte) {
+		d, err := decodeBatch(data)
+		if err != nil || len(d.bodies) != len(events) {
+			b.Fatalf("decode: %v", err)
+		}
+	}
+	run := func(b *testing.B, entry func() []byte) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			decode(entry())
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/incident")
+	}
+	now := goldenNow
+	b.Run("copied", func(b *testing.B) {
+		run(b, func() []byte {
+			bt := &batch{Now: now, Commands: make([]command, len(events))}
+			for i, e := range events {
+				c, err := encodeCommand(TypeEvent, 5, e)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.RequestID = "n1-x-" + strconv.Itoa(i)
+				bt.Commands[i] = c
+			}
+			data, err := encodeBatch(bt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return data
+		})
+	})
+	b.Run("pooled", func(b *testing.B) {
+		bat := &batcher{fsm: NewFSM(func(err error) { b.Fatal(err) }), clock: func() time.Time { return now }, idPrefix: quotedPrefix("n1-x-")}
+		items := make([]*pending, len(events))
+		for i := range items {
+			items[i] = &pending{}
+		}
+		run(b, func() []byte {
+			for i, e := range events {
+				c, err := encodePooled(TypeEvent, 5, e)
+				if err != nil {
+					b.Fatal(err)
+				}
+				items[i].cmd = c
+			}
+			data, err := bat.encodeEntry(items)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range items {
+				releaseBody(p.cmd.pooled, p.cmd.Body)
+			}
+			return data
+		})
 	})
 }

@@ -50,7 +50,9 @@ type batcher struct {
 	inflight chan struct{}
 	maxBatch int
 	reqID    atomic.Uint64
-	prefix   string
+	// idPrefix is the request ids' common part, JSON-quoted without the
+	// closing quote: an id is it, a counter and '"'.
+	idPrefix []byte
 	commit   prometheus.Histogram
 	size     prometheus.Histogram
 
@@ -75,7 +77,7 @@ func newBatcher(r *raft.Raft, fsm *FSM, clock func() time.Time, nodeID string, r
 		in:       make(chan *pending, 4*maxBatch),
 		inflight: make(chan struct{}, maxInFlight),
 		maxBatch: maxBatch,
-		prefix:   nodeID + "-" + strconv.FormatInt(clock().UnixNano(), 36) + "-",
+		idPrefix: quotedPrefix(nodeID + "-" + strconv.FormatInt(clock().UnixNano(), 36) + "-"),
 		stopped:  make(chan struct{}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pagerd_commit_duration_seconds",
@@ -101,7 +103,6 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 		return nil, unavailable("this node is not the leader")
 	}
 	start := time.Now()
-	p := &pending{cmd: c, done: make(chan Result, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -110,14 +111,30 @@ func (b *batcher) submit(ctx context.Context, c command) (any, error) {
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
+	p := pendingPool.Get().(*pending)
+	p.cmd = c
 	if !enqueue(ctx, b.in, p) {
+		putPending(p)
 		return nil, unavailable("commit queue full")
 	}
 	// Once queued the command may commit; wait for the outcome even if the
 	// client went away, so the answer we log matches the state.
 	r := <-p.done
+	putPending(p)
 	b.commit.Observe(time.Since(start).Seconds())
 	return r.Value, r.Err
+}
+
+// pendingPool holds pending commands of submit with their answer
+// channel: two allocations per ingested trigger otherwise. A pending
+// goes back only once its one answer is received (the batcher sends
+// exactly one per pending and touches it no more after) or when it was
+// never queued. submitAll's are not pooled (they carry more).
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan Result, 1)} }}
+
+func putPending(p *pending) {
+	*p = pending{done: p.done}
+	pendingPool.Put(p)
 }
 
 // enqueue puts p on in, waiting at most submitTimeout (or until ctx ends)
@@ -170,12 +187,15 @@ func (b *batcher) drain(first *pending) []*pending {
 }
 
 func (b *batcher) apply(items []*pending) {
-	entry := &batch{Now: b.stamp(), Commands: make([]command, len(items))}
-	for i, p := range items {
-		p.cmd.RequestID = b.prefix + strconv.FormatUint(b.reqID.Add(1), 10)
-		entry.Commands[i] = p.cmd
+	data, err := b.encodeEntry(items)
+	for _, p := range items {
+		// The bodies are copied into data (or failed): their buffers
+		// go back to the pool. data itself is Raft's from Apply on (it
+		// keeps the entry in its log cache and sends it to followers
+		// later), so it is never reused.
+		releaseBody(p.cmd.pooled, p.cmd.Body)
+		p.cmd.Body, p.cmd.pooled = nil, nil
 	}
-	data, err := appendBatch(make([]byte, 0, batchSizeHint(entry)), entry)
 	if err != nil {
 		<-b.inflight
 		failAll(items, err)
@@ -247,23 +267,38 @@ func (b *batcher) close() {
 	})
 }
 
-// appendBatch encodes an entry as encodeBatch does, without re-validating the
-// command bodies: json.Marshal scans and compacts every json.RawMessage again
-// (a tenth of the leader's ingest CPU in the bench profile), although each
-// body was produced by json.Marshal in newCommand and so is valid, compact
-// JSON with HTML characters already escaped. The bytes are the same as
-// encodeBatch's.
-func appendBatch(buf []byte, b *batch) ([]byte, error) {
-	now, err := b.Now.MarshalJSON()
+// quotedPrefix is json.Marshal(prefix) without its closing quote: the
+// digits of a counter after it need no escaping, so prefix+counter
+// encodes as this, the digits and '"'.
+func quotedPrefix(prefix string) []byte {
+	q, _ := json.Marshal(prefix) // a string always encodes
+	return q[:len(q)-1]
+}
+
+// encodeEntry writes the log entry of items, stamped with the leader's
+// time, each command with the next request id, as encodeBatch would
+// (TestEncodeEntryMatchesEncodeBatch), straight from the pending
+// commands: no batch value, no request id strings, and the bodies are
+// not re-validated (json.Marshal would scan and compact every
+// json.RawMessage again, a tenth of the leader's ingest CPU in the bench
+// profile, though each is valid, compact JSON with HTML characters
+// escaped, as encodeCommand wrote it).
+func (b *batcher) encodeEntry(items []*pending) ([]byte, error) {
+	now, err := b.stamp().MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("encode batch: %w", err)
 	}
+	size := 64 + len(now)
+	for _, p := range items {
+		size += len(p.cmd.Body) + len(b.idPrefix) + 48
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, entryBatch, entryBatchVersion)
 	buf = append(buf, `{"now":`...)
 	buf = append(buf, now...)
 	buf = append(buf, `,"cmds":[`...)
-	for i := range b.Commands {
-		c := &b.Commands[i]
+	for i, p := range items {
+		c := &p.cmd
 		if i > 0 {
 			buf = append(buf, ',')
 		}
@@ -272,12 +307,9 @@ func appendBatch(buf []byte, b *batch) ([]byte, error) {
 		buf = append(buf, `,"v":`...)
 		buf = strconv.AppendUint(buf, uint64(c.Version), 10)
 		buf = append(buf, `,"id":`...)
-		id, err := json.Marshal(c.RequestID)
-		if err != nil {
-			return nil, fmt.Errorf("encode batch: %w", err)
-		}
-		buf = append(buf, id...)
-		buf = append(buf, `,"b":`...)
+		buf = append(buf, b.idPrefix...)
+		buf = strconv.AppendUint(buf, b.reqID.Add(1), 10)
+		buf = append(buf, `","b":`...)
 		if len(c.Body) == 0 {
 			buf = append(buf, "null"...)
 		} else {
@@ -285,16 +317,7 @@ func appendBatch(buf []byte, b *batch) ([]byte, error) {
 		}
 		buf = append(buf, '}')
 	}
-	buf = append(buf, "]}"...)
-	return buf, nil
-}
-
-func batchSizeHint(b *batch) int {
-	n := 64
-	for i := range b.Commands {
-		n += len(b.Commands[i].Body) + len(b.Commands[i].RequestID) + 32
-	}
-	return n
+	return append(buf, "]}"...), nil
 }
 
 // submitAll submits several commands as one unit and waits for every

@@ -3,11 +3,13 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -344,25 +346,49 @@ func TestSnapshotIsFrozenWhileApplyGoesOn(t *testing.T) {
 }
 
 // The batcher's hand-rolled encoder must write exactly what encodeBatch
-// (encoding/json) writes, or replicas would decode something else.
-func TestAppendBatchMatchesEncodeBatch(t *testing.T) {
+// (encoding/json) writes for the same commands, time and request ids, or
+// replicas would decode something else; and it hands the pooled bodies
+// back.
+func TestEncodeEntryMatchesEncodeBatch(t *testing.T) {
 	ack, _ := newCommand(TypeAction, incident.Action{Incident: 7, Kind: incident.Ack, By: "al\"ice <&>", Note: "ünïcode\n"})
-	cmds := []command{trigger(t, "a"), ack, trigger(t, "b\u2028")}
-	cmds[1].RequestID = "req-1"
-	for _, b := range []*batch{
-		{Now: time.Date(2026, 11, 21, 12, 0, 0, 123456789, time.UTC), Commands: cmds},
-		{Now: time.Date(2026, 3, 29, 1, 30, 0, 0, time.FixedZone("x", 3600)), Commands: cmds[:1]},
+	pooled, err := encodePooled(TypeEvent, 5, &incident.Event{Service: "s", Action: incident.ActionTrigger, DedupKey: "p\u2029"})
+	if err != nil || pooled.pooled == nil {
+		t.Fatalf("encodePooled: %v, pooled %v", err, pooled.pooled != nil)
+	}
+	cmds := []command{trigger(t, "a"), ack, trigger(t, "b\u2028"), pooled, {Type: TypeConfig, Version: 1}}
+	for _, tc := range []struct {
+		now    time.Time
+		nodeID string
+		n      int
+	}{
+		{time.Date(2026, 11, 21, 12, 0, 0, 123456789, time.UTC), "n1", len(cmds)},
+		{time.Date(2026, 3, 29, 1, 30, 0, 0, time.FixedZone("x", 3600)), "nöde<&>\"\\", 1},
 	} { // the batcher never writes an empty batch
-		want, err := encodeBatch(b)
+		b := &batcher{fsm: NewFSM(func(err error) { t.Fatal(err) }), clock: func() time.Time { return tc.now }}
+		prefix := tc.nodeID + "-x-"
+		b.idPrefix = quotedPrefix(prefix)
+		b.reqID.Store(41)
+		items := make([]*pending, tc.n)
+		want := &batch{Now: tc.now.UTC(), Commands: make([]command, tc.n)}
+		for i := range items {
+			items[i] = &pending{cmd: cmds[i]}
+			want.Commands[i] = cmds[i]
+			want.Commands[i].RequestID = prefix + strconv.Itoa(42+i)
+		}
+		wantData, err := encodeBatch(want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendBatch(nil, b)
+		got, err := b.encodeEntry(items)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("appendBatch:\n%s\nencodeBatch:\n%s", got, want)
+		if !bytes.Equal(got, wantData) {
+			t.Fatalf("encodeEntry:\n%s\nencodeBatch:\n%s", got, wantData)
+		}
+		var viaJSON batch
+		if err := json.Unmarshal(got[2:], &viaJSON); err != nil || viaJSON.Commands[0].RequestID != prefix+"42" {
+			t.Fatalf("request id read back: %v, %+v", err, viaJSON.Commands)
 		}
 	}
 }

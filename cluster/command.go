@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
@@ -89,6 +90,10 @@ type command struct {
 	Version   uint8           `json:"v"`
 	RequestID string          `json:"id"`
 	Body      json.RawMessage `json:"b"`
+	// pooled is the buffer Body was written into when it came from
+	// bodyPool (encodePooled): the batcher returns it once the body is
+	// copied into the log entry. Never encoded.
+	pooled *[]byte
 }
 
 // newCommand encodes body as the newest version of type t this binary
@@ -108,6 +113,17 @@ func encodeCommand(t CommandType, v uint8, body any) (command, error) {
 		return command{}, fmt.Errorf("encode %s command: %w", t, err)
 	}
 	return command{Type: t, Version: v, Body: b}, nil
+}
+
+// encodePooled is encodeCommand with an event or delivery body written
+// into a pooled buffer, for a command the batcher takes (it copies the
+// body into the entry and returns the buffer: releaseBody).
+func encodePooled(t CommandType, v uint8, body any) (command, error) {
+	b, buf, err := marshalBodyPooled(body)
+	if err != nil {
+		return command{}, fmt.Errorf("encode %s command: %w", t, err)
+	}
+	return command{Type: t, Version: v, Body: b, pooled: buf}, nil
 }
 
 // eventBodySize is room for a storm trigger with its plan of step 0
@@ -140,6 +156,53 @@ func marshalBody(body any) ([]byte, error) {
 
 // deliveryItemSize is about one delivery item's encoding (a hold: ~130 B).
 const deliveryItemSize = 144
+
+// bodyPool holds buffers for event and delivery bodies that are copied
+// into a batch (or a forwarded request) and then dropped: one per
+// ingested trigger was the largest allocation site of the leader's
+// command encoding. A buffer grown beyond maxPooledBody is not kept.
+var bodyPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, eventBodySize)
+	return &b
+}}
+
+const maxPooledBody = 16 << 10
+
+// marshalBodyPooled is marshalBody writing an event or a delivery into a
+// buffer from bodyPool; buf is nil for other bodies. The caller returns
+// buf with releaseBody once nothing reads the body any more.
+func marshalBodyPooled(body any) (out []byte, buf *[]byte, err error) {
+	switch b := body.(type) {
+	case *incident.Event:
+		if b != nil {
+			buf = bodyPool.Get().(*[]byte)
+			if out, ok := b.AppendJSON((*buf)[:0]); ok {
+				return out, buf, nil
+			}
+			bodyPool.Put(buf)
+		}
+	case *incident.Delivery:
+		if b != nil {
+			buf = bodyPool.Get().(*[]byte)
+			if out, ok := b.AppendJSON((*buf)[:0]); ok {
+				return out, buf, nil
+			}
+			bodyPool.Put(buf)
+		}
+	}
+	out, err = json.Marshal(body)
+	return out, nil, err
+}
+
+// releaseBody returns a pooled body's buffer (body is what was written
+// into it, perhaps regrown). The body must not be read afterwards.
+func releaseBody(buf *[]byte, body []byte) {
+	if buf == nil || cap(body) > maxPooledBody {
+		return
+	}
+	*buf = body[:0]
+	bodyPool.Put(buf)
+}
 
 // encodeBatch frames b as a log entry. It writes the same bytes as
 // json.Marshal(b) (TestEncodeBatchMatchesJSONMarshal) without it: Marshal

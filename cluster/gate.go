@@ -95,13 +95,20 @@ func (n *Node) encodeCommand(t CommandType, body any) (command, error) {
 		return command{}, fmt.Errorf("encode %s command: %w", t, errUnknownCommand)
 	}
 	v, lagging := n.writableVersion(t)
-	return gatedCommand(t, v, lagging, body)
+	return gatedEncode(t, v, lagging, body, encodePooled)
 }
 
 // gatedCommand encodes body as version v of t: as it is when v is this
 // binary's newest, else downgraded, else refused with Unavailable naming
 // the members still to upgrade.
 func gatedCommand(t CommandType, v uint8, lagging []string, body any) (command, error) {
+	return gatedEncode(t, v, lagging, body, encodeCommand)
+}
+
+// gatedEncode is gatedCommand with the body written by encode (the
+// leader's batcher takes pooled bodies: encodePooled).
+func gatedEncode(t CommandType, v uint8, lagging []string, body any,
+	encode func(CommandType, uint8, any) (command, error)) (command, error) {
 	s := lookup(t)
 	if v < s.version {
 		ok := false
@@ -114,7 +121,7 @@ func gatedCommand(t CommandType, v uint8, lagging []string, body any) (command, 
 				t, s.version, strings.Join(lagging, ", "))}
 		}
 	}
-	return encodeCommand(t, v, body)
+	return encode(t, v, body)
 }
 
 // GateVersions is the version of each command type the leader writes now,

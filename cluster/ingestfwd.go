@@ -65,7 +65,10 @@ const (
 type fwdCall struct {
 	kind string
 	body []byte
-	done chan fwdResult
+	// pooled is body's buffer when it came from bodyPool: returned once
+	// the request holding a copy of body is built.
+	pooled *[]byte
+	done   chan fwdResult
 }
 
 // ingestForwarder is a follower's side of the channel.
@@ -160,11 +163,12 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 		// since the request was let in (IngestAnywhere): a retry is proxied.
 		return incident.IngestResult{}, unavailable("the leader changed while forwarding; retry")
 	}
-	body, err := marshalBody(payload)
+	body, buf, err := marshalBodyPooled(payload)
 	if err != nil {
 		return incident.IngestResult{}, fmt.Errorf("encode forwarded %s: %w", kind, err)
 	}
-	c := &fwdCall{kind: kind, body: body, done: make(chan fwdResult, 1)}
+	c := fwdCallPool.Get().(*fwdCall)
+	c.kind, c.body, c.pooled = kind, body, buf
 	select {
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
@@ -177,10 +181,22 @@ func (f *ingestForwarder) forward(ctx context.Context, kind string, payload any)
 	// answer even if the client went away, as the batcher does.
 	select {
 	case r := <-c.done:
+		putFwdCall(c)
 		return r.ingestOutcome()
 	case <-f.stop:
 		return incident.IngestResult{}, unavailable("node is shutting down")
 	}
+}
+
+// fwdCallPool holds calls with their answer channel (two allocations per
+// forwarded trigger otherwise). A call goes back only after its one
+// answer is received (send answers each call once and touches it no
+// more after); one whose caller stopped waiting is left to the GC.
+var fwdCallPool = sync.Pool{New: func() any { return &fwdCall{done: make(chan fwdResult, 1)} }}
+
+func putFwdCall(c *fwdCall) {
+	*c = fwdCall{done: c.done}
+	fwdCallPool.Put(c)
 }
 
 func (f *ingestForwarder) loop() {
@@ -244,9 +260,16 @@ func (f *ingestForwarder) roundTrip(calls []*fwdCall) ([]fwdResult, error) {
 	for i, c := range calls {
 		kinds[i], bodies[i] = c.kind, c.body
 	}
+	data := encodeForwardRequest(kinds, bodies)
+	for _, c := range calls {
+		// data holds a copy of every body. data itself belongs to the
+		// request (the transport may still read it after an answer).
+		releaseBody(c.pooled, c.body)
+		c.body, c.pooled = nil, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
 	defer cancel()
-	req, err := f.n.LeaderRequest(ctx, http.MethodPost, IngestForwardPath, encodeForwardRequest(kinds, bodies))
+	req, err := f.n.LeaderRequest(ctx, http.MethodPost, IngestForwardPath, data)
 	if err != nil {
 		return nil, &Unavailable{Reason: "forward to leader: " + err.Error(), After: forwardRetryAfter}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,4 +354,67 @@ func TestFollowerServesIngestOnlyWhenTheLeaderAnnouncesTheChannel(t *testing.T) 
 	if !errors.As(err, &ra) {
 		t.Fatalf("forwarding submit with a leader without the channel: %v, want a RetryAfter error", err)
 	}
+}
+
+// The leader's hand-written answer is what json.Marshal wrote before, so
+// followers of every release read it as they did.
+func TestForwardAnswerMatchesMarshal(t *testing.T) {
+	check := func(t *testing.T, results []fwdResult) {
+		want, err := json.Marshal(struct {
+			Results []fwdResult `json:"results"`
+		}{results})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeForwardAnswer(results)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("encodeForwardAnswer: %v\n got %s\nwant %s", err, got, want)
+		}
+	}
+	check(t, nil)
+	check(t, []fwdResult{})
+	check(t, []fwdResult{{}, {Incident: 7, DedupKey: "storm-1", Created: true},
+		{Error: "cluster unavailable: \"x\" <&> \u2028 é \x01 \xff", RetryAfterMS: -5, Deadline: true},
+		{DedupKey: "a<b", Incident: 1<<64 - 1, RetryAfterMS: 1000}})
+}
+
+func FuzzForwardAnswerMatchesMarshal(f *testing.F) {
+	f.Add(uint64(7), "storm-1", true, "", int64(0), false)
+	f.Add(uint64(0), "", false, "unavailable <&>", int64(1000), true)
+	f.Fuzz(func(t *testing.T, inc uint64, key string, created bool, msg string, retry int64, deadline bool) {
+		r := []fwdResult{{Incident: inc, DedupKey: key, Created: created, Error: msg, RetryAfterMS: retry, Deadline: deadline}}
+		want, _ := json.Marshal(struct {
+			Results []fwdResult `json:"results"`
+		}{r})
+		if got, _ := encodeForwardAnswer(r); !bytes.Equal(got, want) {
+			t.Fatalf("got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// BenchmarkEncodeForwardAnswer: the leader's answer to 16 forwarded
+// triggers, by hand and as json.Marshal wrote it before.
+func BenchmarkEncodeForwardAnswer(b *testing.B) {
+	results := make([]fwdResult, 16)
+	for i := range results {
+		results[i] = fwdResult{Incident: uint64(100000 + i), DedupKey: "storm-" + strconv.Itoa(i), Created: true}
+	}
+	b.Run("Hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := encodeForwardAnswer(results); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := json.Marshal(struct {
+				Results []fwdResult `json:"results"`
+			}{results}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -53,10 +53,22 @@ type EventPayload struct {
 // DecodeEvent decodes an Events v2 body: JSON syntax, types and unknown keys.
 // It does not check the routing key or required fields (see Validate), so the
 // handler can authenticate before telling a caller what else is wrong.
+// RawPayload and Payload.CustomDetails may share body's bytes (capacity
+// cut to their length, so an append copies): body must stay unchanged
+// while the result is used.
 func DecodeEvent(body []byte) (*EventRequest, error) {
 	if len(body) == 0 {
 		return nil, inputErr("body", "empty")
 	}
+	if ev, ok := decodeEventFast(body); ok {
+		return ev, nil
+	}
+	return decodeEventStrict(body)
+}
+
+// decodeEventStrict is DecodeEvent by encoding/json: every body the fast
+// reader does not take, and the one whose errors callers see.
+func decodeEventStrict(body []byte) (*EventRequest, error) {
 	var ev EventRequest
 	if err := decodeStrict(body, &ev); err != nil {
 		return nil, jsonError(body, err, "")
@@ -239,9 +251,13 @@ func (t *Table) fromAlertmanager(a *incident.Alert, am *amEvent, ev *EventReques
 func eventAnnotations(ev *EventRequest) map[string]string {
 	ann := map[string]string{"summary": ev.Payload.Summary}
 	if cd := ev.Payload.CustomDetails; len(cd) > 0 && string(cd) != "null" {
-		var buf bytes.Buffer
-		if json.Compact(&buf, cd) == nil {
-			ann["custom_details"] = buf.String()
+		if isCompactJSON(cd) {
+			ann["custom_details"] = string(cd) // what Compact would write
+		} else {
+			var buf bytes.Buffer
+			if json.Compact(&buf, cd) == nil {
+				ann["custom_details"] = buf.String()
+			}
 		}
 	}
 	if ev.Client != "" {
@@ -251,6 +267,24 @@ func eventAnnotations(ev *EventRequest) map[string]string {
 		ann["client_url"] = ev.ClientURL
 	}
 	return ann
+}
+
+// isCompactJSON: valid JSON v (the decoder checked it) has no space,
+// tab or line break outside its strings, so json.Compact would copy it
+// unchanged (it only drops such bytes).
+func isCompactJSON(v []byte) bool {
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++ // the escaped byte
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // parseTimestamp reads payload.timestamp (ISO 8601 / RFC 3339). PagerDuty

@@ -107,6 +107,7 @@ type outcome struct {
 	msg         string        // error text for status >= 300
 	retryAfter  time.Duration // with 503
 	body        any           // success body
+	raw         rawJSON       // success body already encoded (instead of body)
 }
 
 func fail(status int, integration, msg string) outcome {
@@ -166,7 +167,7 @@ func (h *Handler) alertmanager(w http.ResponseWriter, r *http.Request) outcome {
 	if err != nil {
 		return h.submitFailed(err, in.name)
 	}
-	return outcome{status: http.StatusAccepted, integration: in.name, body: alertsAccepted(res.Incident)}
+	return outcome{status: http.StatusAccepted, integration: in.name, raw: alertsAccepted(res.Incident)}
 }
 
 // events reads the body first because the key (routing_key) is inside it.
@@ -214,7 +215,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) outcome {
 	if res.DedupKey != "" {
 		dedupKey = res.DedupKey
 	}
-	return outcome{status: http.StatusAccepted, integration: in.name, body: eventAccepted(dedupKey)}
+	return outcome{status: http.StatusAccepted, integration: in.name, raw: eventAccepted(dedupKey)}
 }
 
 // begin checks the method and that a config (and so a routing table) exists.
@@ -253,16 +254,18 @@ func alertmanagerKey(r *http.Request) string {
 
 // readBody reads at most maxBody bytes; a larger body is a 413.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, integration string) ([]byte, outcome, bool) {
-	tooLarge := fail(http.StatusRequestEntityTooLarge, integration,
-		"body: larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
+	tooLarge := func() outcome {
+		return fail(http.StatusRequestEntityTooLarge, integration,
+			"body: larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
+	}
 	if r.ContentLength > h.maxBody {
-		return nil, tooLarge, false
+		return nil, tooLarge(), false
 	}
 	body, err := readAllSized(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge, false
+			return nil, tooLarge(), false
 		}
 		if isTimeout(err) {
 			// The server's read deadline (serve --http-read-timeout) cut a
@@ -328,8 +331,8 @@ func (h *Handler) submitFailed(err error, integration string) outcome {
 func (h *Handler) write(w http.ResponseWriter, source string, o outcome) {
 	h.metrics.observe(source, o.integration, resultFor(o.status))
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
+	hdr["Content-Type"] = jsonContentType
+	hdr["Cache-Control"] = noStore
 	switch o.status {
 	case http.StatusMethodNotAllowed:
 		hdr.Set("Allow", http.MethodPost)
@@ -342,12 +345,21 @@ func (h *Handler) write(w http.ResponseWriter, source string, o outcome) {
 	}
 	w.WriteHeader(o.status)
 	// The status is sent; a write error has no one to go to.
-	if raw, ok := body.(rawJSON); ok {
-		_, _ = w.Write(raw)
+	if o.raw != nil && o.status < 300 {
+		_, _ = w.Write(o.raw)
 		return
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// jsonContentType and noStore are the answers' header values, shared
+// instead of a new slice per answer (Header.Set): nothing writes into a
+// header value's slice in place (Add appends, and with len == cap that
+// copies), and net/http only reads them.
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
 
 // rawJSON is an answer body already encoded, newline included, as
 // json.Encoder would have written it.
@@ -358,11 +370,30 @@ type rawJSON []byte
 // bytes as encoding {"status","message","dedup_key"|"incident"}
 // (TestAcceptedBodiesMatchEncoder).
 func eventAccepted(dedupKey string) rawJSON {
-	key, _ := json.Marshal(dedupKey) // escapes <, >, & as the Encoder does
-	b := make([]byte, 0, len(key)+64)
+	b := make([]byte, 0, len(dedupKey)+80)
 	b = append(b, `{"dedup_key":`...)
-	b = append(b, key...)
+	if plainJSONString(dedupKey) {
+		b = append(b, '"')
+		b = append(b, dedupKey...)
+		b = append(b, '"')
+	} else {
+		key, _ := json.Marshal(dedupKey) // escapes <, >, & as the Encoder does
+		b = append(b, key...)
+	}
 	return append(b, `,"message":"Event processed","status":"success"}`+"\n"...)
+}
+
+// plainJSONString: json.Marshal writes s as it is between quotes (it
+// escapes control characters, quotes, backslashes, <, > and &, and
+// rewrites invalid UTF-8 and U+2028/9; printable ASCII else stays).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func alertsAccepted(id uint64) rawJSON {

@@ -1,5 +1,5 @@
 // Package nodetest runs one real pagerd node in-process for package tests:
-// a single-node Raft cluster (real hashicorp/raft, real bbolt log in a temp
+// a single-node Raft cluster (real hashicorp/raft, real raft-wal log in a temp
 // dir, Raft transport on loopback), the real router and the real HTTP API
 // behind an httptest server. Nothing is faked; it is the smallest real
 // backing the API has, for tests that do not need separate processes
