@@ -92,13 +92,29 @@ func processCPUSeconds() float64 {
 // queue it causes (no coordinated omission). An operation that could not start
 // because maxInFlight were outstanding still counts from its intended time.
 func OpenLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight int, op Op) Summary {
+	return OpenLoopWorkers(ctx, rate, d, maxInFlight, func(int) (Op, func()) { return op, func() {} })
+}
+
+// OpenLoopWorkers is OpenLoop where each operation in flight holds one
+// worker's operation (with its connection) from a pool of at most
+// maxInFlight, made when none is free and reused after, so an open-loop
+// run uses the same client as the closed-loop points whose maximum it
+// halves. It reports the generator's CPU per operation like
+// ClosedLoopWorkers.
+func OpenLoopWorkers(ctx context.Context, rate float64, d time.Duration, maxInFlight int, ops WorkerOps) Summary {
+	type worker struct {
+		op      Op
+		release func()
+	}
 	rec := NewRecorder()
-	sem := make(chan struct{}, maxInFlight)
+	free := make(chan worker, maxInFlight)
+	var made []worker
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	rec.Begin(start)
+	cpu0 := processCPUSeconds()
 	var wg sync.WaitGroup
-	var late atomic.Int64
+	var late, issued int64
 	for k := int64(0); ; k++ {
 		intended := start.Add(time.Duration(k) * interval)
 		if intended.Sub(start) >= d || ctx.Err() != nil {
@@ -107,17 +123,25 @@ func OpenLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight in
 		if wait := time.Until(intended); wait > 0 {
 			time.Sleep(wait) // pacing the arrivals, not synchronisation
 		}
+		var w worker
 		select {
-		case sem <- struct{}{}:
+		case w = <-free:
 		default:
-			late.Add(1)
-			sem <- struct{}{}
+			if len(made) < maxInFlight {
+				op, release := ops(len(made))
+				w = worker{op, release}
+				made = append(made, w)
+			} else {
+				late++
+				w = <-free
+			}
 		}
+		issued++
 		wg.Add(1)
 		go func(i int64, intended time.Time) {
 			defer wg.Done()
-			defer func() { <-sem }()
-			items, status, err := op(ctx, i)
+			defer func() { free <- w }()
+			items, status, err := w.op(ctx, i)
 			if err != nil {
 				rec.Fail(status, err.Error())
 				return
@@ -126,8 +150,15 @@ func OpenLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight in
 		}(k+1, intended)
 	}
 	wg.Wait()
+	cpu := processCPUSeconds() - cpu0
+	for _, w := range made {
+		w.release()
+	}
 	rec.End(time.Now())
 	s := rec.Summary()
-	s.Extra = map[string]any{"target_rate": round(rate, 1), "waited_for_a_slot": late.Load()}
+	if issued > 0 {
+		s.ClientCPUus = round(cpu*1e6/float64(issued), 1)
+	}
+	s.Extra = map[string]any{"target_rate": round(rate, 1), "waited_for_a_slot": late, "connections": len(made)}
 	return s
 }
