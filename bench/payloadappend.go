@@ -3,7 +3,8 @@ package bench
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // Append-style encoders of the bench's request bodies: each writes into a
@@ -15,13 +16,13 @@ import (
 // AppendEventTrigger appends EventTrigger(routingKey, run+"-"+seq, source).
 func AppendEventTrigger(dst []byte, routingKey, run string, seq int64, source string) []byte {
 	dst = append(dst, `{"routing_key":`...)
-	dst = appendJSONString(dst, routingKey)
+	dst = jsonenc.AppendString(dst, routingKey)
 	dst = append(dst, `,"event_action":"trigger","dedup_key":"`...)
 	dst = appendSeqKey(dst, run, seq)
 	dst = append(dst, `","payload":{"summary":"bench alert `...)
 	dst = appendSeqKey(dst, run, seq)
 	dst = append(dst, `","source":`...)
-	dst = appendJSONString(dst, source)
+	dst = jsonenc.AppendString(dst, source)
 	return append(dst, `,"severity":"critical","component":"bench","custom_details":{"run":"bench"}}}`...)
 }
 
@@ -61,7 +62,7 @@ func AppendWebhook(dst []byte, run string, g int64, n int, service string, at ti
 	dst = append(dst, `],"commonAnnotations":{},"commonLabels":{"alertname":"BenchAlert","group":"`...)
 	dst = appendSeqKey(dst, run, g)
 	dst = append(dst, `","service":`...)
-	dst = appendJSONString(dst, service)
+	dst = jsonenc.AppendString(dst, service)
 	dst = append(dst, `},"externalURL":"http://bench","groupKey":"{}:{group=\"`...)
 	dst = appendSeqKey(dst, run, g)
 	dst = append(dst, `\"}","groupLabels":{"group":"`...)
@@ -77,7 +78,7 @@ func appendAlertLabels(dst []byte, run string, g int64, i int, service string) [
 	dst = append(dst, `","instance":"`...)
 	dst = appendInstance(dst, run, g, i)
 	dst = append(dst, `","service":`...)
-	dst = appendJSONString(dst, service)
+	dst = jsonenc.AppendString(dst, service)
 	return append(dst, `,"severity":"critical"}`...)
 }
 
@@ -92,7 +93,7 @@ func appendAlertAnnotations(dst []byte, run string, g int64, i int) []byte {
 // the end of run into a different rune, so escaping the parts apart equals
 // escaping the whole.
 func appendSeqKey(dst []byte, run string, seq int64) []byte {
-	dst = appendJSONStringBody(dst, run)
+	dst = jsonenc.AppendStringBody(dst, run)
 	dst = append(dst, '-')
 	return strconv.AppendInt(dst, seq, 10)
 }
@@ -111,64 +112,4 @@ func appendJSONTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, '"')
 	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"')
-}
-
-// appendJSONString writes s as encoding/json writes a string (HTML-safe).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendJSONStringBody(dst, s)
-	return append(dst, '"')
-}
-
-const jsonHex = "0123456789abcdef"
-
-// appendJSONStringBody writes the inside of encoding/json's encoding of s:
-// <, >, & and control characters as \u00XX (\b \f \n \r \t short), " and \
-// escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 as \u2028, \u2029.
-func appendJSONStringBody(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', jsonHex[b>>4], jsonHex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', jsonHex[c&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(dst, s[start:]...)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // The append encoders must send the servers exactly what the encoders
@@ -48,7 +50,7 @@ func checkAppendEncoders(t *testing.T, run, service string, g int64, n int, at t
 func TestAppendJSONStringMatchesMarshal(t *testing.T) {
 	for _, s := range []string{"", "plain", "<>&\"\\", "\x00\x01\x1f\x7f", "\u2028\u2029", "\xff\xfe", "é\xc3", "a\u00e9\U0001F600z"} {
 		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonenc.AppendString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	}

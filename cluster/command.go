@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // CommandType is the type byte of a replicated command.
@@ -246,7 +247,7 @@ func appendCommand(out []byte, c command) ([]byte, error) {
 	out = append(out, `,"v":`...)
 	out = strconv.AppendUint(out, uint64(c.Version), 10)
 	out = append(out, `,"id":`...)
-	if isPlainJSONString(c.RequestID) {
+	if jsonenc.IsPlain(c.RequestID) {
 		out = append(out, '"')
 		out = append(out, c.RequestID...)
 		out = append(out, '"')
@@ -266,19 +267,6 @@ func appendCommand(out []byte, c command) ([]byte, error) {
 		out = append(out, c.Body...)
 	}
 	return append(out, '}'), nil
-}
-
-// isPlainJSONString: s needs no escaping in JSON (json.Marshal escapes
-// control characters, quotes, backslashes, <, > and &, and rewrites
-// invalid UTF-8 and U+2028/9; request ids are printable ASCII).
-func isPlainJSONString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
 
 // errUnknownCommand marks log data this binary cannot apply.

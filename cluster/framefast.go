@@ -105,7 +105,7 @@ func (p *frameParser) number(out *uint8) bool {
 }
 
 // plainString reads a JSON string, quotes included, whose bytes are its
-// value: printable ASCII without escapes (isPlainJSONString).
+// value: printable ASCII without escapes (jsonenc.IsPlain).
 func (p *frameParser) plainString() ([]byte, bool) {
 	if p.i >= len(p.data) || p.data[p.i] != '"' {
 		return nil, false

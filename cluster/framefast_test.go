@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 func frameSamples(t testing.TB) [][]byte {
@@ -51,7 +52,7 @@ func TestParseBatchFrameReadsWhatEncodeBatchWrites(t *testing.T) {
 		}
 		plain := len(strict.Commands) > 0
 		for _, c := range strict.Commands {
-			plain = plain && isPlainJSONString(c.RequestID)
+			plain = plain && jsonenc.IsPlain(c.RequestID)
 		}
 		if ok != plain {
 			t.Fatalf("sample %d: fast path %v, want %v: %s", i, ok, plain, data)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // The wire format of the ingest forwarding channel (ingestfwd.go): one JSON
@@ -202,7 +203,7 @@ func (r *fwdResult) appendJSON(buf []byte) []byte {
 	}
 	if r.DedupKey != "" {
 		field("dedup_key")
-		buf = appendJSONString(buf, r.DedupKey)
+		buf = jsonenc.AppendString(buf, r.DedupKey)
 	}
 	if r.Created {
 		field("created")
@@ -210,7 +211,7 @@ func (r *fwdResult) appendJSON(buf []byte) []byte {
 	}
 	if r.Error != "" {
 		field("error")
-		buf = appendJSONString(buf, r.Error)
+		buf = jsonenc.AppendString(buf, r.Error)
 	}
 	if r.RetryAfterMS != 0 {
 		field("retry_after_ms")
@@ -221,17 +222,6 @@ func (r *fwdResult) appendJSON(buf []byte) []byte {
 		buf = append(buf, "true"...)
 	}
 	return append(buf, '}')
-}
-
-// appendJSONString appends s as json.Marshal writes a string.
-func appendJSONString(buf []byte, s string) []byte {
-	if isPlainJSONString(s) {
-		buf = append(buf, '"')
-		buf = append(buf, s...)
-		return append(buf, '"')
-	}
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(buf, q...)
 }
 
 // decodeForwardAnswer reads the leader's answer to a request of want items.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,12 +184,7 @@ func TestUnknownLogStoreRefused(t *testing.T) {
 // --raft-log-store wal keeps its whole state: the log replayed from the WAL
 // rebuilds the FSM, and the node goes on committing.
 func TestNodeMigratesItsLogToTheWAL(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	openWith := func(store string) *Node {
 		n, err := Open(Options{NodeID: "t1", DataDir: dir, RaftAddr: addr, HTTPAddr: "127.0.0.1:1", HeartbeatTimeout: testHeartbeat,
@@ -220,7 +214,7 @@ func TestNodeMigratesItsLogToTheWAL(t *testing.T) {
 	if got := n.raft.LastIndex(); got <= last {
 		t.Fatalf("last index %d after the restart, want past %d (the copied log plus the new term's no-op)", got, last)
 	}
-	err = errors.New("no commit")
+	err := errors.New("no commit")
 	awaitCond(t, 10*time.Second, "a commit after the migration", func() bool {
 		err = n.raft.Barrier(time.Second).Error()
 		return err == nil

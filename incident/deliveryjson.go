@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // AppendJSON appends d as json.Marshal(d) encodes it, byte for byte
@@ -31,11 +33,11 @@ func (it *DeliveryItem) appendJSON(dst []byte) ([]byte, bool) {
 	dst = append(dst, `{"incident":`...)
 	dst = strconv.AppendUint(dst, it.Incident, 10)
 	dst = append(dst, `,"notification":`...)
-	dst = appendJSONString(dst, it.Notification)
+	dst = jsonenc.AppendString(dst, it.Notification)
 	dst = append(dst, `,"attempt":`...)
 	dst = strconv.AppendInt(dst, int64(it.Attempt), 10)
 	dst = append(dst, `,"outcome":`...)
-	dst = appendJSONString(dst, it.Outcome)
+	dst = jsonenc.AppendString(dst, it.Outcome)
 	var ok bool
 	if it.RetryAt != nil {
 		dst = append(dst, `,"retry_at":`...)
@@ -52,7 +54,7 @@ func (it *DeliveryItem) appendJSON(dst []byte) ([]byte, bool) {
 	for _, f := range [...]struct{ key, v string }{{`,"error":`, it.Error}, {`,"provider_id":`, it.ProviderID}, {`,"summary":`, it.Summary}} {
 		if f.v != "" {
 			dst = append(dst, f.key...)
-			dst = appendJSONString(dst, f.v)
+			dst = jsonenc.AppendString(dst, f.v)
 		}
 	}
 	return append(dst, '}'), true

@@ -11,7 +11,12 @@ import (
 
 // TestIncidentImportsNoPagerdPackage: the state machine is the bottom of the
 // data flow (sources → router → cluster → incident): it imports no other
-// pagerd package, config included (it once did, for one severity helper).
+// pagerd package, config included (it once did, for one severity helper),
+// except leaf helpers that import nothing of pagerd themselves.
+var leafHelpers = map[string]bool{
+	"github.com/pagerd/pagerd/internal/jsonenc": true, // JSON strings as json.Marshal writes them; imports only the standard library
+}
+
 func TestIncidentImportsNoPagerdPackage(t *testing.T) {
 	entries, err := os.ReadDir(".")
 	if err != nil {
@@ -29,7 +34,7 @@ func TestIncidentImportsNoPagerdPackage(t *testing.T) {
 		}
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.HasPrefix(path, "github.com/pagerd/pagerd/") {
+			if strings.HasPrefix(path, "github.com/pagerd/pagerd/") && !leafHelpers[path] {
 				t.Errorf("%s imports %s", name, path)
 			}
 		}

@@ -4,7 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // AppendJSON appends e as json.Marshal(e) encodes it, byte for byte
@@ -17,18 +18,18 @@ import (
 // with its own error.
 func (e *Event) AppendJSON(dst []byte) (out []byte, ok bool) {
 	dst = append(dst, `{"integration":`...)
-	dst = appendJSONString(dst, e.Integration)
+	dst = jsonenc.AppendString(dst, e.Integration)
 	dst = append(dst, `,"service":`...)
-	dst = appendJSONString(dst, e.Service)
+	dst = jsonenc.AppendString(dst, e.Service)
 	dst = append(dst, `,"action":`...)
-	dst = appendJSONString(dst, e.Action)
+	dst = jsonenc.AppendString(dst, e.Action)
 	dst = append(dst, `,"dedup_key":`...)
-	dst = appendJSONString(dst, e.DedupKey)
+	dst = jsonenc.AppendString(dst, e.DedupKey)
 	dst = append(dst, `,"auto_resolve":`...)
 	dst = strconv.AppendBool(dst, e.AutoResolve)
 	if e.Policy != "" {
 		dst = append(dst, `,"policy":`...)
-		dst = appendJSONString(dst, e.Policy)
+		dst = jsonenc.AppendString(dst, e.Policy)
 	}
 	dst = append(dst, `,"alert":`...)
 	if dst, ok = e.Alert.appendJSON(dst); !ok {
@@ -59,22 +60,22 @@ func (e *Event) AppendJSON(dst []byte) (out []byte, ok bool) {
 // order, then starts_at and ends_at, absent times as null).
 func (a *Alert) appendJSON(dst []byte) ([]byte, bool) {
 	dst = append(dst, `{"fingerprint":`...)
-	dst = appendJSONString(dst, a.Fingerprint)
+	dst = jsonenc.AppendString(dst, a.Fingerprint)
 	dst = append(dst, `,"status":`...)
-	dst = appendJSONString(dst, a.Status)
+	dst = jsonenc.AppendString(dst, a.Status)
 	dst = append(dst, `,"labels":`...)
 	dst = appendJSONStringMap(dst, a.Labels)
 	dst = append(dst, `,"annotations":`...)
 	dst = appendJSONStringMap(dst, a.Annotations)
 	dst = append(dst, `,"severity":`...)
-	dst = appendJSONString(dst, a.Severity)
+	dst = jsonenc.AppendString(dst, a.Severity)
 	if a.GeneratorURL != "" {
 		dst = append(dst, `,"generator_url":`...)
-		dst = appendJSONString(dst, a.GeneratorURL)
+		dst = jsonenc.AppendString(dst, a.GeneratorURL)
 	}
 	if a.SilenceURL != "" {
 		dst = append(dst, `,"silence_url":`...)
-		dst = appendJSONString(dst, a.SilenceURL)
+		dst = jsonenc.AppendString(dst, a.SilenceURL)
 	}
 	var ok bool
 	dst = append(dst, `,"starts_at":`...)
@@ -95,9 +96,9 @@ func appendDeferrals(dst []byte, ds []Deferral) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"severity":`...)
-		dst = appendJSONString(dst, d.Severity)
+		dst = jsonenc.AppendString(dst, d.Severity)
 		dst = append(dst, `,"window":`...)
-		dst = appendJSONString(dst, d.Window)
+		dst = jsonenc.AppendString(dst, d.Window)
 		dst = append(dst, `,"until":`...)
 		var ok bool
 		if dst, ok = appendJSONTime(dst, d.Until); !ok {
@@ -110,9 +111,9 @@ func appendDeferrals(dst []byte, ds []Deferral) ([]byte, bool) {
 
 func (f *FirstStep) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"policy":`...)
-	dst = appendJSONString(dst, f.Policy)
+	dst = jsonenc.AppendString(dst, f.Policy)
 	dst = append(dst, `,"config_version":`...)
-	dst = appendJSONString(dst, f.ConfigVersion)
+	dst = jsonenc.AppendString(dst, f.ConfigVersion)
 	if f.Exhausted {
 		dst = append(dst, `,"exhausted":true`...)
 	}
@@ -131,7 +132,7 @@ func (f *FirstStep) appendJSON(dst []byte) []byte {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, f.Message)
+	dst = jsonenc.AppendString(dst, f.Message)
 	return append(dst, '}')
 }
 
@@ -139,20 +140,20 @@ func (p *PlannedPage) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	if p.User != "" {
 		dst = append(dst, `"user":`...)
-		dst = appendJSONString(dst, p.User)
+		dst = jsonenc.AppendString(dst, p.User)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"channel":`...)
-	dst = appendJSONString(dst, p.Channel)
+	dst = jsonenc.AppendString(dst, p.Channel)
 	dst = append(dst, `,"to":`...)
-	dst = appendJSONString(dst, p.To)
+	dst = jsonenc.AppendString(dst, p.To)
 	if p.After != 0 {
 		dst = append(dst, `,"after_ns":`...)
 		dst = strconv.AppendInt(dst, int64(p.After), 10)
 	}
 	if p.Error != "" {
 		dst = append(dst, `,"error":`...)
-		dst = appendJSONString(dst, p.Error)
+		dst = jsonenc.AppendString(dst, p.Error)
 	}
 	return append(dst, '}')
 }
@@ -192,9 +193,9 @@ func appendJSONStringMap(dst []byte, m map[string]string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonenc.AppendString(dst, k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, m[k])
+		dst = jsonenc.AppendString(dst, m[k])
 	}
 	return append(dst, '}')
 }
@@ -205,62 +206,7 @@ func appendJSONStrings(dst []byte, ss []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = jsonenc.AppendString(dst, s)
 	}
 	return append(dst, ']')
-}
-
-// appendJSONString is encoding/json's string encoding with HTML escaping
-// (what json.Marshal writes): quotes, backslashes, control characters, <,
-// > and & escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

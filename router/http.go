@@ -17,6 +17,7 @@ import (
 
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // Ingest paths (spec §2).
@@ -372,7 +373,7 @@ type rawJSON []byte
 func eventAccepted(dedupKey string) rawJSON {
 	b := make([]byte, 0, len(dedupKey)+80)
 	b = append(b, `{"dedup_key":`...)
-	if plainJSONString(dedupKey) {
+	if jsonenc.IsPlain(dedupKey) {
 		b = append(b, '"')
 		b = append(b, dedupKey...)
 		b = append(b, '"')
@@ -381,19 +382,6 @@ func eventAccepted(dedupKey string) rawJSON {
 		b = append(b, key...)
 	}
 	return append(b, `,"message":"Event processed","status":"success"}`+"\n"...)
-}
-
-// plainJSONString: json.Marshal writes s as it is between quotes (it
-// escapes control characters, quotes, backslashes, <, > and &, and
-// rewrites invalid UTF-8 and U+2028/9; printable ASCII else stays).
-func plainJSONString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
 
 func alertsAccepted(id uint64) rawJSON {
