@@ -182,6 +182,44 @@ func (s *Server) config(w http.ResponseWriter) (*config.Config, bool) {
 	return ac.Config, true
 }
 
+// configuredDrill is the {id} of the path when the config has that drill;
+// otherwise it has answered (503 without a config, 404 for an unknown id).
+func (s *Server) configuredDrill(w http.ResponseWriter, r *http.Request) (string, bool) {
+	return s.configuredID(w, r, "drill", func(c *config.Config, id string) bool { _, ok := c.Drill(id); return ok })
+}
+
+// configuredService is configuredDrill for a service of the catalogue.
+func (s *Server) configuredService(w http.ResponseWriter, r *http.Request) (string, bool) {
+	return s.configuredID(w, r, "service", func(c *config.Config, id string) bool { _, ok := c.Service(id); return ok })
+}
+
+func (s *Server) configuredID(w http.ResponseWriter, r *http.Request, kind string, has func(*config.Config, string) bool) (string, bool) {
+	cfg, ok := s.config(w)
+	if !ok {
+		return "", false
+	}
+	id := r.PathValue("id")
+	if !has(cfg, id) {
+		writeError(w, http.StatusNotFound, "no "+kind+" "+strconv.Quote(id))
+		return "", false
+	}
+	return id, true
+}
+
+// decodeOptionalBody decodes the request's strict JSON body into v when it
+// has one (an empty body keeps v's zero value); false once it has answered
+// a bad body.
+func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	if err := decodeStrict(r, w, v, maxBody); err != nil {
+		writeBodyError(w, err)
+		return false
+	}
+	return true
+}
+
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	cfg, ok := s.config(w)
 	if !ok {
@@ -284,21 +322,13 @@ type drillRunBody struct {
 }
 
 func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.config(w)
+	id, ok := s.configuredDrill(w, r)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if _, found := cfg.Drill(id); !found {
-		writeError(w, http.StatusNotFound, "no drill "+strconv.Quote(id))
-		return
-	}
 	var body drillRunBody
-	if r.ContentLength != 0 {
-		if err := decodeStrict(r, w, &body, maxBody); err != nil {
-			writeBodyError(w, err)
-			return
-		}
+	if !decodeOptionalBody(w, r, &body) {
+		return
 	}
 	if body.By == "" {
 		body.By = tokenName(r.Context())
@@ -312,13 +342,8 @@ func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) drillRuns(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.config(w)
+	id, ok := s.configuredDrill(w, r)
 	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, found := cfg.Drill(id); !found {
-		writeError(w, http.StatusNotFound, "no drill "+strconv.Quote(id))
 		return
 	}
 	runs := s.node.FSM().DrillRuns(id)

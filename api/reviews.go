@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/incident"
@@ -22,21 +21,13 @@ type reviewBody struct {
 // postReview answers 201 with the review once it is committed; 404 for an
 // unknown service, 400 naming the field for a bad body.
 func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.config(w)
+	id, ok := s.configuredService(w, r)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if _, found := cfg.Service(id); !found {
-		writeError(w, http.StatusNotFound, "no service "+strconv.Quote(id))
-		return
-	}
 	var body reviewBody
-	if r.ContentLength != 0 {
-		if err := decodeStrict(r, w, &body, maxBody); err != nil {
-			writeBodyError(w, err)
-			return
-		}
+	if !decodeOptionalBody(w, r, &body) {
+		return
 	}
 	switch body.Via {
 	case "":
@@ -76,13 +67,8 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request) {
 
 // listReviews is a service's review history, newest first.
 func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.config(w)
+	id, ok := s.configuredService(w, r)
 	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, found := cfg.Service(id); !found {
-		writeError(w, http.StatusNotFound, "no service "+strconv.Quote(id))
 		return
 	}
 	list := s.node.FSM().Reviews(id)
