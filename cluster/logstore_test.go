@@ -67,6 +67,17 @@ func checkStore(t *testing.T, s logStore, n int) {
 	}
 }
 
+// boltDataDir is a data dir as an older release left it: a bbolt store
+// holding n entries (fillStore).
+func boltDataDir(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	s := open(t, dir, LogStoreBolt, LogStoreBolt)
+	fillStore(t, s, n)
+	s.Close()
+	return dir
+}
+
 func open(t *testing.T, dir, want, wantKind string) logStore {
 	t.Helper()
 	s, kind, err := openLogStore(dir, want, quietLog)
@@ -102,11 +113,8 @@ func TestNewDataDirGetsTheWAL(t *testing.T) {
 }
 
 func TestBoltDataDirKeepsBoltUnlessAsked(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, LogStoreBolt, LogStoreBolt)
-	fillStore(t, s, 20)
-	s.Close()
-	s = open(t, dir, "", LogStoreBolt)
+	dir := boltDataDir(t, 20)
+	s := open(t, dir, "", LogStoreBolt)
 	checkStore(t, s, 20)
 	s.Close()
 	if exists(filepath.Join(dir, walDir)) {
@@ -115,12 +123,8 @@ func TestBoltDataDirKeepsBoltUnlessAsked(t *testing.T) {
 }
 
 func TestMigrateBoltToWAL(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, LogStoreBolt, LogStoreBolt)
-	fillStore(t, s, 3000)
-	s.Close()
-
-	s = open(t, dir, LogStoreWAL, LogStoreWAL)
+	dir := boltDataDir(t, 3000)
+	s := open(t, dir, LogStoreWAL, LogStoreWAL)
 	checkStore(t, s, 3000)
 	s.Close()
 	if exists(filepath.Join(dir, boltFile)) || !exists(filepath.Join(dir, boltMigrated)) || exists(filepath.Join(dir, walBuilding)) {
@@ -138,17 +142,14 @@ func TestMigrateBoltToWAL(t *testing.T) {
 // A migration that died half way left a partial WAL beside raft.db: it is
 // thrown away and the copy redone from the untouched bbolt file.
 func TestMigrationRedoneAfterACrashDuringTheCopy(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, LogStoreBolt, LogStoreBolt)
-	fillStore(t, s, 100)
-	s.Close()
+	dir := boltDataDir(t, 100)
 	partial := open(t, filepath.Join(dir, "scratch"), LogStoreWAL, LogStoreWAL)
 	fillStore(t, partial, 7)
 	partial.Close()
 	if err := os.Rename(filepath.Join(dir, "scratch", walDir), filepath.Join(dir, walBuilding)); err != nil {
 		t.Fatal(err)
 	}
-	s = open(t, dir, LogStoreWAL, LogStoreWAL)
+	s := open(t, dir, LogStoreWAL, LogStoreWAL)
 	defer s.Close()
 	checkStore(t, s, 100)
 }
@@ -156,11 +157,8 @@ func TestMigrationRedoneAfterACrashDuringTheCopy(t *testing.T) {
 // A migration that died after putting the WAL in place but before setting
 // raft.db aside: the WAL is complete and wins; raft.db is set aside now.
 func TestMigrationFinishedAfterACrashBeforeTheRename(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, LogStoreBolt, LogStoreBolt)
-	fillStore(t, s, 10)
-	s.Close()
-	s = open(t, dir, LogStoreWAL, LogStoreWAL)
+	dir := boltDataDir(t, 10)
+	s := open(t, dir, LogStoreWAL, LogStoreWAL)
 	s.Close()
 	if err := os.Rename(filepath.Join(dir, boltMigrated), filepath.Join(dir, boltFile)); err != nil {
 		t.Fatal(err)

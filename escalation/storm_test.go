@@ -90,14 +90,31 @@ func TestStormSurvivesALeaderChangeMidway(t *testing.T) {
 // every incident takes the full path; run with -benchmem to watch
 // allocations per incident.
 func BenchmarkEnginePerIncident(b *testing.B) {
-	h := newHarness(&testing.T{}, "  flood_control: {max: 100000000, per: 1m}\n")
+	benchIncidents(b, noFloodControl, false, takeSent)
+}
+
+// noFloodControl lifts flood control so every incident takes the full path.
+const noFloodControl = "  flood_control: {max: 100000000, per: 1m}\n"
+
+// takeSent empties the recorder of sent messages, so it does not grow.
+func takeSent(h *harness) { h.rec.take() }
+
+// benchIncidents triggers b.N incidents of service phoneless (with step 0
+// planned into the trigger when planned, as the daemon runs) and settles
+// the engine after each; every 1,000 incidents it runs each1000.
+func benchIncidents(b *testing.B, extraYAML string, planned bool, each1000 func(*harness)) {
+	h := newHarness(&testing.T{}, extraYAML)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		h.trigger("phoneless", "bench-"+strconv.Itoa(i))
+		if key := "bench-" + strconv.Itoa(i); planned {
+			h.triggerPlanned("phoneless", key)
+		} else {
+			h.trigger("phoneless", key)
+		}
 		h.settle()
-		if i%1000 == 999 {
-			h.rec.take()
+		if each1000 != nil && i%1000 == 999 {
+			each1000(h)
 		}
 	}
 }
@@ -107,28 +124,13 @@ func BenchmarkEnginePerIncident(b *testing.B) {
 // leader's planning (cached per policy) and the engine's delivery
 // bookkeeping per incident, without a step start to plan and commit.
 func BenchmarkEnginePerPlannedIncident(b *testing.B) {
-	h := newHarness(&testing.T{}, "  flood_control: {max: 100000000, per: 1m}\n")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.triggerPlanned("phoneless", "bench-"+strconv.Itoa(i))
-		h.settle()
-		if i%1000 == 999 {
-			h.rec.take()
-		}
-	}
+	benchIncidents(b, noFloodControl, true, takeSent)
 }
 
 // BenchmarkEnginePerHeldIncident is the same under default flood control:
 // past the third page every incident is held for the summary.
 func BenchmarkEnginePerHeldIncident(b *testing.B) {
-	h := newHarness(&testing.T{}, "")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.trigger("phoneless", "bench-"+strconv.Itoa(i))
-		h.settle()
-	}
+	benchIncidents(b, "", false, nil)
 }
 
 // BenchmarkEnginePerStormIncident is the storm as the daemon runs it:
@@ -138,16 +140,9 @@ func BenchmarkEnginePerHeldIncident(b *testing.B) {
 // reads of it, its hold and hold commit, its share of the summary and the
 // outcome's apply.
 func BenchmarkEnginePerStormIncident(b *testing.B) {
-	h := newHarness(&testing.T{}, "")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.triggerPlanned("phoneless", "bench-"+strconv.Itoa(i))
+	benchIncidents(b, "", true, func(h *harness) {
+		h.clock.set(h.clock.Now().Add(time.Minute))
 		h.settle()
-		if i%1000 == 999 {
-			h.clock.set(h.clock.Now().Add(time.Minute))
-			h.settle()
-			h.rec.take()
-		}
-	}
+		h.rec.take()
+	})
 }

@@ -71,20 +71,12 @@ func (p *eventParser) strShared(out *string) bool {
 	if p.shared == nil {
 		return p.str(out)
 	}
-	raw, escaped, ok := p.rawStr()
-	switch {
-	case !ok:
-		return false
-	case escaped:
-		s, ok := unescape(raw)
-		if !ok {
-			return false
-		}
-		*out = s
-	default:
-		*out = p.shared.get(raw)
+	raw, s, plain, ok := p.nextStr()
+	if plain {
+		s = p.shared.get(raw)
 	}
-	return true
+	*out = s
+	return ok
 }
 
 func (p *eventParser) lit(s string) bool {
@@ -122,22 +114,32 @@ func (p *eventParser) str(out *string) bool {
 // strOr is str, but takes same instead of a new string when the string
 // read equals it (same: a string read before that often repeats).
 func (p *eventParser) strOr(out *string, same string) bool {
+	raw, s, plain, ok := p.nextStr()
+	switch {
+	case !plain:
+	case same != "" && string(raw) == same:
+		s = same
+	default:
+		s = intern(raw)
+	}
+	*out = s
+	return ok
+}
+
+// nextStr reads a string. Without escapes (plain) it gives the raw bytes
+// for the caller to make the string from (shared, interned); with escapes
+// it gives the unescaped string s. ok is false for a malformed string, and
+// then plain is false and s empty.
+func (p *eventParser) nextStr() (raw []byte, s string, plain, ok bool) {
 	raw, escaped, ok := p.rawStr()
 	switch {
 	case !ok:
-		return false
+		return nil, "", false, false
 	case escaped:
-		s, ok := unescape(raw)
-		if !ok {
-			return false
-		}
-		*out = s
-	case same != "" && string(raw) == same:
-		*out = same
-	default:
-		*out = intern(raw)
+		s, ok = unescape(raw)
+		return nil, s, false, ok
 	}
-	return true
+	return raw, "", true, true
 }
 
 // rawStr reads a string's contents as they are in the body, and whether
