@@ -127,7 +127,8 @@ func (p *frameParser) plainString() ([]byte, bool) {
 // value delimits one JSON value starting here: an object or array up to
 // its matching bracket (brackets inside strings skipped), a string up to
 // its closing quote, anything else (a number, true, false, null) up to the
-// next ',', '}' or ']'. It does not check the value: its reader decodes it
+// next ',', '}' or ']' (refused if it holds whitespace, which a value
+// with spaces around it would keep). It does not check the value: its reader decodes it
 // strictly, which refuses what is not one JSON value.
 func (p *frameParser) value() ([]byte, bool) {
 	if p.i >= len(p.data) {
@@ -143,6 +144,11 @@ func (p *frameParser) value() ([]byte, bool) {
 		end = bytes.IndexAny(p.data[start:], ",}]")
 		if end >= 0 {
 			end += start
+		}
+		// Whitespace around a value is not part of it for the strict
+		// decoder, and encodeBatch writes none: the general path reads it.
+		if end > start && bytes.ContainsAny(p.data[start:end], " \t\r\n") {
+			return nil, false
 		}
 	}
 	if end <= start {
