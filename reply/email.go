@@ -170,7 +170,11 @@ func parseEmail(raw []byte, envelopeFrom string) (*EmailReply, error) {
 
 func headerFrom(h mail.Header) string {
 	if addrs, err := h.AddressList("From"); err == nil && len(addrs) > 0 {
-		return addrs[0].Address
+		// A parsed address is bounded only by the header; no real mailbox
+		// is longer than 254 bytes (RFC 5321), so clipping never changes
+		// one that could match a person, and the "…" keeps a clipped one
+		// from matching anybody.
+		return clip(addrs[0].Address)
 	}
 	raw, _ := h.Text("From")
 	return clip(strings.TrimSpace(raw))
@@ -188,13 +192,21 @@ func headerAddrs(h mail.Header, key string) []string {
 	return out
 }
 
+// headerMessageID is the Message-ID without angle brackets, or "" when
+// there is none or it is longer than maxLineField. It becomes part of Raft
+// dedup ids, so it must be bounded, and a clipped id could make two replies
+// look like one; callers fall back to a digest of the message instead.
 func headerMessageID(h mail.Header) string {
-	if id, err := h.MessageID(); err == nil && id != "" {
-		return id
+	id, err := h.MessageID()
+	if err != nil || id == "" {
+		// Non-conforming ids are still worth deduping on.
+		raw := strings.TrimSpace(h.Get("Message-Id"))
+		id = strings.TrimSuffix(strings.TrimPrefix(raw, "<"), ">")
 	}
-	// Non-conforming ids are still worth deduping on.
-	raw := strings.TrimSpace(h.Get("Message-Id"))
-	return clip(strings.TrimSuffix(strings.TrimPrefix(raw, "<"), ">"))
+	if len(id) > maxLineField || !utf8.ValidString(id) {
+		return ""
+	}
+	return id
 }
 
 // clip bounds strings copied from the message into EmailReply (they end up

@@ -404,6 +404,24 @@ func TestParseEmailOddInputs(t *testing.T) {
 	}
 }
 
+// TestParseEmailBoundsHeaderFields: a From address that parses is still
+// clipped, as the raw text is (found by FuzzParseEmail in CI), and an
+// over-long Message-ID is dropped rather than clipped, so the caller's
+// digest of the message tells two such replies apart.
+func TestParseEmailBoundsHeaderFields(t *testing.T) {
+	local := strings.Repeat("a", 600)
+	rep := parseStr(t, "From: "+local+"@example.com\r\nMessage-ID: <"+local+"@example.com>\r\nSubject: x\r\n\r\nack\r\n")
+	if len(rep.From) > maxLineField+len("…") || !strings.HasSuffix(rep.From, "…") || !strings.HasPrefix(rep.From, "aaaa") {
+		t.Fatalf("From = %d bytes %.20q…, want clipped to %d", len(rep.From), rep.From, maxLineField)
+	}
+	if rep.MessageID != "" {
+		t.Fatalf("MessageID = %d bytes, want none", len(rep.MessageID))
+	}
+	if rep.Command != ActionAck {
+		t.Fatalf("Command = %q, want ack", rep.Command)
+	}
+}
+
 func FuzzParseEmail(f *testing.F) {
 	files, _ := filepath.Glob("testdata/email/*.eml")
 	for _, p := range files {
@@ -443,8 +461,8 @@ func FuzzParseEmail(f *testing.F) {
 		default:
 			t.Fatalf("unknown command %q", rep.Command)
 		}
-		if len(rep.Line) > maxLineField+len("…") || len(rep.From) > maxLineField+len("…") {
-			t.Fatalf("unbounded field: %d %d", len(rep.Line), len(rep.From))
+		if len(rep.Line) > maxLineField+len("…") || len(rep.From) > maxLineField+len("…") || len(rep.MessageID) > maxLineField {
+			t.Fatalf("unbounded field: %d %d %d", len(rep.Line), len(rep.From), len(rep.MessageID))
 		}
 	})
 }

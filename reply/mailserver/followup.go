@@ -34,7 +34,7 @@ func (ss *session) rcptFollowup(local string) (handled bool, err error) {
 func (ss *session) dataFollowup(r io.Reader) error {
 	s, ref := ss.s, ss.followup
 	log := ss.log.With("envelope_from", ss.from, "followup", ref.ID)
-	rep, err := ss.readReminderReply(r)
+	rep, dedup, err := ss.readReminderReply(r)
 	if rep == nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (ss *session) dataFollowup(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
 	defer cancel()
 	got, err := s.opts.Followups.CloseFollowup(ctx, reply.FollowupReply{ID: id, From: reply.OrElse(rep.From, ss.from),
-		Status: status, Note: note, DedupID: "email:" + rep.MessageID + "/" + ss.token})
+		Status: status, Note: note, DedupID: dedup})
 	if err != nil {
 		return ss.reminderFailed(log, rep, followupKind, err, "Follow-up "+id+" does not exist.")
 	}

@@ -45,6 +45,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -495,12 +496,7 @@ func (ss *session) Data(r io.Reader) error {
 		log.Warn("email reply: reading the message failed", "err", err)
 		return errRead
 	}
-	msgID := rep.MessageID
-	key := msgID
-	if key == "" {
-		key = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	}
-	log = log.With("message_id", msgID, "from", rep.From)
+	log = log.With("message_id", rep.MessageID, "from", rep.From)
 	if rep.Bounce || rep.AutoReply {
 		s.count(OutcomeDropped)
 		log.Info("email reply dropped", "reason", rep.Reason)
@@ -509,7 +505,7 @@ func (ss *session) Data(r io.Reader) error {
 	if rep.Command == "" {
 		s.count(OutcomeNoCommand)
 		log.Info("email reply has no command", "reason", rep.Reason, "line", rep.Line)
-		s.confirm(log, ss.page, nil, noCommandText(ss.page, rep.Line), msgID, rep.From)
+		s.confirm(log, ss.page, nil, noCommandText(ss.page, rep.Line), rep.MessageID, rep.From)
 		return nil
 	}
 	req := reply.Request{
@@ -522,7 +518,7 @@ func (ss *session) Data(r io.Reader) error {
 		Audience: rep.Audience,
 		Text:     rep.Text,
 		Role:     rep.Role,
-		DedupID:  "email:" + key + "/" + ss.token,
+		DedupID:  dedupID(rep, h, ss.token),
 		Note:     rep.Line,
 	}
 	reply.RoleAck(&req, ss.page)
@@ -538,7 +534,7 @@ func (ss *session) Data(r io.Reader) error {
 	case err == nil:
 		s.count(OutcomeActed)
 		log.Info("email reply applied")
-		s.confirm(log, ss.page, res.Incident, confirmation(req.Kind, ss.page, res.Incident), msgID, rep.From)
+		s.confirm(log, ss.page, res.Incident, confirmation(req.Kind, ss.page, res.Incident), rep.MessageID, rep.From)
 		return nil
 	case errors.Is(err, incident.ErrReplayed):
 		// A redelivery of a refused reply: its explanation went out the
@@ -549,12 +545,12 @@ func (ss *session) Data(r io.Reader) error {
 	case errors.Is(err, incident.ErrConflict):
 		s.count(OutcomeConflict)
 		log.Info("email reply refused by the incident's state", "err", err)
-		s.confirm(log, ss.page, nil, reply.ConflictText(err), msgID, rep.From)
+		s.confirm(log, ss.page, nil, reply.ConflictText(err), rep.MessageID, rep.From)
 		return nil
 	case errors.Is(err, incident.ErrNotFound):
 		s.count(OutcomeNotFound)
 		log.Info("email reply for an incident that no longer exists", "err", err)
-		s.confirm(log, ss.page, nil, describe(ss.page, nil)+" no longer exists.", msgID, rep.From)
+		s.confirm(log, ss.page, nil, describe(ss.page, nil)+" no longer exists.", rep.MessageID, rep.From)
 		return nil
 	case errors.Is(err, reply.ErrTransient), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		s.count(OutcomeTransient)
@@ -682,4 +678,16 @@ func pageKey(page reply.Page) string {
 		return page.Key
 	}
 	return incident.KeyFor(page.Incident)
+}
+
+// dedupID names one reply to one reply address for the state machine's
+// dedup: its Message-ID, or without one a digest of the whole message (h
+// has read all of it), so an SMTP retry is one reply and two different
+// replies are two.
+func dedupID(rep *reply.EmailReply, h hash.Hash, token string) string {
+	key := rep.MessageID
+	if key == "" {
+		key = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	return "email:" + key + "/" + token
 }

@@ -2,6 +2,7 @@ package mailserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,21 +48,22 @@ func (ss *session) refuseReminderToken(k reminderKind, err error) error {
 // readReminderReply parses a reminder reply's message. rep is nil when
 // there is nothing to act on; err is then the SMTP answer (nil for a
 // dropped bounce or auto-reply).
-func (ss *session) readReminderReply(r io.Reader) (*reply.EmailReply, error) {
+func (ss *session) readReminderReply(r io.Reader) (rep *reply.EmailReply, dedup string, err error) {
 	s := ss.s
-	rep, err := reply.ParseEmail(r, ss.from)
+	h := sha256.New()
+	rep, err = reply.ParseEmail(io.TeeReader(r, h), ss.from)
 	switch {
 	case errors.Is(err, reply.ErrTooLarge):
 		s.count(OutcomeTooLarge)
-		return nil, errTooLarge
+		return nil, "", errTooLarge
 	case err != nil:
 		s.count(OutcomeMalformed)
-		return nil, errMalformed
+		return nil, "", errMalformed
 	case rep.Bounce || rep.AutoReply:
 		s.count(OutcomeDropped)
-		return nil, nil
+		return nil, "", nil
 	}
-	return rep, nil
+	return rep, dedupID(rep, h, ss.token), nil
 }
 
 // answerReminder mails text back to the sender of a reminder reply.

@@ -34,7 +34,7 @@ func (ss *session) rcptReview(local string) (handled bool, err error) {
 func (ss *session) dataReview(r io.Reader) error {
 	s, ref := ss.s, ss.review
 	log := ss.log.With("envelope_from", ss.from, "service", ref.Service)
-	rep, err := ss.readReminderReply(r)
+	rep, dedup, err := ss.readReminderReply(r)
 	if rep == nil {
 		return err
 	}
@@ -46,10 +46,6 @@ func (ss *session) dataReview(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ActTimeout)
 	defer cancel()
-	dedup := "" // without a Message-ID two replies cannot be told from one retried
-	if rep.MessageID != "" {
-		dedup = "email:" + rep.MessageID + "/" + ss.token
-	}
 	got, err := s.opts.Reviews.RecordReview(ctx, reply.ReviewReply{Service: ref.Service, From: reply.OrElse(rep.From, ss.from), Note: note,
 		DedupID: dedup})
 	if err != nil {
