@@ -135,11 +135,7 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 		return Result{Err: fmt.Errorf("restore %s: staged bytes do not match the digest", c.ID)}
 	}
 	// Read the pieces in place: joining them would hold the snapshot twice.
-	h, state, ac, err := decodeSnapshot(st.reader())
-	if err != nil {
-		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
-	}
-	ls, err := learning.Decode(h.Learning)
+	h, state, ac, ls, err := decodeSnapshot(st.reader())
 	if err != nil {
 		return Result{Err: fmt.Errorf("restore %s: %w", c.ID, err)}
 	}
@@ -180,23 +176,30 @@ func (f *FSM) RestoreStaged() bool {
 	return f.staging != nil
 }
 
-// decodeSnapshot reads a whole snapshot and parses its config with the
-// environment captured in it.
-func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfig, error) {
+// decodeSnapshot reads a whole snapshot and decodes every part a restore
+// installs: its config, parsed with the environment captured in it, and its
+// learning state (kept raw in the header). ValidateSnapshot, the restore
+// commit and a Raft restore all take it, so a snapshot that validates is
+// one they install (FuzzRestoreSnapshot).
+func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfig, *learning.State, error) {
 	h, st, err := readSnapshot(r)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	ls, err := learning.Decode(h.Learning)
+	if err != nil {
+		return nil, nil, nil, nil, err
 	}
 	if h.Config == nil {
-		return h, st, nil, nil
+		return h, st, nil, ls, nil
 	}
 	cfg, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env))
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
+		return nil, nil, nil, nil, fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
 	}
 	ac := *h.Config
 	ac.Config = cfg
-	return h, st, &ac, nil
+	return h, st, &ac, ls, nil
 }
 
 // RestoreSnapshot replaces the whole cluster's state with the snapshot in
@@ -212,7 +215,7 @@ func (n *Node) RestoreSnapshot(data []byte) error {
 // read again piece by piece into the chunk commands, so the leader never
 // holds the whole snapshot beside the replicated staging area.
 func (n *Node) RestoreSnapshotFrom(r io.ReadSeeker) error {
-	if _, _, _, err := decodeSnapshot(r); err != nil {
+	if _, _, _, _, err := decodeSnapshot(r); err != nil {
 		return fmt.Errorf("invalid snapshot: %w", err)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {

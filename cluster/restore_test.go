@@ -158,3 +158,32 @@ func mustCommand(t *testing.T, ct CommandType, body any) command {
 	}
 	return c
 }
+
+// A snapshot whose learning state is JSON but not a learning state (the
+// header keeps it raw) is refused by validation, as the commit and a Raft
+// restore refuse it: FuzzRestoreSnapshot's property, which such a header
+// broke (validation passed, the commit failed).
+func TestValidateSnapshotRefusesAnUndecodableLearningState(t *testing.T) {
+	valid := foreignSnapshot(t)
+	for _, learning := range []string{`[]`, `1`, `"x"`, `{"postmortems":{"not-a-number":{}}}`} {
+		data := bytes.Replace(valid, []byte(`{"format":2,`), []byte(`{"format":2,"learning":`+learning+`,`), 1)
+		if bytes.Equal(data, valid) {
+			t.Fatal("the case changed nothing")
+		}
+		live := liveFSM(t)
+		chunks, commit := restoreCommands(t, "l", data, len(data))
+		for i, c := range chunks {
+			applyOne(t, live, uint64(2+i), c)
+		}
+		res := applyOne(t, live, uint64(2+len(chunks)), commit)
+		if res.Err == nil {
+			t.Fatalf("learning %s: the commit restored it", learning)
+		}
+		if err := ValidateSnapshot(bytes.NewReader(data)); err == nil {
+			t.Errorf("learning %s: validation passed what the commit refuses (%v)", learning, res.Err)
+		}
+		if err := NewFSM(func(error) {}).Restore(io.NopCloser(bytes.NewReader(data))); err == nil {
+			t.Errorf("learning %s: a Raft restore took it", learning)
+		}
+	}
+}

@@ -10,9 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
-	"github.com/pagerd/pagerd/learning"
 	"github.com/pagerd/pagerd/reply"
 )
 
@@ -189,20 +187,7 @@ func (s *fsmSnapshot) Release() {}
 // Restore implements raft.FSM.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	h, st, err := readSnapshot(rc)
-	if err != nil {
-		return err
-	}
-	var ac *ActiveConfig
-	if h.Config != nil {
-		cfg, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env))
-		if err != nil {
-			return fmt.Errorf("restore snapshot: config %s: %w", h.Config.Version, err)
-		}
-		ac = h.Config
-		ac.Config = cfg
-	}
-	ls, err := learning.Decode(h.Learning)
+	h, st, ac, ls, err := decodeSnapshot(rc)
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
@@ -290,17 +275,12 @@ func readStaged(dec *json.Decoder, h *snapshotHeader) error {
 	return nil
 }
 
-// ValidateSnapshot checks that r holds a snapshot this binary can restore,
-// its config included.
+// ValidateSnapshot checks that r holds a snapshot this binary can restore:
+// every part decodeSnapshot decodes for a restore, its config and learning
+// state included.
 func ValidateSnapshot(r io.Reader) error {
-	h, _, err := readSnapshot(r)
-	if err != nil || h.Config == nil {
-		return err
-	}
-	if _, err := config.ParseReplicated(h.Config.Sources, config.LookupMap(h.Config.Env)); err != nil {
-		return fmt.Errorf("snapshot config %s: %w", h.Config.Version, err)
-	}
-	return nil
+	_, _, _, _, err := decodeSnapshot(r)
+	return err
 }
 
 // snapshotFormatForMembers is the version gate for snapshots: format 2 came
