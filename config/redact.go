@@ -81,19 +81,24 @@ func (encodeError) Error() string { return "yaml encoder failed" }
 
 var errEncode error = encodeError{}
 
+// visitKey is one visit of the walk: a node read as a type, as a secret or
+// not. An anchored node may be reached as several (a user's name and, by an
+// alias, a token): a visit as a secret must not be skipped because the node
+// was already read as an ordinary string.
 type visitKey struct {
-	n *yaml.Node
-	t reflect.Type
+	n      *yaml.Node
+	t      reflect.Type
+	secret bool
 }
 
 // markSecrets walks n alongside type t (as the decoder does) and blanks the
 // values of secret fields. Aliases are followed, so a secret given through an
 // alias is blanked where its anchor is defined.
 func markSecrets(n *yaml.Node, t reflect.Type, secret bool, seen map[visitKey]bool) {
-	if n == nil || seen[visitKey{n, t}] {
+	if n == nil || seen[visitKey{n, t, secret}] {
 		return
 	}
-	seen[visitKey{n, t}] = true
+	seen[visitKey{n, t, secret}] = true
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
@@ -116,7 +121,7 @@ func markSecrets(n *yaml.Node, t reflect.Type, secret bool, seen map[visitKey]bo
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := structFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			f, ok := fields.byName[n.Content[i].Value]
+			f, ok := fields.byName[keyName(n.Content[i])]
 			switch {
 			case ok && f.urlSecret:
 				blankURL(n.Content[i+1])
@@ -133,6 +138,15 @@ func markSecrets(n *yaml.Node, t reflect.Type, secret bool, seen map[visitKey]bo
 			markSecrets(n.Content[i], t.Elem(), false, seen)
 		}
 	}
+}
+
+// keyName is the field a mapping key names as the decoder reads it (its
+// key method): an alias key stands for its anchor's text, not its name.
+func keyName(k *yaml.Node) string {
+	if k = resolve(k); k == nil || k.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return k.Value
 }
 
 // blank replaces a secret value, keeping a pure ${NAME} reference.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -261,5 +262,37 @@ func TestSyntaxErrorSkipsCrossChecks(t *testing.T) {
 	}
 	if got := errLines(t, err); !reflect.DeepEqual(got, want) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A secret given through an alias is redacted where its anchor is written,
+// whatever else the anchor is used for and wherever it stands: FuzzParse's
+// property that Redacted never shows a literal token. The walk once marked
+// the anchored value seen as an ordinary string (a user's name, visited
+// first) and skipped it as the token; and it looked keys up by their text,
+// so an alias key (`*k : ...`, resolved to "token" by the decoder) was not
+// a field to it.
+func TestRedactedBlanksASecretGivenThroughAnAlias(t *testing.T) {
+	const secret = "Sup3rSecretTokenValue"
+	for name, y := range map[string]string{
+		"anchor on a plain field first": "users:\n  - {id: alice, name: &t \"" + secret + "\", email: alice@example.com}\n" +
+			"api_tokens:\n  - {name: admin, token: *t}\n",
+		"alias as the key": "users:\n  - {id: alice, name: &k token, email: alice@example.com}\n" +
+			"api_tokens:\n  - {name: admin, *k : \"" + secret + "\"}\n",
+		"webhook url key by alias": "users:\n  - {id: alice, name: &u url, email: alice@example.com}\n" +
+			"api_tokens:\n  - {name: admin, token: \"${T}\"}\n" +
+			"channels:\n  webhooks:\n    - {id: chat, *u : \"https://chat.example.com/hooks/" + secret + "\"}\n",
+	} {
+		srcs := []Source{{Name: "f.yaml", Data: []byte(y)}}
+		cfg, err := Parse(srcs, LookupMap(map[string]string{"T": "env-token"}))
+		if err != nil {
+			t.Fatalf("%s: the case must be a valid config: %v", name, err)
+		}
+		if !strings.Contains(fmt.Sprintf("%+v", cfg), secret) {
+			t.Fatalf("%s: the config does not hold the secret; the case tests nothing", name)
+		}
+		if out := Redacted(srcs); strings.Contains(out, secret) {
+			t.Errorf("%s: Redacted shows the secret:\n%s", name, out)
+		}
 	}
 }
