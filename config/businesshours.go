@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -89,7 +90,11 @@ const searchDays = 2 * 366
 // The window can only open at a range's start minute, at midnight (a new
 // day may meet the weekday, month or holiday rules), or at a zone
 // transition (a clock set back re-enters earlier minutes), so those are
-// the candidates tried, day by day.
+// the candidates tried, day by day, in order. A range's start is checked
+// against its own entry only (were another entry open there, the window
+// opened earlier, at that entry's own candidate): checking each against
+// every entry made a window of many entries cost their square, two years
+// of days over (TestNextOpenOfAWindowOfManyEntriesIsQuick).
 func (w *BusinessHours) NextOpen(t time.Time) (time.Time, bool) {
 	if w.Contains(t) {
 		return t, true
@@ -101,37 +106,71 @@ func (w *BusinessHours) NextOpen(t time.Time) (time.Time, bool) {
 		if w.holidays[dateOf(d)] {
 			continue
 		}
-		var best time.Time
 		for _, c := range w.candidates(d.Year(), d.Month(), d.Day()) {
-			if !c.Before(t) && (best.IsZero() || c.Before(best)) && w.Contains(c) {
-				best = c
+			if !c.at.Before(t) && w.opensAt(c) {
+				return c.at, true
 			}
-		}
-		if !best.IsZero() {
-			return best, true
 		}
 	}
 	return time.Time{}, false
 }
 
-// candidates are the instants of one local day at which the window may open.
-func (w *BusinessHours) candidates(y int, m time.Month, d int) []time.Time {
+// candidate is an instant of one local day at which the window may open:
+// where entry (an index of compiled) starts a time range, or, with entry
+// -1, midnight or a zone transition, where any entry may.
+type candidate struct {
+	at    time.Time
+	entry int
+}
+
+// opensAt reports whether the window is open at c (by c's entry alone).
+func (w *BusinessHours) opensAt(c candidate) bool {
+	if c.entry < 0 {
+		return w.Contains(c.at)
+	}
+	lt := c.at.In(w.location())
+	return !w.holidays[dateOf(lt)] && w.compiled[c.entry].ContainsTime(lt)
+}
+
+// candidates are the instants of one local day at which the window may
+// open, in time order, each once per entry.
+func (w *BusinessHours) candidates(y int, m time.Month, d int) []candidate {
 	loc := w.location()
 	midnight := WallClock(y, m, d, 0, 0, 0, loc)
-	out := []time.Time{midnight}
-	for _, ti := range w.compiled {
+	out := []candidate{{midnight, -1}}
+	// A zone transition inside the day (DST) starts a new zone period; a
+	// clock set back by back reads the minutes before it twice, so a
+	// range's start there is tried at its second reading too.
+	var back time.Duration
+	if _, end := midnight.ZoneBounds(); !end.IsZero() && dateOf(end.In(loc)) == (civilDate{y, m, d}) {
+		out = append(out, candidate{end, -1})
+		_, before := end.Add(-time.Second).Zone()
+		_, after := end.Zone()
+		back = time.Duration(before-after) * time.Second
+	}
+	for i, ti := range w.compiled {
 		for _, r := range ti.Times {
-			if r.StartMinute > 0 && r.StartMinute < 24*60 {
-				out = append(out, WallClock(y, m, d, r.StartMinute/60, r.StartMinute%60, 0, loc))
+			if r.StartMinute <= 0 || r.StartMinute >= 24*60 {
+				continue
+			}
+			at := WallClock(y, m, d, r.StartMinute/60, r.StartMinute%60, 0, loc)
+			out = append(out, candidate{at, i})
+			if again := at.Add(back); back > 0 && sameWallMinute(again.In(loc), at.In(loc)) {
+				out = append(out, candidate{again, i})
 			}
 		}
 	}
-	// A zone transition inside the day (DST) starts a new zone period.
-	if _, end := midnight.ZoneBounds(); !end.IsZero() && dateOf(end.In(loc)) == (civilDate{y, m, d}) {
-		out = append(out, end)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
-	return out
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].at.Equal(out[j].at) {
+			return out[i].at.Before(out[j].at)
+		}
+		return out[i].entry < out[j].entry
+	})
+	return slices.CompactFunc(out, func(a, b candidate) bool { return a.at.Equal(b.at) && a.entry == b.entry })
+}
+
+func sameWallMinute(a, b time.Time) bool {
+	return dateOf(a) == dateOf(b) && a.Hour() == b.Hour() && a.Minute() == b.Minute()
 }
 
 func (w *BusinessHours) location() *time.Location {

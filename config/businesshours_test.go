@@ -241,3 +241,67 @@ func TestUpdateEveryZeroTurnsCadenceOff(t *testing.T) {
 		t.Fatalf("negative update_every: %v", err)
 	}
 }
+
+// NextOpen's work grows with the window's entries, not with their square:
+// each range start is checked against its own entry only. A window of a
+// thousand entries (aliases make that a 4 KiB config) that never opens took
+// tens of seconds (every candidate against every entry, two years of
+// days), which FuzzParse's 5 s bound per input refuses and which the
+// leader would spend on each deferred page.
+func TestNextOpenOfAWindowOfManyEntriesIsQuick(t *testing.T) {
+	y := "business_hours:\n  - id: o\n    times: [&i {years: [\"2020\"], times: [{start_time: \"09:00\", end_time: \"10:00\"}]}" +
+		strings.Repeat(", *i", 1000) + "]\n"
+	cfg, err := parseOne(t, y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := cfg.BusinessHoursWindow("o")
+	start := time.Now()
+	if _, ok := w.NextOpen(time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)); ok {
+		t.Fatal("a window of 2020 opened in 2026")
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("NextOpen took %v", el)
+	}
+}
+
+// NextOpen is the first minute (or t itself) inside the window, as a scan
+// minute by minute finds it, for windows of several entries whose ranges,
+// weekdays and holidays overlap, around both DST changes.
+func TestNextOpenAgreesWithAScan(t *testing.T) {
+	cfg, err := parseOne(t, `timezone: Europe/Amsterdam
+business_hours:
+  - id: a
+    times:
+      - {weekdays: ["monday:wednesday"], times: [{start_time: "09:00", end_time: "12:00"}, {start_time: "13:00", end_time: "17:00"}]}
+      - {weekdays: ["tuesday:friday"], times: [{start_time: "10:30", end_time: "14:00"}]}
+      - {weekdays: ["sunday"], times: [{start_time: "00:00", end_time: "01:00"}, {start_time: "02:15", end_time: "02:45"}]}
+      - {days_of_month: ["1", "-1"]}
+    except_dates: ["2026-10-28", "2026-03-31"]
+  - id: b
+    times:
+      - {times: [{start_time: "02:00", end_time: "02:30"}]}
+      - {weekdays: ["saturday"], times: [{start_time: "02:10", end_time: "03:30"}]}
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		w, _ := cfg.BusinessHoursWindow(id)
+		for _, base := range []time.Time{time.Date(2026, 10, 22, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)} {
+			for at := base; at.Before(base.Add(7 * 24 * time.Hour)); at = at.Add(37*time.Minute + 13*time.Second) {
+				got, ok := w.NextOpen(at)
+				want := at
+				if !w.Contains(at) {
+					want = at.Truncate(time.Minute).Add(time.Minute)
+					for !w.Contains(want) {
+						want = want.Add(time.Minute)
+					}
+				}
+				if !ok || !got.Equal(want) {
+					t.Fatalf("%s: NextOpen(%s) = %s %v, a scan finds %s", id, at.In(ams), got.In(ams), ok, want.In(ams))
+				}
+			}
+		}
+	}
+}
