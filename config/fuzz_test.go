@@ -47,10 +47,11 @@ func FuzzParse(f *testing.F) {
 		red := Redacted(srcs)
 		if cfg != nil {
 			for _, tok := range cfg.APITokens {
-				// A token written once (given elsewhere only by alias) must
-				// not show. Text written twice may also be a plain field
-				// that shows by right ({name: tok-abc1, token: tok-abc1}).
-				once := strings.Count(string(data), tok.Token) == 1
+				// A token written at most once (given elsewhere only by
+				// alias, or with escapes) must not show. Text written twice
+				// may also be a plain field that shows by right
+				// ({name: tok-abc1, token: tok-abc1}).
+				once := strings.Count(string(data), tok.Token) <= 1
 				if len(tok.Token) >= 6 && once && strings.Contains(red, tok.Token) && !strings.Contains(string(data), "${") {
 					t.Fatalf("Redacted leaks token %q:\n%s", tok.Token, red)
 				}
