@@ -9,6 +9,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -193,7 +194,13 @@ func decodeStrict(r *http.Request, w http.ResponseWriter, v any, limit int64) er
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err)
 	}
-	if dec.More() {
+	// Token, not More: More reports false for a stray '}' or ']' as for the
+	// end of the input, and for a read error (a body over the limit).
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
 		return errors.New("body: unexpected data after the JSON object")
 	}
 	return nil

@@ -52,3 +52,24 @@ func TestCheckSeverityNamesTheField(t *testing.T) {
 		}
 	}
 }
+
+// Every API body is one JSON value and nothing after it but whitespace. A
+// stray closing bracket after the object (`{...}}`, `{...}]`) was accepted:
+// dec.More reports false for one, as for the end of the input.
+func TestDecodeStrictRefusesAnyTrailingData(t *testing.T) {
+	for _, body := range []string{`{"severity":"sev1"}}`, `{"severity":"sev1"}]`, `{"severity":"sev1"} }`, `{"severity":"sev1"}{}`,
+		`{"severity":"sev1"} 1`, `{"severity":"sev1"}x`} {
+		r := httptest.NewRequest("POST", "/v1/incidents/1/severity", strings.NewReader(body))
+		var b severityBody
+		if err := decodeStrict(r, httptest.NewRecorder(), &b, maxBody); err == nil || !strings.HasPrefix(err.Error(), "body: ") {
+			t.Errorf("%s: %v, want an error naming the body", body, err)
+		}
+	}
+	for _, body := range []string{`{"severity":"sev1"}`, "{\"severity\":\"sev1\"}\r\n\t ", ` {"severity":"sev1"}`} {
+		r := httptest.NewRequest("POST", "/v1/incidents/1/severity", strings.NewReader(body))
+		var b severityBody
+		if err := decodeStrict(r, httptest.NewRecorder(), &b, maxBody); err != nil || b.Severity != "sev1" {
+			t.Errorf("%q: %v %+v", body, err, b)
+		}
+	}
+}
