@@ -44,3 +44,20 @@ func TestConfigSizeBounds(t *testing.T) {
 		t.Errorf("ReadSources of %d bytes: %v", big.Len(), err)
 	}
 }
+
+// A reply domain is ASCII letters, digits and hyphens in dot-separated
+// labels. The pattern was case-insensitive, and Go's (?i) folds Unicode:
+// the Kelvin sign (K) and the long s (ſ) matched [a-z], so a domain no
+// mail system routes passed validation.
+func TestPlausibleDomainIsASCII(t *testing.T) {
+	for _, s := range []string{"pager.example.com", "Pager.EXAMPLE.com", "a", "x-1.y2"} {
+		if !plausibleDomain(s) {
+			t.Errorf("%q refused", s)
+		}
+	}
+	for _, s := range []string{"\u212a.example.com", "pager.exa\u017fe.com", "é.com", "-a.com", "a..com", "a.com.", ""} {
+		if plausibleDomain(s) {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}

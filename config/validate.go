@@ -455,7 +455,9 @@ func checkHostPort(s string) error {
 	return nil
 }
 
-var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+// domainRE spells both cases out: (?i) would fold Unicode too, letting the
+// Kelvin sign and the long s through as k and s (TestPlausibleDomainIsASCII).
+var domainRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
 func plausibleDomain(s string) bool { return len(s) <= 253 && domainRE.MatchString(s) }
 
