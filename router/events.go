@@ -295,7 +295,9 @@ func parseTimestamp(s string) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if err != nil || !inJSONYears(t) {
+		// A year outside 0000-9999 in UTC cannot be stored (json.Marshal
+		// refuses it): dropped too, never a failed commit.
 		return time.Time{}
 	}
 	return t.UTC()
