@@ -151,6 +151,9 @@ func parseFormTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !storableYear(t) {
+				return time.Time{}, errors.New("started_at: " + quoteShort(s) + " is outside the years 0000-9999 in UTC")
+			}
 			return t.UTC(), nil
 		}
 	}
@@ -205,7 +208,20 @@ func parseDueDate(cfg *config.Config, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errors.New("due: want a date like 2026-12-24, got " + quoteShort(s))
 	}
-	return t.Add(24*time.Hour - time.Second).UTC(), nil
+	due := t.Add(24*time.Hour - time.Second)
+	if !storableYear(due) {
+		return time.Time{}, errors.New("due: " + quoteShort(s) + " ends outside the years 0000-9999 in UTC")
+	}
+	return due.UTC(), nil
+}
+
+// storableYear reports whether t in UTC can be stored: json.Marshal, which
+// encodes every command, refuses a year outside 0000-9999, and a time that
+// parses can still fall outside once in UTC ("0000-01-01T00:00:00+01:00").
+// Such a time used to fail the commit with a 500 instead of a 400.
+func storableYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 // followupClose closes a follow-up as done or won't do; back is the page
