@@ -41,6 +41,17 @@ func ParseQuery(v url.Values, now time.Time) (Query, string, error) {
 			return q, "", fmt.Errorf("from: %v", err)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"to", q.To}, {"from", q.From}} {
+		// A time that parses can fall outside once in UTC
+		// ("0000-01-01T00:00:00+01:00"), and from defaults to 30 days
+		// before to: the report could then not be written as JSON.
+		if y := f.t.UTC().Year(); y < 0 || y > 9999 {
+			return q, "", fmt.Errorf("%s: %s is outside the years 0000-9999 in UTC", f.name, f.t.UTC().Format(time.RFC3339))
+		}
+	}
 	if err := q.Check(); err != nil {
 		return q, "", err
 	}
