@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // DefaultWindow is the window of a report without from.
@@ -48,8 +49,8 @@ func ParseQuery(v url.Values, now time.Time) (Query, string, error) {
 		// A time that parses can fall outside once in UTC
 		// ("0000-01-01T00:00:00+01:00"), and from defaults to 30 days
 		// before to: the report could then not be written as JSON.
-		if y := f.t.UTC().Year(); y < 0 || y > 9999 {
-			return q, "", fmt.Errorf("%s: %s is outside the years 0000-9999 in UTC", f.name, f.t.UTC().Format(time.RFC3339))
+		if !jsonenc.StorableTime(f.t) {
+			return q, "", fmt.Errorf("%s: %s %s", f.name, f.t.UTC().Format(time.RFC3339), jsonenc.OutsideStorableYears)
 		}
 	}
 	if err := q.Check(); err != nil {

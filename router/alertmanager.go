@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // Alertmanager webhook values we accept.
@@ -105,27 +106,15 @@ func validateAlert(i int, a *AlertmanagerAlert) error {
 		return inputErr(field("status"), "must be firing or resolved, got "+strconv.Quote(a.Status))
 	case len(a.Labels) == 0:
 		return inputErr(field("labels"), "required")
-	case !inJSONYears(a.StartsAt):
-		return inputErr(field("startsAt"), outsideJSONYears)
-	case !inJSONYears(a.EndsAt):
-		return inputErr(field("endsAt"), outsideJSONYears)
+	case !jsonenc.StorableTime(a.StartsAt):
+		return inputErr(field("startsAt"), jsonenc.OutsideStorableYears)
+	case !jsonenc.StorableTime(a.EndsAt):
+		return inputErr(field("endsAt"), jsonenc.OutsideStorableYears)
 	}
 	if a.Fingerprint == "" {
 		a.Fingerprint = fingerprint(a.Labels)
 	}
 	return nil
-}
-
-// outsideJSONYears refuses a time that parses but cannot be stored.
-const outsideJSONYears = "must be in the years 0000-9999 in UTC"
-
-// inJSONYears reports whether t, converted to UTC as it is stored, can be
-// written as RFC 3339 (json.Marshal refuses other years). A time that
-// parses can still fall outside: "0000-01-01T00:00:00+01:00" is in the
-// year -1 in UTC. Such a group used to fail its commit (a 500).
-func inJSONYears(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
 }
 
 // fingerprint is Alertmanager's alert identity: the hash of its label set,

@@ -10,6 +10,7 @@ import (
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 	"github.com/pagerd/pagerd/learning"
 )
 
@@ -151,8 +152,8 @@ func parseFormTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			if !storableYear(t) {
-				return time.Time{}, errors.New("started_at: " + quoteShort(s) + " is outside the years 0000-9999 in UTC")
+			if !jsonenc.StorableTime(t) {
+				return time.Time{}, errors.New("started_at: " + quoteShort(s) + " " + jsonenc.OutsideStorableYears)
 			}
 			return t.UTC(), nil
 		}
@@ -209,19 +210,10 @@ func parseDueDate(cfg *config.Config, s string) (time.Time, error) {
 		return time.Time{}, errors.New("due: want a date like 2026-12-24, got " + quoteShort(s))
 	}
 	due := t.Add(24*time.Hour - time.Second)
-	if !storableYear(due) {
+	if !jsonenc.StorableTime(due) {
 		return time.Time{}, errors.New("due: " + quoteShort(s) + " ends outside the years 0000-9999 in UTC")
 	}
 	return due.UTC(), nil
-}
-
-// storableYear reports whether t in UTC can be stored: json.Marshal, which
-// encodes every command, refuses a year outside 0000-9999, and a time that
-// parses can still fall outside once in UTC ("0000-01-01T00:00:00+01:00").
-// Such a time used to fail the commit with a 500 instead of a 400.
-func storableYear(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
 }
 
 // followupClose closes a follow-up as done or won't do; back is the page
