@@ -61,7 +61,34 @@ func Decode(b json.RawMessage) (*State, error) {
 	if s.Reminders == nil {
 		s.Reminders = map[string]*ReminderRecord{}
 	}
+	if err := s.checkNoNull(); err != nil {
+		return nil, fmt.Errorf("decode learning state: %w", err)
+	}
 	return s, nil
+}
+
+// checkNoNull refuses a null entry, which Encode never writes but a
+// hand-edited snapshot (PUT /v1/snapshot) may hold: every reader of the
+// state (the FSM's queries, the reminder jobs) takes the entries as
+// present, so one nil would panic later on every node instead of failing
+// the restore now.
+func (s *State) checkNoNull() error {
+	for id, p := range s.Postmortems {
+		if p == nil {
+			return fmt.Errorf("postmortems.%d: null", id)
+		}
+	}
+	for id, f := range s.Followups {
+		if f == nil {
+			return fmt.Errorf("followups.%s: null", id)
+		}
+	}
+	for id, r := range s.Reminders {
+		if r == nil {
+			return fmt.Errorf("reminders.%s: null", id)
+		}
+	}
+	return nil
 }
 
 // Postmortem returns a copy of an incident's postmortem.

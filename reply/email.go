@@ -28,6 +28,9 @@ const (
 	maxMIMEParts = 64 // parts visited before giving up on finding text
 	maxMIMEDepth = 8  // multipart nesting followed
 	maxLineField = 256
+	// maxReasonLen bounds EmailReply.Reason: a fixed label and at most
+	// one header value, clipped to maxLineField.
+	maxReasonLen = maxLineField + 64
 )
 
 // ErrTooLarge is returned when the message exceeds MaxEmailSize.
@@ -217,6 +220,20 @@ func clip(s string) string {
 		return s
 	}
 	cut := maxLineField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// clipTo is s, valid UTF-8, in at most max bytes: cut on a rune boundary
+// and marked "…" when it is longer (max must exceed len("…")).
+func clipTo(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

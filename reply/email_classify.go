@@ -24,9 +24,9 @@ func bounceReason(h mail.Header, envelopeFrom string) string {
 	mt, params, _ := h.ContentType()
 	switch strings.ToLower(mt) {
 	case "multipart/report":
-		return "multipart/report (" + strings.ToLower(params["report-type"]) + ")"
+		return "multipart/report (" + clip(strings.ToLower(params["report-type"])) + ")"
 	case "message/delivery-status", "message/disposition-notification":
-		return mt
+		return clip(mt)
 	}
 	if from := headerFrom(h); strings.HasPrefix(strings.ToLower(from), "mailer-daemon@") {
 		return "From " + from
@@ -65,12 +65,12 @@ func autoReplyReason(h mail.Header) string {
 			kw = kw[:i] // drop a trailing comment
 		}
 		if kw != "no" {
-			return "Auto-Submitted: " + v
+			return "Auto-Submitted: " + clip(v)
 		}
 	}
 	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder"} {
 		if v := h.Get(k); v != "" && !strings.EqualFold(strings.TrimSpace(v), "no") {
-			return k + ": " + v
+			return k + ": " + clip(v)
 		}
 	}
 	if v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); autoReplyPrecedence[v] {

@@ -422,6 +422,27 @@ func TestParseEmailBoundsHeaderFields(t *testing.T) {
 	}
 }
 
+// TestParseEmailBoundsUpdateText: an email update's text is held to the
+// API's limit on an update message, which a follower forwarding the reply
+// to the leader goes through (a 5000-byte first line used to pass whole,
+// so the same reply was posted on the leader and refused from a
+// follower), and a header quoted in Reason is clipped like the others.
+func TestParseEmailBoundsUpdateText(t *testing.T) {
+	rep := parseStr(t, msg("", "public: "+strings.Repeat("é", 2600)+"\r\n"))
+	if rep.Command != ActionUpdate || rep.Audience != "public" || len(rep.Text) > MaxUpdateText ||
+		!strings.HasPrefix(rep.Text, "éé") || !strings.HasSuffix(rep.Text, "…") || !utf8.ValidString(rep.Text) {
+		t.Fatalf("update %q, %d bytes: %.20q…", rep.Command, len(rep.Text), rep.Text)
+	}
+	short := parseStr(t, msg("", "update: rolled back\r\n"))
+	if short.Command != ActionUpdate || short.Audience != "internal" || short.Text != "rolled back" {
+		t.Fatalf("short update: %+v", short)
+	}
+	auto := parseStr(t, msg("Auto-Submitted: auto-replied "+strings.Repeat("x", 5000)+"\r\n", "ack\r\n"))
+	if !auto.AutoReply || len(auto.Reason) > maxReasonLen {
+		t.Fatalf("auto-reply %v, reason of %d bytes", auto.AutoReply, len(auto.Reason))
+	}
+}
+
 func FuzzParseEmail(f *testing.F) {
 	files, _ := filepath.Glob("testdata/email/*.eml")
 	for _, p := range files {
@@ -457,12 +478,22 @@ func FuzzParseEmail(f *testing.F) {
 			t.Fatalf("role %q with command %q", rep.Role, rep.Command)
 		}
 		switch rep.Command {
-		case "", ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionRole:
+		case "", ActionAck, ActionResolve, ActionEscalate, ActionSeverity, ActionRole, ActionUpdate:
 		default:
 			t.Fatalf("unknown command %q", rep.Command)
 		}
-		if len(rep.Line) > maxLineField+len("…") || len(rep.From) > maxLineField+len("…") || len(rep.MessageID) > maxLineField {
-			t.Fatalf("unbounded field: %d %d %d", len(rep.Line), len(rep.From), len(rep.MessageID))
+		// An update ("update: TEXT", "public: TEXT") carries an audience
+		// and a text the API would take; nothing else carries either.
+		isUpdate := (rep.Audience == "internal" || rep.Audience == "public") && strings.TrimSpace(rep.Text) != ""
+		if (rep.Command == ActionUpdate) != isUpdate || (!isUpdate && rep.Audience+rep.Text != "") {
+			t.Fatalf("update %q %q with command %q", rep.Audience, rep.Text, rep.Command)
+		}
+		if len(rep.Text) > MaxUpdateText || !utf8.ValidString(rep.Text) {
+			t.Fatalf("update text of %d bytes (valid UTF-8: %v)", len(rep.Text), utf8.ValidString(rep.Text))
+		}
+		if len(rep.Line) > maxLineField+len("…") || len(rep.From) > maxLineField+len("…") || len(rep.MessageID) > maxLineField ||
+			len(rep.Reason) > maxReasonLen {
+			t.Fatalf("unbounded field: %d %d %d %d", len(rep.Line), len(rep.From), len(rep.MessageID), len(rep.Reason))
 		}
 	})
 }

@@ -13,6 +13,14 @@ import (
 // text travel in Command, EmailReply and Request.
 const ActionUpdate = "update"
 
+// MaxUpdateText is the longest update text a reply posts: the API's limit
+// on an update's message (POST /v1/incidents/{id}/updates refuses more).
+// A follower forwards a reply's update to the leader through that API, so
+// a longer text would be refused there but committed when the leader took
+// the reply itself. An SMS is shorter anyway (MaxSMSLen); an email's first
+// line is clipped to it.
+const MaxUpdateText = 4000
+
 // smsUpdateRe is "<code>u TEXT" or "<code>p TEXT" (code optional, one space
 // allowed after it); TEXT keeps its case and must not be empty.
 var smsUpdateRe = regexp.MustCompile(`(?is)^\s*(\d*)\s?([up])\s+(\S.*?)\s*$`)
@@ -52,10 +60,11 @@ func parseUpdateLine(line string) (audience, text string, ok bool) {
 	if m == nil || strings.TrimSpace(m[2]) == "" { // see parseUpdateSMS on \S
 		return "", "", false
 	}
+	text = clipTo(strings.TrimSpace(m[2]), MaxUpdateText)
 	if strings.EqualFold(m[1], "public") {
-		return incident.AudiencePublic, strings.TrimSpace(m[2]), true
+		return incident.AudiencePublic, text, true
 	}
-	return incident.AudienceInternal, strings.TrimSpace(m[2]), true
+	return incident.AudienceInternal, text, true
 }
 
 // UpdateHelp is the SMS grammar of updates, for answers.

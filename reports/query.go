@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // DefaultWindow is the window of a report without from.
@@ -39,6 +40,17 @@ func ParseQuery(v url.Values, now time.Time) (Query, string, error) {
 	if s := v.Get("from"); s != "" {
 		if q.From, err = parseReportTime(s); err != nil {
 			return q, "", fmt.Errorf("from: %v", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"to", q.To}, {"from", q.From}} {
+		// A time that parses can fall outside once in UTC
+		// ("0000-01-01T00:00:00+01:00"), and from defaults to 30 days
+		// before to: the report could then not be written as JSON.
+		if !jsonenc.StorableTime(f.t) {
+			return q, "", fmt.Errorf("%s: %s %s", f.name, f.t.UTC().Format(time.RFC3339), jsonenc.OutsideStorableYears)
 		}
 	}
 	if err := q.Check(); err != nil {

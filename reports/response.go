@@ -150,12 +150,23 @@ func Summarise(ds []time.Duration) Stats {
 		return Stats{}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
 	return Stats{N: len(ds), P50: seconds(NearestRank(ds, 50)), P90: seconds(NearestRank(ds, 90)),
-		Mean: seconds(sum / time.Duration(len(ds)))}
+		Mean: seconds(mean(ds))}
+}
+
+// mean is the mean of ds without summing them: a time to resolve counts
+// from a person-set impact start, which may be centuries back (time.Sub
+// saturates at about 292 years), and two such sums overflowed int64 into
+// a negative mean. Each d/n is at most max/n, so their sum cannot
+// overflow; the remainders add up to less than n² in size.
+func mean(ds []time.Duration) time.Duration {
+	n := time.Duration(len(ds))
+	var quot, rem time.Duration
+	for _, d := range ds {
+		quot += d / n
+		rem += d % n
+	}
+	return quot + rem/n
 }
 
 // NearestRank is the p-th percentile (0 < p ≤ 100) of sorted, non-empty ds.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,29 @@ func TestSeriesBucketsEveryWeek(t *testing.T) {
 	}
 	if pts[0].TTA.P90 != 180.25 || pts[1].TTA != (Stats{}) || !pts[2].Start.Equal(t0.Add(14*24*time.Hour)) {
 		t.Fatalf("points %+v", pts)
+	}
+}
+
+// TestMeanDoesNotOverflow: time to resolve runs from a person-set impact
+// start, which may be centuries back (time.Sub then saturates at about
+// 292 years); summing such durations overflowed int64 and gave a negative
+// mean. The mean lies between the smallest and largest sample.
+func TestMeanDoesNotOverflow(t *testing.T) {
+	const huge = time.Duration(1<<63 - 1)
+	for _, ds := range [][]time.Duration{
+		{huge, huge},
+		{huge, huge, time.Second},
+		{huge / 2, huge / 2, huge / 2, 3},
+		{-huge, -huge, huge},
+	} {
+		in := append([]time.Duration(nil), ds...)
+		s := Summarise(in)
+		lo, hi := seconds(slices.Min(ds)), seconds(slices.Max(ds))
+		if s.Mean < lo || s.Mean > hi {
+			t.Errorf("%v: mean %v outside [%v, %v]", ds, s.Mean, lo, hi)
+		}
+	}
+	if s := Summarise([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}); s.Mean != 2.333 {
+		t.Errorf("mean of 1s 2s 4s = %v, want 2.333", s.Mean)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // Alertmanager webhook values we accept.
@@ -105,6 +106,10 @@ func validateAlert(i int, a *AlertmanagerAlert) error {
 		return inputErr(field("status"), "must be firing or resolved, got "+strconv.Quote(a.Status))
 	case len(a.Labels) == 0:
 		return inputErr(field("labels"), "required")
+	case !jsonenc.StorableTime(a.StartsAt):
+		return inputErr(field("startsAt"), jsonenc.OutsideStorableYears)
+	case !jsonenc.StorableTime(a.EndsAt):
+		return inputErr(field("endsAt"), jsonenc.OutsideStorableYears)
 	}
 	if a.Fingerprint == "" {
 		a.Fingerprint = fingerprint(a.Labels)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -234,5 +235,36 @@ func TestAlertmanagerTooLargeChunked(t *testing.T) {
 	}
 	if got := counter(t, e.reg, "alertmanager", "prometheus", "too_large"); got != 1 {
 		t.Errorf("too_large counter %v", got)
+	}
+}
+
+// TestTimesOutsideStorableYears: a time that parses but falls outside the
+// years 0000-9999 once in UTC (as it is stored) cannot be marshalled into
+// the command. An Alertmanager alert with one is refused naming the field
+// (it used to reach the commit and fail there, a 500); an Events v2
+// payload.timestamp, informational, is dropped like an unreadable one.
+// Found by reading FuzzDecodeAlertmanager's "group marshals" property.
+func TestTimesOutsideStorableYears(t *testing.T) {
+	for field, alert := range map[string]string{
+		"alerts[0].startsAt": `"startsAt":"0000-01-01T00:00:00+01:00"`,
+		"alerts[0].endsAt":   `"endsAt":"9999-12-31T23:59:59-01:00"`,
+	} {
+		body := `{"version":"4","status":"firing","groupKey":"g","alerts":[{"status":"firing","labels":{"a":"b"},` + alert + `}]}`
+		_, err := DecodeAlertmanager([]byte(body))
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Field != field {
+			t.Errorf("%s: error %v, want an InputError naming %s", alert, err, field)
+		}
+	}
+	edge := `{"version":"4","status":"firing","groupKey":"g","alerts":[{"status":"firing","labels":{"a":"b"},` +
+		`"startsAt":"0000-01-01T00:00:00-01:00","endsAt":"9999-12-31T23:59:59+01:00"}]}`
+	if _, err := DecodeAlertmanager([]byte(edge)); err != nil {
+		t.Errorf("times inside the years in UTC refused: %v", err)
+	}
+	if ts := parseTimestamp("0000-01-01T00:00:00+01:00"); !ts.IsZero() {
+		t.Errorf("payload.timestamp in the year -1 in UTC kept as %v", ts)
+	}
+	if ts := parseTimestamp("0000-01-01T00:00:00-01:00"); ts.Year() != 0 {
+		t.Errorf("payload.timestamp in the year 0 in UTC dropped: %v", ts)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 	"github.com/pagerd/pagerd/internal/strictjson"
 )
 
@@ -295,7 +296,9 @@ func parseTimestamp(s string) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if err != nil || !jsonenc.StorableTime(t) {
+		// A year outside 0000-9999 in UTC cannot be stored (json.Marshal
+		// refuses it): dropped too, never a failed commit.
 		return time.Time{}
 	}
 	return t.UTC()

@@ -53,7 +53,13 @@ func ParseEmail(s string) (string, error) {
 	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, " \r\n\t<>\"") {
 		return "", fmt.Errorf("email: %q is not an email address (want name@example.com)", s)
 	}
-	return strings.ToLower(s), nil
+	// Lower-casing can lengthen a non-ASCII address ("Ⱥ", 2 bytes, becomes
+	// "ⱥ", 3), so the limit holds for what is stored, too.
+	lower := strings.ToLower(s)
+	if len(lower) > maxEmailLen {
+		return "", fmt.Errorf("email: longer than %d bytes", maxEmailLen)
+	}
+	return lower, nil
 }
 
 // sign is the MAC of a link: the key id (2 hex digits) and 32 hex digits

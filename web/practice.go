@@ -10,6 +10,7 @@ import (
 	"github.com/pagerd/pagerd/cluster"
 	"github.com/pagerd/pagerd/config"
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 	"github.com/pagerd/pagerd/learning"
 )
 
@@ -151,6 +152,9 @@ func parseFormTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !jsonenc.StorableTime(t) {
+				return time.Time{}, errors.New("started_at: " + quoteShort(s) + " " + jsonenc.OutsideStorableYears)
+			}
 			return t.UTC(), nil
 		}
 	}
@@ -205,7 +209,11 @@ func parseDueDate(cfg *config.Config, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errors.New("due: want a date like 2026-12-24, got " + quoteShort(s))
 	}
-	return t.Add(24*time.Hour - time.Second).UTC(), nil
+	due := t.Add(24*time.Hour - time.Second)
+	if !jsonenc.StorableTime(due) {
+		return time.Time{}, errors.New("due: " + quoteShort(s) + " ends outside the years 0000-9999 in UTC")
+	}
+	return due.UTC(), nil
 }
 
 // followupClose closes a follow-up as done or won't do; back is the page

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 var samples = []string{"", "plain", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnewline\nreturn\rbell\x07\x00\x1f\x7f",
@@ -54,6 +55,20 @@ func TestImportsOnlyTheStandardLibrary(t *testing.T) {
 	for _, p := range strings.Fields(string(out)) {
 		if strings.Contains(p, ".") && p != "github.com/pagerd/pagerd/internal/jsonenc" {
 			t.Errorf("jsonenc depends on %s", p)
+		}
+	}
+}
+
+func TestStorableTimeAgreesWithMarshal(t *testing.T) {
+	for _, s := range []string{"0000-01-01T00:00:00Z", "0000-01-01T00:00:00+01:00", "0000-01-01T00:00:00-01:00",
+		"9999-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59+01:00", "2026-11-29T22:00:00+05:30"} {
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, mErr := json.Marshal(ts.UTC())
+		if got := StorableTime(ts); got != (mErr == nil) {
+			t.Errorf("StorableTime(%s) = %v, json.Marshal of its UTC error = %v", s, got, mErr)
 		}
 	}
 }
