@@ -173,6 +173,24 @@ func DecodeStream(dec *json.Decoder) (*State, error) {
 	}
 }
 
+// checkStored refuses a stored incident the state cannot hold: a status
+// other than the three, or one without the time it implies. Apply and the
+// API read an acknowledged incident's AcknowledgedAt and a resolved one's
+// ResolvedAt (a later ack's conflict message does), so a hand-edited
+// snapshot restored with either missing made the next such command panic
+// on every node.
+func checkStored(st *storedIncident) error {
+	switch {
+	case st.Status != Triggered && st.Status != Acknowledged && st.Status != Resolved:
+		return fmt.Errorf("incident %d: status %q is not triggered, acknowledged or resolved", st.ID, st.Status)
+	case st.Status == Acknowledged && st.AcknowledgedAt == nil:
+		return fmt.Errorf("incident %d: acknowledged without acknowledged_at", st.ID)
+	case st.Status == Resolved && st.ResolvedAt == nil:
+		return fmt.Errorf("incident %d: resolved without resolved_at", st.ID)
+	}
+	return nil
+}
+
 // maxIDSpan bounds the ids between the oldest kept incident and the newest
 // (8 bytes each in memory, removed ones included), so that a damaged or
 // hostile snapshot cannot make restore allocate without limit. An old open
@@ -199,6 +217,9 @@ func (b *builder) add(n int, r *record) (done bool, err error) {
 		}
 		b.header, b.s.base = r.State, r.State.Base
 	case r.Incident != nil:
+		if err := checkStored(r.Incident); err != nil {
+			return false, err
+		}
 		return false, b.addIncident(fromStored(r.Incident))
 	case r.SMSOff != nil:
 		b.s.smsOff[r.SMSOff.Phone] = r.SMSOff.At

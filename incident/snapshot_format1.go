@@ -31,6 +31,9 @@ func ReadSnapshotFormat1(r io.Reader) (*State, error) {
 		if st == nil || st.ID != uint64(i+1) {
 			return nil, fmt.Errorf("decode incident state (format 1): incident at position %d has id %v", i, st)
 		}
+		if err := checkStored(st); err != nil {
+			return nil, fmt.Errorf("decode incident state (format 1): %w", err)
+		}
 		inc := fromStored(st)
 		s.incidents = append(s.incidents, inc)
 		s.index(inc)

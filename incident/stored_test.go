@@ -1,8 +1,11 @@
 package incident
 
 import (
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Every exported field of Incident has its stored twin, in the same order
@@ -61,5 +64,40 @@ func TestStoredIncidentHasEveryField(t *testing.T) {
 		Timeline:      []Entry{{At: t0, Type: EntryNote, Actor: "a", Message: "m", Role: "r", Count: 2, LastAt: ptr(at(1))}}}
 	if a, b := mustJSON(t, full), mustJSON(t, fromStored(toStored(full))); a != b {
 		t.Fatalf("round trip through the stored form lost something:\n%s\n%s", a, b)
+	}
+}
+
+// A snapshot is outside input (an operator's upload): an incident whose
+// status lacks its time (resolved without resolved_at, acknowledged
+// without acknowledged_at) or whose status is none of the three is
+// refused, in both formats. Restored, it made the next ack of it panic in
+// apply (the conflict message reads the time) on every node.
+func TestSnapshotRefusesAnIncidentWhoseStatusLacksItsTime(t *testing.T) {
+	at := `"2026-11-29T10:00:00Z"`
+	for _, inc := range []string{`{"id":1,"status":"resolved"}`, `{"id":1,"status":"acknowledged"}`,
+		`{"id":1,"status":"resolved","resolved_at":null}`, `{"id":1,"status":"paused","created_at":` + at + `}`, `{"id":1}`} {
+		stream := `{"state":{"base":0,"next_id":2}}` + "\n" + `{"incident":` + inc + `}` + "\n" + `{"end":{"incidents":1,"records":2}}` + "\n"
+		st, err := DecodeStream(json.NewDecoder(strings.NewReader(stream)))
+		if err == nil {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s: restored, and an ack of it panics: %v", inc, r)
+					}
+				}()
+				_, _ = st.ApplyAction(time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC), &Action{Incident: 1, Kind: Ack, By: "bob"})
+			}()
+			t.Errorf("%s: format 2 restored it", inc)
+		}
+		if _, err := ReadSnapshotFormat1(strings.NewReader(`{"incidents":[` + inc + `]}`)); err == nil {
+			t.Errorf("%s: format 1 restored it", inc)
+		}
+	}
+	for _, inc := range []string{`{"id":1,"status":"triggered"}`, `{"id":1,"status":"resolved","resolved_at":` + at + `}`,
+		`{"id":1,"status":"acknowledged","acknowledged_at":` + at + `}`} {
+		stream := `{"state":{"base":0,"next_id":2}}` + "\n" + `{"incident":` + inc + `}` + "\n" + `{"end":{"incidents":1,"records":2}}` + "\n"
+		if _, err := DecodeStream(json.NewDecoder(strings.NewReader(stream))); err != nil {
+			t.Errorf("%s: %v", inc, err)
+		}
 	}
 }
