@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/config"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 	"github.com/pagerd/pagerd/learning"
 )
 
@@ -140,16 +141,27 @@ func (s *Server) parseDue(v string, now time.Time) (time.Time, error) {
 
 func parseDueIn(v string, now time.Time, zone string) (time.Time, error) {
 	v = strings.TrimSpace(v)
+	t, err := readDue(v, now, zone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !jsonenc.StorableTime(t) { // json.Marshal would refuse the command: a 500
+		return time.Time{}, fmt.Errorf("due: %q %s", v, jsonenc.OutsideStorableYears)
+	}
+	return t.UTC(), nil
+}
+
+func readDue(v string, now time.Time, zone string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC(), nil
+		return t, nil
 	}
 	if loc, err := time.LoadLocation(zone); err == nil {
 		if t, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 	if d, err := config.ParseDuration(v); err == nil && d > 0 {
-		return now.Add(d.D()).UTC(), nil
+		return now.Add(d.D()), nil
 	}
 	return time.Time{}, fmt.Errorf("due: %q is not an RFC 3339 time, a date (2006-01-02) or a duration (14d)", v)
 }

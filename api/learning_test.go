@@ -32,8 +32,12 @@ func FuzzParseDue(f *testing.F) {
 	f.Add("2026-12-24T09:00:00+01:00")
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		if _, err := parseDueIn(s, now, "UTC"); err != nil && !strings.HasPrefix(err.Error(), "due: ") {
+		at, err := parseDueIn(s, now, "UTC")
+		if err != nil && !strings.HasPrefix(err.Error(), "due: ") {
 			t.Fatalf("error does not name the field: %v", err)
+		}
+		if _, merr := at.MarshalJSON(); err == nil && merr != nil { // the command could not be committed
+			t.Fatalf("accepted %q as %v, which does not marshal: %v", s, at, merr)
 		}
 	})
 }

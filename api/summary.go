@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/internal/jsonenc"
 )
 
 // impactBody is POST /v1/incidents/{id}/impact (spec §5.3).
@@ -57,6 +58,9 @@ func parseImpactTime(s string, now time.Time) (time.Time, error) {
 	at, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, errors.New("started_at: want an RFC 3339 time (e.g. 2026-11-29T14:05:00Z), got " + quoteInput(s))
+	}
+	if !jsonenc.StorableTime(at) { // json.Marshal would refuse the command: a 500
+		return time.Time{}, errors.New("started_at: " + quoteInput(s) + " " + jsonenc.OutsideStorableYears)
 	}
 	if at.After(now) {
 		return time.Time{}, errors.New("started_at: " + at.UTC().Format(time.RFC3339) +
