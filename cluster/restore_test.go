@@ -187,3 +187,48 @@ func TestValidateSnapshotRefusesAnUndecodableLearningState(t *testing.T) {
 		}
 	}
 }
+
+// A header whose replicated maps hold null entries (a heartbeat state, a
+// status page subscriber, a fan-out) is refused: restored, the nil was
+// dereferenced later, by the next snapshot (Raft's goroutine: the process
+// dies), the heartbeat checks or a Raft restore's rebuild, on every node.
+func TestSnapshotRefusesNullEntriesInTheHeader(t *testing.T) {
+	valid := foreignSnapshot(t)
+	for _, part := range []string{`"continuity":{"heartbeats":{"w":null}}`,
+		`"status_subscribers":{"seq":1,"pages":{"p":{"a@example.com":null}}}`,
+		`"status_subscribers":{"seq":1,"fanouts":{"p/1":null}}`} {
+		data := bytes.Replace(valid, []byte(`{"format":2,`), []byte(`{"format":2,`+part+`,`), 1)
+		if bytes.Equal(data, valid) {
+			t.Fatal("the case changed nothing")
+		}
+		if err := ValidateSnapshot(bytes.NewReader(data)); err == nil {
+			t.Errorf("%s: validated", part)
+		}
+		live := liveFSM(t)
+		chunks, commit := restoreCommands(t, "n", data, len(data))
+		for i, c := range chunks {
+			applyOne(t, live, uint64(2+i), c)
+		}
+		if res := applyOne(t, live, uint64(2+len(chunks)), commit); res.Err == nil {
+			t.Errorf("%s: the restore commit took it", part)
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s: restored, the next snapshot panics: %v", part, r)
+					}
+				}()
+				_, _ = live.Snapshot()
+			}()
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: a Raft restore panics: %v", part, r)
+				}
+			}()
+			if err := NewFSM(func(error) {}).Restore(io.NopCloser(bytes.NewReader(data))); err == nil {
+				t.Errorf("%s: a Raft restore took it", part)
+			}
+		}()
+	}
+}

@@ -232,6 +232,9 @@ func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
 	if err := dec.Decode(&h); err != nil {
 		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
 	}
+	if err := h.checkEntries(); err != nil {
+		return nil, nil, fmt.Errorf("decode snapshot header: %w", err)
+	}
 	switch h.Format {
 	case snapshotFormat1:
 		st, err := incident.ReadSnapshotFormat1(io.MultiReader(dec.Buffered(), br))
@@ -254,6 +257,36 @@ func readSnapshot(r io.Reader) (*snapshotHeader, *incident.State, error) {
 	}
 	return nil, nil, fmt.Errorf("snapshot format %d is not one this binary reads (%d or %d); upgrade pagerd: %w",
 		h.Format, snapshotFormat1, snapshotFormat, errUnknownCommand)
+}
+
+// checkEntries refuses null entries in the header's maps of pointers. The
+// state keeps each entry as a pointer and reads it without a check (the
+// next snapshot copies every heartbeat state, a Raft restore rebuilds the
+// subscriber lists, fan-outs are pruned by age), so a hand-edited snapshot
+// with one restored fine and then crashed every node.
+func (h *snapshotHeader) checkEntries() error {
+	if h.Continuity != nil {
+		for id, st := range h.Continuity.Heartbeats {
+			if st == nil {
+				return fmt.Errorf("continuity: heartbeat %q: null", id)
+			}
+		}
+	}
+	if h.Subscribers != nil {
+		for page, byEmail := range h.Subscribers.Pages {
+			for email, sub := range byEmail {
+				if sub == nil {
+					return fmt.Errorf("status_subscribers: page %q: %q: null", page, email)
+				}
+			}
+		}
+		for key, fo := range h.Subscribers.Fanouts {
+			if fo == nil {
+				return fmt.Errorf("status_subscribers: fan-out %q: null", key)
+			}
+		}
+	}
+	return nil
 }
 
 // readStaged reads the staged restore pieces that follow a format-2 header.
