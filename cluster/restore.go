@@ -141,7 +141,9 @@ func (f *FSM) applyRestoreCommit(body []byte) Result {
 	}
 	f.learning = ls
 	f.incidents = state
-	f.keyring = reply.Keyring{Keys: h.Keyring}
+	if len(h.Keyring) > 0 { // a keyless snapshot keeps the live key: nothing would make a new one while this leader leads
+		f.keyring = reply.Keyring{Keys: h.Keyring}
+	}
 	seq := f.overrides.Seq
 	f.setOverrides(h.Overrides)
 	f.overrides.Seq = max(f.overrides.Seq, seq) // ids are never reused
@@ -186,6 +188,9 @@ func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfi
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	if err := checkSnapshotKeyring(h.Keyring); err != nil {
+		return nil, nil, nil, nil, err
+	}
 	ls, err := learning.Decode(h.Learning)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -200,6 +205,22 @@ func decodeSnapshot(r io.Reader) (*snapshotHeader, *incident.State, *ActiveConfi
 	ac := *h.Config
 	ac.Config = cfg
 	return h, st, &ac, ls, nil
+}
+
+// checkSnapshotKeyring refuses a keyring the keyring command would refuse,
+// by the same check: installed, Mint failed for every page, Verify refused
+// the tokens already out, and nothing repaired it (ensureKeyring fills only
+// an empty ring; a rotation keeps the bad keys, so the command refused it).
+// An empty keyring stays allowed: a snapshot from before the first leader
+// made one, whose key the leader creates.
+func checkSnapshotKeyring(keys []reply.Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := (reply.Keyring{Keys: keys}).Validate(); err != nil {
+		return fmt.Errorf("snapshot keyring: %w", err)
+	}
+	return nil
 }
 
 // RestoreSnapshot replaces the whole cluster's state with the snapshot in

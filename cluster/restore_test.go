@@ -3,14 +3,18 @@ package cluster
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 
 	"github.com/pagerd/pagerd/incident"
+	"github.com/pagerd/pagerd/reply"
 )
 
 // foreignSnapshot is a snapshot of another cluster: other members, other
@@ -230,5 +234,66 @@ func TestSnapshotRefusesNullEntriesInTheHeader(t *testing.T) {
 				t.Errorf("%s: a Raft restore took it", part)
 			}
 		}()
+	}
+}
+
+// A keyring the keyring command would refuse (duplicate ids, a short or
+// missing secret, no current key) is refused in a snapshot too, by the same
+// check. Restored, Mint failed for every page (no reply address), Verify
+// refused the tokens already out, and the leader never repaired it:
+// ensureKeyring only fills an empty ring and a rotation keeps the bad keys,
+// so the keyring command refused every rotation after it.
+func TestSnapshotRefusesAKeyringTheKeyringCommandRefuses(t *testing.T) {
+	valid := foreignSnapshot(t)
+	secret := `"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, reply.MinSecretLen)) + `"`
+	current := `"0001-01-01T00:00:00Z"`
+	for _, ring := range []string{
+		`[{"ID":1,"Secret":"c2hvcnQ=","NotAfter":` + current + `}]`,
+		`[{"ID":1,"Secret":null,"NotAfter":` + current + `}]`,
+		`[{"ID":1,"Secret":` + secret + `,"NotAfter":` + current + `},{"ID":1,"Secret":` + secret + `,"NotAfter":` + current + `}]`,
+		`[{"ID":1,"Secret":` + secret + `,"NotAfter":"2026-01-01T00:00:00Z"}]`,
+	} {
+		data := bytes.Replace(valid, []byte(`{"format":2,`), []byte(`{"format":2,"keyring":`+ring+`,`), 1)
+		if bytes.Equal(data, valid) {
+			t.Fatal("the case changed nothing")
+		}
+		if err := ValidateSnapshot(bytes.NewReader(data)); err == nil || !strings.Contains(err.Error(), "keyring") {
+			t.Errorf("%s: validation: %v, want an error naming the keyring", ring, err)
+		}
+		live := liveFSM(t)
+		kc, _ := newCommand(TypeKeyring, KeyringCommand{Keys: []reply.Key{{ID: 9, Secret: bytes.Repeat([]byte{1}, reply.MinSecretLen)}}})
+		applyOne(t, live, 2, kc)
+		chunks, commit := restoreCommands(t, "n", data, len(data))
+		for i, c := range chunks {
+			applyOne(t, live, uint64(3+i), c)
+		}
+		if res := applyOne(t, live, uint64(3+len(chunks)), commit); res.Err == nil {
+			t.Errorf("%s: the restore commit took it", ring)
+		}
+		if _, err := live.Keyring().Mint("n1", time.Unix(1<<31, 0)); err != nil {
+			t.Errorf("%s: after the refused restore the keyring cannot mint: %v", ring, err)
+		}
+		g := NewFSM(func(error) {})
+		if err := g.Restore(io.NopCloser(bytes.NewReader(data))); err == nil {
+			t.Errorf("%s: a Raft restore took it", ring)
+		}
+	}
+	// An empty keyring (a snapshot from before the first leader made one)
+	// still restores: the leader creates the key.
+	if err := ValidateSnapshot(bytes.NewReader(valid)); err != nil {
+		t.Fatalf("the keyless snapshot: %v", err)
+	}
+	live := liveFSM(t)
+	kc, _ := newCommand(TypeKeyring, KeyringCommand{Keys: []reply.Key{{ID: 9, Secret: bytes.Repeat([]byte{1}, reply.MinSecretLen)}}})
+	applyOne(t, live, 2, kc)
+	chunks, commit := restoreCommands(t, "k", valid, len(valid))
+	for i, c := range chunks {
+		applyOne(t, live, uint64(3+i), c)
+	}
+	if res := applyOne(t, live, uint64(3+len(chunks)), commit); res.Err != nil {
+		t.Fatalf("the keyless snapshot's restore commit: %v", res.Err)
+	}
+	if _, err := live.Keyring().Mint("n1", time.Unix(1<<31, 0)); err != nil {
+		t.Errorf("a keyless snapshot's restore emptied the live keyring: %v", err)
 	}
 }
