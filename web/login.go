@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,13 +65,27 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name, kin
 	http.Redirect(w, r, safeNext(r.FormValue("next")), http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect inside the console.
+// safeNext keeps a post-login redirect inside the console. What does not
+// parse as a URL is refused (http.Redirect leaves it uncleaned and browsers
+// read it their own lenient way: they drop tabs and newlines), and so are
+// dot segments, plain or escaped, which climb out of /ui/ once resolved.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/ui/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+	if !strings.HasPrefix(s, "/ui/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, unsafeInNext) {
 		return "/ui/"
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" {
+		return "/ui/"
+	}
+	for _, seg := range strings.Split(u.Path, "/") { // decoded: browsers read %2e as a dot too
+		if seg == "." || seg == ".." {
+			return "/ui/"
+		}
 	}
 	return s
 }
+
+func unsafeInNext(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
 
 const mailSent = "If that names a user with an email address, a sign-in link is on its way. It works once, for 15 minutes."
 
