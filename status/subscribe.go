@@ -92,7 +92,7 @@ func verify(kr reply.Keyring, purpose, page, email, sig string) bool {
 		return false
 	}
 	id, err := strconv.ParseUint(sig[:2], 16, 8)
-	if err != nil {
+	if err != nil || fmt.Sprintf("%02x", id) != sig[:2] { // one spelling per link, as sign writes it
 		return false
 	}
 	for _, k := range kr.Keys {
