@@ -126,6 +126,11 @@ func subscribeEmail(r *http.Request) (string, error) {
 		if err := dec.Decode(&body); err != nil {
 			return "", fmt.Errorf("body: %v", err)
 		}
+		// Token, not More: More reports false for a stray '}' or ']' (as
+		// the API's decodeStrict says).
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return "", errors.New("body: unexpected data after the JSON object")
+		}
 		return ParseEmail(body.Email)
 	}
 	if err := r.ParseForm(); err != nil {

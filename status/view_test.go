@@ -170,3 +170,20 @@ func FuzzSubscribeBody(f *testing.F) {
 		}
 	})
 }
+
+// A JSON subscribe body is one object and nothing after it but whitespace,
+// as every API body (a second value or a stray bracket was ignored).
+func TestSubscribeBodyRefusesTrailingData(t *testing.T) {
+	for _, body := range []string{`{"email":"a@b.com"}}`, `{"email":"a@b.com"}]`, `{"email":"a@b.com"}{"email":"c@d.com"}`, `{"email":"a@b.com"} x`} {
+		r := httptest.NewRequest("POST", "/status/public/subscribe", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if e, err := subscribeEmail(r); err == nil || !strings.HasPrefix(err.Error(), "body: ") {
+			t.Errorf("%s: %q %v, want an error naming the body", body, e, err)
+		}
+	}
+	r := httptest.NewRequest("POST", "/status/public/subscribe", strings.NewReader("{\"email\":\"a@b.com\"}\r\n "))
+	r.Header.Set("Content-Type", "application/json")
+	if e, err := subscribeEmail(r); err != nil || e != "a@b.com" {
+		t.Errorf("trailing whitespace: %q %v", e, err)
+	}
+}
