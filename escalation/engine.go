@@ -1,9 +1,11 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -287,6 +289,10 @@ func (t *term) collect(cfg *config.Config, set *schedule.Set, now time.Time) ([]
 			}
 		}
 	})
+	// Oldest first: ids read from a map come in random order, and within
+	// a pass the order decides who pages first and, when a flood window
+	// fills, which incidents page and which wait for the summary.
+	slices.SortFunc(incs, func(a, b *incident.Incident) int { return cmp.Compare(a.ID, b.ID) })
 	return incs, optedOut
 }
 

@@ -144,3 +144,20 @@ func TestSummaryOfAnEmptiedWindowCounts(t *testing.T) {
 		t.Fatalf("%d pages admitted right after the summary; want 2 (3 a window)", admitted)
 	}
 }
+
+// Within one engine pass incidents are reconciled oldest first: when a
+// storm fills the person's flood window, the pages that go out are those
+// of the first incidents, and the later ones wait for the summary (the
+// ids used to be walked in map order, so which ones paged was random).
+func TestAFullFloodWindowPagesTheOldestIncidents(t *testing.T) {
+	h := newHarness(t, "  flood_control: {max: 3, per: 1m}\n")
+	var ids []uint64
+	for i := 0; i < 20; i++ {
+		ids = append(ids, h.trigger("web", fmt.Sprintf("storm-%d", i)))
+	}
+	h.settle()
+	h.expectSent("0s sms alice step0 loop0 INC-1", "0s sms alice step0 loop0 INC-2", "0s sms alice step0 loop0 INC-3")
+	for _, id := range ids[3:] {
+		h.timelineHas(id, incident.EntryNotifyHeld, "held by flood control")
+	}
+}
