@@ -247,9 +247,7 @@ func (b *builder) addIncident(inc *Incident) error {
 	if inc.ID < s.nextID() || inc.ID >= b.header.NextID {
 		return fmt.Errorf("incident id %d out of order (want at least %d, below %d)", inc.ID, s.nextID(), b.header.NextID)
 	}
-	for s.nextID() < inc.ID {
-		s.incidents = append(s.incidents, nil)
-	}
+	s.padTo(inc.ID)
 	s.incidents = append(s.incidents, inc)
 	s.index(inc)
 	b.kept++
@@ -258,13 +256,22 @@ func (b *builder) addIncident(inc *Incident) error {
 
 func (b *builder) finish() (*State, error) {
 	s := b.s
-	for s.nextID() < b.header.NextID {
-		s.incidents = append(s.incidents, nil)
-	}
+	s.padTo(b.header.NextID)
 	for _, d := range b.dropped {
 		s.restoreDropped(d)
 	}
 	return s, nil
+}
+
+// padTo leaves empty slots for the removed ids below id, so that id is the
+// next one. It extends the slice once: a snapshot may announce up to
+// maxIDSpan ids, and appending them one by one took most of a second.
+func (s *State) padTo(id uint64) {
+	if next := s.nextID(); next < id {
+		n := len(s.incidents)
+		s.incidents = slices.Grow(s.incidents, int(id-next))[:n+int(id-next)]
+		clear(s.incidents[n:]) // Grow may reuse capacity that held something
+	}
 }
 
 // index rebuilds the derived indexes of one restored incident.
