@@ -260,14 +260,8 @@ func TestSnapshotRefusesAKeyringTheKeyringCommandRefuses(t *testing.T) {
 		if err := ValidateSnapshot(bytes.NewReader(data)); err == nil || !strings.Contains(err.Error(), "keyring") {
 			t.Errorf("%s: validation: %v, want an error naming the keyring", ring, err)
 		}
-		live := liveFSM(t)
-		kc, _ := newCommand(TypeKeyring, KeyringCommand{Keys: []reply.Key{{ID: 9, Secret: bytes.Repeat([]byte{1}, reply.MinSecretLen)}}})
-		applyOne(t, live, 2, kc)
-		chunks, commit := restoreCommands(t, "n", data, len(data))
-		for i, c := range chunks {
-			applyOne(t, live, uint64(3+i), c)
-		}
-		if res := applyOne(t, live, uint64(3+len(chunks)), commit); res.Err == nil {
+		live, res := restoreOverAKeyring(t, "n", data)
+		if res.Err == nil {
 			t.Errorf("%s: the restore commit took it", ring)
 		}
 		if _, err := live.Keyring().Mint("n1", time.Unix(1<<31, 0)); err != nil {
@@ -283,17 +277,26 @@ func TestSnapshotRefusesAKeyringTheKeyringCommandRefuses(t *testing.T) {
 	if err := ValidateSnapshot(bytes.NewReader(valid)); err != nil {
 		t.Fatalf("the keyless snapshot: %v", err)
 	}
-	live := liveFSM(t)
-	kc, _ := newCommand(TypeKeyring, KeyringCommand{Keys: []reply.Key{{ID: 9, Secret: bytes.Repeat([]byte{1}, reply.MinSecretLen)}}})
-	applyOne(t, live, 2, kc)
-	chunks, commit := restoreCommands(t, "k", valid, len(valid))
-	for i, c := range chunks {
-		applyOne(t, live, uint64(3+i), c)
-	}
-	if res := applyOne(t, live, uint64(3+len(chunks)), commit); res.Err != nil {
+	live, res := restoreOverAKeyring(t, "k", valid)
+	if res.Err != nil {
 		t.Fatalf("the keyless snapshot's restore commit: %v", res.Err)
 	}
 	if _, err := live.Keyring().Mint("n1", time.Unix(1<<31, 0)); err != nil {
 		t.Errorf("a keyless snapshot's restore emptied the live keyring: %v", err)
 	}
+}
+
+// restoreOverAKeyring restores data as committed chunks over a live FSM
+// whose keyring holds one good key, and returns the FSM and the restore
+// commit's result.
+func restoreOverAKeyring(t *testing.T, id string, data []byte) (*FSM, Result) {
+	t.Helper()
+	live := liveFSM(t)
+	kc, _ := newCommand(TypeKeyring, KeyringCommand{Keys: []reply.Key{{ID: 9, Secret: bytes.Repeat([]byte{1}, reply.MinSecretLen)}}})
+	applyOne(t, live, 2, kc)
+	chunks, commit := restoreCommands(t, id, data, len(data))
+	for i, c := range chunks {
+		applyOne(t, live, uint64(3+i), c)
+	}
+	return live, applyOne(t, live, uint64(3+len(chunks)), commit)
 }
