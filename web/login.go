@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -82,7 +83,22 @@ func safeNext(s string) string {
 			return "/ui/"
 		}
 	}
+	if !redirectKeeps(s) {
+		return "/ui/"
+	}
 	return s
+}
+
+// redirectKeeps reports whether http.Redirect sends s unchanged. It cleans
+// a relative target as one path, query and fragment included, so
+// "/ui/#/.." went out as "/ui" (found by FuzzSafeNext): a next it would
+// rewrite is not followed.
+func redirectKeeps(s string) bool {
+	c := path.Clean(s)
+	if strings.HasSuffix(s, "/") && !strings.HasSuffix(c, "/") {
+		c += "/"
+	}
+	return c == s
 }
 
 func unsafeInNext(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
