@@ -90,15 +90,18 @@ func safeNext(s string) string {
 }
 
 // redirectKeeps reports whether http.Redirect sends s unchanged. It cleans
-// a relative target as one path, query and fragment included, so
-// "/ui/#/.." went out as "/ui" (found by FuzzSafeNext): a next it would
-// rewrite is not followed.
+// a relative target up to its first '?' as one path, a fragment included,
+// so "/ui/#/.." went out as "/ui" and "/ui/#/..?" as "/ui?" (both found by
+// FuzzSafeNext): a next it would rewrite is not followed.
 func redirectKeeps(s string) bool {
-	c := path.Clean(s)
-	if strings.HasSuffix(s, "/") && !strings.HasSuffix(c, "/") {
+	// As http.Redirect does: the query from the first '?' is kept as is,
+	// the rest (a fragment before it included) is cleaned.
+	p, _, _ := strings.Cut(s, "?")
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(c, "/") {
 		c += "/"
 	}
-	return c == s
+	return c == p
 }
 
 func unsafeInNext(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
